@@ -1,0 +1,1 @@
+"""Worth Knowing: pairs coworkers across levels of the company for lunch."""

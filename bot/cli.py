@@ -1,0 +1,129 @@
+"""`python -m bot …`: every process and admin tool, with one way of reporting bad input.
+
+A mistake the user can fix (a missing setting, a bad file) is one line on stderr and exit
+code 2; nothing here should end in a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from bot import config, preview
+from bot.config import ConfigError
+
+EXIT_USAGE = 2
+
+
+def _settings(args) -> config.Settings:
+    settings = config.load()
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
+    return settings
+
+
+def cmd_migrate(args) -> int:
+    from bot.db import current_revision, migrate
+
+    settings = _settings(args)
+    changed = migrate(settings.database_url)
+    revision = current_revision(settings.database_url)
+    print(f"database at revision {revision}" + ("" if changed else " (already up to date)"))
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from bot.db import migrate
+    from bot.serve import default_workers, serve_http, serve_socket_mode
+
+    settings = _settings(args).require_slack()
+    migrate(settings.database_url)
+    with_clock = args.with_clock
+    if with_clock is None:  # one process with SQLite: the web server keeps time too
+        with_clock = settings.database_url.startswith("sqlite")
+    if settings.socket_mode:
+        serve_socket_mode(settings, with_clock)
+    else:
+        workers = args.workers or default_workers()
+        serve_http(settings, args.host, workers, args.threads, with_clock)
+    return 0
+
+
+def cmd_clock(args) -> int:
+    from bot.clock import run_clock
+    from bot.db import migrate
+
+    settings = _settings(args)
+    migrate(settings.database_url)
+    run_clock(settings, tick_seconds=args.tick)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="Worth Knowing: pairs coworkers across levels of the company for lunch.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    serve = sub.add_parser(
+        "serve",
+        help="answer Slack (HTTP behind gunicorn, or Socket Mode when SLACK_APP_TOKEN is set)",
+        description="Serve Slack's requests on POST /slack/events and GET /healthz. "
+        "Upgrades the database first.",
+    )
+    serve.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
+    serve.add_argument(
+        "--workers", type=int, default=None, help="gunicorn worker processes (WEB_CONCURRENCY)"
+    )
+    serve.add_argument("--threads", type=int, default=8, help="threads per worker (default 8)")
+    clock_choice = serve.add_mutually_exclusive_group()
+    clock_choice.add_argument(
+        "--with-clock",
+        dest="with_clock",
+        action="store_true",
+        default=None,
+        help="also run scheduled work in this process (default with SQLite)",
+    )
+    clock_choice.add_argument(
+        "--no-clock",
+        dest="with_clock",
+        action="store_false",
+        help="leave scheduled work to a separate `clock` process (default with PostgreSQL)",
+    )
+    serve.set_defaults(func=cmd_serve)
+
+    clock = sub.add_parser(
+        "clock",
+        help="run the scheduler: rounds, check-ins and reminders on time",
+        description="Run scheduled work. Upgrades the database first.",
+    )
+    clock.add_argument(
+        "--tick", type=int, default=30, help="seconds between checks for due work (default 30)"
+    )
+    clock.set_defaults(func=cmd_clock)
+
+    migrate = sub.add_parser(
+        "migrate",
+        help="upgrade the database schema to the newest version",
+        description="Upgrade the database at DATABASE_URL; running it again changes nothing.",
+    )
+    migrate.set_defaults(func=cmd_migrate)
+
+    preview.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130

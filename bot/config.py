@@ -1,0 +1,173 @@
+"""Settings from the environment and a `.env` file, checked once at start-up.
+
+Every process (web, clock, CLI) reads its settings here so that a missing or contradictory
+value is reported the same way everywhere: one line naming the variable and where to get it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+SLACK_API_DEFAULT = "https://slack.com/api/"
+DATABASE_DEFAULT = "sqlite:///worthknowing.db"
+LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+
+# The bot scopes the app asks for; README.md explains why each one is needed.
+BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "channels:read",
+    "groups:read",
+    "channels:join",
+    "mpim:write",
+    "im:write",
+    "users:read",
+    "users:read.email",
+    "users.profile:read",
+)
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message is the one line the user sees."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    bot_token: str | None
+    signing_secret: str | None
+    app_token: str | None
+    client_id: str | None
+    client_secret: str | None
+    slack_api_url: str
+    database_url: str
+    port: int
+    log_level: str
+    state_secret: str | None = None
+
+    @property
+    def oauth(self) -> bool:
+        """Many workspaces: tokens come from the installation store, not the environment."""
+        return bool(self.client_id and self.client_secret)
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.app_token)
+
+    def require_slack(self) -> Settings:
+        """Check that the app can talk to Slack and verify Slack's requests; raise otherwise."""
+        if self.client_id and not self.client_secret:
+            raise ConfigError(
+                "SLACK_CLIENT_SECRET is not set but SLACK_CLIENT_ID is: copy it from "
+                "Basic Information > App Credentials, or unset SLACK_CLIENT_ID for one workspace"
+            )
+        if self.client_secret and not self.client_id:
+            raise ConfigError(
+                "SLACK_CLIENT_ID is not set but SLACK_CLIENT_SECRET is: copy it from "
+                "Basic Information > App Credentials"
+            )
+        if self.oauth and self.bot_token:
+            raise ConfigError(
+                "SLACK_BOT_TOKEN and SLACK_CLIENT_ID are both set: use SLACK_BOT_TOKEN for one "
+                "workspace or SLACK_CLIENT_ID/SLACK_CLIENT_SECRET for many, not both"
+            )
+        if not self.oauth and not self.bot_token:
+            raise ConfigError(
+                "SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token from "
+                "OAuth & Permissions (or set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET "
+                "to install into many workspaces)"
+            )
+        if self.bot_token and not self.bot_token.startswith("xoxb-"):
+            raise ConfigError(
+                "SLACK_BOT_TOKEN does not start with xoxb-: use the Bot User OAuth Token "
+                "from OAuth & Permissions, not a user or app token"
+            )
+        if self.app_token and not self.app_token.startswith("xapp-"):
+            raise ConfigError(
+                "SLACK_APP_TOKEN does not start with xapp-: create an app-level token with "
+                "connections:write under Basic Information > App-Level Tokens"
+            )
+        if not self.signing_secret and not self.socket_mode:
+            raise ConfigError(
+                "SLACK_SIGNING_SECRET is not set: copy it from Basic Information > App Credentials"
+            )
+        return self
+
+    def require_bot_token(self) -> str:
+        """Jobs run from the command line in a one-workspace install need the bot token."""
+        if self.bot_token:
+            return self.bot_token
+        if self.oauth:
+            return ""
+        raise ConfigError(
+            "SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token from OAuth & Permissions"
+        )
+
+
+def _port(raw: str | None) -> int:
+    if raw is None or raw.strip() == "":
+        return 3000
+    try:
+        port = int(raw)
+    except ValueError:
+        raise ConfigError(f"PORT is {raw!r}: set it to a whole number such as 3000") from None
+    if not 0 < port < 65536:
+        raise ConfigError(f"PORT is {port}: set it to a number between 1 and 65535")
+    return port
+
+
+def _api_url(raw: str | None) -> str:
+    url = (raw or "").strip() or SLACK_API_DEFAULT
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"SLACK_API_URL is {url!r}: set it to an http(s) URL such as {SLACK_API_DEFAULT}"
+        )
+    return url if url.endswith("/") else url + "/"
+
+
+def _database_url(raw: str | None) -> str:
+    url = (raw or "").strip() or DATABASE_DEFAULT
+    # Hosting platforms hand out postgres:// URLs; SQLAlchemy wants a driver name.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    if "://" not in url:
+        raise ConfigError(
+            f"DATABASE_URL is {url!r}: use a URL such as {DATABASE_DEFAULT} "
+            "or postgresql://user@host/dbname"
+        )
+    return url
+
+
+def _log_level(raw: str | None) -> str:
+    level = (raw or "INFO").strip().upper() or "INFO"
+    if level not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL is {raw!r}: use one of {', '.join(LOG_LEVELS)}")
+    return level
+
+
+def load(env: dict[str, str] | None = None, dotenv_path: str | Path | None = None) -> Settings:
+    """Read settings; values already in the environment win over the `.env` file."""
+    if env is None:
+        load_dotenv(dotenv_path or Path.cwd() / ".env", override=False)
+        env = dict(os.environ)
+
+    def get(name: str) -> str | None:
+        value = env.get(name)
+        return value.strip() if value and value.strip() else None
+
+    return Settings(
+        bot_token=get("SLACK_BOT_TOKEN"),
+        signing_secret=get("SLACK_SIGNING_SECRET"),
+        app_token=get("SLACK_APP_TOKEN"),
+        client_id=get("SLACK_CLIENT_ID"),
+        client_secret=get("SLACK_CLIENT_SECRET"),
+        slack_api_url=_api_url(env.get("SLACK_API_URL")),
+        database_url=_database_url(env.get("DATABASE_URL")),
+        port=_port(env.get("PORT")),
+        log_level=_log_level(env.get("LOG_LEVEL")),
+        state_secret=get("SLACK_STATE_SECRET"),
+    )

@@ -1,0 +1,7 @@
+"""Actions listeners."""
+
+from slack_bolt import App
+
+
+def register(app: App, deps) -> None:
+    return None

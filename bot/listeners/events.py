@@ -1,0 +1,7 @@
+"""Events listeners."""
+
+from slack_bolt import App
+
+
+def register(app: App, deps) -> None:
+    return None

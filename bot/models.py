@@ -1,0 +1,232 @@
+"""What the app remembers, as SQLAlchemy 2.0 typed models.
+
+Every row is keyed by the Slack team so that one database can serve many workspaces and no
+query can reach across them by accident. Times are stored in UTC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite forgets the zone otherwise)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where UTC is required")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Member(Base):
+    """A person in a workspace, with what matching needs to know about them."""
+
+    __tablename__ = "members"
+    __table_args__ = (UniqueConstraint("team_id", "user_id", name="uq_members_team_user"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    level: Mapped[int | None] = mapped_column(Integer)
+    department: Mapped[str | None] = mapped_column(String(200))
+    location: Mapped[str | None] = mapped_column(String(200))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    # Which source set each attribute ("admin", "import", "profile", "title", "self").
+    sources: Mapped[dict] = mapped_column(JSON, default=dict)
+    paused_until: Mapped[dt.date | None] = mapped_column(Date)
+    deactivated: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Program(Base):
+    """Pairing in one channel: its schedule and its rules."""
+
+    __tablename__ = "programs"
+    __table_args__ = (UniqueConstraint("team_id", "channel_id", name="uq_programs_team_channel"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    cadence: Mapped[str] = mapped_column(String(16), default="weekly")
+    weekday: Mapped[int] = mapped_column(Integer, default=0)  # Monday = 0
+    # For monthly programs: which occurrence of the weekday (1-4, or -1 for the last).
+    week_of_month: Mapped[int | None] = mapped_column(Integer)
+    time_of_day: Mapped[str] = mapped_column(String(5), default="12:00")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    group_size: Mapped[int] = mapped_column(Integer, default=2)
+    tz_window_hours: Mapped[int] = mapped_column(Integer, default=3)
+    allow_guests: Mapped[bool] = mapped_column(Boolean, default=False)
+    post_summary: Mapped[bool] = mapped_column(Boolean, default=False)
+    heads_up: Mapped[bool] = mapped_column(Boolean, default=False)
+    self_service_levels: Mapped[bool] = mapped_column(Boolean, default=False)
+    checkin_after_days: Mapped[int] = mapped_column(Integer, default=3)
+    # The next slot the clock will run, kept here so a tick is one indexed query.
+    next_run_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
+    created_by: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    rounds: Mapped[list[Round]] = relationship(back_populates="program")
+
+
+class Participation(Base):
+    """A person's choices in one program: left it, paused it, was welcomed."""
+
+    __tablename__ = "participations"
+    __table_args__ = (
+        UniqueConstraint("program_id", "user_id", name="uq_participations_program_user"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(32))
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    paused_until: Mapped[dt.date | None] = mapped_column(Date)
+    welcomed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Consecutive rounds with no answer and no meeting; reset by any answer.
+    silent_rounds: Mapped[int] = mapped_column(Integer, default=0)
+    nudged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class Admin(Base):
+    """People made admins of the app by a workspace admin (`/meet admins add`)."""
+
+    __tablename__ = "admins"
+    __table_args__ = (UniqueConstraint("team_id", "user_id", name="uq_admins_team_user"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    added_by: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Round(Base):
+    """One scheduled pairing in a program; (program, slot) is unique so it is made once."""
+
+    __tablename__ = "rounds"
+    __table_args__ = (UniqueConstraint("program_id", "slot", name="uq_rounds_program_slot"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
+    slot: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # planned -> delivering -> delivered -> closed
+    status: Mapped[str] = mapped_column(String(16), default="planned")
+    seed: Mapped[int | None] = mapped_column(Integer)
+    checkin_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    checkin_sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    closes_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    program: Mapped[Program] = relationship(back_populates="rounds")
+    groups: Mapped[list[Group]] = relationship(
+        back_populates="round", order_by="Group.position", cascade="all, delete-orphan"
+    )
+    unmatched: Mapped[list[UnmatchedMember]] = relationship(
+        back_populates="round", cascade="all, delete-orphan"
+    )
+
+
+class Group(Base):
+    """A group of a round, with where its delivery stands and whether it met."""
+
+    __tablename__ = "groups"
+    __table_args__ = (UniqueConstraint("round_id", "position", name="uq_groups_round_position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    organiser_id: Mapped[str | None] = mapped_column(String(32))
+    starter: Mapped[str | None] = mapped_column(Text)
+    # pending -> opened -> posting -> posted, or failed with an error
+    delivery: Mapped[str] = mapped_column(String(16), default="pending")
+    conversation_id: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(String(200))
+    checkin_ts: Mapped[str | None] = mapped_column(String(32))
+    # met / not_yet / couldnt, latest answer wins
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    outcome_by: Mapped[str | None] = mapped_column(String(32))
+    outcome_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    round: Mapped[Round] = relationship(back_populates="groups")
+    members: Mapped[list[GroupMember]] = relationship(
+        back_populates="group", cascade="all, delete-orphan"
+    )
+
+
+class GroupMember(Base):
+    __tablename__ = "group_members"
+    __table_args__ = (
+        UniqueConstraint("group_id", "user_id", name="uq_group_members_group_user"),
+        Index("ix_group_members_user", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
+    # After forget-me this becomes an anonymous placeholder that still keeps pairs apart.
+    user_id: Mapped[str] = mapped_column(String(40))
+
+    group: Mapped[Group] = relationship(back_populates="members")
+
+
+class UnmatchedMember(Base):
+    """Someone the engine could not place, kept so they are told why and go first next time."""
+
+    __tablename__ = "unmatched_members"
+    __table_args__ = (UniqueConstraint("round_id", "user_id", name="uq_unmatched_round_user"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text)
+    notified: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    round: Mapped[Round] = relationship(back_populates="unmatched")
+
+
+class ProcessedEvent(Base):
+    """Event ids already handled, so Slack's retries are processed once across processes."""
+
+    __tablename__ = "processed_events"
+
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    team_id: Mapped[str | None] = mapped_column(String(32))
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

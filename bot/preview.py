@@ -1,0 +1,5 @@
+"""Placeholder until the preview command lands (replace this whole file)."""
+
+
+def add_parser(subparsers) -> None:
+    return None

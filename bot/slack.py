@@ -1,0 +1,37 @@
+"""Every Web API client the app makes, pointed at SLACK_API_URL and patient with Slack.
+
+Retry handlers come from slack_sdk: HTTP 429 waits for Retry-After, 5xx and dropped
+connections back off and try again, so a busy Slack delays a message instead of losing it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+
+from bot.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+def retry_handlers(max_retries: int = 8) -> list:
+    return [
+        RateLimitErrorRetryHandler(max_retry_count=max_retries),
+        ServerErrorRetryHandler(max_retry_count=max_retries),
+        ConnectionErrorRetryHandler(max_retry_count=max_retries),
+    ]
+
+
+def web_client(settings: Settings, token: str | None = None) -> WebClient:
+    return WebClient(
+        token=token,
+        base_url=settings.slack_api_url,
+        timeout=30,
+        retry_handlers=retry_handlers(),
+    )

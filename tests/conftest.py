@@ -1,0 +1,146 @@
+"""Shared fixtures: a fresh database per test (SQLite, or PostgreSQL when
+TEST_DATABASE_URL is set) and helpers to run the app as a real process."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+
+
+def pytest_collection_modifyitems(config, items):
+    if PG_URL:
+        return
+    skip = pytest.mark.skip(reason="set TEST_DATABASE_URL to run PostgreSQL tests")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def database_url(tmp_path):
+    """An empty database, migrated by the test or the app under test.
+
+    On PostgreSQL each test gets its own schema, so tests never see each other's rows.
+    """
+    from bot.db import dispose_engines
+
+    if not PG_URL:
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        dispose_engines()
+        return
+    schema = "t_" + uuid.uuid4().hex[:12]
+    admin = create_engine(PG_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in PG_URL else "?"
+    try:
+        yield f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        dispose_engines()
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def migrated_url(database_url):
+    from bot.db import migrate
+
+    migrate(database_url)
+    return database_url
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def app_env(**overrides: str) -> dict[str, str]:
+    """The environment of an app process: only what the test gives, never a developer's .env."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("SLACK_", "DATABASE_URL", "PORT"))
+    }
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(overrides)
+    return env
+
+
+def run_cli(*args: str, env: dict[str, str], cwd: Path | None = None, timeout: float = 60):
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env=env,
+        cwd=cwd or ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+class AppProcess:
+    """`python -m bot serve` as a real process, stopped whatever the test's outcome."""
+
+    def __init__(self, env: dict[str, str], cwd: Path, args: tuple[str, ...] = ()):
+        self.port = free_port()
+        self.env = {**env, "PORT": str(self.port)}
+        self.cwd = cwd
+        self.args = args
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+        self.log_path = cwd / f"serve-{self.port}.log"
+
+    def start(self, timeout: float = 30) -> AppProcess:
+        self.log = open(self.log_path, "wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", *self.args],
+            env=self.env,
+            cwd=self.cwd,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"serve exited early:\n{self.output()}")
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as response:
+                    if response.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"serve did not become healthy:\n{self.output()}")
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if getattr(self, "log", None):
+            self.log.close()
+
+    def __enter__(self) -> AppProcess:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

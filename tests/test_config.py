@@ -1,0 +1,94 @@
+"""Settings: defaults, and one clear line for every missing or contradictory value."""
+
+import pytest
+from conftest import app_env, run_cli
+
+from bot.config import ConfigError, load
+
+BASE = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "secret"}
+
+
+def test_defaults_for_a_one_workspace_install():
+    settings = load(dict(BASE)).require_slack()
+    assert settings.slack_api_url == "https://slack.com/api/"
+    assert settings.database_url == "sqlite:///worthknowing.db"
+    assert settings.port == 3000
+    assert settings.log_level == "INFO"
+    assert not settings.oauth and not settings.socket_mode
+
+
+def test_api_url_gets_trailing_slash_and_postgres_url_gets_driver():
+    settings = load(
+        {**BASE, "SLACK_API_URL": "http://127.0.0.1:9/api", "DATABASE_URL": "postgres://u@h/db"}
+    )
+    assert settings.slack_api_url == "http://127.0.0.1:9/api/"
+    assert settings.database_url == "postgresql+psycopg://u@h/db"
+
+
+@pytest.mark.parametrize(
+    "env, variable, hint",
+    [
+        ({"SLACK_SIGNING_SECRET": "s"}, "SLACK_BOT_TOKEN", "OAuth & Permissions"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET", "App Credentials"),
+        ({**BASE, "SLACK_CLIENT_ID": "1.2"}, "SLACK_CLIENT_SECRET", "App Credentials"),
+        ({**BASE, "SLACK_CLIENT_ID": "1", "SLACK_CLIENT_SECRET": "x"}, "both set", "not both"),
+        ({**BASE, "SLACK_BOT_TOKEN": "xoxp-user"}, "xoxb-", "Bot User OAuth Token"),
+        ({**BASE, "SLACK_APP_TOKEN": "xoxb-2"}, "SLACK_APP_TOKEN", "App-Level Tokens"),
+    ],
+)
+def test_missing_or_contradictory_slack_settings_name_the_variable(env, variable, hint):
+    with pytest.raises(ConfigError) as error:
+        load(env).require_slack()
+    assert variable in str(error.value) and hint in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_socket_mode_needs_no_signing_secret():
+    settings = load({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"}).require_slack()
+    assert settings.socket_mode
+
+
+@pytest.mark.parametrize(
+    "env, variable",
+    [
+        ({"PORT": "http"}, "PORT"),
+        ({"PORT": "70000"}, "PORT"),
+        ({"LOG_LEVEL": "loud"}, "LOG_LEVEL"),
+        ({"SLACK_API_URL": "slack.com"}, "SLACK_API_URL"),
+        ({"DATABASE_URL": "mydb"}, "DATABASE_URL"),
+    ],
+)
+def test_malformed_values_are_refused(env, variable):
+    with pytest.raises(ConfigError, match=variable):
+        load({**BASE, **env})
+
+
+def test_dotenv_file_fills_in_but_environment_wins(tmp_path, monkeypatch):
+    (tmp_path / ".env").write_text("SLACK_BOT_TOKEN=xoxb-from-file\nPORT=4000\n")
+    for key in ("SLACK_BOT_TOKEN", "PORT"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("PORT", "5000")
+    settings = load(dotenv_path=tmp_path / ".env")
+    assert settings.bot_token == "xoxb-from-file"
+    assert settings.port == 5000
+
+
+def test_serve_without_tokens_stops_with_one_clear_line(tmp_path):
+    result = run_cli("serve", env=app_env(), cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token from OAuth & "
+        "Permissions (or set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET to install into many "
+        "workspaces)"
+    ]
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_every_command_has_help(tmp_path):
+    top = run_cli("--help", env=app_env(), cwd=tmp_path)
+    assert top.returncode == 0
+    for command in ("serve", "clock", "migrate", "preview"):
+        assert command in top.stdout
+        result = run_cli(command, "--help", env=app_env(), cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert "usage: python -m bot " + command in result.stdout
