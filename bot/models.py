@@ -66,12 +66,35 @@ class Member(Base):
     department: Mapped[str | None] = mapped_column(String(200))
     location: Mapped[str | None] = mapped_column(String(200))
     timezone: Mapped[str | None] = mapped_column(String(64))
-    # Which source set each attribute ("admin", "import", "profile", "title", "self").
+    title: Mapped[str | None] = mapped_column(String(300))
+    # Every source's value per attribute, e.g. {"level": {"admin": 7, "title": 4}}; the
+    # level/department/location columns hold the winner so matching reads one column.
+    values: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Which source set each resolved attribute ("admin", "import", "profile", "title", "self").
     sources: Mapped[dict] = mapped_column(JSON, default=dict)
+    profile_synced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     paused_until: Mapped[dt.date | None] = mapped_column(Date)
     deactivated: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Workspace(Base):
+    """A Slack team the app is installed in, and its team-wide choices."""
+
+    __tablename__ = "workspaces"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    uninstalled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Labels of the custom profile fields that hold level, department and location.
+    level_field: Mapped[str | None] = mapped_column(String(200))
+    department_field: Mapped[str | None] = mapped_column(String(200))
+    location_field: Mapped[str | None] = mapped_column(String(200))
+    # An admin's own job-title table, replacing the shipped one when set.
+    title_rules: Mapped[list | None] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Program(Base):
@@ -99,6 +122,7 @@ class Program(Base):
     checkin_after_days: Mapped[int] = mapped_column(Integer, default=3)
     # The next slot the clock will run, kept here so a tick is one indexed query.
     next_run_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
+    heads_up_sent_for: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_by: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -153,6 +177,7 @@ class Round(Base):
     checkin_sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     closes_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    summary_posted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     program: Mapped[Program] = relationship(back_populates="rounds")

@@ -51,7 +51,10 @@ def upgrade() -> None:
         sa.Column("department", sa.String(length=200), nullable=True),
         sa.Column("location", sa.String(length=200), nullable=True),
         sa.Column("timezone", sa.String(length=64), nullable=True),
+        sa.Column("title", sa.String(length=300), nullable=True),
+        sa.Column("values", sa.JSON(), nullable=False),
         sa.Column("sources", sa.JSON(), nullable=False),
+        sa.Column("profile_synced_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("paused_until", sa.Date(), nullable=True),
         sa.Column("deactivated", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -90,6 +93,7 @@ def upgrade() -> None:
         sa.Column("self_service_levels", sa.Boolean(), nullable=False),
         sa.Column("checkin_after_days", sa.Integer(), nullable=False),
         sa.Column("next_run_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("heads_up_sent_for", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_by", sa.String(length=32), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
@@ -98,6 +102,19 @@ def upgrade() -> None:
     with op.batch_alter_table("programs", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_programs_next_run_at"), ["next_run_at"], unique=False)
 
+    op.create_table(
+        "workspaces",
+        sa.Column("team_id", sa.String(length=32), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=True),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("uninstalled_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("level_field", sa.String(length=200), nullable=True),
+        sa.Column("department_field", sa.String(length=200), nullable=True),
+        sa.Column("location_field", sa.String(length=200), nullable=True),
+        sa.Column("title_rules", sa.JSON(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("team_id"),
+    )
     op.create_table(
         "participations",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -123,6 +140,7 @@ def upgrade() -> None:
         sa.Column("checkin_sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("closes_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("summary_posted_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["program_id"], ["programs.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
@@ -183,6 +201,7 @@ def downgrade() -> None:
     op.drop_table("groups")
     op.drop_table("rounds")
     op.drop_table("participations")
+    op.drop_table("workspaces")
     with op.batch_alter_table("programs", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_programs_next_run_at"))
 
