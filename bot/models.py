@@ -111,6 +111,8 @@ class Program(Base):
     weekday: Mapped[int] = mapped_column(Integer, default=0)  # Monday = 0
     # For monthly programs: which occurrence of the weekday (1-4, or -1 for the last).
     week_of_month: Mapped[int | None] = mapped_column(Integer)
+    # For every-2/4-weeks programs: a date in a week that has a round, fixing the parity.
+    anchor_date: Mapped[dt.date | None] = mapped_column(Date)
     time_of_day: Mapped[str] = mapped_column(String(5), default="12:00")
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     group_size: Mapped[int] = mapped_column(Integer, default=2)

@@ -83,6 +83,7 @@ def upgrade() -> None:
         sa.Column("cadence", sa.String(length=16), nullable=False),
         sa.Column("weekday", sa.Integer(), nullable=False),
         sa.Column("week_of_month", sa.Integer(), nullable=True),
+        sa.Column("anchor_date", sa.Date(), nullable=True),
         sa.Column("time_of_day", sa.String(length=5), nullable=False),
         sa.Column("timezone", sa.String(length=64), nullable=False),
         sa.Column("group_size", sa.Integer(), nullable=False),
