@@ -206,11 +206,15 @@ class Group(Base):
     delivery: Mapped[str] = mapped_column(String(16), default="pending")
     conversation_id: Mapped[str | None] = mapped_column(String(32))
     message_ts: Mapped[str | None] = mapped_column(String(32))
+    # Set just before the intro is sent: after a crash, where to look for it in the DM.
+    post_started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(String(200))
     checkin_ts: Mapped[str | None] = mapped_column(String(32))
     # met / not_yet / couldnt, latest answer wins
     outcome: Mapped[str | None] = mapped_column(String(16))
     outcome_by: Mapped[str | None] = mapped_column(String(32))
+    # Everyone who answered a check-in, so silence is tracked per person.
+    responders: Mapped[list] = mapped_column(JSON, default=list)
     outcome_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     round: Mapped[Round] = relationship(back_populates="groups")
