@@ -1,0 +1,1160 @@
+"""A fake Slack Web API served over real HTTP from an in-memory workspace.
+
+The app under test runs partly in other processes (gunicorn workers, the CLI) that only know
+``SLACK_API_URL``, so the fake has to be reachable over a socket while its state stays in, and
+inspectable from, the test process. Responses follow Slack's real shapes and error codes closely
+enough that slack_sdk's ``WebClient`` (pagination, retry handlers, ``SlackApiError``) behaves
+exactly as it does in production.
+
+Typical pytest use (the ``with`` block stops the server even when the test fails)::
+
+    import pytest
+    from slack_double import SlackDouble
+
+    @pytest.fixture
+    def slack(monkeypatch):
+        with SlackDouble() as double:
+            double.add_team("T1", name="Acme", bot_token="xoxb-T1")
+            double.add_user("T1", "U1", real_name="Ada Lovelace", email="ada@acme.test")
+            double.add_channel("T1", "C1", "lunch", members=["U1", "UBOT"])
+            monkeypatch.setenv("SLACK_API_URL", double.api_url)
+            yield double
+
+    def test_posts_intro(slack):
+        ...  # drive the app
+        assert slack.calls("chat.postMessage")[0].args["channel"] == "C1"
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import email.parser
+import email.policy
+import json
+import math
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
+
+# Arguments that slack_sdk sends as JSON strings inside form bodies.
+JSON_ARGS = ("blocks", "view", "attachments", "metadata")
+DEFAULT_SCOPE = (
+    "channels:join,channels:read,chat:write,commands,groups:read,im:write,mpim:write,"
+    "team:read,users.profile:read,users:read,users:read.email"
+)
+# Published per-minute tiers, for `apply_slack_tiers()`; chat.postMessage is per channel.
+SLACK_TIERS: dict[str, float] = {
+    "users.list": 20,
+    "users.info": 100,
+    "users.lookupByEmail": 50,
+    "users.profile.get": 100,
+    "team.info": 50,
+    "team.profile.get": 50,
+    "conversations.list": 20,
+    "conversations.members": 100,
+    "conversations.info": 50,
+    "conversations.join": 50,
+    "conversations.open": 50,
+    "chat.postEphemeral": 100,
+    "chat.update": 50,
+    "chat.delete": 50,
+    "views.publish": 100,
+    "views.open": 100,
+    "views.update": 100,
+    "views.push": 100,
+}
+_NO_AUTH = {"oauth.v2.access", "api.test"}
+_METHOD_RE = re.compile(r"^[a-zA-Z]+(\.[a-zA-Z0-9]+)+$")
+
+
+@dataclass(frozen=True)
+class Call:
+    """One Web API request as the double saw it (including failed and rejected ones)."""
+
+    method: str
+    args: dict[str, Any]
+    token: str | None
+    team_id: str | None
+    time: float
+    status: int = 200
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200 and self.error is None
+
+
+@dataclass
+class Message:
+    """A posted message in its current state (updates applied, deletions removed)."""
+
+    channel: str
+    ts: str
+    text: str
+    blocks: list | None
+    user: str
+    team_id: str
+    thread_ts: str | None = None
+    to_user: str | None = None  # set for ephemeral messages
+
+
+@dataclass
+class _User:
+    id: str
+    team_id: str
+    name: str
+    real_name: str
+    display_name: str = ""
+    tz: str | None = "Europe/Berlin"
+    is_bot: bool = False
+    deleted: bool = False
+    is_restricted: bool = False
+    is_ultra_restricted: bool = False
+    is_admin: bool = False
+    is_owner: bool = False
+    email: str | None = None
+    title: str = ""
+    profile_fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Channel:
+    id: str
+    name: str
+    members: list[str]
+    is_private: bool = False
+    is_im: bool = False
+    is_mpim: bool = False
+    created: int = field(default_factory=lambda: int(time.time()))
+
+
+@dataclass
+class _Team:
+    id: str
+    name: str
+    domain: str
+    bot_token: str
+    bot_user_id: str
+    bot_id: str
+    users: dict[str, _User] = field(default_factory=dict)
+    channels: dict[str, _Channel] = field(default_factory=dict)
+    profile_fields: list[dict] = field(default_factory=list)
+    conversations: dict[frozenset, str] = field(default_factory=dict)
+
+
+@dataclass
+class _Limit:
+    per_minute: float
+    burst: float | None
+    tokens: dict[tuple, tuple[float, float]] = field(default_factory=dict)  # key -> (tokens, at)
+
+
+class _ApiError(Exception):
+    def __init__(self, error: str, **extra: Any):
+        super().__init__(error)
+        self.error = error
+        self.extra = extra
+
+
+def _flag(value: Any) -> bool:
+    return value is True or str(value).lower() in ("1", "true")
+
+
+def _ids(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return [v.strip() for v in str(value or "").split(",") if v.strip()]
+
+
+class SlackDouble:
+    """The fake workspace(s) plus the HTTP server that exposes them."""
+
+    def __init__(self, host: str = "127.0.0.1"):
+        self.host = host
+        self.max_page_size: int | None = None  # cap on every page, to force multi-page walks
+        self.latency = 0.0  # seconds slept before answering each API call
+        self.rate_limit_scale = 1.0  # multiplies every configured per-minute rate (and burst)
+        self.enforce_membership = True  # chat.postMessage to a channel without the bot fails
+        self.user_objects_include_fields = True  # custom fields in users.info/users.list too
+        self.app_id = "A1"
+        self.oauth_client_id: str | None = None  # None accepts any client id/secret
+        self.oauth_client_secret: str | None = None
+        self._lock = threading.RLock()
+        self._teams: dict[str, _Team] = {}
+        self._tokens: dict[str, str] = {}
+        self._revoked: set[str] = set()
+        self._calls: list[Call] = []
+        self._messages: list[Message] = []
+        self._ephemerals: list[Message] = []
+        self._views: dict[str, dict] = {}
+        self._home: dict[tuple[str, str], str] = {}
+        self._failures: list[dict] = []
+        self._limits: dict[tuple[str, bool], _Limit] = {}
+        self._responses: list[tuple[str, Any]] = []
+        self._response_ids: set[str] = set()
+        self._oauth_codes: dict[str, dict] = {}
+        self._used_codes: set[str] = set()
+        self._last_ts = 0.0
+        self._seq = 0
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> SlackDouble:
+        if self._server is None:
+            server = ThreadingHTTPServer((self.host, 0), _Handler)
+            server.daemon_threads = True
+            server.double = self  # type: ignore[attr-defined]
+            self._server = server
+            self._thread = threading.Thread(
+                target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> SlackDouble:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("SlackDouble is not started")
+        return self._server.server_address[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}/"
+
+    @property
+    def api_url(self) -> str:
+        """Value for WebClient(base_url=...) / SLACK_API_URL."""
+        return f"{self.url}api/"
+
+    # -- workspace setup -------------------------------------------------------------------------
+
+    def add_team(
+        self,
+        team_id: str = "T1",
+        name: str = "Acme",
+        bot_token: str | None = None,
+        bot_user_id: str = "UBOT",
+        domain: str | None = None,
+        bot_id: str | None = None,
+    ) -> None:
+        token = bot_token or f"xoxb-{team_id}"
+        with self._lock:
+            team = _Team(
+                id=team_id,
+                name=name,
+                domain=domain or re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-"),
+                bot_token=token,
+                bot_user_id=bot_user_id,
+                bot_id=bot_id or f"B{team_id}",
+            )
+            self._teams[team_id] = team
+            self._tokens[token] = team_id
+            self._revoked.discard(token)
+            slackbot = _User("USLACKBOT", team_id, "slackbot", "Slackbot", "Slackbot")
+            slackbot.tz = "America/Los_Angeles"
+            team.users["USLACKBOT"] = slackbot
+            bot = _User(bot_user_id, team_id, "worth_knowing", "Worth Knowing", is_bot=True)
+            bot.tz = "America/Los_Angeles"
+            team.users[bot_user_id] = bot
+
+    def revoke_token(self, token: str) -> None:
+        with self._lock:
+            self._tokens.pop(token, None)
+            self._revoked.add(token)
+
+    def add_user(
+        self,
+        team_id: str,
+        user_id: str,
+        name: str | None = None,
+        real_name: str | None = None,
+        tz: str | None = "Europe/Berlin",
+        is_bot: bool = False,
+        deleted: bool = False,
+        is_restricted: bool = False,
+        is_ultra_restricted: bool = False,
+        is_admin: bool = False,
+        is_owner: bool = False,
+        email: str | None = None,
+        title: str = "",
+        profile_fields: dict[str, Any] | None = None,
+        display_name: str = "",
+    ) -> None:
+        if tz is not None:
+            ZoneInfo(tz)  # fail at setup, not inside a request
+        name = name or user_id.lower()
+        user = _User(
+            user_id,
+            team_id,
+            name,
+            real_name if real_name is not None else name.title(),
+            display_name,
+            tz,
+            is_bot,
+            deleted,
+            is_restricted,
+            is_ultra_restricted,
+            is_admin,
+            is_owner,
+            email,
+            title,
+            dict(profile_fields or {}),
+        )
+        with self._lock:
+            self._team(team_id).users[user_id] = user
+
+    def update_user(self, team_id: str, user_id: str, **changes: Any) -> None:
+        """Change user attributes; ``profile_fields`` merges (a None value removes a field)."""
+        with self._lock:
+            user = self._team(team_id).users[user_id]
+            for key, value in changes.items():
+                if key == "profile_fields":
+                    for fid, fval in value.items():
+                        if fval is None:
+                            user.profile_fields.pop(fid, None)
+                        else:
+                            user.profile_fields[fid] = fval
+                elif not hasattr(user, key) or key in ("id", "team_id"):
+                    raise TypeError(f"unknown user attribute {key!r}")
+                else:
+                    if key == "tz" and value is not None:
+                        ZoneInfo(value)
+                    setattr(user, key, value)
+
+    def set_profile_fields(self, team_id: str, fields: list[dict]) -> None:
+        """Define the team's custom profile fields, e.g. [{"id": "Xf1", "label": "Grade"}]."""
+        defaults = {
+            "hint": "",
+            "type": "text",
+            "possible_values": None,
+            "options": None,
+            "is_hidden": False,
+            "section_id": "S1",
+        }
+        with self._lock:
+            self._team(team_id).profile_fields = [
+                {**defaults, "ordering": i, **f} for i, f in enumerate(fields)
+            ]
+
+    def add_channel(
+        self,
+        team_id: str,
+        channel_id: str,
+        name: str,
+        members: list[str] | tuple[str, ...] = (),
+        is_private: bool = False,
+    ) -> None:
+        with self._lock:
+            self._team(team_id).channels[channel_id] = _Channel(
+                channel_id, name, list(dict.fromkeys(members)), is_private
+            )
+
+    def add_member(self, team_id: str, channel_id: str, user_id: str) -> None:
+        with self._lock:
+            members = self._team(team_id).channels[channel_id].members
+            if user_id not in members:
+                members.append(user_id)
+
+    def remove_member(self, team_id: str, channel_id: str, user_id: str) -> None:
+        with self._lock:
+            members = self._team(team_id).channels[channel_id].members
+            if user_id in members:
+                members.remove(user_id)
+
+    def register_oauth_code(
+        self,
+        code: str,
+        team_id: str,
+        bot_token: str,
+        bot_user_id: str = "UBOT",
+        authed_user_id: str = "U1",
+        scope: str = DEFAULT_SCOPE,
+        team_name: str | None = None,
+        redirect_uri: str | None = None,
+    ) -> None:
+        """Make ``code`` exchangeable once via oauth.v2.access; the token works afterwards."""
+        with self._lock:
+            self._oauth_codes[code] = dict(
+                team_id=team_id,
+                bot_token=bot_token,
+                bot_user_id=bot_user_id,
+                authed_user_id=authed_user_id,
+                scope=scope,
+                redirect_uri=redirect_uri,
+                team_name=team_name or f"Team {team_id}",
+            )
+
+    # -- failures and rate limits ---------------------------------------------------------------
+
+    def fail_next(
+        self,
+        method: str,
+        status: int = 429,
+        retry_after: int = 1,
+        count: int = 1,
+        error: str | None = None,
+    ) -> None:
+        """Answer the next ``count`` calls of ``method`` ("*" = any) with a failure.
+
+        With ``error`` the answer is HTTP 200 ``{"ok": false, "error": error}``; otherwise HTTP
+        ``status`` (429 carries ``Retry-After: retry_after``).
+        """
+        with self._lock:
+            self._failures.append(
+                dict(method=method, status=status, retry_after=retry_after, left=count, error=error)
+            )
+
+    def set_rate_limit(
+        self, method: str, per_minute: float, burst: float | None = None, per_channel: bool = False
+    ) -> None:
+        """Token bucket per (team, method), or per (team, method, channel) with ``per_channel``.
+
+        ``burst`` defaults to one second's worth of calls (at least 1).
+        """
+        with self._lock:
+            self._limits[(method, per_channel)] = _Limit(per_minute, burst)
+
+    def apply_slack_tiers(self, scale: float = 1.0) -> None:
+        """Install Slack's published tiers (postMessage: 1/s per channel); ``scale`` speeds up."""
+        with self._lock:
+            self.rate_limit_scale = scale
+            for method, per_minute in SLACK_TIERS.items():
+                self.set_rate_limit(method, per_minute)
+            self.set_rate_limit("chat.postMessage", 60, burst=1, per_channel=True)
+
+    def clear_rate_limits(self) -> None:
+        with self._lock:
+            self._limits.clear()
+
+    # -- response_url ----------------------------------------------------------------------------
+
+    def new_response_url(self) -> str:
+        rid = uuid.uuid4().hex
+        with self._lock:
+            self._response_ids.add(rid)
+        return f"{self.url}response/{rid}"
+
+    def responses(self, response_url: str | None = None) -> list[Any]:
+        """JSON bodies posted to one response_url (id or full URL), or to all of them."""
+        rid = response_url.rstrip("/").rsplit("/", 1)[-1] if response_url else None
+        with self._lock:
+            return [body for r, body in self._responses if rid is None or r == rid]
+
+    # -- inspection ------------------------------------------------------------------------------
+
+    def calls(self, method: str | None = None) -> list[Call]:
+        with self._lock:
+            return [c for c in self._calls if method is None or c.method == method]
+
+    def reset_calls(self) -> None:
+        with self._lock:
+            self._calls.clear()
+            self._responses.clear()
+
+    def messages(self, channel: str | None = None) -> list[Message]:
+        with self._lock:
+            return [replace(m) for m in self._messages if channel in (None, m.channel)]
+
+    def ephemerals(self, channel: str | None = None, user: str | None = None) -> list[Message]:
+        with self._lock:
+            return [
+                replace(m)
+                for m in self._ephemerals
+                if channel in (None, m.channel) and user in (None, m.to_user)
+            ]
+
+    def home_view(self, team_id: str, user_id: str) -> dict | None:
+        """The App Home view last published for a user."""
+        with self._lock:
+            vid = self._home.get((team_id, user_id))
+            return json.loads(json.dumps(self._views[vid])) if vid else None
+
+    def views(self, type: str | None = None) -> list[dict]:
+        """Every view opened, pushed or published, in its current state."""
+        with self._lock:
+            return [
+                json.loads(json.dumps(v)) for v in self._views.values() if type in (None, v["type"])
+            ]
+
+    def conversation_id(self, team_id: str, user_ids: list[str]) -> str | None:
+        """The IM/MPIM id conversations.open returned for these users, if it was opened."""
+        with self._lock:
+            team = self._team(team_id)
+            return team.conversations.get(frozenset(user_ids) | {team.bot_user_id})
+
+    def channel_members(self, team_id: str, channel_id: str) -> list[str]:
+        with self._lock:
+            return list(self._team(team_id).channels[channel_id].members)
+
+    # -- request plumbing ------------------------------------------------------------------------
+
+    def _team(self, team_id: str) -> _Team:
+        try:
+            return self._teams[team_id]
+        except KeyError:
+            raise KeyError(f"unknown team {team_id!r}; call add_team() first") from None
+
+    def _handle_api(
+        self, method: str, args: dict, token: str | None, basic: tuple[str, str] | None
+    ) -> tuple[int, dict, dict]:
+        if self.latency:
+            time.sleep(self.latency)
+        with self._lock:
+            team_id = self._tokens.get(token) if token else None
+            status, headers, body = self._dispatch(method, args, token, basic, team_id)
+            self._calls.append(
+                Call(
+                    method,
+                    args,
+                    token,
+                    team_id,
+                    time.time(),
+                    status,
+                    None if body.get("ok") else body.get("error"),
+                )
+            )
+        return status, headers, body
+
+    def _dispatch(self, method, args, token, basic, team_id) -> tuple[int, dict, dict]:
+        for failure in self._failures:
+            if failure["method"] in (method, "*"):
+                failure["left"] -= 1
+                if failure["left"] <= 0:
+                    self._failures.remove(failure)
+                if failure["error"]:
+                    return 200, {}, {"ok": False, "error": failure["error"]}
+                if failure["status"] == 429:
+                    headers = {"Retry-After": str(failure["retry_after"])}
+                    return 429, headers, {"ok": False, "error": "ratelimited"}
+                return failure["status"], {}, {"ok": False, "error": "fatal_error"}
+        handler = getattr(self, "_api_" + method.replace(".", "_"), None)
+        if not _METHOD_RE.match(method) or handler is None:
+            return 200, {}, {"ok": False, "error": "unknown_method"}
+        team = None
+        if method not in _NO_AUTH:
+            if not token:
+                return 200, {}, {"ok": False, "error": "not_authed"}
+            if token in self._revoked:
+                return 200, {}, {"ok": False, "error": "token_revoked"}
+            if team_id is None:
+                return 200, {}, {"ok": False, "error": "invalid_auth"}
+            team = self._teams[team_id]
+            wait = self._rate_wait(team.id, method, args)
+            if wait:
+                return 429, {"Retry-After": str(wait)}, {"ok": False, "error": "ratelimited"}
+        try:
+            result = handler(team, args, basic) if method in _NO_AUTH else handler(team, args)
+        except _ApiError as e:
+            return 200, {}, {"ok": False, "error": e.error, **e.extra}
+        return 200, {}, {"ok": True, **result}
+
+    def _rate_wait(self, team_id: str, method: str, args: dict) -> int:
+        """0 if the call may proceed (consuming a token everywhere), else whole seconds to wait."""
+        now = time.monotonic()
+        scale = self.rate_limit_scale
+        buckets = []
+        for per_channel in (False, True):
+            limit = self._limits.get((method, per_channel))
+            if limit is None:
+                continue
+            rate = limit.per_minute * scale / 60.0
+            cap = max(1.0, limit.burst * scale if limit.burst else math.ceil(rate))
+            key = (team_id, str(args.get("channel", ""))) if per_channel else (team_id,)
+            tokens, at = limit.tokens.get(key, (cap, now))
+            tokens = min(cap, tokens + (now - at) * rate)
+            buckets.append((limit, key, tokens, rate))
+        waits = [(1.0 - tokens) / rate for _, _, tokens, rate in buckets if tokens < 1.0]
+        if waits:
+            for limit, key, tokens, _ in buckets:
+                limit.tokens[key] = (tokens, now)
+            return max(1, math.ceil(max(waits)))
+        for limit, key, tokens, _ in buckets:
+            limit.tokens[key] = (tokens - 1.0, now)
+        return 0
+
+    def _handle_response_url(self, rid: str, raw: bytes) -> tuple[int, dict, Any]:
+        with self._lock:
+            if rid not in self._response_ids:
+                return 404, {}, {"ok": False, "error": "no_active_hooks"}
+            try:
+                body = json.loads(raw or b"null")
+            except ValueError:
+                return 400, {}, {"ok": False, "error": "invalid_payload"}
+            self._responses.append((rid, body))
+        return 200, {}, {"ok": True}
+
+    def _next_ts(self) -> str:
+        ts = max(time.time(), self._last_ts + 0.000001)
+        self._last_ts = ts
+        return f"{ts:.6f}"
+
+    def _new_id(self, prefix: str) -> str:
+        self._seq += 1
+        return f"{prefix}{self._seq:08d}"
+
+    # -- rendering -------------------------------------------------------------------------------
+
+    def _user_json(self, team: _Team, u: _User, with_fields: bool | None = None) -> dict:
+        profile: dict[str, Any] = {
+            "real_name": u.real_name,
+            "real_name_normalized": u.real_name,
+            "display_name": u.display_name,
+            "display_name_normalized": u.display_name,
+            "title": u.title,
+            "team": team.id,
+        }
+        if u.email:
+            profile["email"] = u.email
+        if u.id == team.bot_user_id:
+            profile["bot_id"] = team.bot_id
+        if self.user_objects_include_fields if with_fields is None else with_fields:
+            profile["fields"] = self._fields_json(u)
+        obj: dict[str, Any] = {
+            "id": u.id,
+            "team_id": team.id,
+            "name": u.name,
+            "deleted": u.deleted,
+            "real_name": u.real_name,
+            "is_admin": u.is_admin,
+            "is_owner": u.is_owner,
+            "is_primary_owner": False,
+            "is_restricted": u.is_restricted,
+            "is_ultra_restricted": u.is_ultra_restricted,
+            "is_bot": u.is_bot,
+            "is_app_user": False,
+            "updated": int(time.time()),
+            "profile": profile,
+        }
+        if u.tz:
+            now = datetime.now(ZoneInfo(u.tz))
+            offset = now.utcoffset()
+            obj.update(
+                tz=u.tz,
+                tz_label=now.tzname(),
+                tz_offset=int(offset.total_seconds()) if offset else 0,
+            )
+        return obj
+
+    @staticmethod
+    def _fields_json(u: _User) -> dict:
+        out = {}
+        for fid, value in u.profile_fields.items():
+            out[fid] = (
+                {"alt": "", **value}
+                if isinstance(value, dict)
+                else {"value": str(value), "alt": ""}
+            )
+        return out
+
+    def _channel_json(self, team: _Team, ch: _Channel) -> dict:
+        if ch.is_im:
+            other = next((m for m in ch.members if m != team.bot_user_id), team.bot_user_id)
+            return {
+                "id": ch.id,
+                "created": ch.created,
+                "is_im": True,
+                "is_org_shared": False,
+                "user": other,
+                "is_user_deleted": False,
+            }
+        return {
+            "id": ch.id,
+            "name": ch.name,
+            "name_normalized": ch.name,
+            "is_channel": not ch.is_private and not ch.is_mpim,
+            "is_group": ch.is_private and not ch.is_mpim,
+            "is_im": False,
+            "is_mpim": ch.is_mpim,
+            "is_private": ch.is_private,
+            "is_archived": False,
+            "is_general": False,
+            "created": ch.created,
+            "creator": "",
+            "is_member": team.bot_user_id in ch.members,
+            "num_members": len(ch.members),
+            "context_team_id": team.id,
+            "topic": {"value": "", "creator": "", "last_set": 0},
+            "purpose": {"value": "", "creator": "", "last_set": 0},
+        }
+
+    def _page(self, items: list, args: dict, default_limit: int) -> tuple[list, dict]:
+        try:
+            limit = int(args.get("limit") or 0)
+        except ValueError:
+            raise _ApiError("invalid_limit") from None
+        size = min(limit if limit > 0 else default_limit, 1000, self.max_page_size or 1000)
+        offset = 0
+        cursor = str(args.get("cursor") or "")
+        if cursor:
+            try:
+                kind, _, num = base64.b64decode(cursor, validate=True).decode().partition(":")
+                offset = int(num)
+                if kind != "offset" or offset < 0:
+                    raise ValueError(cursor)
+            except (ValueError, binascii.Error):
+                raise _ApiError("invalid_cursor") from None
+        end = offset + size
+        nxt = base64.b64encode(f"offset:{end}".encode()).decode() if end < len(items) else ""
+        return items[offset:end], {"next_cursor": nxt}
+
+    # -- lookups ---------------------------------------------------------------------------------
+
+    def _channel(self, team: _Team, args: dict, *, visible: bool = True) -> _Channel:
+        cid = str(args.get("channel") or "")
+        ch = team.channels.get(cid)
+        if ch is None and cid.startswith("#"):
+            ch = next((c for c in team.channels.values() if c.name == cid[1:]), None)
+        if ch is None or (visible and ch.is_private and team.bot_user_id not in ch.members):
+            raise _ApiError("channel_not_found")
+        return ch
+
+    def _open(self, team: _Team, user_ids: list[str]) -> tuple[_Channel, bool]:
+        for uid in user_ids:
+            user = team.users.get(uid)
+            if user is None:
+                raise _ApiError("user_not_found")
+            if user.deleted:
+                raise _ApiError("user_disabled")
+        key = frozenset(user_ids) | {team.bot_user_id}
+        if key in team.conversations:
+            return team.channels[team.conversations[key]], True
+        is_im = len(key) <= 2
+        cid = self._new_id("D" if is_im else "G")
+        name = cid if is_im else "mpdm-" + "--".join(sorted(team.users[u].name for u in key)) + "-1"
+        ch = _Channel(cid, name, sorted(key), is_private=True, is_im=is_im, is_mpim=not is_im)
+        team.channels[cid] = ch
+        team.conversations[key] = cid
+        return ch, False
+
+    def _post_target(self, team: _Team, args: dict) -> _Channel:
+        cid = str(args.get("channel") or "")
+        if not cid:
+            raise _ApiError("channel_not_found")
+        if cid in team.users:
+            return self._open(team, [cid])[0]
+        ch = self._channel(team, args)
+        if self.enforce_membership and team.bot_user_id not in ch.members:
+            raise _ApiError("not_in_channel")
+        return ch
+
+    @staticmethod
+    def _content(args: dict, required: bool = True) -> tuple[str, list | None]:
+        blocks = args.get("blocks")
+        if isinstance(blocks, str):
+            raise _ApiError("invalid_blocks_format")
+        if blocks is not None and not isinstance(blocks, list):
+            raise _ApiError("invalid_blocks")
+        text = str(args.get("text") or "")
+        if required and not text and not blocks and not args.get("attachments"):
+            raise _ApiError("no_text")
+        return text, blocks
+
+    def _find_message(self, team: _Team, args: dict) -> Message:
+        ch = self._channel(team, args)
+        ts = str(args.get("ts") or "")
+        for m in self._messages:
+            if m.team_id == team.id and m.channel == ch.id and m.ts == ts:
+                return m
+        raise _ApiError("message_not_found")
+
+    @staticmethod
+    def _view_arg(args: dict) -> dict:
+        view = args.get("view")
+        if isinstance(view, str):
+            raise _ApiError("invalid_arguments", response_metadata={"messages": ["bad view"]})
+        if not isinstance(view, dict):
+            raise _ApiError("invalid_arguments")
+        return view
+
+    def _store_view(self, team: _Team, view: dict, vid: str | None = None, **extra) -> dict:
+        vid = vid or self._new_id("V")
+        stored = {
+            "id": vid,
+            "team_id": team.id,
+            "type": view.get("type"),
+            "blocks": view.get("blocks", []),
+            "private_metadata": view.get("private_metadata", ""),
+            "callback_id": view.get("callback_id", ""),
+            "external_id": view.get("external_id", ""),
+            "state": {"values": {}},
+            "hash": uuid.uuid4().hex[:20],
+            "title": view.get("title"),
+            "close": view.get("close"),
+            "submit": view.get("submit"),
+            "app_id": self.app_id,
+            "bot_id": team.bot_id,
+            "root_view_id": vid,
+            "previous_view_id": None,
+            "clear_on_close": False,
+            "notify_on_close": False,
+            **extra,
+        }
+        self._views[vid] = stored
+        return json.loads(json.dumps(stored))
+
+    # -- Web API methods -------------------------------------------------------------------------
+
+    def _api_api_test(self, team, args, basic):
+        return {"args": {k: v for k, v in args.items() if k != "token"}}
+
+    def _api_auth_test(self, team, args):
+        bot = team.users[team.bot_user_id]
+        return {
+            "url": f"https://{team.domain}.slack.com/",
+            "team": team.name,
+            "user": bot.name,
+            "team_id": team.id,
+            "user_id": team.bot_user_id,
+            "bot_id": team.bot_id,
+            "is_enterprise_install": False,
+        }
+
+    def _api_users_list(self, team, args):
+        users = [self._user_json(team, u) for u in team.users.values()]
+        page, meta = self._page(users, args, 1000)
+        return {"members": page, "cache_ts": int(time.time()), "response_metadata": meta}
+
+    def _api_users_info(self, team, args):
+        user = team.users.get(str(args.get("user") or ""))
+        if user is None:
+            raise _ApiError("user_not_found")
+        return {"user": self._user_json(team, user)}
+
+    def _api_users_lookupByEmail(self, team, args):
+        email_addr = str(args.get("email") or "").lower()
+        for user in team.users.values():
+            if user.email and user.email.lower() == email_addr and not user.deleted:
+                return {"user": self._user_json(team, user)}
+        raise _ApiError("users_not_found")
+
+    def _api_users_profile_get(self, team, args):
+        user = team.users.get(str(args.get("user") or team.bot_user_id))
+        if user is None:
+            raise _ApiError("user_not_found")
+        profile = self._user_json(team, user, with_fields=True)["profile"]
+        if _flag(args.get("include_labels")):
+            labels = {f["id"]: f.get("label", "") for f in team.profile_fields}
+            for fid, value in profile["fields"].items():
+                value["label"] = labels.get(fid, "")
+        return {"profile": profile}
+
+    def _api_team_info(self, team, args):
+        return {
+            "team": {
+                "id": team.id,
+                "name": team.name,
+                "domain": team.domain,
+                "email_domain": "",
+                "icon": {"image_default": True},
+                "enterprise_id": None,
+            }
+        }
+
+    def _api_team_profile_get(self, team, args):
+        fields = json.loads(json.dumps(team.profile_fields))
+        return {"profile": {"fields": fields, "sections": [{"id": "S1", "label": "About me"}]}}
+
+    def _api_conversations_list(self, team, args):
+        wanted = set(_ids(args.get("types") or "public_channel"))
+        out = []
+        for ch in team.channels.values():
+            kind = (
+                "im"
+                if ch.is_im
+                else "mpim"
+                if ch.is_mpim
+                else "private_channel"
+                if ch.is_private
+                else "public_channel"
+            )
+            if kind in wanted and (kind == "public_channel" or team.bot_user_id in ch.members):
+                out.append(self._channel_json(team, ch))
+        page, meta = self._page(out, args, 100)
+        return {"channels": page, "response_metadata": meta}
+
+    def _api_conversations_members(self, team, args):
+        page, meta = self._page(list(self._channel(team, args).members), args, 100)
+        return {"members": page, "response_metadata": meta}
+
+    def _api_conversations_info(self, team, args):
+        return {"channel": self._channel_json(team, self._channel(team, args))}
+
+    def _api_conversations_join(self, team, args):
+        ch = self._channel(team, args)
+        if ch.is_private or ch.is_im or ch.is_mpim:
+            raise _ApiError("method_not_supported_for_channel_type")
+        result: dict[str, Any] = {}
+        if team.bot_user_id in ch.members:
+            result = {
+                "warning": "already_in_channel",
+                "response_metadata": {"warnings": ["already_in_channel"]},
+            }
+        else:
+            ch.members.append(team.bot_user_id)
+        return {"channel": self._channel_json(team, ch), **result}
+
+    def _api_conversations_open(self, team, args):
+        if args.get("channel"):
+            ch = self._channel(team, args)
+            existed = True
+        else:
+            users = _ids(args.get("users"))
+            if not users:
+                raise _ApiError("users_list_not_supplied")
+            if len(set(users)) > 8:
+                raise _ApiError("too_many_users")
+            ch, existed = self._open(team, users)
+        body: dict[str, Any] = {"channel": {"id": ch.id}}
+        if _flag(args.get("return_im")):
+            body["channel"] = self._channel_json(team, ch)
+        if existed:
+            body.update(no_op=True, already_open=True)
+        return body
+
+    def _api_chat_postMessage(self, team, args):
+        ch = self._post_target(team, args)
+        text, blocks = self._content(args)
+        ts = self._next_ts()
+        thread_ts = str(args["thread_ts"]) if args.get("thread_ts") else None
+        self._messages.append(
+            Message(ch.id, ts, text, blocks, team.bot_user_id, team.id, thread_ts)
+        )
+        message = {
+            "type": "message",
+            "text": text,
+            "user": team.bot_user_id,
+            "bot_id": team.bot_id,
+            "app_id": self.app_id,
+            "ts": ts,
+            "team": team.id,
+        }
+        if blocks is not None:
+            message["blocks"] = blocks
+        if thread_ts:
+            message["thread_ts"] = thread_ts
+        return {"channel": ch.id, "ts": ts, "message": message}
+
+    def _api_chat_postEphemeral(self, team, args):
+        ch = self._post_target(team, args)
+        user = str(args.get("user") or "")
+        if user not in team.users:
+            raise _ApiError("user_not_found")
+        if user not in ch.members:
+            raise _ApiError("user_not_in_channel")
+        text, blocks = self._content(args)
+        ts = self._next_ts()
+        self._ephemerals.append(
+            Message(ch.id, ts, text, blocks, team.bot_user_id, team.id, None, user)
+        )
+        return {"message_ts": ts}
+
+    def _api_chat_update(self, team, args):
+        msg = self._find_message(team, args)
+        text, blocks = self._content(args, required=False)
+        if not text and blocks is None and not args.get("attachments"):
+            raise _ApiError("no_text")
+        if "text" in args:
+            msg.text = text
+        if blocks is not None:
+            msg.blocks = blocks
+        message = {
+            "type": "message",
+            "text": msg.text,
+            "user": msg.user,
+            "bot_id": team.bot_id,
+            "blocks": msg.blocks,
+        }
+        return {"channel": msg.channel, "ts": msg.ts, "text": msg.text, "message": message}
+
+    def _api_chat_delete(self, team, args):
+        msg = self._find_message(team, args)
+        self._messages.remove(msg)
+        return {"channel": msg.channel, "ts": msg.ts}
+
+    def _api_views_publish(self, team, args):
+        user_id = str(args.get("user_id") or "")
+        view = self._view_arg(args)
+        if user_id not in team.users:
+            raise _ApiError("user_not_found")
+        if view.get("type") != "home":
+            raise _ApiError("invalid_arguments")
+        old = self._home.get((team.id, user_id))
+        if old and args.get("hash") and args["hash"] != self._views[old]["hash"]:
+            raise _ApiError("hash_conflict")
+        stored = self._store_view(team, view, old, user_id=user_id)
+        self._home[(team.id, user_id)] = stored["id"]
+        return {"view": stored}
+
+    def _api_views_open(self, team, args):
+        if not args.get("trigger_id"):
+            raise _ApiError("invalid_arguments")
+        view = self._view_arg(args)
+        if view.get("type") != "modal":
+            raise _ApiError("invalid_arguments")
+        return {"view": self._store_view(team, view, trigger_id=str(args["trigger_id"]))}
+
+    _api_views_push = _api_views_open
+
+    def _api_views_update(self, team, args):
+        view = self._view_arg(args)
+        vid = str(args.get("view_id") or "")
+        if not vid and args.get("external_id"):
+            ext = args["external_id"]
+            vid = next((k for k, v in self._views.items() if v["external_id"] == ext), "")
+        old = self._views.get(vid)
+        if old is None or old["team_id"] != team.id:
+            raise _ApiError("not_found")
+        if args.get("hash") and args["hash"] != old["hash"]:
+            raise _ApiError("hash_conflict")
+        keep = {k: old[k] for k in ("user_id", "trigger_id") if k in old}
+        return {"view": self._store_view(team, view, vid, **keep)}
+
+    def _api_oauth_v2_access(self, team, args, basic):
+        client_id, client_secret = basic or (args.get("client_id"), args.get("client_secret"))
+        if not client_id or (self.oauth_client_id and client_id != self.oauth_client_id):
+            raise _ApiError("invalid_client_id")
+        if not client_secret or (
+            self.oauth_client_secret and client_secret != self.oauth_client_secret
+        ):
+            raise _ApiError("bad_client_secret")
+        code = str(args.get("code") or "")
+        if code in self._used_codes:
+            raise _ApiError("code_already_used")
+        grant = self._oauth_codes.get(code)
+        if grant is None:
+            raise _ApiError("invalid_code")
+        if grant["redirect_uri"] and args.get("redirect_uri") != grant["redirect_uri"]:
+            raise _ApiError("bad_redirect_uri")
+        del self._oauth_codes[code]
+        self._used_codes.add(code)
+        existing = self._teams.get(grant["team_id"])
+        if existing is None:
+            self.add_team(
+                grant["team_id"], grant["team_name"], grant["bot_token"], grant["bot_user_id"]
+            )
+            existing = self._teams[grant["team_id"]]
+        else:
+            existing.bot_token = grant["bot_token"]
+            self._tokens[grant["bot_token"]] = existing.id
+            self._revoked.discard(grant["bot_token"])
+        return {
+            "access_token": grant["bot_token"],
+            "token_type": "bot",
+            "scope": grant["scope"],
+            "bot_user_id": existing.bot_user_id,
+            "app_id": self.app_id,
+            "team": {"id": existing.id, "name": existing.name},
+            "enterprise": None,
+            "authed_user": {"id": grant["authed_user_id"]},
+            "is_enterprise_install": False,
+        }
+
+
+def _parse_body(content_type: str, raw: bytes) -> dict[str, Any]:
+    if not raw:
+        return {}
+    if "json" in content_type:
+        data = json.loads(raw)
+        if not isinstance(data, dict):
+            raise ValueError("JSON body must be an object")
+        return data
+    if "multipart/form-data" in content_type:
+        head = f"Content-Type: {content_type}\r\n\r\n".encode()
+        msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + raw)
+        out: dict[str, Any] = {}
+        for part in msg.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            payload = part.get_payload(decode=True) or b""
+            if name:
+                out[name] = payload if part.get_filename() else payload.decode("utf-8")
+        return out
+    pairs = parse_qs(raw.decode("utf-8"), keep_blank_values=True)
+    return {k: v[-1] for k, v in pairs.items()}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "SlackDouble/1.0"
+    timeout = 30
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def _serve(self) -> None:
+        double: SlackDouble = self.server.double  # type: ignore[attr-defined]
+        parts = urlsplit(self.path)
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if parts.path.startswith("/api/"):
+            status, headers, body = self._api(double, parts.path[5:], parts.query, raw)
+        elif parts.path.startswith("/response/"):
+            rid = parts.path[len("/response/") :].strip("/")
+            status, headers, body = double._handle_response_url(rid, raw)
+        else:
+            status, headers, body = 404, {}, {"ok": False, "error": "not_found"}
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _api(self, double: SlackDouble, method: str, query: str, raw: bytes):
+        args: dict[str, Any] = {
+            k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()
+        }
+        try:
+            args.update(_parse_body(self.headers.get("Content-Type", ""), raw))
+        except (ValueError, UnicodeDecodeError):
+            return 200, {}, {"ok": False, "error": "invalid_json"}
+        token = args.pop("token", None)
+        basic = None
+        auth = self.headers.get("Authorization", "")
+        scheme, _, value = auth.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            token = value.strip()
+        elif scheme.lower() == "basic":
+            try:
+                cid, _, secret = base64.b64decode(value).decode().partition(":")
+                basic = (cid, secret)
+            except (ValueError, binascii.Error):
+                basic = ("", "")
+        for name in JSON_ARGS:
+            if isinstance(args.get(name), str):
+                try:
+                    args[name] = json.loads(args[name])
+                except ValueError:
+                    pass  # left as a string; the method answers with Slack's format error
+        return double._handle_api(method.strip("/"), args, token, basic)

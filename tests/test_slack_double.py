@@ -1,0 +1,376 @@
+"""The Slack double must look like Slack to slack_sdk's real client, over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from urllib.parse import parse_qs
+
+import pytest
+import slack_signing as signing
+from slack_double import SlackDouble
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_sdk.signature import SignatureVerifier
+from slack_sdk.webhook import WebhookClient
+
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+
+
+@pytest.fixture
+def slack():
+    double = SlackDouble().start()
+    try:
+        double.add_team("T1", name="Acme", bot_token="xoxb-T1")
+        double.add_team("T2", name="Globex", bot_token="xoxb-T2", bot_user_id="UBOT2")
+        for i in range(1, 8):
+            double.add_user("T1", f"U{i}", real_name=f"Person {i}", email=f"p{i}@acme.test")
+        double.add_user("T1", "UGONE", deleted=True)
+        double.add_user("T2", "UX", real_name="Globex Person", tz="America/New_York")
+        double.add_channel("T1", "C1", "lunch", members=["U1", "U2", "U3", "U4", "U5", "UBOT"])
+        double.add_channel("T1", "C2", "random", members=["U1"])
+        double.add_channel("T1", "G9", "secret", members=["U1"], is_private=True)
+        yield double
+    finally:
+        double.stop()
+
+
+def client(double: SlackDouble, token: str = "xoxb-T1", **kw) -> WebClient:
+    return WebClient(token=token, base_url=double.api_url, timeout=5, **kw)
+
+
+def error_of(call) -> str:
+    with pytest.raises(SlackApiError) as info:
+        call()
+    return info.value.response["error"]
+
+
+def test_stop_closes_the_socket():
+    double = SlackDouble().start()
+    url = double.api_url
+    double.add_team()
+    assert client(double).auth_test()["ok"]
+    double.stop()
+    with pytest.raises(OSError):
+        urllib.request.urlopen(url + "auth.test", timeout=2)
+
+
+def test_auth_test_and_token_isolation(slack):
+    me = client(slack).auth_test()
+    assert (me["team_id"], me["user_id"], me["team"]) == ("T1", "UBOT", "Acme")
+    assert me["url"] == "https://acme.slack.com/"
+    globex = client(slack, "xoxb-T2")
+    assert globex.auth_test()["user_id"] == "UBOT2"
+    ids = {m["id"] for page in globex.users_list() for m in page["members"]}
+    assert ids == {"USLACKBOT", "UBOT2", "UX"}
+    assert error_of(lambda: globex.users_info(user="U1")) == "user_not_found"
+    assert error_of(lambda: globex.conversations_members(channel="C1")) == "channel_not_found"
+    assert error_of(lambda: client(slack, "xoxb-nope").auth_test()) == "invalid_auth"
+    assert error_of(lambda: WebClient(base_url=slack.api_url).auth_test()) == "not_authed"
+    slack.revoke_token("xoxb-T2")
+    assert error_of(globex.auth_test) == "token_revoked"
+    assert [c.team_id for c in slack.calls("auth.test")] == ["T1", "T2", None, None, None]
+
+
+def test_users_list_paginates_with_cursors(slack):
+    slack.max_page_size = 3
+    web = client(slack)
+    # SlackResponse iteration reuses one object, so read each page while on it
+    pages = [
+        (p["members"], p["response_metadata"]["next_cursor"]) for p in web.users_list(limit=50)
+    ]
+    assert [len(members) for members, _ in pages] == [3, 3, 3, 1]
+    assert [bool(cursor) for _, cursor in pages] == [True, True, True, False]
+    ids = [m["id"] for members, _ in pages for m in members]
+    assert ids[:2] == ["USLACKBOT", "UBOT"] and len(set(ids)) == 10
+    sent = [c.args.get("cursor") for c in slack.calls("users.list")]
+    assert sent[0] is None and all(sent[1:])
+    assert error_of(lambda: web.users_list(cursor="garbage!")) == "invalid_cursor"
+    slack.max_page_size = None
+    assert web.conversations_members(channel="C1", limit=2)["members"] == ["U1", "U2"]
+    members = [m for p in web.conversations_members(channel="C1", limit=2) for m in p["members"]]
+    assert members == ["U1", "U2", "U3", "U4", "U5", "UBOT"]
+
+
+def test_user_objects_have_slack_shape(slack):
+    slack.set_profile_fields("T1", [{"id": "Xf1", "label": "Grade"}])
+    slack.update_user("T1", "U2", title="Staff Engineer", profile_fields={"Xf1": "L5"})
+    web = client(slack)
+    user = web.users_info(user="U2")["user"]
+    assert user["team_id"] == "T1" and user["is_bot"] is False and user["deleted"] is False
+    assert user["tz"] == "Europe/Berlin" and user["tz_offset"] in (3600, 7200)
+    assert user["profile"]["title"] == "Staff Engineer"
+    profile = web.users_profile_get(user="U2", include_labels=True)["profile"]
+    assert profile["fields"]["Xf1"] == {"value": "L5", "alt": "", "label": "Grade"}
+    assert web.team_profile_get()["profile"]["fields"][0]["label"] == "Grade"
+    assert web.users_info(user="UBOT")["user"]["is_bot"] is True
+    assert web.users_info(user="USLACKBOT")["user"]["is_bot"] is False
+    assert web.users_info(user="UGONE")["user"]["deleted"] is True
+    assert web.users_lookupByEmail(email="p3@acme.test")["user"]["id"] == "U3"
+    assert error_of(lambda: web.users_lookupByEmail(email="x@y.z")) == "users_not_found"
+    assert web.team_info()["team"] == web.team_info()["team"] | {"id": "T1", "name": "Acme"}
+
+
+def test_conversations_open_is_idempotent_and_validates(slack):
+    web = client(slack)
+    first = web.conversations_open(users="U1,U2")["channel"]["id"]
+    again = web.conversations_open(users=["U2", "U1"])
+    assert again["channel"]["id"] == first and again["already_open"] is True
+    assert web.conversations_open(users="U1,U2,UBOT")["channel"]["id"] == first
+    other = web.conversations_open(users="U1,U3")["channel"]["id"]
+    im = web.conversations_open(users="U1")["channel"]["id"]
+    assert len({first, other, im}) == 3 and im.startswith("D")
+    assert slack.conversation_id("T1", ["U1", "U2"]) == first
+    assert sorted(web.conversations_members(channel=first)["members"]) == ["U1", "U2", "UBOT"]
+    assert web.conversations_info(channel=first)["channel"]["is_mpim"] is True
+    assert error_of(lambda: web.conversations_open(users="U1,U404")) == "user_not_found"
+    assert error_of(lambda: web.conversations_open(users="U1,UGONE")) == "user_disabled"
+
+
+def test_channels_join_and_membership(slack):
+    web = client(slack)
+    info = web.conversations_info(channel="C2")["channel"]
+    assert (info["name"], info["is_member"], info["num_members"]) == ("random", False, 1)
+    assert error_of(lambda: web.chat_postMessage(channel="C2", text="hi")) == "not_in_channel"
+    web.conversations_join(channel="C2")
+    assert web.conversations_info(channel="C2")["channel"]["is_member"] is True
+    assert web.chat_postMessage(channel="C2", text="hi")["ok"]
+    assert error_of(lambda: web.conversations_info(channel="G9")) == "channel_not_found"
+    slack.add_member("T1", "G9", "UBOT")
+    assert error_of(lambda: web.conversations_join(channel="G9")) == (
+        "method_not_supported_for_channel_type"
+    )
+    slack.remove_member("T1", "C1", "U5")
+    assert "U5" not in web.conversations_members(channel="C1")["members"]
+
+
+def test_messages_are_recorded_updated_and_deleted(slack):
+    web = client(slack)
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "*Hello*"}}]
+    posted = web.chat_postMessage(channel="C1", text="hello", blocks=blocks)
+    dm = web.chat_postMessage(channel="U3", text="psst")
+    assert dm["channel"] == slack.conversation_id("T1", ["U3"])
+    assert float(dm["ts"]) > float(posted["ts"])
+    web.chat_update(channel="C1", ts=posted["ts"], text="edited")
+    msgs = slack.messages("C1")
+    assert [(m.text, m.blocks, m.user) for m in msgs] == [("edited", blocks, "UBOT")]
+    web.chat_postEphemeral(channel="C1", user="U2", text="only you")
+    assert slack.ephemerals(user="U2")[0].text == "only you"
+    web.chat_delete(channel="C1", ts=posted["ts"])
+    assert slack.messages("C1") == []
+    assert error_of(lambda: web.chat_update(channel="C1", ts="1.0", text="x")) == (
+        "message_not_found"
+    )
+    assert error_of(lambda: web.api_call("chat.postMessage", json={"channel": "C1"})) == "no_text"
+    assert error_of(lambda: web.chat_postMessage(channel="C404", text="x")) == ("channel_not_found")
+    call = slack.calls("chat.postMessage")[0]
+    assert call.args["blocks"] == blocks and call.token == "xoxb-T1" and call.ok
+    assert not slack.calls("chat.postMessage")[-1].ok
+    slack.reset_calls()
+    assert slack.calls() == []
+
+
+def test_form_encoded_blocks_and_views(slack):
+    web = client(slack)
+    # api_call with params sends a form body, with blocks as a JSON string inside it
+    web.api_call(
+        "chat.postMessage", params={"channel": "C1", "blocks": json.dumps([{"type": "divider"}])}
+    )
+    assert slack.messages("C1")[0].blocks == [{"type": "divider"}]
+    home = {"type": "home", "blocks": [{"type": "divider"}]}
+    view = web.views_publish(user_id="U1", view=home)["view"]
+    assert slack.home_view("T1", "U1")["id"] == view["id"]
+    assert error_of(lambda: web.views_publish(user_id="U1", view={"type": "modal"})) == (
+        "invalid_arguments"
+    )
+    modal = web.views_open(trigger_id="1.2.3", view={"type": "modal", "callback_id": "m"})
+    updated = web.views_update(view_id=modal["view"]["id"], view={"type": "modal", "blocks": []})
+    assert updated["view"]["id"] == modal["view"]["id"]
+    assert error_of(lambda: web.views_update(view_id="V404", view={"type": "modal"})) == (
+        "not_found"
+    )
+    assert error_of(lambda: web.api_call("nope.method")) == "unknown_method"
+
+
+def test_429_is_retried_by_slack_sdk(slack):
+    slack.fail_next("users.info", status=429, retry_after=1)
+    web = client(slack, retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)])
+    started = time.monotonic()
+    assert web.users_info(user="U1")["user"]["id"] == "U1"
+    assert time.monotonic() - started >= 1.0
+    calls = slack.calls("users.info")
+    assert [(c.status, c.error) for c in calls] == [(429, "ratelimited"), (200, None)]
+
+
+def test_injected_server_and_api_errors(slack):
+    web = client(slack)
+    slack.fail_next("chat.postMessage", status=500, count=2)
+    for _ in range(2):
+        with pytest.raises(SlackApiError) as info:
+            web.chat_postMessage(channel="C1", text="x")
+        assert info.value.response.status_code == 500
+    assert slack.messages() == []
+    slack.fail_next("conversations.open", error="user_not_found")
+    assert error_of(lambda: web.conversations_open(users="U1")) == "user_not_found"
+    assert web.chat_postMessage(channel="C1", text="x")["ok"]
+    assert web.conversations_open(users="U1")["ok"]
+    assert len(slack.messages()) == 1 and len(slack.calls("chat.postMessage")) == 3
+
+
+def test_rate_limit_bucket(slack):
+    slack.set_rate_limit("users.info", per_minute=60, burst=2)
+    web = client(slack)
+    web.users_info(user="U1")
+    web.users_info(user="U1")
+    with pytest.raises(SlackApiError) as info:
+        web.users_info(user="U1")
+    assert info.value.response.status_code == 429
+    assert info.value.response.headers["Retry-After"] == "1"
+    assert client(slack, "xoxb-T2").users_info(user="UX")["ok"]  # separate bucket per team
+    slack.rate_limit_scale = 60.0  # 1/s becomes 60/s: a token is back within ~17 ms
+    time.sleep(0.05)
+    assert web.users_info(user="U1")["ok"]
+
+
+def test_per_channel_post_limit(slack):
+    slack.set_rate_limit("chat.postMessage", per_minute=60, burst=1, per_channel=True)
+    web = client(slack)
+    web.chat_postMessage(channel="C1", text="1")
+    web.chat_postMessage(channel="U1", text="other channel")
+    assert error_of(lambda: web.chat_postMessage(channel="C1", text="2")) == "ratelimited"
+
+
+def test_response_url(slack):
+    url = slack.new_response_url()
+    resp = WebhookClient(url).send(text="done", response_type="ephemeral")
+    assert resp.status_code == 200
+    assert slack.responses(url) == [{"text": "done", "response_type": "ephemeral"}]
+    assert slack.responses() == slack.responses(url.rsplit("/", 1)[1])
+    assert WebhookClient(slack.url + "response/unknown").send(text="x").status_code == 404
+
+
+def test_oauth_v2_access(slack):
+    slack.oauth_client_secret = "shh"
+    slack.register_oauth_code("code-1", "T3", "xoxb-T3", bot_user_id="UB3", authed_user_id="U9")
+    web = WebClient(base_url=slack.api_url)
+    assert (
+        error_of(lambda: web.oauth_v2_access(client_id="cid", client_secret="bad", code="code-1"))
+        == "bad_client_secret"
+    )
+    got = web.oauth_v2_access(client_id="cid", client_secret="shh", code="code-1")
+    assert got["access_token"] == "xoxb-T3" and got["token_type"] == "bot"
+    assert got["team"] == {"id": "T3", "name": "Team T3"} and got["authed_user"] == {"id": "U9"}
+    assert got["bot_user_id"] == "UB3" and got["enterprise"] is None
+    assert got["is_enterprise_install"] is False
+    assert client(slack, "xoxb-T3").auth_test()["team_id"] == "T3"
+    assert (
+        error_of(lambda: web.oauth_v2_access(client_id="cid", client_secret="shh", code="code-1"))
+        == "code_already_used"
+    )
+    # client credentials as form fields instead of HTTP Basic auth
+    slack.register_oauth_code("code-2", "T1", "xoxb-T1-new")
+    form = web.api_call(
+        "oauth.v2.access", params={"client_id": "cid", "client_secret": "shh", "code": "code-2"}
+    )
+    assert form["team"]["id"] == "T1" and client(slack, "xoxb-T1-new").auth_test()["ok"]
+
+
+def test_latency(slack):
+    slack.latency = 0.1
+    started = time.monotonic()
+    client(slack).auth_test()
+    assert time.monotonic() - started >= 0.1
+
+
+def test_signed_requests_verify_with_slack_sdk():
+    verifier = SignatureVerifier(SECRET)
+    url = "http://127.0.0.1:1/response/x"
+    builders = [
+        signing.slash_command(SECRET, "join", user_id="U1", channel_id="C1", response_url=url),
+        signing.block_action(
+            SECRET,
+            "accept",
+            "m1",
+            user_id="U1",
+            channel_id="G1",
+            message_ts="1.000001",
+            response_url=url,
+        ),
+        signing.view_submission(SECRET, "prefs", {"b": {"a": "hello"}}, user_id="U1"),
+        signing.event_callback(SECRET, {"type": "app_home_opened", "user": "U1"}, retry_num=1),
+        signing.url_verification(SECRET, "chal"),
+    ]
+    for body, headers in builders:
+        assert verifier.is_valid_request(body, headers)
+        assert not verifier.is_valid_request(body, signing.bad_signature(headers))
+        assert not SignatureVerifier("other").is_valid_request(body, headers)
+    stale_body, stale = signing.slash_command(
+        SECRET, "x", user_id="U1", channel_id="C1", response_url=url, timestamp=time.time() - 301
+    )
+    assert not verifier.is_valid_request(stale_body, stale)
+
+
+def test_signed_request_shapes():
+    body, headers = signing.slash_command(
+        SECRET, "join now", user_id="U1", channel_id="C1", response_url="http://r", team_id="T2"
+    )
+    form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+    assert headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert form["command"] == "/meet" and form["text"] == "join now" and form["team_id"] == "T2"
+    assert form["is_enterprise_install"] == "false" and form["trigger_id"].count(".") == 2
+    body, _ = signing.block_action(SECRET, "a", "v", user_id="U1", view={"id": "V1"})
+    payload = json.loads(parse_qs(body.decode())["payload"][0])
+    assert payload["container"] == {"type": "view", "view_id": "V1"}
+    assert payload["actions"][0]["value"] == "v" and payload["user"]["team_id"] == "T1"
+    body, _ = signing.view_submission(
+        SECRET, "cb", {"b": {"a": "x"}}, user_id="U1", private_metadata="m"
+    )
+    view = json.loads(parse_qs(body.decode())["payload"][0])["view"]
+    assert view["state"]["values"]["b"]["a"]["value"] == "x" and view["private_metadata"] == "m"
+    body, headers = signing.event_callback(SECRET, {"type": "x"}, team_id="T2", retry_num=2)
+    event = json.loads(body)
+    assert event["authorizations"][0]["team_id"] == "T2" and event["event_id"].startswith("Ev")
+    assert headers["X-Slack-Retry-Num"] == "2"
+    req = signing.bolt_request(body, headers)
+    assert req.body["team_id"] == "T2"
+
+
+def test_post_helper_returns_errors_instead_of_raising(slack):
+    body, headers = signing.url_verification(SECRET, "c")
+    status, _, text = signing.post(slack.url + "nowhere", body, headers)
+    assert status == 404 and json.loads(text)["error"] == "not_found"
+    status, _, text = signing.post(slack.new_response_url(), body, headers)
+    assert status == 200 and json.loads(text) == {"ok": True}
+
+
+def test_signed_requests_dispatch_through_bolt(slack):
+    from slack_bolt import App
+
+    # process_before_response runs the listener inside dispatch, so asserts need no waiting
+    app = App(
+        signing_secret=SECRET,
+        client=client(slack),
+        token_verification_enabled=False,
+        process_before_response=True,
+    )
+
+    @app.command("/meet")
+    def meet(ack, respond, command, client):
+        ack("on it")
+        respond("paired")
+        client.chat_postMessage(channel=command["channel_id"], text="hi " + command["text"])
+
+    url = slack.new_response_url()
+    body, headers = signing.slash_command(
+        SECRET, "now", user_id="U1", channel_id="C1", response_url=url
+    )
+    assert app.dispatch(signing.bolt_request(body, headers)).status == 200
+    assert app.dispatch(signing.bolt_request(body, signing.bad_signature(headers))).status == 401
+    stale = signing.slash_command(
+        SECRET, "now", user_id="U1", channel_id="C1", response_url=url, timestamp=time.time() - 600
+    )
+    assert app.dispatch(signing.bolt_request(*stale)).status == 401
+    assert [m.text for m in slack.messages("C1")] == ["hi now"]
+    assert slack.responses(url) == [{"text": "paired"}]
