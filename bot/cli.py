@@ -10,7 +10,7 @@ import argparse
 import logging
 import sys
 
-from bot import config, preview
+from bot import config, preview, round_cli
 from bot.config import ConfigError
 
 EXIT_USAGE = 2
@@ -115,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.set_defaults(func=cmd_migrate)
 
     preview.add_parser(sub)
+    round_cli.add_parser(sub)
     return parser
 
 

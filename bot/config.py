@@ -24,6 +24,7 @@ BOT_SCOPES = (
     "groups:read",
     "channels:join",
     "mpim:write",
+    "mpim:history",
     "im:write",
     "users:read",
     "users:read.email",
@@ -47,6 +48,8 @@ class Settings:
     port: int
     log_level: str
     state_secret: str | None = None
+    # Multiplies the Web API rate limits delivery paces itself by (Enterprise Grid, test servers).
+    slack_rate_scale: float = 1.0
 
     @property
     def oauth(self) -> bool:
@@ -149,6 +152,18 @@ def _log_level(raw: str | None) -> str:
     return level
 
 
+def _rate_scale(raw: str | None) -> float:
+    if raw is None or not raw.strip():
+        return 1.0
+    try:
+        scale = float(raw)
+    except ValueError:
+        scale = 0.0
+    if not 0 < scale <= 1000:
+        raise ConfigError(f"SLACK_RATE_SCALE is {raw!r}: set it to a number such as 1 or 2.5")
+    return scale
+
+
 def load(env: dict[str, str] | None = None, dotenv_path: str | Path | None = None) -> Settings:
     """Read settings; values already in the environment win over the `.env` file."""
     if env is None:
@@ -170,4 +185,5 @@ def load(env: dict[str, str] | None = None, dotenv_path: str | Path | None = Non
         port=_port(env.get("PORT")),
         log_level=_log_level(env.get("LOG_LEVEL")),
         state_secret=get("SLACK_STATE_SECRET"),
+        slack_rate_scale=_rate_scale(env.get("SLACK_RATE_SCALE")),
     )

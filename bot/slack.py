@@ -35,3 +35,13 @@ def web_client(settings: Settings, token: str | None = None) -> WebClient:
         timeout=30,
         retry_handlers=retry_handlers(),
     )
+
+
+def rate_limit_only_client(settings: Settings, token: str | None) -> WebClient:
+    """For calls that must not be repeated blindly: only a 429 (never processed) is retried."""
+    return WebClient(
+        token=token,
+        base_url=settings.slack_api_url,
+        timeout=30,
+        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=8)],
+    )

@@ -144,3 +144,34 @@ class AppProcess:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+SIGNING_SECRET = "test-signing-secret"
+
+
+@pytest.fixture
+def slack():
+    """A running Slack test double with one workspace, T1, whose bot token is xoxb-T1."""
+    from slack_double import SlackDouble
+
+    double = SlackDouble().start()
+    double.add_team("T1", name="Acme", bot_token="xoxb-T1", bot_user_id="UBOT")
+    try:
+        yield double
+    finally:
+        double.stop()
+
+
+@pytest.fixture
+def settings(slack, migrated_url):
+    """Settings of a one-workspace install talking to the test double."""
+    from bot.config import load
+
+    return load(
+        {
+            "SLACK_BOT_TOKEN": "xoxb-T1",
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": slack.api_url,
+            "DATABASE_URL": migrated_url,
+        }
+    )

@@ -104,6 +104,7 @@ class Message:
     team_id: str
     thread_ts: str | None = None
     to_user: str | None = None  # set for ephemeral messages
+    metadata: dict | None = None  # chat.postMessage's `metadata` (event_type, event_payload)
 
 
 @dataclass
@@ -181,6 +182,9 @@ class SlackDouble:
         self.host = host
         self.max_page_size: int | None = None  # cap on every page, to force multi-page walks
         self.latency = 0.0  # seconds slept before answering each API call
+        # method -> [seconds, calls left]: answer late *after* the call took effect, like a
+        # response lost on the way back (see slow_next)
+        self._slow: dict[str, list] = {}
         self.rate_limit_scale = 1.0  # multiplies every configured per-minute rate (and burst)
         self.enforce_membership = True  # chat.postMessage to a channel without the bot fails
         self.user_objects_include_fields = True  # custom fields in users.info/users.list too
@@ -538,7 +542,18 @@ class SlackDouble:
                     None if body.get("ok") else body.get("error"),
                 )
             )
+            slow = self._slow.get(method)
+            delay = 0.0
+            if slow and slow[1] > 0:
+                delay, slow[1] = slow[0], slow[1] - 1
+        if delay:
+            time.sleep(delay)
         return status, headers, body
+
+    def slow_next(self, method: str, seconds: float, count: int = 1) -> None:
+        """Hold back the answer to the next `count` calls of `method` after they took effect."""
+        with self._lock:
+            self._slow[method] = [seconds, count]
 
     def _dispatch(self, method, args, token, basic, team_id) -> tuple[int, dict, dict]:
         for failure in self._failures:
@@ -941,8 +956,9 @@ class SlackDouble:
         text, blocks = self._content(args)
         ts = self._next_ts()
         thread_ts = str(args["thread_ts"]) if args.get("thread_ts") else None
+        metadata = args.get("metadata") if isinstance(args.get("metadata"), dict) else None
         self._messages.append(
-            Message(ch.id, ts, text, blocks, team.bot_user_id, team.id, thread_ts)
+            Message(ch.id, ts, text, blocks, team.bot_user_id, team.id, thread_ts, None, metadata)
         )
         message = {
             "type": "message",
@@ -958,6 +974,30 @@ class SlackDouble:
         if thread_ts:
             message["thread_ts"] = thread_ts
         return {"channel": ch.id, "ts": ts, "message": message}
+
+    def _api_conversations_history(self, team, args):
+        """Newest first, like Slack; metadata only with include_all_metadata."""
+        ch = self._channel(team, args)
+        oldest = float(args.get("oldest") or 0)
+        latest = float(args.get("latest") or "inf")
+        with_meta = _flag(args.get("include_all_metadata"))
+        found = [
+            m for m in self._messages
+            if m.channel == ch.id and m.thread_ts is None and oldest < float(m.ts) < latest
+        ]
+        found.sort(key=lambda m: float(m.ts), reverse=True)
+        page, meta = self._page(found, args, 100)
+        messages = []
+        for m in page:
+            item = {"type": "message", "ts": m.ts, "text": m.text, "user": m.user,
+                    "bot_id": team.bot_id, "app_id": self.app_id}
+            if m.blocks is not None:
+                item["blocks"] = m.blocks
+            if with_meta and m.metadata:
+                item["metadata"] = m.metadata
+            messages.append(item)
+        return {"messages": messages, "has_more": bool(meta.get("next_cursor")),
+                "response_metadata": meta}
 
     def _api_chat_postEphemeral(self, team, args):
         ch = self._post_target(team, args)

@@ -1,0 +1,134 @@
+"""The messages of a round (intro, check-in, answers, notices), built with Block Kit models
+so Slack's limits are checked before anything is sent. None of them mentions a level."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    ButtonElement,
+    ContextBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+INTRO_EVENT = "worth_knowing_intro"
+
+CHECKIN_MET = "checkin_met"
+CHECKIN_NOT_YET = "checkin_not_yet"
+CHECKIN_COULDNT = "checkin_couldnt"
+CHECKIN_ACTIONS = {CHECKIN_MET: "met", CHECKIN_NOT_YET: "not_yet", CHECKIN_COULDNT: "couldnt"}
+NUDGE_STAY = "nudge_stay"
+NUDGE_LEAVE = "nudge_leave"
+
+ANSWER_LINES = {
+    "met": "✅ <@{user}> says you met. Thanks for letting us know!",
+    "not_yet": "⏳ <@{user}> says not yet: there's still time this round.",
+    "couldnt": "🙅 <@{user}> says you couldn't make it this time. Maybe next round!",
+}
+
+
+def mentions(user_ids: Sequence[str]) -> str:
+    names = [f"<@{u}>" for u in user_ids]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def intro(
+    channel_id: str, user_ids: Sequence[str], organiser: str, starter: str, why: str, group_id: int
+) -> tuple[str, list[dict]]:
+    text = f"Hi {mentions(user_ids)}! You're a lunch group from <#{channel_id}> this round."
+    blocks = [
+        SectionBlock(text=MarkdownTextObject(text=f"👋 {text}\n{why}")),
+        SectionBlock(
+            text=MarkdownTextObject(
+                text=f"🗓️ <@{organiser}> is organising this one: suggest a day and a place "
+                "that works for everyone."
+            )
+        ),
+        SectionBlock(text=MarkdownTextObject(text=f"💬 To get you started: _{starter}_")),
+        ActionsBlock(
+            block_id=f"intro-{group_id}",
+            elements=[
+                ButtonElement(
+                    text="We met 🎉", action_id=CHECKIN_MET, value=str(group_id), style="primary"
+                ),
+                ButtonElement(
+                    text="We can't make it", action_id=CHECKIN_COULDNT, value=str(group_id)
+                ),
+            ],
+        ),
+    ]
+    return text, [b.to_dict() for b in blocks]
+
+
+def checkin(group_id: int) -> tuple[str, list[dict]]:
+    text = "Did you get to meet?"
+    blocks = [
+        SectionBlock(text=MarkdownTextObject(text=f"👀 {text}")),
+        ActionsBlock(
+            block_id=f"checkin-{group_id}",
+            elements=[
+                ButtonElement(
+                    text="We met", action_id=CHECKIN_MET, value=str(group_id), style="primary"
+                ),
+                ButtonElement(text="Not yet", action_id=CHECKIN_NOT_YET, value=str(group_id)),
+                ButtonElement(
+                    text="We couldn't make it", action_id=CHECKIN_COULDNT, value=str(group_id)
+                ),
+            ],
+        ),
+    ]
+    return text, [b.to_dict() for b in blocks]
+
+
+def answered(outcome: str, user_id: str) -> tuple[str, list[dict]]:
+    text = ANSWER_LINES[outcome].format(user=user_id)
+    return text, [SectionBlock(text=MarkdownTextObject(text=text)).to_dict()]
+
+
+def unmatched(channel_id: str, reason: str) -> str:
+    return (
+        f"No lunch group for you this round in <#{channel_id}>: {reason}. "
+        "You'll be first in line next round."
+    )
+
+
+def nudge(channel_id: str, program_id: int, rounds: int) -> tuple[str, list[dict]]:
+    text = (
+        f"We haven't heard from you in the last {rounds} lunch rounds in <#{channel_id}>. "
+        "Would you like to keep getting lunch groups?"
+    )
+    blocks = [
+        SectionBlock(text=MarkdownTextObject(text=text)),
+        ActionsBlock(
+            block_id=f"nudge-{program_id}",
+            elements=[
+                ButtonElement(
+                    text="Keep me in", action_id=NUDGE_STAY, value=str(program_id), style="primary"
+                ),
+                ButtonElement(text="Take me out", action_id=NUDGE_LEAVE, value=str(program_id)),
+            ],
+        ),
+    ]
+    return text, [b.to_dict() for b in blocks]
+
+
+def nudge_answer(stay: bool, channel_id: str) -> str:
+    if stay:
+        return f"Great, you're still in for lunch groups in <#{channel_id}>."
+    return (
+        f"Done: no more lunch groups in <#{channel_id}>. `/meet join` there brings you back."
+    )
+
+
+def summary(groups: int, met: int) -> str:
+    noun = "group" if groups == 1 else "groups"
+    return (
+        f"🥪 This round of Worth Knowing: {groups} lunch {noun} formed, "
+        f"{met} reported meeting. Next round soon!"
+    )
+
+
+def context(text: str) -> dict:
+    return ContextBlock(elements=[MarkdownTextObject(text=text)]).to_dict()

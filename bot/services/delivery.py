@@ -1,0 +1,231 @@
+"""Carrying out a round's plan in Slack: one intro per group, exactly once.
+
+Each group moves pending → opened → posting → posted, and every step is committed as it
+happens. `conversations.open` is idempotent, so it is simply repeated after a crash. An
+intro is never re-sent once it is known to have gone out; when a crash or a lost response
+leaves that unknown (state `posting`), the group DM is searched for the intro's metadata
+before anything is sent again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.error import URLError
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from bot import round_messages
+from bot.config import Settings
+from bot.db import session_scope
+from bot.models import Group, Program, Round, UnmatchedMember, utcnow
+from bot.services.pacing import Pacer
+from bot.slack import rate_limit_only_client
+
+log = logging.getLogger(__name__)
+
+# Errors that retrying will not heal: recorded on the group, the round goes on.
+PERMANENT = {
+    "user_not_found",
+    "user_disabled",
+    "users_not_found",
+    "channel_not_found",
+    "cannot_dm_bot",
+    "is_archived",
+    "too_many_users",
+    "not_enough_users",
+    "users_list_not_supplied",
+    "invalid_blocks",
+    "msg_too_long",
+    "restricted_action",
+    "not_in_channel",
+    "user_is_restricted",
+}
+# Errors that stop the whole delivery until the workspace is fixed (resumed later).
+FATAL = {"invalid_auth", "not_authed", "token_revoked", "account_inactive", "missing_scope"}
+POST_ATTEMPTS = 5
+
+
+class DeliveryStopped(Exception):
+    """Slack refuses this workspace's token; nothing more can be sent until it is fixed."""
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    delivered: int
+    failed: int
+    pending: int
+
+
+class Delivery:
+    def __init__(
+        self,
+        settings: Settings,
+        client: WebClient,
+        pacer: Pacer,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.settings = settings
+        self.client = client
+        # No automatic retry of a post whose fate is unknown: that is how intros double.
+        self.post_client = rate_limit_only_client(settings, client.token)
+        self.pacer = pacer
+        self.sleep = sleep
+
+    def deliver(self, round_id: int, progress: Callable[[int, int], None] | None = None):
+        url = self.settings.database_url
+        with session_scope(url) as session:
+            round_ = session.get(Round, round_id)
+            program = session.get(Program, round_.program_id)
+            channel_id = program.channel_id
+            if round_.status == "planned":
+                round_.status = "delivering"
+            group_ids = [g.id for g in round_.groups]
+        total = len(group_ids)
+        for done, group_id in enumerate(group_ids, start=1):
+            self._deliver_group(group_id, channel_id)
+            if progress:
+                progress(done, total)
+        self._notify_unmatched(round_id, channel_id)
+        return self._finish(round_id)
+
+    def _deliver_group(self, group_id: int, channel_id: str) -> None:
+        url = self.settings.database_url
+        with session_scope(url) as session:
+            group = session.scalar(
+                select(Group).where(Group.id == group_id).options(selectinload(Group.members))
+            )
+            if group.delivery in ("posted", "failed"):
+                return
+            user_ids = [m.user_id for m in group.members]
+            state = group.delivery
+            conversation = group.conversation_id
+            started = group.post_started_at
+            organiser, starter = group.organiser_id, group.starter
+        try:
+            if state == "posting" and conversation:
+                ts = self._find_intro(conversation, group_id, started)
+                if ts:
+                    self._set(group_id, delivery="posted", message_ts=ts)
+                    return
+            if not conversation:
+                self.pacer.wait("conversations.open")
+                response = self.client.conversations_open(users=",".join(user_ids))
+                conversation = response["channel"]["id"]
+                self._set(group_id, delivery="opened", conversation_id=conversation)
+            why = describe_group(self.settings, group_id)
+            text, blocks = round_messages.intro(
+                channel_id, user_ids, organiser, starter, why, group_id
+            )
+            ts = self._post_once(group_id, conversation, text, blocks)
+            self._set(group_id, delivery="posted", message_ts=ts, error=None)
+        except SlackApiError as error:
+            code = str(error.response.get("error", "unknown_error"))
+            if code in FATAL:
+                raise DeliveryStopped(code) from None
+            if code in PERMANENT:
+                log.warning("group %s not delivered: %s", group_id, code)
+                self._set(group_id, delivery="failed", error=code)
+                return
+            raise
+
+    def _post_once(self, group_id: int, conversation: str, text: str, blocks: list) -> str:
+        metadata = {"event_type": round_messages.INTRO_EVENT, "event_payload": {"group_id": group_id}}
+        for attempt in range(POST_ATTEMPTS):
+            started = utcnow()
+            self._set(group_id, delivery="posting", post_started_at=started)
+            self.pacer.wait("chat.postMessage", conversation)
+            try:
+                response = self.post_client.chat_postMessage(
+                    channel=conversation, text=text, blocks=blocks, metadata=metadata
+                )
+                return response["ts"]
+            except (SlackApiError, URLError, OSError) as error:
+                status = getattr(getattr(error, "response", None), "status_code", None)
+                if isinstance(error, SlackApiError) and (status is None or status < 500):
+                    raise
+                log.warning("intro for group %s: %s; checking before retrying", group_id, error)
+                self.sleep(min(30.0, 2.0**attempt))
+                ts = self._find_intro(conversation, group_id, started)
+                if ts:
+                    return ts
+        raise SlackApiError("intro could not be posted", {"ok": False, "error": "post_failed"})
+
+    def _find_intro(self, conversation: str, group_id: int, since) -> str | None:
+        """The ts of this group's intro if it is already in the DM."""
+        oldest = f"{since.timestamp() - 5:.6f}" if since else "0"
+        self.pacer.wait("conversations.history")
+        response = self.client.conversations_history(
+            channel=conversation, oldest=oldest, limit=50, include_all_metadata=True
+        )
+        for message in response.get("messages", []):
+            meta = message.get("metadata") or {}
+            payload = meta.get("event_payload") or {}
+            if meta.get("event_type") == round_messages.INTRO_EVENT and str(
+                payload.get("group_id")
+            ) == str(group_id):
+                return message["ts"]
+        return None
+
+    def _set(self, group_id: int, **values) -> None:
+        with session_scope(self.settings.database_url) as session:
+            group = session.get(Group, group_id)
+            for key, value in values.items():
+                setattr(group, key, value)
+
+    def _notify_unmatched(self, round_id: int, channel_id: str) -> None:
+        """Tell everyone the engine could not place why; they go first next round."""
+        with session_scope(self.settings.database_url) as session:
+            waiting = [
+                (u.id, u.user_id, u.reason)
+                for u in session.scalars(
+                    select(UnmatchedMember).where(
+                        UnmatchedMember.round_id == round_id, UnmatchedMember.notified.is_(False)
+                    )
+                )
+            ]
+        for row_id, user_id, reason in waiting:
+            try:
+                self.pacer.wait("chat.postMessage", user_id)
+                self.client.chat_postMessage(
+                    channel=user_id, text=round_messages.unmatched(channel_id, reason)
+                )
+            except SlackApiError as error:
+                code = str(error.response.get("error", ""))
+                if code in FATAL:
+                    raise DeliveryStopped(code) from None
+                log.warning("could not tell %s they were unmatched: %s", user_id, code)
+            with session_scope(self.settings.database_url) as session:
+                session.get(UnmatchedMember, row_id).notified = True
+
+    def _finish(self, round_id: int) -> DeliveryResult:
+        with session_scope(self.settings.database_url) as session:
+            round_ = session.get(Round, round_id)
+            states = [g.delivery for g in round_.groups]
+            pending = sum(s not in ("posted", "failed") for s in states)
+            if pending == 0 and round_.status in ("planned", "delivering"):
+                round_.status = "delivered"
+            return DeliveryResult(
+                delivered=states.count("posted"), failed=states.count("failed"), pending=pending
+            )
+
+
+def describe_group(settings: Settings, group_id: int) -> str:
+    """Why this group is interesting, in words that never reveal a level."""
+    from bot.levels.mix import describe_mix
+    from bot.models import GroupMember, Member
+
+    with session_scope(settings.database_url) as session:
+        group = session.get(Group, group_id)
+        team_id = session.get(Program, group.round.program_id).team_id
+        ids = [m.user_id for m in session.scalars(select(GroupMember).where(GroupMember.group_id == group_id))]
+        members = list(
+            session.scalars(select(Member).where(Member.team_id == team_id, Member.user_id.in_(ids)))
+        )
+        return describe_mix(members)

@@ -1,0 +1,68 @@
+"""A person's own groups: the one they are in now and whom they have met before."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, aliased
+
+from bot.models import Group, GroupMember, Program, Round
+
+
+@dataclass(frozen=True)
+class GroupView:
+    group_id: int
+    program_id: int
+    channel_id: str
+    date: dt.date
+    others: tuple[str, ...]  # never includes the person themself; forgotten people left out
+    organiser_id: str | None
+    outcome: str | None
+    current: bool  # the round is still open
+
+
+def groups_of(
+    session: Session, team_id: str, user_id: str, *, limit: int = 20
+) -> list[GroupView]:
+    """Newest first, delivered groups only, within one workspace."""
+    mine = aliased(GroupMember)
+    rows = session.execute(
+        select(Group, Round, Program)
+        .join(mine, mine.group_id == Group.id)
+        .join(Round, Group.round_id == Round.id)
+        .join(Program, Round.program_id == Program.id)
+        .where(Program.team_id == team_id, mine.user_id == user_id, Group.delivery == "posted")
+        .order_by(Round.slot.desc(), Group.id)
+        .limit(limit)
+    ).all()
+    views = []
+    for group, round_, program in rows:
+        others = tuple(
+            m.user_id
+            for m in group.members
+            if m.user_id != user_id and not m.user_id.startswith("forgotten-")
+        )
+        views.append(
+            GroupView(
+                group_id=group.id,
+                program_id=program.id,
+                channel_id=program.channel_id,
+                date=round_.slot.date(),
+                others=others,
+                organiser_id=group.organiser_id,
+                outcome=group.outcome,
+                current=round_.closed_at is None,
+            )
+        )
+    return views
+
+
+def current_group(
+    session: Session, team_id: str, user_id: str, program_id: int
+) -> GroupView | None:
+    for view in groups_of(session, team_id, user_id, limit=5):
+        if view.program_id == program_id and view.current:
+            return view
+    return None

@@ -1,0 +1,155 @@
+"""Who takes part in a round: the channel's members now, minus those who should not be paired.
+
+Membership is read live from Slack at every round (joining the channel is the opt-in), and
+profiles are refreshed in the same pass so time zones and titles are never stale.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from slack_sdk import WebClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.models import Member, Participation, Program, utcnow
+from bot.services.pacing import Pacer
+
+SLACKBOT = "USLACKBOT"
+# Above this many members one users.list walk is cheaper than a users.info call each.
+USERS_LIST_THRESHOLD = 50
+
+
+@dataclass
+class Roster:
+    """The people of one round, and why everyone else was left out (by reason, for logs)."""
+
+    members: list[Member] = field(default_factory=list)
+    excluded: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def user_ids(self) -> list[str]:
+        return [m.user_id for m in self.members]
+
+
+def channel_member_ids(client: WebClient, channel_id: str, pacer: Pacer | None = None) -> list[str]:
+    """Every member of a channel, all pages."""
+    ids: list[str] = []
+    for page in _pages(client, "conversations.members", pacer, channel=channel_id):
+        ids.extend(page.get("members", []))
+    return ids
+
+
+def fetch_users(
+    client: WebClient, user_ids: Iterable[str], pacer: Pacer | None = None
+) -> dict[str, dict]:
+    """Slack user objects for these ids: users.info each for a few, one users.list walk for many."""
+    wanted = set(user_ids)
+    users: dict[str, dict] = {}
+    if len(wanted) > USERS_LIST_THRESHOLD:
+        for page in _pages(client, "users.list", pacer):
+            for user in page.get("members", []):
+                if user.get("id") in wanted:
+                    users[user["id"]] = user
+        return users
+    for user_id in sorted(wanted):
+        if pacer:
+            pacer.wait("users.info")
+        response = client.api_call("users.info", params={"user": user_id})
+        users[user_id] = response["user"]
+    return users
+
+
+def _pages(client: WebClient, method: str, pacer: Pacer | None, **args) -> Iterator[dict]:
+    cursor = None
+    while True:
+        if pacer:
+            pacer.wait(method)
+        params = {**args, "limit": 1000}
+        if cursor:
+            params["cursor"] = cursor
+        response = client.api_call(method, params=params)
+        yield response.data
+        cursor = (response.get("response_metadata") or {}).get("next_cursor")
+        if not cursor:
+            return
+
+
+def upsert_members(session: Session, team_id: str, users: dict[str, dict]) -> dict[str, Member]:
+    """Store what matching needs from each profile (time zone, title, deactivation)."""
+    existing = {
+        m.user_id: m
+        for m in session.scalars(
+            select(Member).where(Member.team_id == team_id, Member.user_id.in_(list(users)))
+        )
+    }
+    now = utcnow()
+    for user_id, user in users.items():
+        member = existing.get(user_id)
+        if member is None:
+            member = Member(team_id=team_id, user_id=user_id, values={}, sources={})
+            session.add(member)
+            existing[user_id] = member
+        member.timezone = user.get("tz") or member.timezone
+        title = (user.get("profile") or {}).get("title")
+        member.title = title or None
+        member.deactivated = bool(user.get("deleted"))
+        member.profile_synced_at = now
+    session.flush()
+    return existing
+
+
+def exclusion(user: dict | None, bot_user_id: str | None, allow_guests: bool) -> str | None:
+    """Why Slack's view of this person keeps them out of a round, if it does."""
+    if user is None:
+        return "not found"
+    if user.get("id") in (SLACKBOT, bot_user_id) or user.get("is_bot") or user.get("is_app_user"):
+        return "bot"
+    if user.get("deleted"):
+        return "deactivated"
+    if (user.get("is_restricted") or user.get("is_ultra_restricted")) and not allow_guests:
+        return "guest"
+    return None
+
+
+def build_roster(
+    client: WebClient,
+    session: Session,
+    program: Program,
+    round_date: dt.date,
+    *,
+    bot_user_id: str | None,
+    pacer: Pacer | None = None,
+) -> Roster:
+    roster = Roster()
+    ids = channel_member_ids(client, program.channel_id, pacer)
+    users = fetch_users(client, ids, pacer)
+    members = upsert_members(session, program.team_id, {i: u for i, u in users.items()})
+    choices = {
+        p.user_id: p
+        for p in session.scalars(select(Participation).where(Participation.program_id == program.id))
+    }
+    for user_id in ids:
+        reason = exclusion(users.get(user_id), bot_user_id, program.allow_guests)
+        member = members.get(user_id)
+        choice = choices.get(user_id)
+        if reason is None and member is not None:
+            if member.deactivated:
+                reason = "deactivated"
+            elif choice is not None and choice.opted_out:
+                reason = "opted out"
+            elif _paused(member.paused_until, round_date) or (
+                choice is not None and _paused(choice.paused_until, round_date)
+            ):
+                reason = "paused"
+        if reason is None and member is not None:
+            roster.members.append(member)
+        else:
+            roster.excluded[user_id] = reason or "not found"
+    return roster
+
+
+def _paused(until: dt.date | None, round_date: dt.date) -> bool:
+    return until is not None and until >= round_date

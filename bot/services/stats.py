@@ -1,0 +1,79 @@
+"""How pairing is going, per program: for admins, never naming anyone's level."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import distinct, func, select
+from sqlalchemy.orm import Session
+
+from bot.models import Group, GroupMember, Participation, Program, Round
+
+NON_RESPONDER_ROUNDS = 2
+
+
+@dataclass(frozen=True)
+class ProgramStats:
+    program_id: int
+    team_id: str
+    channel_id: str
+    enabled: bool
+    rounds: int
+    people_paired: int
+    groups: int
+    groups_met: int
+    groups_failed: int
+    non_responders: list[str]
+
+    @property
+    def meet_rate(self) -> float | None:
+        """Share of delivered groups that reported meeting."""
+        delivered = self.groups - self.groups_failed
+        return self.groups_met / delivered if delivered else None
+
+
+def program_stats(session: Session, program: Program) -> ProgramStats:
+    in_program = Round.program_id == program.id
+    rounds = session.scalar(select(func.count()).select_from(Round).where(in_program))
+    group_rows = session.execute(
+        select(Group.delivery, Group.outcome).join(Round, Group.round_id == Round.id).where(in_program)
+    ).all()
+    people = session.scalar(
+        select(func.count(distinct(GroupMember.user_id)))
+        .join(Group, GroupMember.group_id == Group.id)
+        .join(Round, Group.round_id == Round.id)
+        .where(in_program, Group.delivery == "posted", ~GroupMember.user_id.like("forgotten-%"))
+    )
+    silent = session.scalars(
+        select(Participation.user_id)
+        .where(
+            Participation.program_id == program.id,
+            Participation.silent_rounds >= NON_RESPONDER_ROUNDS,
+            Participation.opted_out.is_(False),
+        )
+        .order_by(Participation.user_id)
+    ).all()
+    return ProgramStats(
+        program_id=program.id,
+        team_id=program.team_id,
+        channel_id=program.channel_id,
+        enabled=program.enabled,
+        rounds=rounds or 0,
+        people_paired=people or 0,
+        groups=len(group_rows),
+        groups_met=sum(outcome == "met" for _, outcome in group_rows),
+        groups_failed=sum(delivery == "failed" for delivery, _ in group_rows),
+        non_responders=list(silent),
+    )
+
+
+def all_stats(session: Session, team_id: str | None = None) -> list[ProgramStats]:
+    query = select(Program).order_by(Program.team_id, Program.channel_id)
+    if team_id:
+        query = query.where(Program.team_id == team_id)
+    return [program_stats(session, p) for p in session.scalars(query)]
+
+
+def format_rate(stats: ProgramStats) -> str:
+    rate = stats.meet_rate
+    return "n/a" if rate is None else f"{rate:.0%}"

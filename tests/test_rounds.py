@@ -1,0 +1,223 @@
+"""A whole round against the Slack test double: who takes part, groups, intros, check-ins,
+closing and stats — what people in Slack would see."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from freezegun import freeze_time
+from sqlalchemy import select
+
+from bot import round_messages
+from bot.db import session_scope
+from bot.models import Group, Member, Participation, Program, Round
+from bot.services import rounds, stats
+from bot.services.rounds import answer_nudge, record_checkin, run_round
+
+HUMANS = [f"U{i:02d}" for i in range(1, 12)]  # 11 people: four pairs and one trio
+
+
+def make_program(settings, channel="C1", **options) -> int:
+    with session_scope(settings.database_url) as session:
+        program = Program(team_id="T1", channel_id=channel, **options)
+        session.add(program)
+        session.flush()
+        return program.id
+
+
+@pytest.fixture
+def channel(slack, settings):
+    """A program channel with people who take part and people who must not."""
+    for i, user in enumerate(HUMANS):
+        slack.add_user("T1", user, real_name=f"Person {i}", tz="Europe/Berlin")
+    slack.add_user("T1", "UROBOT", is_bot=True)
+    slack.add_user("T1", "UGONE", deleted=True)
+    slack.add_user("T1", "UGUEST", is_restricted=True)
+    slack.add_user("T1", "USINGLE", is_ultra_restricted=True)
+    slack.add_user("T1", "ULEFT")
+    slack.add_user("T1", "UPAUSED")
+    members = HUMANS + ["UBOT", "USLACKBOT", "UROBOT", "UGONE", "UGUEST", "USINGLE", "ULEFT",
+                        "UPAUSED"]
+    slack.add_channel("T1", "C1", "lunch", members=members)
+    slack.max_page_size = 4  # membership comes in several pages
+    program_id = make_program(settings)
+    with session_scope(settings.database_url) as session:
+        session.add(Participation(program_id=program_id, user_id="ULEFT", opted_out=True))
+        session.add(
+            Member(team_id="T1", user_id="UPAUSED", values={}, sources={},
+                   paused_until=dt.date.today() + dt.timedelta(days=14))
+        )
+    return program_id
+
+
+def intros(slack):
+    return [
+        m for m in slack.messages()
+        if (m.metadata or {}).get("event_type") == round_messages.INTRO_EVENT
+    ]
+
+
+def planned_groups(settings, round_id) -> list[list[str]]:
+    with session_scope(settings.database_url) as session:
+        round_ = session.get(Round, round_id)
+        return [sorted(m.user_id for m in g.members) for g in round_.groups]
+
+
+def test_a_round_places_everyone_eligible_once_and_introduces_each_group_once(
+    slack, settings, channel
+):
+    report = run_round(settings, channel)
+
+    groups = planned_groups(settings, report.round_id)
+    placed = [u for g in groups for u in g]
+    assert sorted(placed) == sorted(HUMANS)  # everyone once, nobody excluded got in
+    assert sorted(len(g) for g in groups) == [2, 2, 2, 2, 3]
+    assert report.delivered == 5 and report.failed == 0 and report.status == "delivered"
+
+    posted = intros(slack)
+    assert len(posted) == 5
+    by_conversation = {m.channel: m for m in posted}
+    assert len(by_conversation) == 5  # one intro in each group DM
+    for group in groups:
+        conversation = slack.conversation_id("T1", group)
+        message = by_conversation[conversation]
+        mentioned = set(re.findall(r"<@(U\w+)>", message.text))
+        assert mentioned == set(group)
+        body = " ".join(b["text"]["text"] for b in message.blocks if b["type"] == "section")
+        organiser = re.search(r"<@(U\w+)> is organising", body).group(1)
+        assert organiser in group
+        assert "To get you started:" in body
+        buttons = [e["action_id"] for b in message.blocks if b["type"] == "actions"
+                   for e in b["elements"]]
+        assert round_messages.CHECKIN_MET in buttons
+    # conversations.open was asked for exactly the group's people, nobody else
+    opened = [sorted(c.args["users"].split(",")) for c in slack.calls("conversations.open")]
+    assert sorted(opened) == sorted(groups)
+
+
+def test_running_the_same_manual_round_twice_sends_nothing_new(slack, settings, channel):
+    first = run_round(settings, channel)
+    second = run_round(settings, channel)
+    assert second.round_id == first.round_id and not second.created
+    assert len(intros(slack)) == first.groups
+
+
+def test_organisers_rotate_and_nobody_meets_the_same_person_twice(slack, settings, channel):
+    seen_pairs: set[frozenset] = set()
+    organisers = []
+    for week in range(4):
+        with freeze_time(dt.datetime(2026, 1, 5, 12) + dt.timedelta(weeks=week)):
+            report = run_round(settings, channel, slot=rounds.utcnow())
+        with session_scope(settings.database_url) as session:
+            for group in session.get(Round, report.round_id).groups:
+                ids = [m.user_id for m in group.members]
+                pairs = {frozenset((a, b)) for a in ids for b in ids if a < b}
+                assert not pairs & seen_pairs
+                seen_pairs |= pairs
+                organisers.append(group.organiser_id)
+    # 20 groups over 4 rounds, 11 people: the job is spread, nobody organises 3 times or more
+    assert max(organisers.count(u) for u in set(organisers)) <= 2
+
+
+def test_slack_throttling_and_server_errors_delay_but_never_drop_or_double(
+    slack, settings, channel
+):
+    slack.fail_next("conversations.open", status=429, retry_after=1)
+    slack.fail_next("chat.postMessage", status=500)
+    report = run_round(settings, channel)
+    assert report.delivered == report.groups == 5
+    assert len(intros(slack)) == 5
+    assert len({m.channel for m in intros(slack)}) == 5
+
+
+def test_someone_deactivated_between_plan_and_delivery_fails_only_their_group(
+    slack, settings, channel
+):
+    slack.fail_next("conversations.open", error="user_disabled")
+    report = run_round(settings, channel)
+    assert report.failed == 1 and report.delivered == 4
+    with session_scope(settings.database_url) as session:
+        failed = session.scalars(select(Group).where(Group.delivery == "failed")).all()
+        assert [g.error for g in failed] == ["user_disabled"]
+        figures = stats.program_stats(session, session.get(Program, channel))
+    assert figures.groups_failed == 1
+
+
+def test_people_who_cannot_be_placed_are_told_why(slack, settings):
+    for user, tz in [("UA", "Europe/Berlin"), ("UB", "Europe/Paris"), ("UC", "Pacific/Auckland")]:
+        slack.add_user("T1", user, tz=tz)
+    slack.add_channel("T1", "C2", "lunch-2", members=["UA", "UB", "UC", "UBOT"])
+    program_id = make_program(settings, channel="C2")
+    report = run_round(settings, program_id)
+    assert report.groups == 1 and report.unmatched == 1
+    dms = [m for m in slack.messages() if m.channel == slack.conversation_id("T1", ["UC"])]
+    assert len(dms) == 1
+    assert "No lunch group for you this round" in dms[0].text
+    assert "first in line" in dms[0].text
+
+
+def test_check_in_answers_are_stored_latest_wins_and_counted_in_stats(slack, settings, channel):
+    with freeze_time("2026-03-02 12:00:00"):
+        report = run_round(settings, channel, slot=rounds.utcnow())
+    with freeze_time("2026-03-04 12:00:00"):
+        assert rounds.send_due_checkins(settings, rounds.utcnow()) == 0  # too early
+    with freeze_time("2026-03-05 12:01:00"):
+        assert rounds.send_due_checkins(settings, rounds.utcnow()) == 5
+        assert rounds.send_due_checkins(settings, rounds.utcnow()) == 0  # once only
+    checkins = [m for m in slack.messages() if m.text == "Did you get to meet?"]
+    assert len(checkins) == 5
+    groups = planned_groups(settings, report.round_id)
+    with session_scope(settings.database_url) as session:
+        ids = [g.id for g in session.get(Round, report.round_id).groups]
+    first, second = groups[0], groups[1]
+    assert record_checkin(settings, "T1", ids[0], first[0], "not_yet").outcome == "not_yet"
+    assert record_checkin(settings, "T1", ids[0], first[1], "met").outcome == "met"
+    assert record_checkin(settings, "T1", ids[1], second[0], "couldnt").outcome == "couldnt"
+    # someone outside the group, or another workspace, cannot answer for it
+    assert record_checkin(settings, "T1", ids[2], first[0], "met") is None
+    assert record_checkin(settings, "T2", ids[2], groups[2][0], "met") is None
+    with session_scope(settings.database_url) as session:
+        figures = stats.program_stats(session, session.get(Program, channel))
+    assert (figures.rounds, figures.people_paired, figures.groups, figures.groups_met) == (
+        1, 11, 5, 1,
+    )
+    assert figures.meet_rate == pytest.approx(1 / 5)
+
+
+def test_three_silent_rounds_bring_one_nudge_and_the_answer_is_acted_on(
+    slack, settings, channel
+):
+    start = dt.datetime(2026, 4, 6, 12, tzinfo=dt.UTC)
+    for week in range(4):  # each new round closes the one before
+        with freeze_time(start + dt.timedelta(weeks=week)):
+            run_round(settings, channel, slot=rounds.utcnow())
+    nudges = [m for m in slack.messages() if "haven't heard from you" in m.text]
+    assert sorted(m.channel for m in nudges) == sorted(
+        slack.conversation_id("T1", [u]) for u in HUMANS
+    )
+    with freeze_time(start + dt.timedelta(weeks=4, days=1)):
+        rounds.close_due_rounds(settings, rounds.utcnow())
+    assert len([m for m in slack.messages() if "haven't heard from you" in m.text]) == 11
+    assert answer_nudge(settings, "T1", channel, "U01", stay=False) == "C1"
+    assert answer_nudge(settings, "T1", channel, "U02", stay=True) == "C1"
+    with freeze_time(start + dt.timedelta(weeks=5)):
+        report = run_round(settings, channel, slot=rounds.utcnow())
+    placed = {u for g in planned_groups(settings, report.round_id) for u in g}
+    assert "U01" not in placed and "U02" in placed
+
+
+def test_round_summary_goes_to_the_channel_only_when_enabled_and_names_nobody(slack, settings):
+    for user in HUMANS[:4]:
+        slack.add_user("T1", user)
+    slack.add_channel("T1", "C3", "lunch-3", members=HUMANS[:4] + ["UBOT"])
+    program_id = make_program(settings, channel="C3", post_summary=True)
+    with freeze_time("2026-05-04 12:00:00"):
+        run_round(settings, program_id, slot=rounds.utcnow())
+    with freeze_time("2026-05-11 12:00:01"):
+        assert rounds.close_due_rounds(settings, rounds.utcnow()) == 1
+    summaries = slack.messages("C3")
+    assert len(summaries) == 1
+    assert "2 lunch groups formed" in summaries[0].text
+    assert "<@" not in summaries[0].text
