@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from slack_bolt import App
@@ -21,6 +22,10 @@ log = logging.getLogger(__name__)
 
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
+# Threads that run listeners after their ack. Bolt acknowledges from inside the listener, so
+# a request waits for a free thread before it can be acknowledged: keep plenty, slow work
+# (a round, Slack calls) must never delay someone else's acknowledgement.
+LISTENER_THREADS = 32
 
 
 @dataclass(frozen=True)
@@ -34,17 +39,36 @@ class Deps:
         return self.settings.database_url
 
 
+class InstallationStore(SQLAlchemyInstallationStore):
+    """slack_sdk's store, which also marks the workspace active when it (re)installs."""
+
+    def __init__(self, settings: Settings):
+        super().__init__(
+            client_id=settings.client_id or "", engine=engine_for(settings.database_url)
+        )
+        self.database_url = settings.database_url
+
+    def save(self, installation) -> None:
+        super().save(installation)
+        from bot.db import session_scope
+        from bot.services.programs import ensure_workspace
+
+        if installation.team_id:
+            with session_scope(self.database_url) as session:
+                ensure_workspace(session, installation.team_id, installation.team_name)
+
+
 def installation_store(settings: Settings) -> SQLAlchemyInstallationStore:
-    return SQLAlchemyInstallationStore(
-        client_id=settings.client_id or "",
-        engine=engine_for(settings.database_url),
-    )
+    return InstallationStore(settings)
 
 
-def build_app(settings: Settings) -> App:
+def build_app(settings: Settings, *, listener_executor: Executor | None = None) -> App:
     """Make the app; a token Slack refuses becomes a ConfigError the CLI can print."""
     settings.require_slack()
     verify = not settings.socket_mode
+    executor = listener_executor or ThreadPoolExecutor(
+        max_workers=LISTENER_THREADS, thread_name_prefix="listener"
+    )
     try:
         if settings.oauth:
             store = installation_store(settings)
@@ -58,6 +82,8 @@ def build_app(settings: Settings) -> App:
                 ),
                 install_path=INSTALL_PATH,
                 redirect_uri_path=REDIRECT_PATH,
+                # /slack/install goes straight to Slack's consent page (with the state cookie).
+                install_page_rendering_enabled=False,
             )
             app = App(
                 client=web_client(settings),
@@ -66,6 +92,7 @@ def build_app(settings: Settings) -> App:
                 installation_store=store,
                 request_verification_enabled=verify,
                 process_before_response=False,
+                listener_executor=executor,
             )
         else:
             app = App(
@@ -73,6 +100,7 @@ def build_app(settings: Settings) -> App:
                 signing_secret=settings.signing_secret or "",
                 request_verification_enabled=verify,
                 process_before_response=False,
+                listener_executor=executor,
             )
     except (BoltError, SlackApiError) as error:
         raise ConfigError(

@@ -22,7 +22,7 @@ MAX_PAUSE_DAYS = 366
 MAX_NAME_LENGTH = 80
 LEVELS = range(1, 10)
 GROUP_SIZES = range(2, 9)
-CADENCES = ("weekly", "biweekly", "monthly")
+CADENCES = ("weekly", "biweekly", "every4weeks", "monthly")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEEKDAY_NAMES = (
     "Monday",
@@ -33,6 +33,12 @@ WEEKDAY_NAMES = (
     "Saturday",
     "Sunday",
 )
+CADENCE_ALIASES = {
+    "fortnightly": "biweekly",
+    "every-2-weeks": "biweekly",
+    "every-4-weeks": "every4weeks",
+    "4-weekly": "every4weeks",
+}
 PROFILE_ATTRIBUTES = ("level", "department", "location")
 
 USAGE = {
@@ -48,7 +54,7 @@ USAGE = {
     "location": "/meet location <name>   (admins: /meet location @person <name>)",
     "forget-me": "/meet forget-me",
     "setup": "/meet setup",
-    "schedule": "/meet schedule <weekly|biweekly|monthly> <mon..sun> <HH:MM> [time zone]",
+    "schedule": "/meet schedule <weekly|biweekly|every4weeks|monthly> <mon..sun> <HH:MM> [time zone]",
     "size": "/meet size <2-8>",
     "enable": "/meet enable",
     "disable": "/meet disable",
@@ -101,9 +107,10 @@ class Leave(Command):
 
 @dataclass(frozen=True)
 class Pause(Command):
-    """Skip rounds through `until` (inclusive); `weeks` when given as a duration."""
+    """Skip rounds through the date `until` (inclusive), or for `weeks` weeks from today
+    (the person's today, which only the caller knows)."""
 
-    until: dt.date
+    until: dt.date | None = None
     weeks: int | None = None
 
 
@@ -386,7 +393,7 @@ def _parse_pause(args: list[str], today: dt.date) -> Pause:
             "use `/meet leave`.",
             usage,
         )
-    return Pause(until=today + dt.timedelta(weeks=weeks), weeks=weeks)
+    return Pause(weeks=weeks)
 
 
 def _profile(attribute: str):
@@ -421,10 +428,11 @@ def _parse_schedule(args: list[str], today: dt.date) -> SetSchedule:
     if len(args) not in (3, 4):
         raise UsageError("Give how often, the day and the time, and optionally a time zone.", usage)
     cadence = args[0].lower()
-    cadence = {"fortnightly": "biweekly", "every-2-weeks": "biweekly"}.get(cadence, cadence)
+    cadence = CADENCE_ALIASES.get(cadence, cadence)
     if cadence not in CADENCES:
         raise UsageError(
-            f"`{shown(args[0])}` is not a schedule: use weekly, biweekly or monthly.", usage
+            f"`{shown(args[0])}` is not a schedule: use weekly, biweekly, every4weeks or monthly.",
+            usage,
         )
     weekday = parse_weekday(args[1])
     time_of_day = parse_time_of_day(args[2])

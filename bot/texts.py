@@ -1,7 +1,16 @@
-"""What the app says to people, kept together so the voice stays consistent."""
+"""What the app says to people, kept together so the voice stays consistent.
+
+Anything a person typed is escaped before it is shown (`escape`), so a department called
+"<!channel>" can never ping anyone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
 
 HELP = (
-    "*Worth Knowing* pairs people in this channel for lunch with someone from another corner "
+    "*Worth Knowing* pairs people in a channel for lunch with someone from another corner "
     "of the company, on a schedule.\n"
     "• `/meet status`: your programs, next round and current group\n"
     "• `/meet history`: whom you have met\n"
@@ -10,11 +19,317 @@ HELP = (
     "• `/meet level <1-9>`, `/meet department <name>`, `/meet location <name>`: "
     "help matching find you a good lunch\n"
     "• `/meet forget-me`: delete what the app stores about you\n"
-    "Admins: `/meet setup`, `/meet schedule`, `/meet size`, `/meet now`, `/meet stats`, "
-    "`/meet enable` / `disable`, `/meet admins add @user`."
+    "Admins: `/meet setup`, `/meet schedule weekly mon 12:00 Europe/Berlin`, `/meet size 2`, "
+    "`/meet now`, `/meet stats`, `/meet enable` / `disable`, "
+    "`/meet level|department|location @person …`, `/meet admins add|remove|list`."
+)
+
+SOMETHING_WRONG = (
+    "Sorry, something went wrong on my side. Please try again in a minute; if it keeps "
+    "happening, tell your Slack admin."
+)
+NOT_ADMIN = (
+    "Sorry, only workspace admins and Worth Knowing admins can do that. "
+    "An admin can add you with `/meet admins add @you`."
+)
+SLACK_TROUBLE = "Slack didn't let me do that just now ({error}). Please try again in a minute."
+
+
+def escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def usage_error(message: str, usage: str | None) -> str:
+    return f"{message}\nTry: `{usage}`" if usage else message
+
+
+def channel(channel_id: str) -> str:
+    return f"<#{channel_id}>"
+
+
+def person(user_id: str) -> str:
+    return f"<@{user_id}>"
+
+
+def people(user_ids: Sequence[str]) -> str:
+    names = [person(u) for u in user_ids]
+    if not names:
+        return "someone who has since left"
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def channels(channel_ids: Sequence[str]) -> str:
+    return ", ".join(channel(c) for c in channel_ids)
+
+
+def day(date: dt.date) -> str:
+    return f"{date:%A} {date.day} {date:%B} {date.year}"
+
+
+# -- taking part --------------------------------------------------------------------------------
+
+
+def no_program_here(command: str, program_channels: Sequence[str]) -> str:
+    if program_channels:
+        return (
+            f"There's no lunch pairing in this conversation. Run `/meet {command}` in the "
+            f"channel it's about: you're in {channels(program_channels)}."
+        )
+    return (
+        "There's no lunch pairing in this conversation, and you're not in any channel that "
+        "has it. Join one, or ask an admin to run `/meet setup` in a channel."
+    )
+
+
+def joined(channel_id: str, changed: bool) -> str:
+    if not changed:
+        return f"You're already taking part in {channel(channel_id)}."
+    return (
+        f"Welcome back! You'll be in the next lunch round in {channel(channel_id)}. "
+        "`/meet leave` stops it again."
+    )
+
+
+def left(channel_id: str, changed: bool) -> str:
+    if not changed:
+        return f"You're already not taking part in {channel(channel_id)}. `/meet join` brings you back."
+    return (
+        f"Done: no more lunch groups for you in {channel(channel_id)}, and you can stay in the "
+        "channel. `/meet join` brings you back."
+    )
+
+
+def paused(channel_id: str | None, until: dt.date) -> str:
+    where = f"in {channel(channel_id)}" if channel_id else "in all your programs"
+    return (
+        f"Paused {where} through {day(until)}: you'll be back for the first round after that. "
+        "`/meet resume` brings you back sooner."
+    )
+
+
+def resumed(channel_id: str | None, changed: bool, still_until: dt.date | None) -> str:
+    where = f"in {channel(channel_id)}" if channel_id else "everywhere"
+    text = f"You're back {where} for the next round." if changed else f"You weren't paused {where}."
+    if still_until:
+        text += (
+            f" You're still paused in all your programs through {day(still_until)}: "
+            "run `/meet resume` in a direct message with me to end that too."
+        )
+    return text
+
+
+# -- profile ----------------------------------------------------------------------------------
+
+SOURCE_NAMES = {
+    "admin": "set by an admin",
+    "import": "from the HR import",
+    "profile": "from your Slack profile",
+    "title": "from your job title",
+    "self": "set by you",
+}
+
+
+def profile_saved(attribute: str, value, winner_value, winner_source: str | None) -> str:
+    shown = escape(str(value))
+    text = f"Saved: your {attribute} is now *{shown}*."
+    if winner_source and winner_source != "self" and winner_value != value:
+        text = (
+            f"Saved your {attribute} as *{shown}*, but matching uses "
+            f"*{escape(str(winner_value))}* ({SOURCE_NAMES.get(winner_source, winner_source)}), "
+            "which comes first."
+        )
+    return text + " Only you and admins can see your level." if attribute == "level" else text
+
+
+def profile_saved_for(user_id: str, attribute: str, value) -> str:
+    return (
+        f"Saved: {person(user_id)}'s {attribute} is now *{escape(str(value))}* (set by an admin)."
+    )
+
+
+SELF_LEVELS_OFF = (
+    "Levels are set by admins here: this program doesn't let people set their own. "
+    "An admin can turn that on in the program's settings."
 )
 
 
-def unknown_command(word: str) -> str:
-    shown = word if len(word) <= 30 else word[:30] + "…"
-    return f"I don't know `/meet {shown}`. Try `/meet help` to see what I can do."
+def user_not_in_workspace(user_id: str) -> str:
+    return f"I can't find `{escape(user_id)}` in this workspace: pick someone from the @ list."
+
+
+def user_is_bot(user_id: str) -> str:
+    return f"{person(user_id)} is a bot; bots don't go to lunch."
+
+
+def user_deactivated(user_id: str) -> str:
+    return f"{person(user_id)}'s account is deactivated."
+
+
+# -- forget-me --------------------------------------------------------------------------------
+
+FORGET_ME_QUESTION = (
+    "*Delete everything Worth Knowing stores about you?* Your level, department, location, "
+    "pauses and admin role go, your name is removed from past lunch groups (others keep "
+    "theirs), and you stop taking part in every program here. This can't be undone."
+)
+FORGOTTEN = (
+    "Done: everything about you is deleted, and you won't be paired again. All that remains "
+    "is a note that you opted out, so that you stay out. `/meet join` in a program channel "
+    "brings you back."
+)
+FORGET_ME_CANCELLED = "Okay, nothing was deleted."
+
+
+# -- status and history -----------------------------------------------------------------------
+
+OUTCOMES = {
+    "met": "you met ✅",
+    "not_yet": "not met yet",
+    "couldnt": "couldn't make it",
+    None: "no answer yet",
+}
+
+
+def outcome(value: str | None) -> str:
+    return OUTCOMES.get(value, "no answer yet")
+
+
+NO_HISTORY = "You haven't been in a lunch group yet."
+
+
+# -- admin ------------------------------------------------------------------------------------
+
+NOT_A_CHANNEL = (
+    "Run `/meet setup` in the channel whose members should be paired, not in a direct message."
+)
+PRIVATE_CHANNEL = (
+    "I'm not in this private channel, and I can't join it myself: `/invite @Worth Knowing` "
+    "first, then run `/meet setup` again."
+)
+
+
+def no_program_for_admin(command: str) -> str:
+    return (
+        f"There's no lunch pairing in this channel yet, so there's nothing to `{command}`. "
+        "`/meet setup` starts it here."
+    )
+
+
+def setup_started(channel_id: str, schedule: str, next_round: str) -> str:
+    return (
+        f"Lunch pairing is on in {channel(channel_id)}: {schedule}, in pairs. "
+        f"First round: {next_round}. Everyone in the channel takes part; `/meet leave` opts out."
+    )
+
+
+def setup_exists(channel_id: str, schedule: str, next_round: str) -> str:
+    return (
+        f"Lunch pairing is already on in {channel(channel_id)}: {schedule}. "
+        f"Next round: {next_round}."
+    )
+
+
+def announcement(schedule: str) -> str:
+    return (
+        f"🥪 *Worth Knowing* is on in this channel: {schedule}, I'll introduce small lunch "
+        "groups of people who don't usually meet. Everyone here takes part; `/meet leave` "
+        "opts you out and `/meet help` says more."
+    )
+
+
+def schedule_set(channel_id: str, schedule: str, next_round: str) -> str:
+    return f"Schedule of {channel(channel_id)} is now {schedule}. Next round: {next_round}."
+
+
+def size_set(channel_id: str, size: int) -> str:
+    kind = "pairs" if size == 2 else f"groups of {size}"
+    return f"Rounds in {channel(channel_id)} now make {kind}."
+
+
+def enabled(channel_id: str, changed: bool, next_round: str) -> str:
+    if not changed:
+        return f"Lunch pairing was already on in {channel(channel_id)}. Next round: {next_round}."
+    return f"Lunch pairing is back on in {channel(channel_id)}. Next round: {next_round}."
+
+
+def disabled(channel_id: str, changed: bool) -> str:
+    if not changed:
+        return f"Lunch pairing was already off in {channel(channel_id)}."
+    return (
+        f"Lunch pairing is off in {channel(channel_id)}: no more rounds until `/meet enable`. "
+        "History is kept."
+    )
+
+
+def program_off(channel_id: str) -> str:
+    return f"Lunch pairing is off in {channel(channel_id)}: `/meet enable` turns it back on."
+
+
+def round_starting(channel_id: str) -> str:
+    return f"Starting a round in {channel(channel_id)} now; I'll tell you how it went."
+
+
+def round_done(channel_id: str, report) -> str:
+    if report.groups == 0:
+        return (
+            f"Round in {channel(channel_id)} done, but nobody could be paired "
+            f"({report.unmatched} without a group): are enough people taking part?"
+        )
+    text = (
+        f"Round in {channel(channel_id)} done: {report.groups} groups, "
+        f"{report.delivered} introduced"
+    )
+    if report.failed:
+        text += f", {report.failed} could not be reached"
+    if report.unmatched:
+        text += f", {report.unmatched} without a group this time"
+    if not report.created:
+        text += " (a round had just run, so it was finished rather than repeated)"
+    return text + "."
+
+
+def round_failed(channel_id: str, reason: str) -> str:
+    return f"The round in {channel(channel_id)} didn't run: {reason}."
+
+
+def admins_added(user_id: str, changed: bool) -> str:
+    if not changed:
+        return f"{person(user_id)} is already a Worth Knowing admin."
+    return f"{person(user_id)} is now a Worth Knowing admin."
+
+
+def admins_removed(user_id: str, changed: bool, still_workspace_admin: bool) -> str:
+    if not changed:
+        text = f"{person(user_id)} wasn't a Worth Knowing admin."
+    else:
+        text = f"{person(user_id)} is no longer a Worth Knowing admin."
+    if still_workspace_admin:
+        text += " As a Slack workspace admin or owner they can still manage Worth Knowing."
+    return text
+
+
+def admins_list(user_ids: Sequence[str]) -> str:
+    if not user_ids:
+        return (
+            "Workspace admins and owners manage Worth Knowing. Nobody else has been added; "
+            "`/meet admins add @person` adds someone."
+        )
+    return f"Worth Knowing admins: {people(user_ids)}, plus the workspace's admins and owners."
+
+
+# -- events -----------------------------------------------------------------------------------
+
+
+def welcome(channel_id: str, schedule: str, opted_out: bool) -> str:
+    text = (
+        f"👋 Welcome to {channel(channel_id)}! Worth Knowing pairs people here for lunch, "
+        f"{schedule}, with someone from another corner of the company."
+    )
+    if opted_out:
+        return (
+            text + f" You opted out earlier; `/meet join` in {channel(channel_id)} brings you in."
+        )
+    return text + (
+        f" You're in from the next round. Not for you? `/meet leave` in {channel(channel_id)} "
+        "opts you out and you can stay in the channel; `/meet pause 2 weeks` skips a while."
+    )

@@ -63,9 +63,9 @@ def error(text: str) -> UsageError:
         ("department <@U2> Sales", mc.SetProfile("department", "Sales", "U2")),
         ("location München   Büro", mc.SetProfile("location", "München Büro")),
         ("location 東京", mc.SetProfile("location", "東京")),
-        ("pause 2 weeks", mc.Pause(until=TODAY + dt.timedelta(weeks=2), weeks=2)),
-        ("pause 1 week", mc.Pause(until=TODAY + dt.timedelta(weeks=1), weeks=1)),
-        ("pause 3", mc.Pause(until=TODAY + dt.timedelta(weeks=3), weeks=3)),
+        ("pause 2 weeks", mc.Pause(weeks=2)),
+        ("pause 1 week", mc.Pause(weeks=1)),
+        ("pause 3", mc.Pause(weeks=3)),
         ("pause until 2030-03-04", mc.Pause(until=TODAY)),
         ("pause until 2030-4-1", mc.Pause(until=dt.date(2030, 4, 1))),
         ("schedule weekly mon 12:00", mc.SetSchedule("weekly", 0, "12:00")),
@@ -246,5 +246,7 @@ def test_near_miss_commands_never_crash(parts):
         assert 1 <= command.value <= 9
     if isinstance(command, mc.SetSize):
         assert 2 <= command.size <= 8
-    if isinstance(command, mc.Pause):
+    if isinstance(command, mc.Pause) and command.until is not None:
         assert TODAY <= command.until <= TODAY + dt.timedelta(days=366)
+    if isinstance(command, mc.Pause) and command.weeks is not None:
+        assert 1 <= command.weeks <= 52

@@ -1,7 +1,181 @@
-"""Actions listeners."""
+"""Buttons: the Home tab's, the settings button, and forget-me's confirmation.
 
-from slack_bolt import App
+Each button is acknowledged at once, then does what it says and refreshes what the person
+sees (the Home tab, or the message the button was on).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot import home, texts
+from bot.db import session_scope
+from bot.listeners import guarded
+from bot.listeners.commands import run_round_now
+from bot.services import people, programs
+
+log = logging.getLogger(__name__)
 
 
 def register(app: App, deps) -> None:
+    _home_buttons(app, deps)
+    _admin_buttons(app, deps)
+    _forget_me_buttons(app, deps)
+    register_round_buttons(app, deps)
+
+
+def _ids(body: dict, context) -> tuple[str, str, str]:
+    action = (body.get("actions") or [{}])[0]
+    team_id = context.team_id or (body.get("team") or {}).get("id")
+    user_id = (body.get("user") or {}).get("id")
+    return team_id, user_id, str(action.get("value") or "")
+
+
+def _home_buttons(app: App, deps) -> None:
+    url = deps.settings.database_url
+
+    @app.action(home.JOIN)
+    @app.action(home.LEAVE)
+    @guarded
+    def join_or_leave(ack: Ack, body: dict, context, client: WebClient) -> None:
+        ack()
+        team_id, user_id, value = _ids(body, context)
+        joining = body["actions"][0]["action_id"] == home.JOIN
+        notice = None
+        with session_scope(url) as session:
+            program = programs.by_id(session, team_id, value)
+            if program is not None:
+                (people.join if joining else people.leave)(session, program, user_id)
+                reply = texts.joined if joining else texts.left
+                notice = reply(program.channel_id, True)
+        home.publish(deps, client, team_id, user_id, notice=notice)
+
+    @app.action(home.PAUSE)
+    @guarded
+    def pause(ack: Ack, body: dict, context, client: WebClient) -> None:
+        ack()
+        team_id, user_id, value = _ids(body, context)
+        today = home.today_for(client, user_id)
+        until = today + dt.timedelta(weeks=home.HOME_PAUSE_WEEKS)
+        notice = None
+        with session_scope(url) as session:
+            program = programs.by_id(session, team_id, value)
+            if program is not None:
+                people.pause(session, team_id, user_id, until, program)
+                notice = texts.paused(program.channel_id, until)
+        home.publish(deps, client, team_id, user_id, notice=notice)
+
+    @app.action(home.RESUME)
+    @guarded
+    def resume(ack: Ack, body: dict, context, client: WebClient) -> None:
+        ack()
+        team_id, user_id, value = _ids(body, context)
+        today = home.today_for(client, user_id)
+        notice = None
+        with session_scope(url) as session:
+            program = None if value == "all" else programs.by_id(session, team_id, value)
+            if value == "all" or program is not None:
+                result = people.resume(session, team_id, user_id, program, today)
+                channel_id = program.channel_id if program else None
+                notice = texts.resumed(channel_id, result.resumed, result.still_paused_until)
+        home.publish(deps, client, team_id, user_id, notice=notice)
+
+
+def _admin_buttons(app: App, deps) -> None:
+    url = deps.settings.database_url
+
+    def admin_program(client: WebClient, team_id: str, user_id: str, value: str):
+        with session_scope(url) as session:
+            if not people.is_admin(session, client, team_id, user_id):
+                return None, texts.NOT_ADMIN
+            program = programs.by_id(session, team_id, value)
+            if program is None:
+                return None, "That program no longer exists."
+            return program, None
+
+    @app.action(home.SETTINGS)
+    @guarded
+    def open_settings(ack: Ack, body: dict, context, client: WebClient, respond) -> None:
+        ack()
+        team_id, user_id, value = _ids(body, context)
+        program, problem = admin_program(client, team_id, user_id, value)
+        if problem:
+            _tell(body, client, team_id, user_id, respond, problem, deps)
+            return
+        form = home.SettingsForm(
+            program_id=program.id,
+            channel_name=_channel_name(client, program.channel_id),
+            **vars(programs.settings_of(program)),
+            response_url=body.get("response_url"),
+        )
+        try:
+            client.views_open(trigger_id=body["trigger_id"], view=home.settings_modal(form))
+        except SlackApiError as error:  # the trigger expired (over 3 s) or Slack refused
+            log.warning("could not open the settings: %s", error.response.get("error"))
+            _tell(body, client, team_id, user_id, respond, texts.SOMETHING_WRONG, deps)
+
+    @app.action(home.RUN_NOW)
+    @guarded
+    def run_now(ack: Ack, body: dict, context, client: WebClient, respond) -> None:
+        ack()
+        team_id, user_id, value = _ids(body, context)
+        program, problem = admin_program(client, team_id, user_id, value)
+        if problem is None and not program.enabled:
+            problem = texts.program_off(program.channel_id)
+        if problem:
+            _tell(body, client, team_id, user_id, respond, problem, deps)
+            return
+        home.publish(
+            deps, client, team_id, user_id, notice=texts.round_starting(program.channel_id)
+        )
+        try:
+            outcome = run_round_now(deps.settings, program)
+        except Exception:
+            log.exception("round of program %s failed", program.id)
+            outcome = texts.SOMETHING_WRONG
+        home.publish(deps, client, team_id, user_id, notice=outcome)
+
+
+def _channel_name(client: WebClient, channel_id: str) -> str:
+    try:
+        return client.conversations_info(channel=channel_id)["channel"].get("name") or channel_id
+    except SlackApiError:
+        return channel_id
+
+
+def _tell(body, client, team_id, user_id, respond, text: str, deps) -> None:
+    """Answer where the button was: on its message, or at the top of the Home tab."""
+    if body.get("response_url"):
+        respond(text=text, response_type="ephemeral", replace_original=False)
+    else:
+        home.publish(deps, client, team_id, user_id, notice=text)
+
+
+def _forget_me_buttons(app: App, deps) -> None:
+    url = deps.settings.database_url
+
+    @app.action(home.FORGET_ME)
+    @guarded
+    def forget(ack: Ack, body: dict, context, client: WebClient, respond) -> None:
+        ack()
+        team_id, user_id, _ = _ids(body, context)
+        with session_scope(url) as session:
+            people.forget(session, team_id, user_id)
+        respond(text=texts.FORGOTTEN, replace_original=True, response_type="ephemeral")
+        home.publish(deps, client, team_id, user_id, notice=texts.FORGOTTEN)
+
+    @app.action(home.FORGET_ME_CANCEL)
+    @guarded
+    def keep(ack: Ack, respond) -> None:
+        ack()
+        respond(text=texts.FORGET_ME_CANCELLED, replace_original=True, response_type="ephemeral")
+
+
+def register_round_buttons(app: App, deps) -> None:
+    """Buttons in round messages (check-ins, nudges) are registered here, on their own."""
     return None

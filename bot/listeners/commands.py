@@ -1,17 +1,459 @@
-"""The /meet slash command."""
+"""The /meet slash command: parse, acknowledge at once, then do the work and reply privately.
+
+A malformed command is answered in the acknowledgement itself (nothing is looked up or
+stored). Everything else is acknowledged empty and answered through the response_url once
+done, so Slack's 3 seconds are never at risk, whatever Slack or the database do.
+"""
 
 from __future__ import annotations
 
-from slack_bolt import Ack, App
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
-from bot import texts
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot import home, meet_command, texts
+from bot.db import session_scope
+from bot.levels.sources import SOURCE_NAMES, InvalidValue
+from bot.meet_command import UsageError
+from bot.models import Program, utcnow
+from bot.services import history, people, programs
+
+log = logging.getLogger(__name__)
+
+HISTORY_SHOWN = 20
+
+
+def earliest_today() -> dt.date:
+    """The earliest date that is today somewhere on Earth (UTC-12)."""
+    return (utcnow() - dt.timedelta(hours=12)).date()
+
+
+@dataclass
+class Asker:
+    """Who ran a command, where, and the means to answer them."""
+
+    deps: object
+    client: WebClient
+    team_id: str
+    user_id: str
+    channel_id: str | None
+    respond: Callable
+    trigger_id: str | None = None
+    _user: dict | None = field(default=None, repr=False)
+
+    @property
+    def database_url(self) -> str:
+        return self.deps.settings.database_url
+
+    def user(self) -> dict:
+        if self._user is None:
+            self._user = people.slack_user(self.client, self.user_id) or {}
+        return self._user
+
+    def timezone(self) -> str:
+        return self.user().get("tz") or "UTC"
+
+    def today(self) -> dt.date:
+        try:
+            return utcnow().astimezone(ZoneInfo(self.timezone())).date()
+        except (KeyError, ValueError):
+            return utcnow().date()
+
+    def is_admin(self) -> bool:
+        with session_scope(self.database_url) as session:
+            return people.is_admin(session, self.client, self.team_id, self.user_id, self.user())
+
+    def when(self, program: Program) -> str:
+        return programs.format_when(programs.next_round(program), self.timezone())
 
 
 def register(app: App, deps) -> None:
     @app.command("/meet")
-    def meet(ack: Ack, command: dict) -> None:
-        words = (command.get("text") or "").split()
-        if not words or words[0].lower() == "help":
+    def meet(ack: Ack, body: dict, context, client: WebClient, respond) -> None:
+        try:
+            command = meet_command.parse(body.get("text") or "", earliest_today())
+        except UsageError as problem:
+            ack(text=texts.usage_error(problem.message, problem.usage))
+            return
+        if isinstance(command, meet_command.Help):
             ack(text=texts.HELP)
             return
-        ack(text=texts.unknown_command(words[0]))
+        ack()
+        asker = Asker(
+            deps=deps,
+            client=client,
+            team_id=context.team_id or body.get("team_id"),
+            user_id=body.get("user_id"),
+            channel_id=body.get("channel_id"),
+            respond=respond,
+            trigger_id=body.get("trigger_id"),
+        )
+        reply = run(command, asker)
+        if reply is not None:
+            send(respond, reply)
+
+
+def send(respond, reply: str | dict) -> None:
+    message = {"text": reply} if isinstance(reply, str) else dict(reply)
+    message.setdefault("response_type", "ephemeral")
+    message.setdefault("replace_original", False)
+    try:
+        respond(**message)
+    except Exception:  # noqa: BLE001 - an expired response_url must not raise further
+        log.warning("could not answer through the response_url", exc_info=True)
+
+
+def run(command: meet_command.Command, asker: Asker) -> str | dict | None:
+    """Carry out a parsed command; the reply, never an exception, for the person."""
+    try:
+        if command.admin_only and not asker.is_admin():
+            return texts.NOT_ADMIN
+        with session_scope(asker.database_url) as session:
+            # A command proves the app is installed: wake a workspace marked uninstalled.
+            programs.reactivate(session, asker.team_id)
+        return HANDLERS[type(command)](command, asker)
+    except SlackApiError as error:
+        log.warning("Slack refused a call for /meet: %s", error.response.get("error"))
+        return texts.SLACK_TROUBLE.format(error=error.response.get("error", "error"))
+    except Exception:
+        log.exception("/meet %s failed", type(command).__name__)
+        return texts.SOMETHING_WRONG
+
+
+# -- for everyone -----------------------------------------------------------------------------
+
+
+def _program_here(asker: Asker) -> Program | None:
+    with session_scope(asker.database_url) as session:
+        return programs.in_channel(session, asker.team_id, asker.channel_id)
+
+
+def _my_program_channels(asker: Asker) -> list[str]:
+    with session_scope(asker.database_url) as session:
+        team_programs = programs.of_team(session, asker.team_id, enabled_only=True)
+    mine = programs.channels_with_member(asker.client, team_programs, asker.user_id)
+    return [p.channel_id for p in mine]
+
+
+def _join_or_leave(command, asker: Asker) -> str:
+    joining = isinstance(command, meet_command.Join)
+    name = "join" if joining else "leave"
+    with session_scope(asker.database_url) as session:
+        program = programs.in_channel(session, asker.team_id, asker.channel_id)
+        if program is not None:
+            change = people.join if joining else people.leave
+            changed = change(session, program, asker.user_id)
+            reply = texts.joined if joining else texts.left
+            return reply(program.channel_id, changed)
+    return texts.no_program_here(name, _my_program_channels(asker))
+
+
+def _pause(command: meet_command.Pause, asker: Asker) -> str:
+    until = command.until or asker.today() + dt.timedelta(weeks=command.weeks or 1)
+    with session_scope(asker.database_url) as session:
+        program = programs.in_channel(session, asker.team_id, asker.channel_id)
+        people.pause(session, asker.team_id, asker.user_id, until, program)
+        return texts.paused(program.channel_id if program else None, until)
+
+
+def _resume(command, asker: Asker) -> str:
+    with session_scope(asker.database_url) as session:
+        program = programs.in_channel(session, asker.team_id, asker.channel_id)
+        result = people.resume(session, asker.team_id, asker.user_id, program, asker.today())
+        return texts.resumed(
+            program.channel_id if program else None, result.resumed, result.still_paused_until
+        )
+
+
+def _status(command, asker: Asker) -> str:
+    today = asker.today()
+    mine = set(_my_program_channels(asker))
+    lines = ["*Your lunch programs*"]
+    with session_scope(asker.database_url) as session:
+        paused_all = people.paused_until(session, asker.team_id, asker.user_id, None, today)
+        if paused_all:
+            lines.append(f"⏸️ Paused in all programs through {texts.day(paused_all)}.")
+        for program in programs.of_team(session, asker.team_id, enabled_only=True):
+            if program.channel_id not in mine:
+                continue
+            choice = people.participation(session, program, asker.user_id, create=False)
+            line = f"• {texts.channel(program.channel_id)}: {programs.describe(program)}. "
+            paused = people.paused_until(session, asker.team_id, asker.user_id, program, today)
+            if choice is not None and choice.opted_out:
+                line += "You're not taking part (`/meet join` there to come back)."
+            elif paused:
+                line += f"You're paused through {texts.day(paused)}."
+            else:
+                line += f"Next round: {asker.when(program)}."
+            group = history.current_group(session, asker.team_id, asker.user_id, program.id)
+            if group is not None:
+                line += (
+                    f"\n   This round you're with {texts.people(group.others)}: "
+                    f"{texts.outcome(group.outcome)}."
+                )
+            lines.append(line)
+        if len(lines) == 1 + bool(paused_all):
+            lines.append(
+                "You're not in any channel with lunch pairing. Join one, or ask an admin to run "
+                "`/meet setup` in a channel."
+            )
+        lines.append(_profile_line(session, asker))
+    return "\n".join(lines)
+
+
+def _profile_line(session, asker: Asker) -> str:
+    member = people.member(session, asker.team_id, asker.user_id, create=False)
+    parts = []
+    for attribute in ("level", "department", "location"):
+        value = getattr(member, attribute, None) if member else None
+        if value is not None:
+            source = (member.sources or {}).get(attribute)
+            origin = texts.SOURCE_NAMES.get(source, SOURCE_NAMES.get(source, ""))
+            parts.append(
+                f"{attribute} *{texts.escape(str(value))}*" + (f" ({origin})" if origin else "")
+            )
+    if not parts:
+        return "Your profile for matching is empty: `/meet department <name>` and `/meet location <name>` help."
+    return (
+        "Your profile for matching (only you and admins see your level): " + ", ".join(parts) + "."
+    )
+
+
+def _history(command, asker: Asker) -> str:
+    with session_scope(asker.database_url) as session:
+        groups = history.groups_of(session, asker.team_id, asker.user_id, limit=HISTORY_SHOWN)
+    if not groups:
+        return texts.NO_HISTORY
+    lines = ["*Your lunch groups*, newest first:"]
+    for group in groups:
+        now = " (this round)" if group.current else ""
+        lines.append(
+            f"• {texts.day(group.date)} in {texts.channel(group.channel_id)}{now}: "
+            f"{texts.people(group.others)}, {texts.outcome(group.outcome)}"
+        )
+    return "\n".join(lines)
+
+
+def _profile(command: meet_command.SetProfile, asker: Asker) -> str:
+    if command.user_id is None:
+        with session_scope(asker.database_url) as session:
+            if command.attribute == "level" and not people.self_levels_allowed(
+                session, asker.team_id, asker.channel_id
+            ):
+                return texts.SELF_LEVELS_OFF
+            try:
+                result = people.set_profile(
+                    session, asker.team_id, asker.user_id, command.attribute, command.value, "self"
+                )
+            except InvalidValue as problem:
+                session.rollback()
+                return texts.usage_error(str(problem), meet_command.USAGE[command.attribute])
+            return texts.profile_saved(
+                command.attribute, command.value, result.value, result.source
+            )
+    problem = _check_person(asker, command.user_id)
+    if problem:
+        return problem
+    with session_scope(asker.database_url) as session:
+        try:
+            people.set_profile(
+                session, asker.team_id, command.user_id, command.attribute, command.value, "admin"
+            )
+        except InvalidValue as problem:
+            session.rollback()
+            return texts.usage_error(str(problem), meet_command.USAGE[command.attribute])
+    return texts.profile_saved_for(command.user_id, command.attribute, command.value)
+
+
+def _check_person(asker: Asker, user_id: str) -> str | None:
+    """Why this mention can't be acted on (not in the workspace, a bot, deactivated), if so."""
+    user = people.slack_user(asker.client, user_id)
+    if not user or (user.get("team_id") and user.get("team_id") != asker.team_id):
+        return texts.user_not_in_workspace(user_id)
+    if user.get("is_bot") or user_id == "USLACKBOT":
+        return texts.user_is_bot(user_id)
+    if user.get("deleted"):
+        return texts.user_deactivated(user_id)
+    return None
+
+
+def _forget_me(command, asker: Asker) -> dict:
+    return {"text": texts.FORGET_ME_QUESTION, "blocks": home.forget_me_blocks()}
+
+
+# -- for admins -------------------------------------------------------------------------------
+
+
+def _setup(command, asker: Asker) -> str | dict:
+    channel_id = asker.channel_id or ""
+    if channel_id.startswith("D"):
+        return texts.NOT_A_CHANNEL
+    try:
+        info = asker.client.conversations_info(channel=channel_id)["channel"]
+    except SlackApiError as error:
+        if error.response.get("error") == "channel_not_found":
+            return texts.PRIVATE_CHANNEL
+        raise
+    if info.get("is_im") or info.get("is_mpim"):
+        return texts.NOT_A_CHANNEL
+    if not info.get("is_member"):
+        if info.get("is_private"):
+            return texts.PRIVATE_CHANNEL
+        try:
+            asker.client.conversations_join(channel=channel_id)
+        except SlackApiError as error:
+            if error.response.get("error") in (
+                "method_not_supported_for_channel_type",
+                "channel_not_found",
+                "is_archived",
+            ):
+                return texts.PRIVATE_CHANNEL
+            raise
+    with session_scope(asker.database_url) as session:
+        program, created = programs.start(
+            session, asker.team_id, channel_id, asker.user_id, asker.timezone()
+        )
+        schedule, when, program_id = programs.describe(program), asker.when(program), program.id
+    if created:
+        try:
+            asker.client.chat_postMessage(channel=channel_id, text=texts.announcement(schedule))
+        except SlackApiError as error:
+            log.warning("could not announce in %s: %s", channel_id, error.response.get("error"))
+        text = texts.setup_started(channel_id, schedule, when)
+    else:
+        text = texts.setup_exists(channel_id, schedule, when)
+    return {"text": text, "blocks": home.settings_button_blocks(text, program_id)}
+
+
+def _with_program(action: Callable[[object, Program, Asker], str], name: str):
+    """An admin command about the program in this channel."""
+
+    def handler(command, asker: Asker) -> str:
+        with session_scope(asker.database_url) as session:
+            program = programs.in_channel(session, asker.team_id, asker.channel_id)
+            if program is None:
+                return texts.no_program_for_admin(f"/meet {name}")
+            return action(command, program, asker)
+
+    return handler
+
+
+def _schedule(command: meet_command.SetSchedule, program: Program, asker: Asker) -> str:
+    programs.set_schedule(
+        program, command.cadence, command.weekday, command.time_of_day, command.timezone
+    )
+    return texts.schedule_set(program.channel_id, programs.describe(program), asker.when(program))
+
+
+def _size(command: meet_command.SetSize, program: Program, asker: Asker) -> str:
+    program.group_size = command.size
+    return texts.size_set(program.channel_id, command.size)
+
+
+def _enable(command, program: Program, asker: Asker) -> str:
+    changed = programs.set_enabled(program, True)
+    return texts.enabled(program.channel_id, changed, asker.when(program))
+
+
+def _disable(command, program: Program, asker: Asker) -> str:
+    return texts.disabled(program.channel_id, programs.set_enabled(program, False))
+
+
+def _now(command, asker: Asker) -> str | None:
+    program = _program_here(asker)
+    if program is None:
+        return texts.no_program_for_admin("/meet now")
+    if not program.enabled:
+        return texts.program_off(program.channel_id)
+    send(asker.respond, texts.round_starting(program.channel_id))
+    return run_round_now(asker.deps.settings, program)
+
+
+def run_round_now(settings, program: Program) -> str:
+    """Run a round for an admin; the outcome in words, whatever happens."""
+    from bot.services import rounds
+    from bot.services.delivery import DeliveryStopped
+    from bot.services.workspaces import NotInstalled
+
+    try:
+        report = rounds.run_round(settings, program.id)
+    except rounds.NoProgram:
+        return texts.round_failed(program.channel_id, "the program is switched off")
+    except (NotInstalled, DeliveryStopped):
+        return texts.round_failed(
+            program.channel_id, "Slack no longer accepts this app's token here; reinstall it"
+        )
+    return texts.round_done(program.channel_id, report)
+
+
+def _stats(command, asker: Asker) -> str:
+    from bot.services import stats
+
+    with session_scope(asker.database_url) as session:
+        here = programs.in_channel(session, asker.team_id, asker.channel_id)
+        chosen = [here] if here else programs.of_team(session, asker.team_id)
+        figures = [stats.program_stats(session, p) for p in chosen]
+    if not figures:
+        return "No programs yet: `/meet setup` in a channel starts one."
+    lines = ["*Lunch pairing so far*"]
+    for f in figures:
+        state = "" if f.enabled else " (switched off)"
+        line = (
+            f"• {texts.channel(f.channel_id)}{state}: {f.rounds} rounds, {f.groups} groups, "
+            f"{f.people_paired} people paired, {f.groups_met} groups met "
+            f"(meet rate {stats.format_rate(f)})"
+        )
+        if f.non_responders:
+            line += f"; quiet lately: {texts.people(f.non_responders[:10])}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _admins_add(command: meet_command.AdminsAdd, asker: Asker) -> str:
+    problem = _check_person(asker, command.user_id)
+    if problem:
+        return problem
+    with session_scope(asker.database_url) as session:
+        changed = people.add_admin(session, asker.team_id, command.user_id, asker.user_id)
+    return texts.admins_added(command.user_id, changed)
+
+
+def _admins_remove(command: meet_command.AdminsRemove, asker: Asker) -> str:
+    with session_scope(asker.database_url) as session:
+        changed = people.remove_admin(session, asker.team_id, command.user_id)
+    user = people.slack_user(asker.client, command.user_id) or {}
+    still = bool(user.get("is_admin") or user.get("is_owner"))
+    return texts.admins_removed(command.user_id, changed, still)
+
+
+def _admins_list(command, asker: Asker) -> str:
+    with session_scope(asker.database_url) as session:
+        return texts.admins_list(people.app_admins(session, asker.team_id))
+
+
+HANDLERS: dict[type, Callable] = {
+    meet_command.Join: _join_or_leave,
+    meet_command.Leave: _join_or_leave,
+    meet_command.Pause: _pause,
+    meet_command.Resume: _resume,
+    meet_command.Status: _status,
+    meet_command.History: _history,
+    meet_command.SetProfile: _profile,
+    meet_command.ForgetMe: _forget_me,
+    meet_command.Setup: _setup,
+    meet_command.SetSchedule: _with_program(_schedule, "schedule"),
+    meet_command.SetSize: _with_program(_size, "size"),
+    meet_command.Enable: _with_program(_enable, "enable"),
+    meet_command.Disable: _with_program(_disable, "disable"),
+    meet_command.RunNow: _now,
+    meet_command.Stats: _stats,
+    meet_command.AdminsAdd: _admins_add,
+    meet_command.AdminsRemove: _admins_remove,
+    meet_command.AdminsList: _admins_list,
+}

@@ -1,7 +1,113 @@
-"""Events listeners."""
+"""Slack events: the Home tab, people joining or leaving a program channel, deactivated
+accounts, and the app being uninstalled. Each event id is handled once (`once_per_event`)."""
+
+from __future__ import annotations
+
+import logging
 
 from slack_bolt import App
+from slack_bolt.response import BoltResponse
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot import home, texts
+from bot.db import session_scope
+from bot.listeners import guarded
+from bot.services import dedup, people, programs
+from bot.services.participants import exclusion
+
+log = logging.getLogger(__name__)
 
 
 def register(app: App, deps) -> None:
-    return None
+    url = deps.settings.database_url
+
+    @app.middleware
+    def once_per_event(body: dict, next) -> BoltResponse | None:
+        """A retried or duplicated event is acknowledged and nothing more."""
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id and not dedup.first_time(url, str(event_id), body.get("team_id")):
+            log.info("event %s already handled; acknowledged only", event_id)
+            return BoltResponse(status=200, body="")
+        return next()
+
+    @app.event("app_home_opened")
+    @guarded
+    def home_opened(event: dict, context, client: WebClient) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        home.publish(deps, client, context.team_id, event.get("user"))
+
+    @app.event("member_joined_channel")
+    @guarded
+    def joined(event: dict, context, client: WebClient) -> None:
+        user_id, channel_id = event.get("user"), event.get("channel")
+        if not user_id or user_id == context.bot_user_id:
+            return
+        with session_scope(url) as session:
+            program = programs.in_channel(session, context.team_id, channel_id)
+            if program is None or not program.enabled:
+                return
+            allow_guests, program_id = program.allow_guests, program.id
+            schedule = programs.describe(program)
+        user = people.slack_user(client, user_id)
+        if exclusion(user, context.bot_user_id, allow_guests):
+            return  # bots, and guests where guests don't take part, get no welcome
+        with session_scope(url) as session:
+            program = programs.by_id(session, context.team_id, program_id)
+            choice = people.claim_welcome(session, program, user_id)
+            if choice is None:
+                return  # welcomed before: once per person per program
+            opted_out = choice.opted_out
+        try:
+            client.chat_postMessage(
+                channel=user_id, text=texts.welcome(channel_id, schedule, opted_out)
+            )
+        except SlackApiError as error:
+            log.warning("could not welcome someone: %s", error.response.get("error"))
+            with session_scope(url) as session:
+                people.unclaim_welcome(session, program_id, user_id)
+
+    @app.event("member_left_channel")
+    @guarded
+    def left(event: dict, context) -> None:
+        # Rounds read channel membership live, so leaving the channel already ends pairing
+        # there; their choices are kept in case they come back.
+        log.debug("someone left channel %s", event.get("channel"))
+
+    @app.event("user_change")
+    @guarded
+    def user_changed(event: dict, context) -> None:
+        user = event.get("user") or {}
+        user_id = user.get("id")
+        if not user_id:
+            return
+        team_id = context.team_id or user.get("team_id")
+        with session_scope(url) as session:
+            people.set_deactivated(session, team_id, user_id, bool(user.get("deleted")))
+
+    @app.event("app_uninstalled")
+    @guarded
+    def uninstalled(body: dict, context) -> None:
+        _stop_workspace(deps, context.team_id or body.get("team_id"), context.enterprise_id)
+
+    @app.event("tokens_revoked")
+    @guarded
+    def revoked(event: dict, body: dict, context) -> None:
+        if (event.get("tokens") or {}).get("bot"):
+            _stop_workspace(deps, context.team_id or body.get("team_id"), context.enterprise_id)
+
+
+def _stop_workspace(deps, team_id: str | None, enterprise_id: str | None) -> None:
+    """No more rounds, reminders or messages for this workspace, and its tokens are gone."""
+    if not team_id:
+        return
+    with session_scope(deps.settings.database_url) as session:
+        programs.deactivate(session, team_id)
+    if deps.settings.oauth:
+        from bot.app import installation_store
+
+        store = installation_store(deps.settings)
+        store.delete_bot(enterprise_id=enterprise_id, team_id=team_id)
+        store.delete_installation(enterprise_id=enterprise_id, team_id=team_id)
+    log.info("workspace %s uninstalled the app: its work is stopped", team_id)

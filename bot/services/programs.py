@@ -1,0 +1,303 @@
+"""Programs: pairing switched on in a channel, with its schedule and its rules.
+
+Every lookup takes the team id of the request, so a program of one workspace can never be
+read or changed from another, even when channel ids or program ids are guessed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot import meet_command, schedule
+from bot.meet_command import UsageError
+from bot.models import Program, Workspace, utcnow
+from bot.services.due import reschedule
+
+DEFAULT_TIME = "12:00"
+DEFAULT_WEEKDAY = 0
+OPTIONS = ("allow_guests", "post_summary", "heads_up", "self_service_levels")
+
+
+# -- lookups ----------------------------------------------------------------------------------
+
+
+def in_channel(session: Session, team_id: str, channel_id: str | None) -> Program | None:
+    if not channel_id:
+        return None
+    return session.scalar(
+        select(Program).where(Program.team_id == team_id, Program.channel_id == channel_id)
+    )
+
+
+def by_id(session: Session, team_id: str, program_id: int | str | None) -> Program | None:
+    """The program with this id, only if it belongs to this workspace."""
+    try:
+        number = int(str(program_id))
+    except ValueError:
+        return None
+    program = session.get(Program, number)
+    return program if program is not None and program.team_id == team_id else None
+
+
+def of_team(session: Session, team_id: str, *, enabled_only: bool = False) -> list[Program]:
+    query = select(Program).where(Program.team_id == team_id).order_by(Program.id)
+    if enabled_only:
+        query = query.where(Program.enabled.is_(True))
+    return list(session.scalars(query))
+
+
+def ensure_workspace(session: Session, team_id: str, name: str | None = None) -> Workspace:
+    """The workspace row, made if missing and marked active (it is talking to us)."""
+    workspace = session.get(Workspace, team_id)
+    if workspace is None:
+        workspace = Workspace(team_id=team_id, name=name, active=True)
+        try:
+            with session.begin_nested():
+                session.add(workspace)
+        except IntegrityError:
+            workspace = session.get(Workspace, team_id)
+    if not workspace.active:
+        workspace.active = True
+        workspace.uninstalled_at = None
+    if name and workspace.name != name:
+        workspace.name = name
+    return workspace
+
+
+def reactivate(session: Session, team_id: str) -> bool:
+    """Mark a workspace that was uninstalled as active again (it has reinstalled)."""
+    workspace = session.get(Workspace, team_id)
+    if workspace is None or workspace.active:
+        return False
+    workspace.active = True
+    workspace.uninstalled_at = None
+    return True
+
+
+def deactivate(session: Session, team_id: str) -> None:
+    """Uninstalled or token revoked: the clock skips every program of the workspace."""
+    workspace = ensure_workspace(session, team_id)
+    workspace.active = False
+    workspace.uninstalled_at = utcnow()
+
+
+def channels_with_member(
+    client: WebClient, programs: Iterable[Program], user_id: str
+) -> list[Program]:
+    """The programs whose channel this person is in now (membership is read live)."""
+    found = []
+    for program in programs:
+        if user_id in channel_members(client, program.channel_id):
+            found.append(program)
+    return found
+
+
+def channel_members(client: WebClient, channel_id: str) -> set[str]:
+    members: set[str] = set()
+    cursor = None
+    try:
+        while True:
+            response = client.conversations_members(channel=channel_id, limit=1000, cursor=cursor)
+            members.update(response.get("members", []))
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return members
+    except SlackApiError:
+        return members  # archived, or the bot was removed: nobody takes part there
+
+
+# -- schedule ---------------------------------------------------------------------------------
+
+
+def describe(program: Program) -> str:
+    """The program's schedule in words, e.g. "every Monday at 12:00 Europe/Berlin"."""
+    try:
+        return schedule.describe(schedule.schedule_of(program))
+    except ValueError:
+        return "an unreadable schedule (open the settings to fix it)"
+
+
+def next_round(program: Program, now: dt.datetime | None = None) -> dt.datetime | None:
+    """When the next round runs: the clock's stored slot, or the schedule's next one."""
+    if not program.enabled:
+        return None
+    now = now or utcnow()
+    if program.next_run_at is not None and program.next_run_at > now:
+        return program.next_run_at
+    try:
+        return schedule.next_run(schedule.schedule_of(program), now)
+    except ValueError:
+        return None
+
+
+def format_when(moment: dt.datetime | None, timezone: str | None) -> str:
+    """A moment in a person's own time zone, e.g. "Monday 9 March, 12:00 (Europe/Berlin)"."""
+    if moment is None:
+        return "not scheduled"
+    zone_name = timezone or "UTC"
+    try:
+        zone = ZoneInfo(zone_name)
+    except (KeyError, ValueError):
+        zone_name, zone = "UTC", ZoneInfo("UTC")
+    local = moment.astimezone(zone)
+    return f"{local:%A} {local.day} {local:%B}, {local:%H:%M} ({zone_name})"
+
+
+# -- changes ----------------------------------------------------------------------------------
+
+
+def start(
+    session: Session, team_id: str, channel_id: str, user_id: str, timezone: str | None
+) -> tuple[Program, bool]:
+    """Switch pairing on in a channel with sensible defaults; (program, newly created)."""
+    ensure_workspace(session, team_id)
+    program = in_channel(session, team_id, channel_id)
+    if program is not None:
+        if not program.enabled:
+            program.enabled = True
+            reschedule(program)
+        return program, False
+    program = Program(
+        team_id=team_id,
+        channel_id=channel_id,
+        enabled=True,
+        cadence="weekly",
+        weekday=DEFAULT_WEEKDAY,
+        time_of_day=DEFAULT_TIME,
+        timezone=_known_zone(timezone),
+        group_size=2,
+        created_by=user_id,
+    )
+    try:
+        with session.begin_nested():
+            session.add(program)
+    except IntegrityError:  # two admins at once: the other one made it
+        return in_channel(session, team_id, channel_id), False
+    reschedule(program)
+    return program, True
+
+
+def _known_zone(name: str | None) -> str:
+    try:
+        return meet_command.parse_timezone(name or "UTC")
+    except UsageError:
+        return "UTC"
+
+
+def set_schedule(
+    program: Program, cadence: str, weekday: int, time_of_day: str, timezone: str | None
+) -> None:
+    now = utcnow()
+    keep_parity = (
+        program.cadence == cadence
+        and program.weekday == weekday
+        and program.anchor_date is not None
+    )
+    program.cadence = cadence
+    program.weekday = weekday
+    program.time_of_day = time_of_day
+    if timezone:
+        program.timezone = timezone
+    if cadence == schedule.MONTHLY:
+        program.week_of_month = program.week_of_month or 1
+    else:
+        program.week_of_month = None
+    if cadence in (schedule.BIWEEKLY, schedule.EVERY_4_WEEKS):
+        if not keep_parity:
+            # The nearest such weekday from now has a round and fixes which weeks have one.
+            weekly = schedule.Schedule(
+                weekday=weekday,
+                time_of_day=schedule.parse_time(time_of_day),
+                timezone=program.timezone,
+            )
+            first = schedule.next_run(weekly, now)
+            program.anchor_date = first.astimezone(schedule.zone(program.timezone)).date()
+    else:
+        program.anchor_date = None
+    reschedule(program, now)
+
+
+def set_enabled(program: Program, enabled: bool) -> bool:
+    """Switch on or off; False when it already was."""
+    if program.enabled == enabled:
+        return False
+    program.enabled = enabled
+    if enabled:
+        reschedule(program)
+    return True
+
+
+@dataclass(frozen=True)
+class ProgramSettings:
+    cadence: str
+    weekday: int
+    time_of_day: str
+    timezone: str
+    group_size: int
+    options: frozenset[str] = field(default_factory=frozenset)
+
+
+def settings_of(program: Program) -> ProgramSettings:
+    return ProgramSettings(
+        cadence=program.cadence if program.cadence in meet_command.CADENCES else "weekly",
+        weekday=program.weekday,
+        time_of_day=program.time_of_day,
+        timezone=program.timezone,
+        group_size=program.group_size,
+        options=frozenset(o for o in OPTIONS if getattr(program, o)),
+    )
+
+
+def validate_settings(raw: dict[str, object]) -> tuple[ProgramSettings | None, dict[str, str]]:
+    """Check what the settings form sent; errors are keyed by the form's field names."""
+    errors: dict[str, str] = {}
+
+    def check(name: str, parse):
+        value = raw.get(name)
+        if not isinstance(value, str) or not value.strip():
+            errors[name] = "Please fill this in."
+            return None
+        try:
+            return parse(value)
+        except UsageError as problem:
+            errors[name] = problem.message.replace("`", "")
+            return None
+
+    def cadence(value: str) -> str:
+        if value not in meet_command.CADENCES:
+            raise UsageError("Choose weekly, every 2 weeks, every 4 weeks or monthly.")
+        return value
+
+    values = {
+        "cadence": check("cadence", cadence),
+        "weekday": check("weekday", meet_command.parse_weekday),
+        "time_of_day": check("time_of_day", meet_command.parse_time_of_day),
+        "timezone": check("timezone", meet_command.parse_timezone),
+        "group_size": check("group_size", meet_command.parse_size),
+    }
+    options = raw.get("options") or []
+    if not isinstance(options, list | tuple | set | frozenset) or any(
+        o not in OPTIONS for o in options
+    ):
+        errors["options"] = "Unknown option."
+    if errors:
+        return None, errors
+    return ProgramSettings(options=frozenset(options), **values), {}
+
+
+def apply_settings(program: Program, settings: ProgramSettings) -> None:
+    for option in OPTIONS:
+        setattr(program, option, option in settings.options)
+    program.group_size = settings.group_size
+    set_schedule(
+        program, settings.cadence, settings.weekday, settings.time_of_day, settings.timezone
+    )

@@ -1,0 +1,313 @@
+"""/meet for everyone, dispatched through Bolt with signed requests against the Slack double."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+from test_meet_harness import add_group, make_program, open_harness, row_counts, snapshot
+
+from bot import home
+from bot.models import Admin, Group, GroupMember, Member, Participation, UnmatchedMember, utcnow
+
+
+def berlin_today() -> dt.date:
+    return utcnow().astimezone(ZoneInfo("Europe/Berlin")).date()
+
+
+def participation(h, program_id: int, user: str) -> Participation | None:
+    with h.session() as session:
+        return session.scalar(
+            select(Participation).where(
+                Participation.program_id == program_id, Participation.user_id == user
+            )
+        )
+
+
+def member(h, user: str, team: str = "T1") -> Member | None:
+    with h.session() as session:
+        return session.scalar(select(Member).where(Member.team_id == team, Member.user_id == user))
+
+
+@pytest.fixture
+def harness(slack, settings):
+    yield from open_harness(slack, settings)
+
+
+@pytest.fixture
+def lunch(harness):
+    """Programs in #lunch (C1) and #random (C2)."""
+    return make_program(harness.settings, "C1"), make_program(harness.settings, "C2")
+
+
+# -- help and malformed commands ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["", "help", "  HELP "])
+def test_help(harness, text):
+    before = row_counts(harness.settings)
+    result = harness.command(text)
+    assert result.status == 200
+    assert "/meet status" in result.ack_text and "/meet forget-me" in result.ack_text
+    assert row_counts(harness.settings) == before
+
+
+@pytest.mark.parametrize(
+    "text, says, usage",
+    [
+        ("dance", "I don't know `/meet dance`", "/meet help"),
+        ("join please", "takes nothing after it", "/meet join"),
+        ("pause", "Say for how long", "/meet pause"),
+        ("pause until 2001-01-01", "in the past", "/meet pause"),
+        ("level 0", "is not a level", "/meet level <1-9>"),
+        ("level 12", "is not a level", "/meet level <1-9>"),
+        ("schedule weekly mon 12:00 Atlantis/Capital", "not a time zone", "/meet schedule"),
+        ("size 9", "not a group size", "/meet size"),
+        ("x" * 4000, "I don't know", "/meet help"),
+        ("ünïcödé 🍜 <!channel>", "I don't know", "/meet help"),
+    ],
+)
+def test_malformed_commands_are_answered_at_once_and_store_nothing(
+    harness, lunch, text, says, usage
+):
+    before = snapshot(harness.settings)
+    result = harness.command(text, user="UADMIN")
+    assert result.status == 200
+    assert says in result.ack_text and f"Try: `{usage}" in result.ack_text
+    assert result.responses == []  # nothing else happened after the acknowledgement
+    assert "<!channel>" not in result.ack_text
+    assert snapshot(harness.settings) == before
+    assert harness.slack.calls() == [c for c in harness.slack.calls() if c.method == "auth.test"]
+
+
+# -- join and leave -----------------------------------------------------------------------------
+
+
+def test_leave_and_join_in_a_program_channel(harness, lunch):
+    c1, _ = lunch
+    result = harness.command("leave", user="U1", channel="C1")
+    assert "no more lunch groups for you in <#C1>" in result.text
+    assert participation(harness, c1, "U1").opted_out
+    assert "already not taking part" in harness.command("leave", user="U1").text
+
+    result = harness.command("join", user="U1", channel="C1")
+    assert "Welcome back" in result.text
+    assert not participation(harness, c1, "U1").opted_out
+    assert "already taking part" in harness.command("join", user="U1").text
+    assert result.responses[0]["response_type"] == "ephemeral"
+
+
+@pytest.mark.parametrize("command", ["join", "leave"])
+def test_join_or_leave_outside_a_program_lists_the_persons_program_channels(
+    harness, lunch, command
+):
+    before = snapshot(harness.settings)
+    result = harness.command(command, user="U1", channel="D0001")
+    assert f"Run `/meet {command}` in the channel" in result.text
+    assert "<#C1>" in result.text and "<#C2>" in result.text
+    # U5 is only in #random; U6 in no program channel at all
+    assert "<#C1>" not in harness.command(command, user="U5", channel="D0002").text
+    assert (
+        "not in any channel that has it" in harness.command(command, user="U6", channel="D3").text
+    )
+    # a channel without a program behaves the same
+    harness.slack.add_channel("T1", "C9", "quiet", members=["U1"])
+    assert "<#C2>" in harness.command(command, user="U1", channel="C9").text
+    assert snapshot(harness.settings) == before
+
+
+# -- pause and resume ---------------------------------------------------------------------------
+
+
+def test_pause_in_a_program_channel_pauses_that_program_in_the_persons_time_zone(harness, lunch):
+    c1, c2 = lunch
+    result = harness.command("pause 2 weeks", user="U1", channel="C1")
+    until = berlin_today() + dt.timedelta(weeks=2)
+    assert participation(harness, c1, "U1").paused_until == until
+    assert participation(harness, c2, "U1") is None
+    assert "Paused in <#C1> through" in result.text and str(until.day) in result.text
+
+    result = harness.command("pause until 2099-01-01", user="U1", channel="C1")
+    assert "more than a year away" in result.text
+    target = berlin_today() + dt.timedelta(days=40)
+    harness.command(f"pause until {target.isoformat()}", user="U1", channel="C1")
+    assert participation(harness, c1, "U1").paused_until == target
+
+
+def test_pause_elsewhere_pauses_everything_and_resume_lifts_it(harness, lunch):
+    c1, _ = lunch
+    result = harness.command("pause 1 week", user="U1", channel="D0001")
+    assert "in all your programs" in result.text
+    assert member(harness, "U1").paused_until == berlin_today() + dt.timedelta(weeks=1)
+
+    # resuming one channel leaves the everywhere-pause in place, and says so
+    harness.command("pause 3 weeks", user="U1", channel="C1")
+    result = harness.command("resume", user="U1", channel="C1")
+    assert (
+        "You're back in <#C1>" in result.text and "still paused in all your programs" in result.text
+    )
+    assert participation(harness, c1, "U1").paused_until is None
+    assert member(harness, "U1").paused_until is not None
+
+    result = harness.command("resume", user="U1", channel="D0001")
+    assert "You're back everywhere" in result.text
+    assert member(harness, "U1").paused_until is None
+    assert "weren't paused" in harness.command("resume", user="U1", channel="D0001").text
+
+
+# -- status and history -------------------------------------------------------------------------
+
+
+def test_status_shows_programs_next_round_in_the_persons_time_zone_group_and_pause(harness, lunch):
+    c1, c2 = lunch
+    add_group(harness.settings, c1, ["U1", "U2"], outcome="met")
+    harness.command("pause 2 weeks", user="U1", channel="C2")
+    result = harness.command("status", user="U1", channel="D1")
+    text = result.text
+    # the program runs Mondays 12:00 New York time; U1 lives in Berlin: 18:00 (or 17:00 near DST)
+    assert "every Monday at 12:00 America/New_York" in text
+    assert "Monday" in text and ":00 (Europe/Berlin)" in text
+    assert "This round you're with <@U2>: you met ✅" in text
+    assert "<#C2>" in text and "paused through" in text
+    assert "profile for matching is empty" in text
+
+    result = harness.command("status", user="UADMIN", channel="C1")
+    assert "12:00 (America/New_York)" in result.text
+
+
+def test_status_after_leaving_the_channel_no_longer_lists_it(harness, lunch):
+    harness.slack.remove_member("T1", "C2", "U1")
+    text = harness.command("status", user="U1").text
+    assert "<#C1>" in text and "<#C2>" not in text
+
+
+def test_history_is_the_persons_own(harness, lunch):
+    c1, _ = lunch
+    add_group(harness.settings, c1, ["U1", "U2"], days_ago=20, outcome="met", closed=True)
+    add_group(harness.settings, c1, ["U3", "U4"], days_ago=20, closed=True)
+    add_group(harness.settings, c1, ["U1", "U3"], days_ago=3)
+    text = harness.command("history", user="U1").text
+    assert "<@U2>" in text and "you met ✅" in text
+    assert "<@U3>" in text and "(this round)" in text
+    assert "<@U4>" not in text
+    assert "haven't been in a lunch group" in harness.command("history", user="U6").text
+
+
+# -- profile ------------------------------------------------------------------------------------
+
+
+def test_people_set_their_own_department_and_location(harness, lunch):
+    result = harness.command("department Research &amp; Development", user="U1")
+    assert "Research &amp; Development" in result.text  # shown escaped, stored plain
+    harness.command("location München   Süd", user="U1")
+    person = member(harness, "U1")
+    assert person.department == "Research & Development"
+    assert person.location == "München Süd"
+    assert person.sources == {"department": "self", "location": "self"}
+    status = harness.command("status", user="U1").text
+    assert "department *Research &amp; Development* (set by you)" in status
+
+
+def test_an_admins_value_wins_and_the_person_is_told(harness, lunch):
+    harness.command("department <@U1|u1> Finance", user="UADMIN")
+    result = harness.command("department Sales", user="U1")
+    assert "matching uses *Finance* (set by an admin), which comes first" in result.text
+    assert member(harness, "U1").department == "Finance"
+
+
+def test_own_level_only_when_the_program_allows_it(harness, lunch):
+    c1, _ = lunch
+    before = snapshot(harness.settings)
+    result = harness.command("level 5", user="U1", channel="C1")
+    assert "Levels are set by admins" in result.text
+    assert snapshot(harness.settings) == before
+
+    with harness.session() as session:
+        from bot.models import Program
+
+        session.get(Program, c1).self_service_levels = True
+    result = harness.command("level 5", user="U1", channel="C1")
+    assert "your level is now *5*" in result.text and "Only you and admins" in result.text
+    assert member(harness, "U1").level == 5
+    assert member(harness, "U1").sources["level"] == "self"
+    # in a channel whose program does not allow it: refused
+    assert "Levels are set by admins" in harness.command("level 6", user="U1", channel="C2").text
+    # outside a program channel, any program that allows it is enough
+    harness.command("level 7", user="U1", channel="D1")
+    assert member(harness, "U1").level == 7
+
+
+def test_levels_are_never_shown_to_anyone_else(harness, lunch):
+    c1, _ = lunch
+    harness.command("level <@U1> 8", user="UADMIN")
+    add_group(harness.settings, c1, ["U1", "U2"])
+    for command in ("status", "history"):
+        text = harness.command(command, user="U2").text
+        assert "level" not in text.replace("(only you and admins see your level)", "")
+    assert "level *8* (set by an admin)" in harness.command("status", user="U1").text
+
+
+# -- forget-me ----------------------------------------------------------------------------------
+
+
+def test_forget_me_asks_first_and_cancel_keeps_everything(harness, lunch):
+    harness.command("department Sales", user="U1")
+    result = harness.command("forget-me", user="U1")
+    actions = [
+        e["action_id"]
+        for b in result.responses[0]["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+    ]
+    assert actions == [home.FORGET_ME, home.FORGET_ME_CANCEL]
+    assert member(harness, "U1").department == "Sales"
+
+    result = harness.click(home.FORGET_ME_CANCEL, "cancel", user="U1")
+    assert "nothing was deleted" in result.text and result.responses[0]["replace_original"]
+    assert member(harness, "U1").department == "Sales"
+
+
+def test_forget_me_deletes_the_person_and_keeps_others_history_right(harness, lunch):
+    c1, c2 = lunch
+    harness.command("department Sales", user="U1")
+    harness.command("pause 1 week", user="U1", channel="C1")
+    harness.command("admins add <@U1>", user="UADMIN")
+    g1 = add_group(harness.settings, c1, ["U1", "U2"], outcome="met", closed=True, days_ago=30)
+    add_group(harness.settings, c1, ["U2", "U3"], closed=True, days_ago=20)
+    with harness.session() as session:
+        from bot.models import Round
+
+        round_id = session.get(Group, g1).round_id
+        session.add(UnmatchedMember(round_id=round_id, user_id="U1", reason="odd one out"))
+        # the same person id in another workspace is somebody else, and stays
+        session.add(Member(team_id="T9", user_id="U1", values={}, sources={}, department="Ops"))
+        assert session.get(Round, round_id)
+
+    result = harness.click(home.FORGET_ME, "confirm", user="U1")
+    assert "everything about you is deleted" in result.text
+    assert result.responses[0]["replace_original"]
+
+    assert member(harness, "U1") is None
+    assert member(harness, "U1", team="T9").department == "Ops"
+    with harness.session() as session:
+        ids = set(session.scalars(select(GroupMember.user_id)))
+        assert "U1" not in ids
+        placeholders = {i for i in ids if i.startswith("forgotten-")}
+        assert len(placeholders) == 1
+        group = session.get(Group, g1)
+        assert group.organiser_id in placeholders and group.outcome_by in placeholders
+        assert group.responders == list(placeholders)
+        assert session.scalar(select(UnmatchedMember.user_id)) in placeholders
+        assert session.scalar(select(Admin).where(Admin.user_id == "U1")) is None
+        markers = list(session.scalars(select(Participation).where(Participation.user_id == "U1")))
+        assert {(m.program_id, m.opted_out, m.paused_until) for m in markers} == {
+            (c1, True, None),
+            (c2, True, None),
+        }
+    # U2's history still has the group, without a name for the forgotten person
+    text = harness.command("history", user="U2").text
+    assert text.count("• ") == 2 and "forgotten-" not in text
+    # and U1 is out until they come back
+    assert "not taking part" in harness.command("status", user="U1").text
