@@ -12,6 +12,7 @@ import sys
 
 from bot import config, preview, round_cli
 from bot.config import ConfigError
+from bot.levels import cli as levels_cli
 
 EXIT_USAGE = 2
 
@@ -115,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.set_defaults(func=cmd_migrate)
 
     preview.add_parser(sub)
+    levels_cli.add_parser(sub)
     round_cli.add_parser(sub)
     return parser
 

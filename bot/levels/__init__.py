@@ -1,0 +1,49 @@
+"""Levels, departments and locations: where they come from and which source wins.
+
+Sources by precedence: an admin, the HR import, a Slack profile field, the job title, the
+person themself. Services call these; listeners and jobs stay thin around them.
+"""
+
+from bot.levels.admin import ensure_workspace, map_fields, set_title_rules
+from bot.levels.importer import ImportReport, import_levels
+from bot.levels.profiles import SyncReport, retitle, sync_profiles
+from bot.levels.report import explain, export_rows
+from bot.levels.sources import (
+    ATTRIBUTES,
+    PRECEDENCE,
+    InvalidValue,
+    Resolution,
+    clear_value,
+    member_for,
+    parse_level,
+    self_service_allowed,
+    set_value,
+    visible_level,
+)
+from bot.levels.titles import TitleRules, rules_for, shipped_rules
+
+__all__ = [
+    "ATTRIBUTES",
+    "PRECEDENCE",
+    "ImportReport",
+    "InvalidValue",
+    "Resolution",
+    "SyncReport",
+    "TitleRules",
+    "clear_value",
+    "ensure_workspace",
+    "explain",
+    "export_rows",
+    "import_levels",
+    "map_fields",
+    "member_for",
+    "parse_level",
+    "retitle",
+    "rules_for",
+    "self_service_allowed",
+    "set_title_rules",
+    "set_value",
+    "shipped_rules",
+    "sync_profiles",
+    "visible_level",
+]

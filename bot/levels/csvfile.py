@@ -1,0 +1,135 @@
+"""Reading spreadsheets people export by hand: one clear line for whatever is wrong.
+
+Every problem names the file, the line and, where it helps, the column, e.g.
+``people.csv line 7, column "level": "abc" is not a whole number from 1 to 9``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+SAVE_AS_UTF8 = 'save it as UTF-8 (in Excel: "CSV UTF-8"; or iconv -t UTF-8)'
+
+
+class InputError(Exception):
+    """A problem with a file the user gave; ``str()`` is the one line they see."""
+
+    def __init__(self, file: str, line: int | None, column: str | None, message: str):
+        super().__init__(message)
+        self.file = file
+        self.line = line
+        self.column = column
+        self.message = message
+
+    def __str__(self) -> str:
+        where = str(self.file)
+        if self.line is not None:
+            where += f" line {self.line}"
+        if self.column:
+            where += f', column "{self.column}"'
+        return f"{where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Record:
+    """One data row: its first physical line in the file and its cells by column name."""
+
+    line: int
+    cells: dict[str, str]
+    extra: int = 0  # cells beyond the header's columns
+
+
+def column_key(name: str) -> str:
+    """``"User ID"``, ``"user-id"`` and ``" user_id "`` all name the same column."""
+    return re.sub(r"[\s\-.]+", "_", name.strip().lower()).strip("_")
+
+
+def decode(path: str | Path, data: bytes) -> str:
+    """Text of a CSV file, or an InputError saying which encoding it is and how to fix it."""
+    name = str(path)
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(data) >= 2 and b"\x00" in data[:200]):
+        raise InputError(name, None, None, f"is UTF-16 encoded, not UTF-8: {SAVE_AS_UTF8}")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        byte = data[error.start]
+        raise InputError(
+            name,
+            line,
+            None,
+            f"is not UTF-8 (byte 0x{byte:02x}, perhaps Latin-1 or Windows-1252): {SAVE_AS_UTF8}",
+        ) from None
+
+
+def _delimiter(header: str) -> str:
+    """Comma by default; semicolon or tab when the header uses those instead (European Excel)."""
+    counts = {d: header.count(d) for d in (",", ";", "\t")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] and counts[","] == 0 else ","
+
+
+def read_table(path: str | Path, data: bytes | None = None) -> tuple[list[str], list[Record]]:
+    """Header (column keys) and non-blank rows of a CSV file, with physical line numbers.
+
+    Lines starting with ``#`` before or between rows are comments. Raises InputError for an
+    unreadable, empty or header-only-broken file.
+    """
+    name = str(path)
+    if data is None:
+        try:
+            data = Path(path).read_bytes()
+        except FileNotFoundError:
+            raise InputError(name, None, None, "no such file") from None
+        except IsADirectoryError:
+            raise InputError(name, None, None, "is a directory, not a CSV file") from None
+        except OSError as error:
+            raise InputError(name, None, None, f"cannot be read ({error.strerror})") from None
+    text = decode(name, data)
+    if not text.strip():
+        raise InputError(name, None, None, "is empty: expected a header row, then one row a line")
+    lines = text.splitlines(keepends=True)
+    first = next((i for i, line in enumerate(lines) if line.strip() and not _comment(line)), None)
+    if first is None:
+        raise InputError(name, None, None, "has no header row, only comments")
+    reader = csv.reader(
+        io.StringIO("".join(lines[first:])), delimiter=_delimiter(lines[first]), strict=True
+    )
+    try:
+        raw_header = next(reader)
+        header = [column_key(c) for c in raw_header]
+        header_line = first + 1
+        for i, key in enumerate(header):
+            if not key:
+                raise InputError(
+                    name, header_line, None, f"column {i + 1} of the header has no name"
+                )
+            if header.index(key) != i:
+                raise InputError(
+                    name, header_line, raw_header[i].strip(), "appears twice in the header"
+                )
+        records = []
+        offset = first  # physical line = reader.line_num + offset
+        while True:
+            start = reader.line_num + 1 + offset
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            if not any(cell.strip() for cell in row) or _comment(row[0]):
+                continue
+            cells = {key: (row[i].strip() if i < len(row) else "") for i, key in enumerate(header)}
+            records.append(Record(start, cells, max(0, len(row) - len(header))))
+    except csv.Error as error:
+        raise InputError(
+            name, reader.line_num + first, None, f"is not valid CSV ({error})"
+        ) from None
+    return header, records
+
+
+def _comment(line: str) -> bool:
+    return line.lstrip().startswith("#")

@@ -1,0 +1,226 @@
+"""`python -m bot levels …`: summaries, exit codes, one-line errors, every command's --help."""
+
+import argparse
+import io
+
+import pytest
+from conftest import app_env, run_cli
+from slack_double import SlackDouble
+from sqlalchemy import select
+
+from bot.db import session_scope
+from bot.levels import cli as levels_cli
+from bot.levels.sources import set_value
+from bot.models import Member, Workspace
+
+
+@pytest.fixture
+def slack():
+    with SlackDouble() as double:
+        double.add_team("T1", name="Acme", bot_token="xoxb-T1")
+        double.set_profile_fields("T1", [{"id": "Xf1", "label": "Grade"}])
+        double.add_user("T1", "U1", email="ada@acme.test", title="VP Engineering")
+        double.add_user("T1", "U2", email="bob@acme.test", profile_fields={"Xf1": "4"})
+        yield double
+
+
+@pytest.fixture
+def env(slack, migrated_url, tmp_path, monkeypatch):
+    """The CLI's environment: this test's database and Slack, never a developer's .env."""
+    monkeypatch.chdir(tmp_path)
+    values = {
+        "SLACK_BOT_TOKEN": "xoxb-T1",
+        "SLACK_API_URL": slack.api_url,
+        "DATABASE_URL": migrated_url,
+        "LOG_LEVEL": "WARNING",
+    }
+    for name in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_APP_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return values
+
+
+def levels(capsys, *argv):
+    """Run `levels …` in this process; returns (exit code, stdout, stderr)."""
+    parser = argparse.ArgumentParser(prog="python -m bot")
+    levels_cli.add_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["levels", *argv])
+    code = args.func(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def write(tmp_path, text, name="hr.csv"):
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    return name
+
+
+def test_import_prints_the_summary_and_uses_the_bot_tokens_team(env, capsys, tmp_path, slack):
+    name = write(
+        tmp_path, "email,level,department\nada@acme.test,8,Engineering\nbob@acme.test,3,\n"
+    )
+    code, out, err = levels(capsys, "import", name)
+    assert (code, err) == (0, "")
+    assert out.splitlines()[:5] == [
+        "hr.csv: 2 rows",
+        "  matched         2",
+        "  updated         2",
+        "  unchanged       0",
+        "  unknown         0",
+    ]
+    assert slack.calls("auth.test")
+    code, out, _ = levels(capsys, "import", name)
+    assert code == 0 and "unchanged       2" in out
+
+
+def test_import_with_bad_rows_lists_them_and_exits_1(env, capsys, tmp_path):
+    name = write(tmp_path, "email,level\nada@acme.test,abc\nbob@acme.test,4\n")
+    code, out, _ = levels(capsys, "import", name, "--team", "T1")
+    assert code == 1
+    assert '    hr.csv line 2, column "level": "abc" is not a whole number from 1 to 9' in out
+    code, out, _ = levels(capsys, "import", name, "--strict")
+    assert code == 2 and "--strict: nothing was changed" in out
+    code, out, _ = levels(capsys, "import", name, "--dry-run")
+    assert code == 1 and "dry run: nothing was changed" in out
+    with session_scope(env["DATABASE_URL"]) as session:
+        assert session.scalar(select(Member.level).where(Member.user_id == "U2")) == 4
+
+
+def test_a_bad_file_is_one_line_on_stderr_with_exit_code_2(env, capsys, tmp_path):
+    (tmp_path / "latin.csv").write_bytes(
+        "email,department\nada@acme.test,Comptabilité\n".encode("latin-1")
+    )
+    code, out, err = levels(capsys, "import", "latin.csv")
+    assert code == 2 and out == ""
+    assert err.startswith("error: latin.csv line 2: is not UTF-8") and err.count("\n") == 1
+    code, _, err = levels(capsys, "import", "missing.csv")
+    assert (code, err) == (2, "error: missing.csv: no such file\n")
+
+
+def test_export_shows_every_value_and_its_source(env, capsys):
+    with session_scope(env["DATABASE_URL"]) as session:
+        set_value(session, "T1", "U1", "level", 8, "admin")
+        set_value(session, "T1", "U1", "department", "Engineering", "import")
+        set_value(session, "T2", "U7", "location", "Oslo", "self")
+    code, out, _ = levels(capsys, "export", "--csv")
+    assert code == 0
+    assert out.splitlines() == [
+        "team_id,user_id,level,level_source,department,department_source,location,location_source",
+        "T1,U1,8,admin,Engineering,import,,",
+        "T2,U7,,,,,Oslo,self",
+    ]
+    code, out, _ = levels(capsys, "export", "--team", "T1")
+    assert out.splitlines() == [
+        "team  user  level      department            location",
+        "T1    U1    8 (admin)  Engineering (import)  -",
+    ]
+
+
+def test_explain_by_id_mention_or_email(env, capsys):
+    with session_scope(env["DATABASE_URL"]) as session:
+        set_value(session, "T1", "U1", "level", 6, "import")
+        set_value(session, "T1", "U1", "level", 3, "self")
+    code, out, _ = levels(capsys, "explain", "<@U1>")
+    assert code == 0
+    assert out.splitlines()[:4] == [
+        "U1 in workspace T1",
+        "level       6  (HR import)",
+        "  import    6  ← used",
+        "  self      3",
+    ]
+    code, by_email, _ = levels(capsys, "explain", "ada@acme.test")
+    assert by_email == out
+    code, out, _ = levels(capsys, "explain", "U2")
+    assert "nothing stored: the person is paired as mid-level" in out
+    code, _, err = levels(capsys, "explain", "nobody@acme.test")
+    assert (code, err) == (2, 'error: no Slack user with email "nobody@acme.test"\n')
+
+
+def test_map_then_sync_reads_the_named_field(env, capsys):
+    code, out, _ = levels(capsys, "map", "--level-field", "grade")
+    assert code == 0 and "  level       Grade" in out
+    code, out, _ = levels(capsys, "sync")
+    assert code == 0 and out.startswith("read 0 profiles")  # nobody known yet
+    code, out, _ = levels(capsys, "sync", "--all")
+    assert code == 0 and out.startswith("read 2 profiles of workspace T1: 2 changed")
+    with session_scope(env["DATABASE_URL"]) as session:
+        levels_by_user = dict(session.execute(select(Member.user_id, Member.level)).all())
+    assert levels_by_user == {"U1": 8, "U2": 4}
+    code, _, err = levels(capsys, "map", "--location-field", "Office")
+    assert code == 2 and err == (
+        'error: no custom profile field is labelled "Office"; the workspace has: "Grade"\n'
+    )
+    code, out, _ = levels(capsys, "map")
+    assert "  location    (not read from profiles)" in out
+
+
+def test_titles_show_try_replace_and_reset(env, capsys, tmp_path):
+    code, out, _ = levels(capsys, "titles", "--try", "Senior Engineer", "--try", "Wizard")
+    assert code == 0
+    senior, wizard = out.splitlines()
+    assert senior.startswith('"Senior Engineer" → 5  (rule ') and senior.endswith('"senior" → 5)')
+    assert wizard == '"Wizard" → no rule matches (level unknown)'
+    code, out, _ = levels(capsys, "titles")
+    assert out.startswith("# shipped table for workspace T1") and "\nintern,1\n" in out
+    name = write(tmp_path, "pattern,level,note\nwizard,7,our own\n", "titles.csv")
+    code, out, _ = levels(capsys, "titles", name)
+    assert code == 0 and "1 rules from titles.csv" in out
+    with session_scope(env["DATABASE_URL"]) as session:
+        assert session.get(Workspace, "T1").title_rules == [["wizard", 7]]
+    code, out, _ = levels(capsys, "titles", "--try", "Wizard")
+    assert '"Wizard" → 7' in out
+    bad = write(tmp_path, "pattern,level\nwizard,high\n", "bad.csv")
+    code, _, err = levels(capsys, "titles", bad)
+    assert (code, err) == (
+        2,
+        'error: bad.csv line 2, column "level": "high" is not a whole number from 1 to 9\n',
+    )
+    code, out, _ = levels(capsys, "titles", "--reset")
+    assert code == 0 and "the shipped table" in out
+    with session_scope(env["DATABASE_URL"]) as session:
+        assert session.get(Workspace, "T1").title_rules is None
+
+
+def test_a_token_slack_refuses_is_one_line(env, capsys, monkeypatch):
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-wrong")
+    code, _, err = levels(capsys, "explain", "U1")
+    assert code == 2
+    assert err == (
+        "error: Slack answered auth.test with invalid_auth: check the bot token and that "
+        "the app is installed with its scopes\n"
+    )
+
+
+def test_progress_goes_to_stderr_only_when_it_is_a_terminal(monkeypatch):
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr("sys.stderr", io.StringIO())
+    assert levels_cli._progress("importing") is None
+    terminal = Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    report = levels_cli._progress("importing")
+    report(100, 250)
+    report(250, 250)
+    assert terminal.getvalue() == "\rimporting 100/250\rimporting 250/250\n"
+
+
+@pytest.mark.parametrize("command", ["import", "export", "explain", "map", "titles", "sync"])
+def test_every_command_has_help(capsys, command):
+    with pytest.raises(SystemExit) as done:
+        levels(capsys, command, "--help")
+    assert done.value.code == 0
+    assert capsys.readouterr().out.startswith("usage: python -m bot levels " + command)
+
+
+@pytest.mark.slow
+def test_the_real_command_line_reports_bad_rows_without_a_traceback(env, tmp_path, slack):
+    write(tmp_path, "user_id,level\nU1,oops\nU2,5\n")
+    result = run_cli("levels", "import", "hr.csv", env=app_env(**env), cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert (
+        'hr.csv line 2, column "level": "oops" is not a whole number from 1 to 9' in result.stdout
+    )
+    assert "Traceback" not in result.stderr
