@@ -1,0 +1,353 @@
+"""/meet for admins: setup, the settings modal, schedule, size, on/off, rounds, stats, admins."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from slack_sdk.models.views import View
+from sqlalchemy import select
+from test_meet_harness import make_program, open_harness, snapshot
+
+from bot import home
+from bot.models import Admin, Member, Program, Round, utcnow
+
+
+@pytest.fixture
+def harness(slack, settings):
+    yield from open_harness(slack, settings)
+
+
+def program_in(h, channel: str, team: str = "T1") -> Program | None:
+    with h.session() as session:
+        return session.scalar(
+            select(Program).where(Program.team_id == team, Program.channel_id == channel)
+        )
+
+
+ADMIN_COMMANDS = [
+    "setup",
+    "schedule weekly fri 13:00",
+    "size 3",
+    "disable",
+    "enable",
+    "now",
+    "stats",
+    "admins",
+    "admins add <@U2>",
+    "admins remove <@UADMIN>",
+    "level <@U2> 4",
+    "department <@U2> Sales",
+    "location <@U2> Paris",
+]
+
+
+@pytest.mark.parametrize("text", ADMIN_COMMANDS)
+def test_people_who_are_not_admins_are_refused_and_nothing_changes(harness, text):
+    make_program(harness.settings, "C1")
+    harness.command("admins add <@U3>", user="UADMIN")  # an admin, but not U1
+    before = snapshot(harness.settings)
+    harness.slack.reset_calls()
+    result = harness.command(text, user="U1", channel="C1")
+    assert result.status == 200
+    assert "only workspace admins and Worth Knowing admins can do that" in result.text
+    assert snapshot(harness.settings) == before
+    assert {c.method for c in harness.slack.calls()} <= {"users.info"}
+    assert harness.slack.messages() == []
+
+
+@pytest.mark.parametrize("admin", ["UADMIN", "UOWNER", "U3"])
+def test_workspace_admins_owners_and_added_admins_may(harness, admin):
+    make_program(harness.settings, "C1")
+    harness.command("admins add <@U3>", user="UADMIN")
+    assert "Rounds in <#C1> now make groups of 3" in harness.command("size 3", user=admin).text
+    assert program_in(harness, "C1").group_size == 3
+
+
+# -- setup --------------------------------------------------------------------------------------
+
+
+def test_setup_joins_the_channel_starts_a_program_and_offers_settings(harness):
+    result = harness.command("setup", user="UADMIN", channel="C1")
+    assert [c.args["channel"] for c in harness.slack.calls("conversations.join")] == ["C1"]
+    program = program_in(harness, "C1")
+    assert program.enabled and program.group_size == 2 and program.cadence == "weekly"
+    assert (program.weekday, program.time_of_day) == (0, "12:00")
+    assert program.timezone == "America/New_York"  # the admin's own time zone
+    assert program.created_by == "UADMIN"
+    assert program.next_run_at > utcnow()
+    local = program.next_run_at.astimezone(dt.timezone(dt.timedelta(hours=-5)))
+    assert local.weekday() == 0
+
+    reply = result.responses[0]
+    assert reply["response_type"] == "ephemeral"
+    assert "Lunch pairing is on in <#C1>: every Monday at 12:00 America/New_York" in reply["text"]
+    assert "First round: Monday" in reply["text"]
+    button = reply["blocks"][1]["elements"][0]
+    assert (button["action_id"], button["value"]) == (home.SETTINGS, str(program.id))
+    # the channel hears about it once
+    announcements = harness.slack.messages("C1")
+    assert (
+        len(announcements) == 1 and "Worth Knowing* is on in this channel" in announcements[0].text
+    )
+
+    again = harness.command("setup", user="UADMIN", channel="C1")
+    assert "already on in <#C1>" in again.text
+    assert len(harness.slack.messages("C1")) == 1
+    assert len(harness.slack.calls("conversations.join")) == 1  # it is a member now
+
+
+def test_setup_where_the_bot_cannot_go(harness):
+    before = snapshot(harness.settings)
+    assert "/invite @Worth Knowing" in harness.command("setup", user="UADMIN", channel="G1").text
+    assert "not in a direct message" in harness.command("setup", user="UADMIN", channel="D123").text
+    assert snapshot(harness.settings) == before
+
+
+def test_setup_in_a_private_channel_the_bot_was_invited_to(harness):
+    harness.slack.add_member("T1", "G1", "UBOT")
+    harness.command("setup", user="UADMIN", channel="G1")
+    assert program_in(harness, "G1") is not None
+    assert harness.slack.calls("conversations.join") == []
+
+
+def test_setup_turns_a_switched_off_program_back_on(harness):
+    make_program(harness.settings, "C1", enabled=False)
+    harness.slack.add_member("T1", "C1", "UBOT")
+    assert "already on" in harness.command("setup", user="UADMIN", channel="C1").text
+    assert program_in(harness, "C1").enabled
+
+
+# -- the settings modal -------------------------------------------------------------------------
+
+
+def open_settings(harness, program_id: int, user: str = "UADMIN") -> dict:
+    harness.slack.reset_calls()
+    harness.click(home.SETTINGS, str(program_id), user=user)
+    opened = harness.slack.calls("views.open")
+    assert len(opened) == 1
+    return opened[0].args["view"]
+
+
+def form(**overrides) -> dict:
+    values = {
+        "cadence": {"value": {"type": "static_select", "selected_option": {"value": "biweekly"}}},
+        "weekday": {"value": {"type": "static_select", "selected_option": {"value": "thu"}}},
+        "time": {"value": {"type": "timepicker", "selected_time": "12:30"}},
+        "timezone": {"value": "Europe/Paris"},
+        "size": {"value": {"type": "static_select", "selected_option": {"value": "3"}}},
+        "options": {
+            "value": {
+                "type": "checkboxes",
+                "selected_options": [{"value": "post_summary"}, {"value": "heads_up"}],
+            }
+        },
+    }
+    values.update(overrides)
+    return values
+
+
+def test_the_settings_button_opens_a_valid_modal_with_the_programs_settings(harness):
+    program_id = make_program(harness.settings, "C1", group_size=4, heads_up=True)
+    view = open_settings(harness, program_id)
+    View(**view).to_dict()  # passes Block Kit validation
+    assert view["callback_id"] == home.SETTINGS_CALLBACK
+    assert json.loads(view["private_metadata"])["program"] == program_id
+    blocks = {b.get("block_id"): b for b in view["blocks"]}
+    assert blocks["size"]["element"]["initial_option"]["value"] == "4"
+    assert blocks["timezone"]["element"]["initial_value"] == "America/New_York"
+    assert [o["value"] for o in blocks["options"]["element"]["initial_options"]] == ["heads_up"]
+    assert "#lunch" in view["blocks"][0]["text"]["text"]
+
+
+def test_submitting_the_modal_saves_and_updates_the_setup_message(harness):
+    setup = harness.command("setup", user="UADMIN", channel="C1")
+    program = program_in(harness, "C1")
+    url = harness.slack.new_response_url()
+    status, ack = harness.submit(
+        home.SETTINGS_CALLBACK,
+        form(),
+        json.dumps({"program": program.id, "response_url": url}),
+        user="UADMIN",
+    )
+    assert status == 200 and not ack  # an empty acknowledgement closes the modal
+    program = program_in(harness, "C1")
+    assert (program.cadence, program.weekday, program.time_of_day) == ("biweekly", 3, "12:30")
+    assert (program.timezone, program.group_size) == ("Europe/Paris", 3)
+    assert (program.post_summary, program.heads_up) == (True, True)
+    assert (program.allow_guests, program.self_service_levels) == (False, False)
+    assert program.anchor_date is not None
+    update = harness.slack.responses(url)[0]
+    assert (
+        update["replace_original"]
+        and "every 2 weeks on Thursday at 12:30 Europe/Paris" in update["text"]
+    )
+    assert harness.slack.home_view("T1", "UADMIN") is not None
+    assert setup.responses
+
+
+@pytest.mark.parametrize(
+    "field, value, block",
+    [
+        ("timezone", {"value": "Mars/Olympus_Mons"}, "timezone"),
+        ("timezone", {"value": ""}, "timezone"),
+        ("time", {"value": {"type": "timepicker", "selected_time": "25:99"}}, "time"),
+        ("size", {"value": {"type": "static_select", "selected_option": {"value": "12"}}}, "size"),
+        (
+            "cadence",
+            {"value": {"type": "static_select", "selected_option": {"value": "daily"}}},
+            "cadence",
+        ),
+        (
+            "options",
+            {"value": {"type": "checkboxes", "selected_options": [{"value": "x"}]}},
+            "options",
+        ),
+    ],
+)
+def test_a_bad_form_shows_errors_in_the_modal_and_saves_nothing(harness, field, value, block):
+    program_id = make_program(harness.settings, "C1")
+    before = snapshot(harness.settings)
+    status, ack = harness.submit(
+        home.SETTINGS_CALLBACK,
+        form(**{field: value}),
+        json.dumps({"program": program_id}),
+        user="UADMIN",
+    )
+    assert status == 200
+    assert ack["response_action"] == "errors" and block in ack["errors"]
+    assert snapshot(harness.settings) == before
+
+
+def test_a_non_admin_cannot_save_settings_or_open_them(harness):
+    program_id = make_program(harness.settings, "C1")
+    before = snapshot(harness.settings)
+    status, ack = harness.submit(
+        home.SETTINGS_CALLBACK, form(), json.dumps({"program": program_id}), user="U1"
+    )
+    assert (
+        ack["response_action"] == "errors" and "only workspace admins" in ack["errors"]["cadence"]
+    )
+    assert snapshot(harness.settings) == before
+
+    harness.slack.reset_calls()
+    result = harness.click(home.SETTINGS, str(program_id), user="U1")
+    assert harness.slack.calls("views.open") == []
+    assert "only workspace admins" in result.text
+
+
+# -- schedule, size, on and off -----------------------------------------------------------------
+
+
+def test_schedule(harness):
+    make_program(harness.settings, "C1")
+    result = harness.command("schedule monthly wed 09:15 asia/tokyo", user="UADMIN")
+    program = program_in(harness, "C1")
+    assert (program.cadence, program.weekday, program.time_of_day) == ("monthly", 2, "09:15")
+    assert (program.timezone, program.week_of_month) == ("Asia/Tokyo", 1)
+    assert "the first Wednesday of every month at 09:15 Asia/Tokyo" in result.text
+    assert "(America/New_York)" in result.text  # the next round in the admin's time
+    nxt = program.next_run_at.astimezone(dt.timezone(dt.timedelta(hours=9)))
+    assert (nxt.weekday(), nxt.hour, nxt.minute, nxt.day <= 7) == (2, 9, 15, True)
+
+    harness.command("schedule weekly fri 13:00", user="UADMIN")  # the time zone stays
+    program = program_in(harness, "C1")
+    assert (program.cadence, program.weekday, program.timezone) == ("weekly", 4, "Asia/Tokyo")
+    assert program.week_of_month is None
+
+
+def test_admin_commands_about_a_program_need_one_here(harness):
+    for text in ("schedule weekly mon 12:00", "size 3", "enable", "disable", "now"):
+        result = harness.command(text, user="UADMIN", channel="C2")
+        assert "no lunch pairing in this channel yet" in result.text
+        assert "`/meet setup` starts it here" in result.text
+    assert program_in(harness, "C2") is None
+
+
+def test_disable_and_enable(harness):
+    make_program(harness.settings, "C1")
+    assert "Lunch pairing is off in <#C1>" in harness.command("disable", user="UADMIN").text
+    assert not program_in(harness, "C1").enabled
+    assert "already off" in harness.command("disable", user="UADMIN").text
+    assert "`/meet enable` turns it back on" in harness.command("now", user="UADMIN").text
+    result = harness.command("enable", user="UADMIN")
+    assert "back on in <#C1>. Next round: Monday" in result.text
+    assert program_in(harness, "C1").enabled
+    assert "already on" in harness.command("enable", user="UADMIN").text
+
+
+# -- rounds and stats ---------------------------------------------------------------------------
+
+
+def test_now_runs_a_round_and_reports_through_the_response_url(harness):
+    program_id = make_program(harness.settings, "C1")
+    harness.slack.add_member("T1", "C1", "UBOT")
+    result = harness.command("now", user="UADMIN", channel="C1")
+    assert result.ack_text == ""  # acknowledged at once, the round ran afterwards
+    assert result.texts[0] == "Starting a round in <#C1> now; I'll tell you how it went."
+    assert "Round in <#C1> done: 2 groups, 2 introduced" in result.texts[1]
+    with harness.session() as session:
+        rounds = list(session.scalars(select(Round).where(Round.program_id == program_id)))
+        assert len(rounds) == 1 and len(rounds[0].groups) == 2
+
+    stats = harness.command("stats", user="UADMIN", channel="C1").text
+    assert "<#C1>: 1 rounds, 2 groups, 4 people paired, 0 groups met" in stats
+    everywhere = harness.command("stats", user="UADMIN", channel="D1").text
+    assert "<#C1>" in everywhere
+
+
+def test_stats_with_no_programs(harness):
+    assert "No programs yet" in harness.command("stats", user="UADMIN", channel="D1").text
+
+
+# -- admins and other people's profiles ---------------------------------------------------------
+
+
+def test_admins_add_list_remove(harness):
+    assert "Nobody else has been added" in harness.command("admins", user="UADMIN").text
+    assert (
+        "<@U2> is now a Worth Knowing admin"
+        in harness.command("admins add <@U2|u2>", user="UADMIN").text
+    )
+    assert "already" in harness.command("admins add <@U2>", user="UADMIN").text
+    assert "Worth Knowing admins: <@U2>" in harness.command("admins list", user="U2").text
+    with harness.session() as session:
+        row = session.scalar(select(Admin))
+        assert (row.team_id, row.user_id, row.added_by) == ("T1", "U2", "UADMIN")
+    # an added admin can add others, and be removed
+    harness.command("admins add <@U3>", user="U2")
+    assert "no longer" in harness.command("admins remove <@U2>", user="U3").text
+    assert "only workspace admins" in harness.command("size 3", user="U2", channel="C1").text
+    text = harness.command("admins remove <@UADMIN>", user="U3").text
+    assert "wasn't a Worth Knowing admin" in text and "still manage" in text
+
+
+@pytest.mark.parametrize(
+    "text, says",
+    [
+        ("admins add <@UNOBODY|ghost>", "can't find `UNOBODY` in this workspace"),
+        ("level <@UNOBODY> 3", "can't find `UNOBODY` in this workspace"),
+        ("admins add <@UROBOT>", "is a bot"),
+        ("department <@UGONE> Sales", "deactivated"),
+    ],
+)
+def test_mentions_of_people_who_cannot_be_acted_on(harness, text, says):
+    before = snapshot(harness.settings)
+    assert says in harness.command(text, user="UADMIN").text
+    assert snapshot(harness.settings) == before
+
+
+def test_admins_set_other_peoples_profiles(harness):
+    harness.command("level <@U2|u2> 7", user="UADMIN")
+    harness.command("department <@U2> People &amp; Culture", user="UADMIN")
+    result = harness.command("location <@U2> São Paulo", user="UADMIN")
+    assert "<@U2>'s location is now *São Paulo* (set by an admin)" in result.text
+    with harness.session() as session:
+        person = session.scalar(select(Member).where(Member.user_id == "U2"))
+    assert (person.level, person.department, person.location) == (
+        7,
+        "People & Culture",
+        "São Paulo",
+    )
+    assert person.sources == {"level": "admin", "department": "admin", "location": "admin"}
