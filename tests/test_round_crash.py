@@ -83,7 +83,7 @@ def test_killed_round_resumes_and_every_group_gets_exactly_one_intro(
             wait_for(lambda b=before: sum(intro_channels(slack).values()) > b)
             process.kill()
             process.wait(timeout=10)
-            assert group_states(settings)["posting"] == 1  # the hard case really happened
+            assert group_states(settings)["posting"] >= 1  # the hard case really happened
         result = run_cli("round", "C9", env=big_channel, cwd=tmp_path, timeout=120)
         assert result.returncode == 0, result.stderr
         assert "resumed" in result.stdout

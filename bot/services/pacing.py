@@ -23,6 +23,8 @@ TIERS_PER_MINUTE: dict[str, float] = {
     "users.info": 100,  # Tier 4
 }
 PER_CONVERSATION_PER_MINUTE = 60.0
+# Aim a little under each limit: a 429 costs at least a whole second of Retry-After.
+HEADROOM = 0.95
 
 
 class _Bucket:
@@ -72,7 +74,7 @@ class Pacer:
             )
             if per_minute is None:
                 return None
-            per_minute *= self.scale
+            per_minute *= self.scale * HEADROOM
             bucket = _Bucket(per_minute, burst=per_minute / 60.0 * self._burst_seconds)
             self._buckets[key] = bucket
         return bucket

@@ -14,7 +14,10 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.models import Member, Participation, Program, utcnow
+from bot.levels.profiles import TITLE_MAX, field_labels, sync_profiles
+from bot.levels.sources import apply
+from bot.levels.titles import rules_for
+from bot.models import Member, Participation, Program, Workspace
 from bot.services.pacing import Pacer
 
 SLACKBOT = "USLACKBOT"
@@ -78,14 +81,15 @@ def _pages(client: WebClient, method: str, pacer: Pacer | None, **args) -> Itera
 
 
 def upsert_members(session: Session, team_id: str, users: dict[str, dict]) -> dict[str, Member]:
-    """Store what matching needs from each profile (time zone, title, deactivation)."""
+    """Store what matching needs from each profile: time zone, deactivation, and the job
+    title, which gives a level when nothing better is known."""
+    rules = rules_for(session, team_id)
     existing = {
         m.user_id: m
         for m in session.scalars(
             select(Member).where(Member.team_id == team_id, Member.user_id.in_(list(users)))
         )
     }
-    now = utcnow()
     for user_id, user in users.items():
         member = existing.get(user_id)
         if member is None:
@@ -93,10 +97,10 @@ def upsert_members(session: Session, team_id: str, users: dict[str, dict]) -> di
             session.add(member)
             existing[user_id] = member
         member.timezone = user.get("tz") or member.timezone
-        title = (user.get("profile") or {}).get("title")
-        member.title = title or None
+        title = " ".join(str((user.get("profile") or {}).get("title") or "").split())
+        member.title = title[:TITLE_MAX] or None
+        apply(member, "level", rules.level(member.title), "title")
         member.deactivated = bool(user.get("deleted"))
-        member.profile_synced_at = now
     session.flush()
     return existing
 
@@ -148,6 +152,9 @@ def build_roster(
             roster.members.append(member)
         else:
             roster.excluded[user_id] = reason or "not found"
+    if field_labels(session.get(Workspace, program.team_id)):
+        # Mapped custom fields live only in users.profile.get; recently read ones are skipped.
+        sync_profiles(client, session, program.team_id, roster.user_ids)
     return roster
 
 
