@@ -333,3 +333,6 @@ def welcome(channel_id: str, schedule: str, opted_out: bool) -> str:
         f" You're in from the next round. Not for you? `/meet leave` in {channel(channel_id)} "
         "opts you out and you can stay in the channel; `/meet pause 2 weeks` skips a while."
     )
+
+
+NOT_YOUR_GROUP = "That lunch group isn't yours to answer for, so nothing changed."

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from collections import Counter
 
 import pytest
@@ -202,8 +203,22 @@ def test_three_silent_rounds_bring_one_nudge_and_the_answer_is_acted_on(
     with freeze_time(start + dt.timedelta(weeks=4, days=1)):
         rounds.close_due_rounds(settings, rounds.utcnow())
     assert len([m for m in slack.messages() if "haven't heard from you" in m.text]) == 11
-    assert answer_nudge(settings, "T1", channel, "U01", stay=False) == "C1"
+    # U01 clicks "Take me out" on the nudge; U02 keeps going
+    from conftest import SIGNING_SECRET
+    from slack_signing import block_action, bolt_request
+
+    from bot.app import build_app
+
+    dm = slack.conversation_id("T1", ["U01"])
+    (nudge,) = [m for m in slack.messages(dm) if "haven't heard from you" in m.text]
+    body, headers = block_action(
+        SIGNING_SECRET, round_messages.NUDGE_LEAVE, str(channel), user_id="U01", team_id="T1",
+        channel_id=dm, message_ts=nudge.ts,
+    )
+    assert build_app(settings).dispatch(bolt_request(body, headers)).status == 200
+    wait_until(lambda: "no more lunch groups" in slack.messages(dm)[-1].text)
     assert answer_nudge(settings, "T1", channel, "U02", stay=True) == "C1"
+    assert answer_nudge(settings, "T2", channel, "U03", stay=False) is None  # other workspace
     with freeze_time(start + dt.timedelta(weeks=5)):
         report = run_round(settings, channel, slot=rounds.utcnow())
     placed = {u for g in planned_groups(settings, report.round_id) for u in g}
@@ -223,3 +238,57 @@ def test_round_summary_goes_to_the_channel_only_when_enabled_and_names_nobody(sl
     assert len(summaries) == 1
     assert "2 lunch groups formed" in summaries[0].text
     assert "<@" not in summaries[0].text
+
+
+def wait_until(predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.02)
+    raise AssertionError("timed out")
+
+
+def test_check_in_buttons_record_the_answer_and_acknowledge_in_place(slack, settings, channel):
+    from conftest import SIGNING_SECRET
+    from slack_signing import block_action, bolt_request
+
+    from bot.app import build_app
+
+    with freeze_time("2026-03-02 12:00:00"):
+        report = run_round(settings, channel, slot=rounds.utcnow())
+    with freeze_time("2026-03-05 12:01:00"):
+        rounds.send_due_checkins(settings, rounds.utcnow())
+    with session_scope(settings.database_url) as session:
+        group = session.get(Round, report.round_id).groups[0]
+        group_id, conversation = group.id, group.conversation_id
+        member = group.members[0].user_id
+    (question,) = [m for m in slack.messages(conversation) if m.text == "Did you get to meet?"]
+    app = build_app(settings)
+
+    def click(action_id, user):
+        body, headers = block_action(
+            SIGNING_SECRET, action_id, str(group_id), user_id=user, team_id="T1",
+            channel_id=conversation, message_ts=question.ts,
+            message={"ts": question.ts, "text": question.text, "blocks": question.blocks},
+        )
+        assert app.dispatch(bolt_request(body, headers)).status == 200
+
+    click(round_messages.CHECKIN_NOT_YET, member)
+    wait_until(lambda: len(slack.calls("chat.update")) == 1)
+    click(round_messages.CHECKIN_MET, member)
+    wait_until(lambda: len(slack.calls("chat.update")) == 2)
+    (updated,) = [m for m in slack.messages(conversation) if m.ts == question.ts]
+    assert f"<@{member}> says you met" in updated.text
+    assert all(b["type"] != "actions" for b in updated.blocks)  # buttons replaced by the answer
+    response_url = slack.new_response_url()
+    body, headers = block_action(
+        SIGNING_SECRET, round_messages.CHECKIN_COULDNT, str(group_id), user_id="UGUEST",
+        team_id="T1", channel_id=conversation, message_ts=question.ts,
+        response_url=response_url,
+    )
+    assert app.dispatch(bolt_request(body, headers)).status == 200  # someone outside the group
+    wait_until(lambda: slack.responses(response_url))
+    assert "isn't yours" in slack.responses(response_url)[0]["text"]
+    with session_scope(settings.database_url) as session:
+        assert session.get(Group, group_id).outcome == "met"

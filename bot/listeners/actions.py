@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
@@ -177,5 +178,46 @@ def _forget_me_buttons(app: App, deps) -> None:
 
 
 def register_round_buttons(app: App, deps) -> None:
-    """Buttons in round messages (check-ins, nudges) are registered here, on their own."""
-    return None
+    """Buttons in round messages: "did you meet?" answers and the stay-or-leave nudge."""
+    from bot import round_messages as msgs
+    from bot.services.rounds import answer_nudge, record_checkin
+
+    settings = deps.settings
+
+    @app.action(re.compile("^(" + "|".join(msgs.CHECKIN_ACTIONS) + ")$"))
+    @guarded
+    def checkin(ack: Ack, body: dict, context, client: WebClient, respond) -> None:
+        ack()
+        team_id, user_id, value = _ids(body, context)
+        outcome = msgs.CHECKIN_ACTIONS[body["actions"][0]["action_id"]]
+        channel = (body.get("channel") or {}).get("id")
+        answer = record_checkin(settings, team_id, _int(value), user_id, outcome)
+        if answer is None:
+            respond(text=texts.NOT_YOUR_GROUP, response_type="ephemeral", replace_original=False)
+            return
+        message = body.get("message") or {}
+        text, answer_blocks = msgs.answered(outcome, user_id)
+        # Keep the message, swap its buttons for the answer: acknowledged where it was asked.
+        kept = [b for b in message.get("blocks") or [] if b.get("type") != "actions"]
+        client.chat_update(channel=channel, ts=message.get("ts"), text=text,
+                           blocks=kept + answer_blocks)
+
+    @app.action(msgs.NUDGE_STAY)
+    @app.action(msgs.NUDGE_LEAVE)
+    @guarded
+    def nudge(ack: Ack, body: dict, context, client: WebClient) -> None:
+        ack()
+        team_id, user_id, value = _ids(body, context)
+        stay = body["actions"][0]["action_id"] == msgs.NUDGE_STAY
+        program_channel = answer_nudge(settings, team_id, _int(value), user_id, stay)
+        if program_channel is None:
+            return
+        reply = msgs.nudge_answer(stay, program_channel)
+        message = body.get("message") or {}
+        client.chat_update(channel=(body.get("channel") or {}).get("id"), ts=message.get("ts"),
+                           text=reply, blocks=[])
+
+
+def _int(value: str) -> int:
+    """Button values are ids we wrote; anything else matches nothing."""
+    return int(value) if value.isdigit() else -1
