@@ -1,0 +1,50 @@
+"""`python -m bot round` and `python -m bot stats` as an operator would run them."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from conftest import app_env, run_cli
+
+from bot.db import session_scope
+from bot.models import Program
+
+
+@pytest.fixture
+def env(slack, settings):
+    for user in ("UA", "UB", "UC", "UD"):
+        slack.add_user("T1", user, tz="Europe/Madrid")
+    slack.add_channel("T1", "C5", "lunch", members=["UA", "UB", "UC", "UD", "UBOT"])
+    with session_scope(settings.database_url) as session:
+        session.add(Program(team_id="T1", channel_id="C5"))
+    return app_env(
+        SLACK_BOT_TOKEN="xoxb-T1", SLACK_SIGNING_SECRET="s", SLACK_API_URL=slack.api_url,
+        DATABASE_URL=settings.database_url, SLACK_RATE_SCALE="1000",
+    )
+
+
+def test_round_command_runs_a_round_and_stats_export_it(env, slack, tmp_path):
+    result = run_cli("round", "C5", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "started in C5: 2 groups, 2 delivered, 0 failed" in result.stdout
+    again = run_cli("round", "C5", env=env, cwd=tmp_path)
+    assert "resumed" in again.stdout and len(slack.calls("chat.postMessage")) == 2
+
+    text = run_cli("stats", env=env, cwd=tmp_path)
+    assert "T1 C5: 1 rounds, 4 people paired, 2 groups, 0 met" in text.stdout
+    exported = run_cli("stats", "--csv", env=env, cwd=tmp_path)
+    (row,) = list(csv.DictReader(io.StringIO(exported.stdout)))
+    assert (row["channel_id"], row["rounds"], row["people_paired"], row["groups"]) == (
+        "C5", "1", "4", "2",
+    )
+    assert row["meet_rate"] == "0.000"
+
+
+def test_round_in_a_channel_without_a_program_says_what_to_do(env, tmp_path):
+    result = run_cli("round", "CNOPE", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "error: no program in channel CNOPE: run /meet setup in that channel first"
+    )
