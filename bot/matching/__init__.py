@@ -1,0 +1,20 @@
+"""The matching engine: who has lunch with whom this round.
+
+Pure functions over plain data (no Slack, no database); see docs/matching.md for the design
+and measured figures.
+"""
+
+from bot.matching.engine import form_groups
+from bot.matching.history import History
+from bot.matching.types import Grouping, PastGroup, Person, Rules, Score, Unmatched
+
+__all__ = [
+    "Grouping",
+    "History",
+    "PastGroup",
+    "Person",
+    "Rules",
+    "Score",
+    "Unmatched",
+    "form_groups",
+]
