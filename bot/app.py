@@ -22,21 +22,29 @@ log = logging.getLogger(__name__)
 
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
-# Threads that run listeners after their ack. Bolt acknowledges from inside the listener, so
-# a request waits for a free thread before it can be acknowledged: keep plenty, slow work
-# (a round, Slack calls) must never delay someone else's acknowledgement.
-LISTENER_THREADS = 32
+# Bolt acknowledges from inside the listener, so a request waits for a free listener thread
+# before it can be acknowledged. Listeners therefore only acknowledge and hand the slow part
+# (Slack calls, a whole round) to a second pool: a busy Slack delays answers, never acks.
+LISTENER_THREADS = 16
+WORK_THREADS = 32
 
 
 @dataclass(frozen=True)
 class Deps:
-    """What listeners need besides the request: settings and where the data lives."""
+    """What listeners need besides the request: settings, and where slow work runs."""
 
     settings: Settings
+    work: Executor
 
     @property
     def database_url(self) -> str:
         return self.settings.database_url
+
+    def later(self, func, /, *args, **kwargs) -> None:
+        """Run `func` after the acknowledgement, on the work pool; failures are logged."""
+        from bot.listeners import guarded
+
+        self.work.submit(guarded(func), *args, **kwargs)
 
 
 class InstallationStore(SQLAlchemyInstallationStore):
@@ -62,13 +70,19 @@ def installation_store(settings: Settings) -> SQLAlchemyInstallationStore:
     return InstallationStore(settings)
 
 
-def build_app(settings: Settings, *, listener_executor: Executor | None = None) -> App:
+def build_app(
+    settings: Settings,
+    *,
+    listener_executor: Executor | None = None,
+    work_executor: Executor | None = None,
+) -> App:
     """Make the app; a token Slack refuses becomes a ConfigError the CLI can print."""
     settings.require_slack()
     verify = not settings.socket_mode
     executor = listener_executor or ThreadPoolExecutor(
         max_workers=LISTENER_THREADS, thread_name_prefix="listener"
     )
+    work = work_executor or ThreadPoolExecutor(max_workers=WORK_THREADS, thread_name_prefix="work")
     try:
         if settings.oauth:
             store = installation_store(settings)
@@ -107,7 +121,7 @@ def build_app(settings: Settings, *, listener_executor: Executor | None = None) 
             f"Slack refused SLACK_BOT_TOKEN ({_reason(error)}): check the Bot User OAuth Token "
             "under OAuth & Permissions and that the app is installed"
         ) from None
-    listeners.register(app, Deps(settings))
+    listeners.register(app, Deps(settings, work))
     return app
 
 

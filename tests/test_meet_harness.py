@@ -84,7 +84,7 @@ class Harness:
         self.secret = secret
         self.allow_errors = False
         self.executor = DrainableExecutor()
-        self.app = build_app(settings, listener_executor=self.executor)
+        self.app = build_app(settings, listener_executor=self.executor, work_executor=self.executor)
         self.errors: list[Exception] = []
         self.app.error(self._record)
         self.error_log = ErrorLog()

@@ -28,6 +28,22 @@ def guarded(func):
     return wrapper
 
 
+def in_background(deps):
+    """Acknowledge at once (when the listener takes `ack`), then run it on the work pool."""
+
+    def decorate(func):
+        @functools.wraps(func)
+        def listener(*args, **kwargs):
+            ack = kwargs.get("ack")
+            if ack is not None:
+                ack()
+            deps.later(func, *args, **kwargs)
+
+        return listener
+
+    return decorate
+
+
 def register(app: App, deps) -> None:
     from bot.listeners import actions, commands, events, views
 

@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import home, texts
 from bot.db import session_scope
-from bot.listeners import guarded
+from bot.listeners import guarded, in_background
 from bot.listeners.commands import run_round_now
 from bot.services import people, programs
 
@@ -42,9 +42,8 @@ def _home_buttons(app: App, deps) -> None:
 
     @app.action(home.JOIN)
     @app.action(home.LEAVE)
-    @guarded
+    @in_background(deps)
     def join_or_leave(ack: Ack, body: dict, context, client: WebClient) -> None:
-        ack()
         team_id, user_id, value = _ids(body, context)
         joining = body["actions"][0]["action_id"] == home.JOIN
         notice = None
@@ -57,9 +56,8 @@ def _home_buttons(app: App, deps) -> None:
         home.publish(deps, client, team_id, user_id, notice=notice)
 
     @app.action(home.PAUSE)
-    @guarded
+    @in_background(deps)
     def pause(ack: Ack, body: dict, context, client: WebClient) -> None:
-        ack()
         team_id, user_id, value = _ids(body, context)
         today = home.today_for(client, user_id)
         until = today + dt.timedelta(weeks=home.HOME_PAUSE_WEEKS)
@@ -72,9 +70,8 @@ def _home_buttons(app: App, deps) -> None:
         home.publish(deps, client, team_id, user_id, notice=notice)
 
     @app.action(home.RESUME)
-    @guarded
+    @in_background(deps)
     def resume(ack: Ack, body: dict, context, client: WebClient) -> None:
-        ack()
         team_id, user_id, value = _ids(body, context)
         today = home.today_for(client, user_id)
         notice = None
@@ -100,9 +97,8 @@ def _admin_buttons(app: App, deps) -> None:
             return program, None
 
     @app.action(home.SETTINGS)
-    @guarded
+    @in_background(deps)
     def open_settings(ack: Ack, body: dict, context, client: WebClient, respond) -> None:
-        ack()
         team_id, user_id, value = _ids(body, context)
         program, problem = admin_program(client, team_id, user_id, value)
         if problem:
@@ -121,9 +117,8 @@ def _admin_buttons(app: App, deps) -> None:
             _tell(body, client, team_id, user_id, respond, texts.SOMETHING_WRONG, deps)
 
     @app.action(home.RUN_NOW)
-    @guarded
+    @in_background(deps)
     def run_now(ack: Ack, body: dict, context, client: WebClient, respond) -> None:
-        ack()
         team_id, user_id, value = _ids(body, context)
         program, problem = admin_program(client, team_id, user_id, value)
         if problem is None and not program.enabled:
@@ -161,9 +156,8 @@ def _forget_me_buttons(app: App, deps) -> None:
     url = deps.settings.database_url
 
     @app.action(home.FORGET_ME)
-    @guarded
+    @in_background(deps)
     def forget(ack: Ack, body: dict, context, client: WebClient, respond) -> None:
-        ack()
         team_id, user_id, _ = _ids(body, context)
         with session_scope(url) as session:
             people.forget(session, team_id, user_id)
@@ -171,9 +165,8 @@ def _forget_me_buttons(app: App, deps) -> None:
         home.publish(deps, client, team_id, user_id, notice=texts.FORGOTTEN)
 
     @app.action(home.FORGET_ME_CANCEL)
-    @guarded
+    @in_background(deps)
     def keep(ack: Ack, respond) -> None:
-        ack()
         respond(text=texts.FORGET_ME_CANCELLED, replace_original=True, response_type="ephemeral")
 
 

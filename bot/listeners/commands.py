@@ -94,9 +94,13 @@ def register(app: App, deps) -> None:
             respond=respond,
             trigger_id=body.get("trigger_id"),
         )
-        reply = run(command, asker)
-        if reply is not None:
-            send(respond, reply)
+        deps.later(answer, command, asker)
+
+
+def answer(command: meet_command.Command, asker: Asker) -> None:
+    reply = run(command, asker)
+    if reply is not None:
+        send(asker.respond, reply)
 
 
 def send(respond, reply: str | dict) -> None:

@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import home, texts
 from bot.db import session_scope
-from bot.listeners import guarded
+from bot.listeners import in_background
 from bot.services import dedup, people, programs
 from bot.services.participants import exclusion
 
@@ -32,14 +32,14 @@ def register(app: App, deps) -> None:
         return next()
 
     @app.event("app_home_opened")
-    @guarded
+    @in_background(deps)
     def home_opened(event: dict, context, client: WebClient) -> None:
         if event.get("tab", "home") != "home":
             return
         home.publish(deps, client, context.team_id, event.get("user"))
 
     @app.event("member_joined_channel")
-    @guarded
+    @in_background(deps)
     def joined(event: dict, context, client: WebClient) -> None:
         user_id, channel_id = event.get("user"), event.get("channel")
         if not user_id or user_id == context.bot_user_id:
@@ -69,14 +69,14 @@ def register(app: App, deps) -> None:
                 people.unclaim_welcome(session, program_id, user_id)
 
     @app.event("member_left_channel")
-    @guarded
+    @in_background(deps)
     def left(event: dict, context) -> None:
         # Rounds read channel membership live, so leaving the channel already ends pairing
         # there; their choices are kept in case they come back.
         log.debug("someone left channel %s", event.get("channel"))
 
     @app.event("user_change")
-    @guarded
+    @in_background(deps)
     def user_changed(event: dict, context) -> None:
         user = event.get("user") or {}
         user_id = user.get("id")
@@ -87,12 +87,12 @@ def register(app: App, deps) -> None:
             people.set_deactivated(session, team_id, user_id, bool(user.get("deleted")))
 
     @app.event("app_uninstalled")
-    @guarded
+    @in_background(deps)
     def uninstalled(body: dict, context) -> None:
         _stop_workspace(deps, context.team_id or body.get("team_id"), context.enterprise_id)
 
     @app.event("tokens_revoked")
-    @guarded
+    @in_background(deps)
     def revoked(event: dict, body: dict, context) -> None:
         if (event.get("tokens") or {}).get("bot"):
             _stop_workspace(deps, context.team_id or body.get("team_id"), context.enterprise_id)

@@ -51,10 +51,14 @@ def register(app: App, deps) -> None:
             ack(response_action="errors", errors={"cadence": problem[:150]})
             return
         ack()
-        when = programs.format_when(
-            next_round, (people.slack_user(client, user_id) or {}).get("tz")
+        deps.later(_saved, client, team_id, user_id, channel_id, schedule, next_round, response_url)
+
+    def _saved(client, team_id, user_id, channel_id, schedule, next_round, response_url) -> None:
+        """After the modal closed: update the setup message and the admin's Home tab."""
+        user = people.slack_user(client, user_id) or {}
+        text = texts.schedule_set(
+            channel_id, schedule, programs.format_when(next_round, user.get("tz"))
         )
-        text = texts.schedule_set(channel_id, schedule, when)
         if response_url:
             try:
                 WebhookClient(response_url).send(

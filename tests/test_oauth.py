@@ -1,0 +1,207 @@
+"""Many workspaces: the OAuth install flow against a running app, tokens per workspace from
+the installation store, uninstalling, and no workspace ever seeing another's data."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import time
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import slack_signing as signing
+from conftest import SIGNING_SECRET, AppProcess, app_env
+from slack_sdk.oauth.installation_store import Installation
+from sqlalchemy import select
+from test_meet_harness import Harness, add_group, make_program, populate, snapshot
+
+from bot import home
+from bot.app import installation_store
+from bot.config import load
+from bot.models import Participation, Program, Workspace
+from bot.services.workspaces import NotInstalled, bot_token_for
+
+CLIENT_ID = "111.222"
+CLIENT_SECRET = "oauth-client-secret"
+
+
+def oauth_settings(slack, database_url):
+    return load(
+        {
+            "SLACK_CLIENT_ID": CLIENT_ID,
+            "SLACK_CLIENT_SECRET": CLIENT_SECRET,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": slack.api_url,
+            "DATABASE_URL": database_url,
+        }
+    )
+
+
+def install(settings, team_id: str, bot_token: str, installer: str = "UADMIN") -> None:
+    installation_store(settings).save(
+        Installation(
+            app_id="A1",
+            enterprise_id=None,
+            team_id=team_id,
+            team_name=f"Team {team_id}",
+            bot_token=bot_token,
+            bot_id=f"B{team_id}",
+            bot_user_id="UBOT",
+            bot_scopes="commands,chat:write",
+            user_id=installer,
+            installed_at=time.time(),
+        )
+    )
+
+
+def get(url: str, path: str, headers: dict | None = None):
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        connection.request("GET", path, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, response.getheaders(), response.read().decode()
+    finally:
+        connection.close()
+
+
+# -- the install flow, over HTTP ------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_install_flow_against_the_running_app(slack, migrated_url, tmp_path):
+    slack.oauth_client_id, slack.oauth_client_secret = CLIENT_ID, CLIENT_SECRET
+    env = app_env(
+        SLACK_CLIENT_ID=CLIENT_ID,
+        SLACK_CLIENT_SECRET=CLIENT_SECRET,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=slack.api_url,
+        DATABASE_URL=migrated_url,
+    )
+    with AppProcess(env, tmp_path, ("--no-clock",)) as app:
+        status, headers, _ = get(app.url, "/slack/install")
+        assert status == 302
+        location = {k.lower(): v for k, v in headers}["location"]
+        assert location.startswith("https://slack.com/oauth/v2/authorize?")
+        query = parse_qs(urlsplit(location).query)
+        assert query["client_id"] == [CLIENT_ID]
+        assert set(query["scope"][0].split(",")) >= {"commands", "chat:write", "users:read"}
+        cookie = next(v for k, v in headers if k.lower() == "set-cookie")
+        state = query["state"][0]
+        assert f"slack-app-oauth-state={state}" in cookie
+
+        slack.register_oauth_code("code-A", team_id="TA", bot_token="xoxb-TA", team_name="Alpha")
+        # without the browser's state cookie the callback is refused and nothing is stored
+        status, _, _ = get(app.url, f"/slack/oauth_redirect?code=code-A&state={state}")
+        assert status >= 400
+        cookie_header = {"Cookie": f"slack-app-oauth-state={state}"}
+        status, _, body = get(
+            app.url, f"/slack/oauth_redirect?code=code-A&state={state}", cookie_header
+        )
+        assert status == 200, body
+        assert [c.args.get("code") for c in slack.calls("oauth.v2.access")] == ["code-A"]
+
+        settings = oauth_settings(slack, migrated_url)
+        assert bot_token_for(settings, "TA") == "xoxb-TA"
+        from bot.db import session_scope
+
+        with session_scope(migrated_url) as session:
+            workspace = session.get(Workspace, "TA")
+            assert workspace.active and workspace.name == "Alpha"
+
+        # a state is good once
+        status, _, _ = get(
+            app.url, f"/slack/oauth_redirect?code=code-A&state={state}", cookie_header
+        )
+        assert status >= 400
+
+        # the new workspace's requests are authorized with its own token
+        populate(slack, "TA")
+        body, headers = signing.slash_command(
+            SIGNING_SECRET, "status", user_id="U1", channel_id="C1", team_id="TA",
+            response_url=slack.new_response_url(),
+        )  # fmt: skip
+        status, _, _ = signing.post(app.url + "/slack/events", body, headers)
+        assert status == 200
+        deadline = time.monotonic() + 10
+        while not slack.responses() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "not in any channel with lunch pairing" in slack.responses()[0]["text"]
+        assert {c.token for c in slack.calls("users.info")} == {"xoxb-TA"}
+
+
+# -- two workspaces, in-process -----------------------------------------------------------------
+
+
+@pytest.fixture
+def two(slack, migrated_url):
+    """Workspaces T1 and T2, both installed, with the same channel and user ids."""
+    slack.add_team("T2", name="Globex", bot_token="xoxb-T2")
+    populate(slack, "T1")
+    populate(slack, "T2")
+    settings = oauth_settings(slack, migrated_url)
+    install(settings, "T1", "xoxb-T1")
+    install(settings, "T2", "xoxb-T2")
+    h = Harness(slack, settings)
+    try:
+        yield h
+    finally:
+        h.close()
+
+
+def test_a_workspace_never_sees_or_changes_anothers_data(two):
+    h = two
+    a = make_program(h.settings, "C1", team="T1")
+    add_group(h.settings, a, ["U1", "U2"], outcome="met", closed=True, days_ago=30)
+    h.command("department Sales", user="U1", team="T1")
+    before = snapshot(h.settings)
+
+    # people in T2 with the very same ids see nothing of T1
+    status = h.command("status", user="U1", channel="C1", team="T2").text
+    assert "not in any channel with lunch pairing" in status and "Sales" not in status
+    assert "haven't been in a lunch group" in h.command("history", user="U1", team="T2").text
+    assert "no lunch pairing in this conversation" in h.command("leave", user="U1", team="T2").text
+    for text in ("disable", "size 5", "schedule weekly fri 09:00", "now"):
+        assert (
+            "no lunch pairing in this channel yet" in h.command(text, user="UADMIN", team="T2").text
+        )
+    assert "No programs yet" in h.command("stats", user="UADMIN", channel="D1", team="T2").text
+    # T1's program id, used from T2, reaches nothing
+    h.click(home.SETTINGS, str(a), user="UADMIN", team="T2", from_home=True)
+    h.click(home.RUN_NOW, str(a), user="UADMIN", team="T2", from_home=True)
+    h.click(home.LEAVE, str(a), user="U1", team="T2", from_home=True)
+    status_code, ack = h.submit(
+        home.SETTINGS_CALLBACK, {}, json.dumps({"program": a}), user="UADMIN", team="T2"
+    )
+    assert status_code == 200 and ack["response_action"] == "errors"
+    assert h.slack.calls("views.open") == []
+    assert snapshot(h.settings) == before
+    home_t2 = json.dumps(h.slack.home_view("T2", "UADMIN"))
+    assert "<#C1>" not in home_t2 and "meet rate" not in home_t2
+
+    # T2 starts its own program in its own C1; T1's is untouched
+    h.command("setup", user="UADMIN", channel="C1", team="T2")
+    with h.session() as session:
+        programs = {p.team_id: p for p in session.scalars(select(Program))}
+        assert programs["T1"].id == a and programs["T1"].created_by is None
+        assert programs["T2"].id != a
+        assert session.scalar(select(Participation)) is None
+    # every Slack call for T2 used T2's token
+    assert {c.token for c in h.slack.calls() if c.team_id == "T2"} == {"xoxb-T2"}
+    assert all(c.team_id == "T1" for c in h.slack.calls() if c.token == "xoxb-T1")
+
+
+def test_uninstalling_one_workspace_drops_its_tokens_only(two):
+    h = two
+    h.event({"type": "app_uninstalled"}, team="T2")
+    with pytest.raises(NotInstalled):
+        bot_token_for(h.settings, "T2")
+    assert bot_token_for(h.settings, "T1") == "xoxb-T1"
+    with h.session() as session:
+        assert not session.get(Workspace, "T2").active
+        assert session.get(Workspace, "T1").active
+    # reinstalling brings it back
+    install(h.settings, "T2", "xoxb-T2-new")
+    with h.session() as session:
+        assert session.get(Workspace, "T2").active
+    assert bot_token_for(h.settings, "T2") == "xoxb-T2-new"
