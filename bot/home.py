@@ -463,6 +463,7 @@ def gather(deps, client, team_id: str, user_id: str, notice: str | None = None) 
         for p in (team_programs if admin else enabled)
     }
     data = HomeData(user_id=user_id, notice=notice)
+    bot_user_id = _bot_user_id(client) if admin else None
     with session_scope(deps.settings.database_url) as session:
         data.paused_everywhere_until = people.paused_until(session, team_id, user_id, None, today)
         for program in enabled:
@@ -501,7 +502,7 @@ def gather(deps, client, team_id: str, user_id: str, notice: str | None = None) 
                         schedule=programs.describe(program),
                         group_size=program.group_size,
                         participants=_taking_part(
-                            session, program, members.get(program.channel_id), user
+                            session, program, members.get(program.channel_id), bot_user_id
                         ),
                         rounds=figures.rounds,
                         meet_rate=stats.format_rate(figures),
@@ -511,8 +512,9 @@ def gather(deps, client, team_id: str, user_id: str, notice: str | None = None) 
     return data
 
 
-def _taking_part(session, program, members: set[str] | None, viewer: dict) -> int | None:
-    """Channel members who have not opted out (bots may be among them; good enough here)."""
+def _taking_part(session, program, members: set[str] | None, bot_user_id: str | None):
+    """Channel members who have not opted out, the app itself aside (other bots and guests
+    are counted: telling them apart would take a Slack call per person)."""
     from sqlalchemy import select
 
     from bot.models import Participation
@@ -526,7 +528,14 @@ def _taking_part(session, program, members: set[str] | None, viewer: dict) -> in
             )
         )
     )
-    return len(members - out)
+    return len(members - out - {bot_user_id, "USLACKBOT"})
+
+
+def _bot_user_id(client) -> str | None:
+    try:
+        return client.auth_test().get("user_id")
+    except SlackApiError:
+        return None
 
 
 def publish(deps, client, team_id: str, user_id: str, notice: str | None = None) -> None:

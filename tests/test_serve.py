@@ -3,6 +3,7 @@ acknowledgements, events across worker processes; and the same app over Socket M
 
 from __future__ import annotations
 
+import json
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -17,10 +18,11 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from sqlalchemy import func, select
 from test_meet_harness import DrainableExecutor, make_program, populate
 
+from bot import home
 from bot.app import build_app
 from bot.config import load
 from bot.db import session_scope
-from bot.models import Member, ProcessedEvent
+from bot.models import Member, ProcessedEvent, Program
 
 pytestmark = pytest.mark.slow
 
@@ -175,3 +177,29 @@ def test_socket_mode_builds_the_same_app_and_answers_through_it(slack, settings)
     with session_scope(settings.database_url) as session:
         assert session.scalar(select(func.count()).select_from(ProcessedEvent)) == 1
         assert session.scalar(select(Member.deactivated).where(Member.user_id == "U2")) is True
+
+
+def test_url_verification_buttons_and_the_settings_form_over_http(slack, served, settings):
+    body, headers = signing.url_verification(SIGNING_SECRET, "challenge-123")
+    status, _, text = signing.post(served.url + "/slack/events", body, headers)
+    assert status == 200 and "challenge-123" in text
+
+    with session_scope(settings.database_url) as session:
+        program_id = session.scalar(select(Program.id))
+    body, headers = signing.block_action(
+        SIGNING_SECRET, home.PAUSE, str(program_id), user_id="U1", view={"type": "home"}
+    )
+    status, _, text = signing.post(served.url + "/slack/events", body, headers)
+    assert status == 200 and text == ""
+    view = wait_for(lambda: slack.home_view("T1", "U1"))
+    assert "Paused in <#C1>" in json.dumps(view)
+
+    values = {"timezone": {"value": "Nowhere/Land"}}
+    body, headers = signing.view_submission(
+        SIGNING_SECRET, home.SETTINGS_CALLBACK, values, user_id="UADMIN",
+        private_metadata=json.dumps({"program": program_id}),
+    )  # fmt: skip
+    status, _, text = signing.post(served.url + "/slack/events", body, headers)
+    assert status == 200
+    answer = json.loads(text)
+    assert answer["response_action"] == "errors" and "timezone" in answer["errors"]
