@@ -197,3 +197,21 @@ def test_old_event_ids_are_pruned(harness):
     assert not dedup.first_time(harness.settings.database_url, "EvOld", "T1")
     assert dedup.prune(harness.settings.database_url, utcnow() + dt.timedelta(days=2)) == 1
     assert dedup.first_time(harness.settings.database_url, "EvOld", "T1")
+
+
+def test_old_ids_are_pruned_as_events_come_in(harness, monkeypatch):
+    import datetime as dt
+
+    from bot.models import utcnow
+
+    url = harness.settings.database_url
+    with harness.session() as session:
+        session.add(
+            ProcessedEvent(event_id="EvAncient", received_at=utcnow() - dt.timedelta(days=3))
+        )
+    monkeypatch.setattr(dedup, "PRUNE_EVERY", 2)
+    for i in range(2):
+        dedup.first_time(url, f"EvNew{i}", "T1")
+    with harness.session() as session:
+        ids = set(session.scalars(select(ProcessedEvent.event_id)))
+    assert "EvAncient" not in ids and {"EvNew0", "EvNew1"} <= ids

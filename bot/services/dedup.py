@@ -7,6 +7,7 @@ event; every later delivery of the same id finds the row and is only acknowledge
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
@@ -16,6 +17,9 @@ from bot.models import ProcessedEvent, utcnow
 
 # Slack gives up retrying after about an hour; a day leaves a wide margin.
 KEEP = dt.timedelta(days=1)
+# Every this many new events a process also forgets the old ids, so the table stays small.
+PRUNE_EVERY = 1000
+_seen = itertools.count(1)
 
 
 def first_time(database_url: str, event_id: str, team_id: str | None) -> bool:
@@ -25,6 +29,8 @@ def first_time(database_url: str, event_id: str, team_id: str | None) -> bool:
             session.add(ProcessedEvent(event_id=event_id[:64], team_id=(team_id or None)))
     except IntegrityError:
         return False
+    if next(_seen) % PRUNE_EVERY == 0:
+        prune(database_url)
     return True
 
 
