@@ -94,6 +94,9 @@ def test_a_round_places_everyone_eligible_once_and_introduces_each_group_once(
         buttons = [e["action_id"] for b in message.blocks if b["type"] == "actions"
                    for e in b["elements"]]
         assert round_messages.CHECKIN_MET in buttons
+    with session_scope(settings.database_url) as session:
+        stored = set(session.scalars(select(Member.user_id)))
+    assert stored == set(HUMANS) | {"UPAUSED"}  # nothing kept about bots, guests, leavers
     # conversations.open was asked for exactly the group's people, nobody else
     opened = [sorted(c.args["users"].split(",")) for c in slack.calls("conversations.open")]
     assert sorted(opened) == sorted(groups)

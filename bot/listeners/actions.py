@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import home, texts
 from bot.db import session_scope
-from bot.listeners import guarded, in_background
+from bot.listeners import in_background
 from bot.listeners.commands import run_round_now
 from bot.services import people, programs
 
@@ -178,9 +178,8 @@ def register_round_buttons(app: App, deps) -> None:
     settings = deps.settings
 
     @app.action(re.compile("^(" + "|".join(msgs.CHECKIN_ACTIONS) + ")$"))
-    @guarded
+    @in_background(deps)
     def checkin(ack: Ack, body: dict, context, client: WebClient, respond) -> None:
-        ack()
         team_id, user_id, value = _ids(body, context)
         outcome = msgs.CHECKIN_ACTIONS[body["actions"][0]["action_id"]]
         channel = (body.get("channel") or {}).get("id")
@@ -197,9 +196,8 @@ def register_round_buttons(app: App, deps) -> None:
 
     @app.action(msgs.NUDGE_STAY)
     @app.action(msgs.NUDGE_LEAVE)
-    @guarded
+    @in_background(deps)
     def nudge(ack: Ack, body: dict, context, client: WebClient) -> None:
-        ack()
         team_id, user_id, value = _ids(body, context)
         stay = body["actions"][0]["action_id"] == msgs.NUDGE_STAY
         program_channel = answer_nudge(settings, team_id, _int(value), user_id, stay)

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -60,7 +61,12 @@ def fetch_users(
     for user_id in sorted(wanted):
         if pacer:
             pacer.wait("users.info")
-        response = client.api_call("users.info", params={"user": user_id})
+        try:
+            response = client.api_call("users.info", params={"user": user_id})
+        except SlackApiError as error:
+            if error.response.get("error") != "user_not_found":
+                raise
+            continue  # left out as "not found"
         users[user_id] = response["user"]
     return users
 
@@ -130,28 +136,30 @@ def build_roster(
     roster = Roster()
     ids = channel_member_ids(client, program.channel_id, pacer)
     users = fetch_users(client, ids, pacer)
-    members = upsert_members(session, program.team_id, {i: u for i, u in users.items()})
     choices = {
         p.user_id: p
         for p in session.scalars(select(Participation).where(Participation.program_id == program.id))
     }
     for user_id in ids:
-        reason = exclusion(users.get(user_id), bot_user_id, program.allow_guests)
-        member = members.get(user_id)
         choice = choices.get(user_id)
-        if reason is None and member is not None:
-            if member.deactivated:
-                reason = "deactivated"
-            elif choice is not None and choice.opted_out:
-                reason = "opted out"
-            elif _paused(member.paused_until, round_date) or (
-                choice is not None and _paused(choice.paused_until, round_date)
-            ):
-                reason = "paused"
-        if reason is None and member is not None:
-            roster.members.append(member)
+        reason = exclusion(users.get(user_id), bot_user_id, program.allow_guests)
+        if reason is None and choice is not None and choice.opted_out:
+            reason = "opted out"
+        if reason is not None:
+            roster.excluded[user_id] = reason
+    # Profiles are stored only for people who may take part: nothing about bots, guests or
+    # people who opted out (or asked to be forgotten) is written.
+    candidates = {u: users[u] for u in ids if u not in roster.excluded}
+    members = upsert_members(session, program.team_id, candidates)
+    for user_id in candidates:
+        member = members[user_id]
+        choice = choices.get(user_id)
+        if _paused(member.paused_until, round_date) or (
+            choice is not None and _paused(choice.paused_until, round_date)
+        ):
+            roster.excluded[user_id] = "paused"
         else:
-            roster.excluded[user_id] = reason or "not found"
+            roster.members.append(member)
     if field_labels(session.get(Workspace, program.team_id)):
         # Mapped custom fields live only in users.profile.get; recently read ones are skipped.
         sync_profiles(client, session, program.team_id, roster.user_ids)
