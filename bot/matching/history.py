@@ -69,8 +69,8 @@ class History:
         # a dictionary that numbers unseen ids as it meets them, without a Python loop
         index = defaultdict(itertools.count(len(self._ids)).__next__, self._index)
         sizes = np.fromiter(map(len, members), np.int64, len(members))
-        flat = list(itertools.chain.from_iterable(members))
-        codes = np.fromiter(map(index.__getitem__, flat), np.int64, len(flat))
+        flat = itertools.chain.from_iterable(members)
+        codes = np.fromiter(map(index.__getitem__, flat), np.int64, int(sizes.sum()))
         new._index = dict(index)
         new._ids = ids = list(new._index)
         ordinal_of = {d: d.toordinal() for d in set(dates)}  # few distinct dates
@@ -101,12 +101,12 @@ class History:
         count = np.concatenate(count_parts)
         if len(lo):
             keys = lo.astype(np.int64) * _SHIFT + hi
-            order = np.lexsort((last, keys))
+            order = np.argsort(keys)
             keys, last, count = keys[order], last[order], count[order]
             run_end = np.flatnonzero(np.r_[keys[1:] != keys[:-1], True])
             run_start = np.r_[0, run_end[:-1] + 1]
             new._count = np.add.reduceat(count, run_start).astype(np.int32)
-            new._last = last[run_end]
+            new._last = np.maximum.reduceat(last, run_start).astype(np.int32)
             keys = keys[run_end]
             new._lo = (keys // _SHIFT).astype(np.int32)
             new._hi = (keys % _SHIFT).astype(np.int32)

@@ -20,7 +20,9 @@ EXACT_TRIO_SEARCH = 16  # up to this many people every possible trio is tried
 TRIO_CANDIDATES = 40  # otherwise the trio is chosen among the best-placed people...
 TRIO_TRIES = 30  # ...and this many of their triangles are tried,
 TRIO_EXHAUSTIVE = 400  # or all of them when there are no more than this
-LOOKAHEAD_ROUNDS = 5  # with fewer unmet pairs than this many rounds use, look one round ahead
+LOOKAHEAD_ROUNDS = 8  # with fewer unmet pairs than this many rounds use, look one round ahead
+LOOKAHEAD_OPTIONS = 8  # rounds compared by how many ways they leave to go on
+LOOKAHEAD_ENOUGH = 12  # ways to go on that count as plenty
 
 
 def pair_pool(pool: Pool, rng: np.random.Generator) -> list[tuple[int, ...]]:
@@ -189,22 +191,29 @@ def _with_trio(
         tries = order if exhaustive else order[:TRIO_TRIES]
         # Near the end of the cycle, also make sure the round after this one stays possible.
         late = unused.sum() / 2 <= LOOKAHEAD_ROUNDS * (c + 3) / 2
-        first = None
+        best, best_rot, best_room, options = None, 0, -1, 0
         for t in trios[tries]:
+            if best is not None and rot[t].sum() > best_rot:
+                break  # a second turn in the trio is not worth a better look-ahead
             rest = np.setdiff1d(everyone, t)
             if not _perfect(unused[np.ix_(rest, rest)]):
                 continue
             pairs = _match(rest, score, unused)
             x, y = np.array(pairs).T
-            if unused[x, y].all():
-                found = [*pairs, tuple(int(v) for v in t)]
-                if not late:
-                    return found
-                first = first or found
-                if _next_round_possible(unused, found):
-                    return found
-        if first is not None:
-            return first
+            if not unused[x, y].all():
+                continue
+            found = [*pairs, tuple(int(v) for v in t)]
+            if not late:
+                return found
+            # near the end of the cycle: keep the round that leaves the most ways to go on
+            room = _next_rounds(unused, found, LOOKAHEAD_ENOUGH)
+            if room > best_room:
+                best, best_rot, best_room = found, rot[t].sum(), room
+            options += 1
+            if best_room >= LOOKAHEAD_ENOUGH or options >= LOOKAHEAD_OPTIONS:
+                break
+        if best is not None:
+            return best
 
     # A repeat cannot be avoided: pick the trio and pairs with the least repeat cost.
     cost = pool.book.cost_matrix
@@ -223,8 +232,9 @@ def _with_trio(
     return best
 
 
-def _next_round_possible(unused: np.ndarray, groups: list[tuple[int, ...]]) -> bool:
-    """Whether a repeat-free round (one trio plus pairs) is left after ``groups``."""
+def _next_rounds(unused: np.ndarray, groups: list[tuple[int, ...]], enough: int) -> int:
+    """How many trios could start a repeat-free round after ``groups`` (counting to
+    ``enough``)."""
     left = unused.copy()
     for group in groups:
         for a in group:
@@ -232,13 +242,16 @@ def _next_round_possible(unused: np.ndarray, groups: list[tuple[int, ...]]) -> b
                 left[a, b] = False
     c = len(left)
     everyone = np.arange(c)
+    count = 0
     i, j = np.nonzero(np.triu(left, 1))
     for a, b in zip(i.tolist(), j.tolist(), strict=True):
         for z in np.flatnonzero(left[a, b + 1 :] & left[b, b + 1 :]) + b + 1:
             rest = np.setdiff1d(everyone, (a, b, int(z)))
             if _perfect(left[np.ix_(rest, rest)]):
-                return True
-    return False
+                count += 1
+                if count >= enough:
+                    return count
+    return count
 
 
 def _perfect(allowed: np.ndarray) -> bool:

@@ -1,0 +1,310 @@
+"""Speed and quality of the matching engine.
+
+    python bench/bench_matching.py            # everything (several minutes; networkx needed
+                                              # for the comparison with exact matching)
+    python bench/bench_matching.py --quick    # smaller sizes and fewer seeds (about a minute)
+    python bench/bench_matching.py --only scale,preview,quality,baseline,groups
+    python bench/bench_matching.py --json results.json
+
+Sections:
+
+* scale: one round of 100,000 members with 1,000,000 past pairs (and 10,000 with 100,000):
+  time to index the history, engine time (median of 3) and the engine's peak memory;
+* preview: ``python -m bot preview`` as a whole process on generated CSV files of that size;
+* quality: level spread against exact maximum-weight matching (networkx), first round and
+  the first 10 rounds, for uniform and pyramid-shaped levels, and rounds reached;
+* baseline: repeat-free rounds reached against random shuffling with up to 100 retries;
+* groups: repeat-free rounds reached for groups of 3 and 4.
+
+Levels are 1..8: uniform, or a pyramid (many juniors, few seniors).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+from bot.matching import History, PastGroup, Person, Rules, form_groups  # noqa: E402
+
+DAY = datetime.date(2024, 1, 1)
+DEPARTMENTS = [f"Dept {i}" for i in range(12)]
+
+
+def levels_for(n: int, rng: np.random.Generator, shape: str) -> np.ndarray:
+    if shape == "uniform":
+        return rng.integers(1, 9, n)
+    return np.minimum(8, 1 + rng.exponential(1 / 0.6, n).astype(int))  # pyramid
+
+
+def make_people(n: int, seed: int, shape: str = "uniform") -> list[Person]:
+    rng = np.random.default_rng(seed)
+    levels = levels_for(n, rng, shape)
+    depts = rng.integers(0, len(DEPARTMENTS), n)
+    return [
+        Person(f"U{i:06d}", level=int(levels[i]), department=DEPARTMENTS[depts[i]])
+        for i in range(n)
+    ]
+
+
+def random_history(ids: list[str], pairs: int, seed: int):
+    """Weekly rounds of random pairs until ``pairs`` pairs, newest last."""
+    rng = np.random.default_rng(seed)
+    n = len(ids)
+    rounds = -(-pairs // (n // 2))
+    dates, groups = [], []
+    for r in range(rounds):
+        perm = rng.permutation(n)
+        day = DAY - datetime.timedelta(days=7 * (rounds - r))
+        take = min(n // 2, pairs - len(groups))
+        for i in range(take):
+            dates.append(day)
+            groups.append((ids[perm[2 * i]], ids[perm[2 * i + 1]]))
+    return dates, groups
+
+
+def median_time(fn, repeat: int = 3) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+# ------------------------------------------------------------------------------------ scale
+def bench_scale(quick: bool) -> list[dict]:
+    results = [_scale(n, pairs, quick) for n, pairs in [(10_000, 100_000), (100_000, 1_000_000)]]
+    return results
+
+
+def _scale(n: int, pairs: int, quick: bool) -> dict:
+    people = make_people(n, 1)
+    ids = [p.id for p in people]
+    dates, groups = random_history(ids, pairs, 2)
+    build = median_time(lambda: History.from_rows(dates, groups), 1 if quick else 3)
+    history = History.from_rows(dates, groups)
+    seeds = iter(range(100))
+    engine = median_time(lambda: form_groups(people, history, seed=next(seeds)))
+    past = [PastGroup(d, g) for d, g in zip(dates, groups, strict=True)]
+    raw = median_time(lambda: form_groups(people, past, seed=1), 1)
+    tracemalloc.start()
+    grouping = form_groups(people, history, seed=5)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    k3 = median_time(lambda: form_groups(people, history, Rules(group_size=3), seed=3), 1)
+    result = {
+        "members": n,
+        "past_pairs": len(history),
+        "history_index_s": round(build, 3),
+        "engine_s": round(engine, 3),
+        "engine_with_raw_history_s": round(raw, 3),
+        "engine_groups_of_3_s": round(k3, 3),
+        "engine_peak_mb": round(peak / 2**20, 1),
+        "repeats": grouping.score.repeats,
+        "mean_level_spread": round(grouping.score.mean_level_spread, 3),
+        "cross_department": round(grouping.score.cross_department, 3),
+    }
+    print(f"scale: {result}", flush=True)
+    return result
+
+
+# ------------------------------------------------------------------------------------ preview
+def bench_preview(quick: bool) -> dict:
+    n, pairs = (100_000, 1_000_000)
+    people = make_people(n, 3)
+    ids = [p.id for p in people]
+    zones = ["Europe/Berlin", "Europe/London", "America/New_York", "Asia/Kolkata", "+02:00"]
+    with tempfile.TemporaryDirectory() as tmp:
+        members = Path(tmp) / "members.csv"
+        history = Path(tmp) / "history.csv"
+        with members.open("w") as f:
+            f.write("user_id,level,department,location,timezone\n")
+            for i, p in enumerate(people):
+                f.write(f"{p.id},{p.level},{p.department},,{zones[i % len(zones)]}\n")
+        dates, groups = random_history(ids, pairs, 4)
+        with history.open("w") as f:
+            f.write("date,user_ids\n")
+            for d, g in zip(dates, groups, strict=True):
+                f.write(f"{d.isoformat()},{' '.join(g)}\n")
+        command = [sys.executable, "-m", "bot", "preview", "--members", str(members),
+                   "--history", str(history), "--json", "--seed", "1"]
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        times = []
+        for _ in range(1 if quick else 3):
+            start = time.perf_counter()
+            done = subprocess.run(command, capture_output=True, env=env, cwd=tmp, check=True)
+            times.append(time.perf_counter() - start)
+        rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        record = json.loads(done.stdout.decode().splitlines()[0])
+        result = {
+            "members": n,
+            "history_rows": len(groups),
+            "members_csv_mb": round(members.stat().st_size / 2**20, 1),
+            "history_csv_mb": round(history.stat().st_size / 2**20, 1),
+            "wall_s": round(statistics.median(times), 2),
+            "max_rss_mb": round(rss),
+            "groups": len(record["groups"]),
+            "unmatched": len(record["unmatched"]),
+        }
+    print(f"preview: {result}", flush=True)
+    return result
+
+
+# ------------------------------------------------------------------------------------ rounds
+def run_rounds(people, rules=Rules(), limit=None, seed=0):  # noqa: B008
+    """Repeat-free rounds in a row for a stable channel, and each round's score."""
+    history = History()
+    scores = []
+    for week in range(limit or len(people)):
+        grouping = form_groups(people, history, rules, seed=seed * 1000 + week)
+        if grouping.score.repeats or grouping.unmatched:
+            break
+        scores.append(grouping.score)
+        history = history.extended(
+            PastGroup(DAY + datetime.timedelta(days=7 * week), g) for g in grouping.groups
+        )
+    return scores
+
+
+def shuffle_rounds(people, seed, tries=100):
+    """The common approach: shuffle, retry up to ``tries`` times while anyone repeats."""
+    rng = random.Random(seed)
+    ids = [p.id for p in people]
+    met: set[frozenset[str]] = set()
+    rounds = 0
+    while rounds < len(ids):
+        for _ in range(tries):
+            rng.shuffle(ids)
+            pairs = [frozenset(ids[i : i + 2]) for i in range(0, len(ids) - 1, 2)]
+            if len(ids) % 2:  # the odd one out joins the last pair
+                pairs += [frozenset((ids[-1], x)) for x in ids[-3:-1]]
+            if not any(p in met for p in pairs):
+                met.update(pairs)
+                rounds += 1
+                break
+        else:
+            return rounds
+    return rounds
+
+
+def bench_baseline(quick: bool) -> list[dict]:
+    rows = []
+    seeds = range(3 if quick else 5)
+    for n in (20, 50, 100, 21, 51):
+        ours, shuffled = [], []
+        for seed in seeds:
+            people = make_people(n, seed)
+            ours.append(len(run_rounds(people, seed=seed)))
+            shuffled.append(shuffle_rounds(people, seed))
+        bound = n - 1 if n % 2 == 0 else n * (n - 1) // (n + 3)
+        rows.append({"members": n, "bound": bound, "engine": ours, "shuffle_100": shuffled})
+        print(f"baseline: {rows[-1]}", flush=True)
+    return rows
+
+
+def bench_quality(quick: bool) -> list[dict]:
+    try:
+        import networkx as nx
+    except ImportError:
+        print("quality: skipped (networkx is not installed)")
+        return []
+    rows = []
+    sizes = (20, 50, 100) if quick else (20, 50, 100, 200)
+    for shape in ("uniform", "pyramid"):
+        for n in sizes:
+            for seed in range(1 if quick or n >= 200 else 2):
+                people = make_people(n, 100 + seed, shape)
+                level = {p.id: p.level for p in people}
+                start = time.perf_counter()
+                ours = run_rounds(people, seed=seed)
+                ours_s = (time.perf_counter() - start) / max(len(ours), 1)
+                graph = nx.complete_graph([p.id for p in people])
+                exact = []
+                start = time.perf_counter()
+                while len(exact) < (10 if n >= 100 else n):
+                    for a, b in graph.edges:
+                        graph[a][b]["weight"] = abs(level[a] - level[b]) + 1000
+                    matching = nx.max_weight_matching(graph, maxcardinality=True)
+                    if len(matching) < n // 2:
+                        break
+                    exact.append(sum(abs(level[a] - level[b]) for a, b in matching))
+                    graph.remove_edges_from(matching)
+                exact_s = (time.perf_counter() - start) / max(len(exact), 1)
+                first = ours[0].mean_level_spread * (n // 2)
+                ten = min(10, len(exact))
+                ours_ten = statistics.mean(s.mean_level_spread for s in ours[:ten])
+                exact_ten = statistics.mean(e / (n // 2) for e in exact[:ten])
+                rows.append(
+                    {
+                        "shape": shape,
+                        "members": n,
+                        "first_round_spread": round(first, 1),
+                        "first_round_exact": exact[0],
+                        "first_round_ratio": round(first / exact[0], 4),
+                        "ten_round_mean": round(ours_ten, 3),
+                        "ten_round_exact": round(exact_ten, 3),
+                        "ten_round_ratio": round(ours_ten / exact_ten, 4),
+                        "rounds_engine": len(ours),
+                        "rounds_exact_greedy": len(exact) if n < 100 else f">={len(exact)}",
+                        "engine_s_per_round": round(ours_s, 4),
+                        "exact_s_per_round": round(exact_s, 3),
+                    }
+                )
+                print(f"quality: {rows[-1]}", flush=True)
+    return rows
+
+
+def bench_groups(quick: bool) -> list[dict]:
+    rows = []
+    for n, k in [(30, 3), (60, 3), (30, 4), (61, 4)]:
+        reached = [
+            len(run_rounds(make_people(n, seed), Rules(group_size=k), seed=seed))
+            for seed in range(2 if quick else 4)
+        ]
+        rows.append({"members": n, "group_size": k, "bound": (n - 1) // (k - 1),
+                     "rounds": reached})
+        print(f"groups: {rows[-1]}", flush=True)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smaller and fewer runs")
+    parser.add_argument("--only", help="comma-separated sections to run")
+    parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
+    args = parser.parse_args()
+    sections = {
+        "scale": bench_scale,
+        "preview": bench_preview,
+        "quality": bench_quality,
+        "baseline": bench_baseline,
+        "groups": bench_groups,
+    }
+    chosen = args.only.split(",") if args.only else list(sections)
+    results = {}
+    for name in chosen:
+        results[name] = sections[name](args.quick)
+    results["machine"] = {"cpus": os.cpu_count(), "python": sys.version.split()[0],
+                          "numpy": np.__version__}
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

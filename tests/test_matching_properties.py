@@ -1,0 +1,156 @@
+"""Property tests: rules that must hold for any channel, history and seed."""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+from collections import Counter
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.matching import PastGroup, Person, Rules, form_groups
+
+DAY = datetime.date(2024, 1, 1)
+SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def can_meet(a: Person, b: Person, window_hours: float) -> bool:
+    """Rule 1, written out independently of the engine."""
+    def place(p: Person) -> str | None:
+        return " ".join(p.location.split()).casefold() if p.location else None
+
+    if place(a) and place(b):
+        return place(a) == place(b)
+    if a.utc_offset_minutes is None or b.utc_offset_minutes is None:
+        return True
+    return abs(a.utc_offset_minutes - b.utc_offset_minutes) <= window_hours * 60
+
+
+def met_pairs(history: list[PastGroup]) -> set[frozenset[str]]:
+    return {
+        frozenset((a, b))
+        for group in history
+        for a, b in itertools.combinations(group.member_ids, 2)
+        if a != b
+    }
+
+
+def repeat_free_split_exists(ids: list[str], sizes: list[int], met: set[frozenset[str]]) -> bool:
+    """Brute force: can ``ids`` be cut into groups of ``sizes`` with no pair that met?"""
+    if not ids:
+        return not sizes
+    first, rest = ids[0], ids[1:]
+    for size in set(sizes):
+        for others in itertools.combinations(rest, size - 1):
+            group = (first, *others)
+            if any(frozenset(p) in met for p in itertools.combinations(group, 2)):
+                continue
+            left = list(sizes)
+            left.remove(size)
+            if repeat_free_split_exists([x for x in rest if x not in others], left, met):
+                return True
+    return False
+
+
+@st.composite
+def channels(draw, mode: str, max_people: int = 11):
+    n = draw(st.integers(0, max_people))
+    ids = [f"P{i}" for i in range(n)]
+    people = []
+    for person in ids:
+        level = draw(st.none() | st.integers(1, 8))
+        dept = draw(st.sampled_from([None, "Sales", "Eng", "Ops"]))
+        if mode == "together":
+            location, offset = None, draw(st.sampled_from([None, 0, 60]))
+        elif mode == "offices":
+            location, offset = draw(st.sampled_from(["Lisbon", "Berlin"])), None
+        else:
+            location = draw(st.sampled_from([None, None, "Lisbon", "Berlin", "Pune"]))
+            offset = draw(st.sampled_from([None, -600, -300, 0, 60, 240, 330, 600]))
+        people.append(Person(person, level, dept, location, offset))
+    pool = ids + ["ghost"]
+    history = []
+    if len(pool) >= 2:
+        for week in range(draw(st.integers(0, 12))):
+            size = draw(st.integers(2, min(4, len(pool))))
+            group = draw(st.lists(st.sampled_from(pool), min_size=size, max_size=size,
+                                  unique=True))
+            history.append(PastGroup(DAY + datetime.timedelta(days=7 * week), tuple(group)))
+    k = draw(st.integers(2, 4))
+    window = draw(st.sampled_from([1.0, 3.0, 5.5]))
+    seed = draw(st.integers(0, 2**32 - 1))
+    priority = draw(st.lists(st.sampled_from(ids), unique=True)) if ids else []
+    return people, history, Rules(group_size=k, tz_window_hours=window), seed, priority
+
+
+def check_basics(people, history, rules, seed, priority):
+    grouping = form_groups(people, history, rules, seed=seed, priority=priority)
+    by_id = {p.id: p for p in people}
+    placed = Counter(x for g in grouping.groups for x in g)
+    left = Counter(u.person_id for u in grouping.unmatched)
+    # everyone exactly once: in a group or unmatched, never both, nobody invented
+    assert placed + left == Counter(by_id.keys())
+    assert all(u.reason.strip() for u in grouping.unmatched)
+    for group in grouping.groups:
+        assert 2 <= len(group) <= rules.group_size + 2
+        for a, b in itertools.combinations(group, 2):
+            assert can_meet(by_id[a], by_id[b], rules.tz_window_hours), (a, b)
+    met = met_pairs(history)
+    repeats = sum(
+        frozenset(p) in met for g in grouping.groups for p in itertools.combinations(g, 2)
+    )
+    assert grouping.score.repeats == repeats
+    assert grouping.score.placed == sum(placed.values())
+    return grouping
+
+
+@SETTINGS
+@given(channels("mixed"))
+def test_everyone_is_placed_once_or_told_why(channel):
+    check_basics(*channel)
+
+
+@SETTINGS
+@given(channels("together"))
+def test_when_everyone_can_meet_nobody_is_left_out(channel):
+    people, history, rules, seed, priority = channel
+    grouping = check_basics(*channel)
+    assert len(grouping.unmatched) == (1 if len(people) == 1 else 0)
+    if len(people) >= 2:
+        sizes = sorted(len(g) for g in grouping.groups)
+        assert sizes[-1] - sizes[0] <= 1 or len(people) < rules.group_size
+
+
+@SETTINGS
+@given(channels("together", max_people=10))
+def test_no_repeat_while_a_repeat_free_grouping_exists(channel):
+    people, history, rules, seed, priority = channel
+    grouping = check_basics(*channel)
+    if grouping.score.repeats:
+        sizes = [len(g) for g in grouping.groups]
+        assert not repeat_free_split_exists(
+            [p.id for p in people], sizes, met_pairs(history)
+        ), grouping
+
+
+@SETTINGS
+@given(channels("offices", max_people=10))
+def test_no_repeat_while_avoidable_in_each_office(channel):
+    people, history, rules, seed, priority = channel
+    grouping = check_basics(*channel)
+    met = met_pairs(history)
+    for office in ("Lisbon", "Berlin"):
+        ids = [p.id for p in people if p.location == office]
+        groups = [g for g in grouping.groups if g[0] in ids]
+        if any(frozenset(p) in met for g in groups for p in itertools.combinations(g, 2)):
+            assert not repeat_free_split_exists(ids, [len(g) for g in groups], met)
+
+
+@SETTINGS
+@given(channels("mixed"))
+def test_the_same_seed_gives_the_same_result(channel):
+    people, history, rules, seed, priority = channel
+    first = form_groups(people, history, rules, seed=seed, priority=priority)
+    again = form_groups(people, history, rules, seed=seed, priority=priority)
+    assert first == again

@@ -1,0 +1,172 @@
+"""Simulations over many rounds: the look-ahead claims of the engine.
+
+A stable channel meets every week; each round sees all earlier rounds as history.
+"""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+import math
+import random
+
+import networkx as nx
+import pytest
+
+from bot.matching import Grouping, History, PastGroup, Person, Rules, form_groups
+
+DAY = datetime.date(2024, 1, 1)
+
+
+def channel(n: int, seed: int, shape: str = "uniform") -> list[Person]:
+    rng = random.Random(seed)
+    if shape == "uniform":
+        levels = [rng.randint(1, 8) for _ in range(n)]
+    else:  # pyramid: many juniors, few seniors
+        levels = [min(8, 1 + int(rng.expovariate(0.6))) for _ in range(n)]
+    return [
+        Person(f"U{i:03d}", level=levels[i], department=rng.choice(["Sales", "Eng", "Ops", "HR"]))
+        for i in range(n)
+    ]
+
+
+def simulate(people, rounds, rules=Rules(), seed=0, check=None):  # noqa: B008
+    """Run rounds until the first repeat; return the repeat-free groupings."""
+    history = History()
+    done: list[Grouping] = []
+    for week in range(rounds):
+        grouping = form_groups(people, history, rules, seed=seed * 1000 + week)
+        if check is not None:
+            check(history, grouping)
+        if grouping.score.repeats:
+            break
+        assert not grouping.unmatched
+        done.append(grouping)
+        day = DAY + datetime.timedelta(days=7 * week)
+        history = history.extended(PastGroup(day, g) for g in grouping.groups)
+    return done
+
+
+def best_spread(people) -> float:
+    """The widest mean spread any round of pairs can have: top half minus bottom half."""
+    levels = sorted(p.level for p in people)
+    m = len(levels) // 2
+    return (sum(levels[-m:]) - sum(levels[:m])) / m
+
+
+@pytest.mark.parametrize(
+    ("n", "seed", "shape"),
+    [(10, 1, "uniform"), (10, 2, "pyramid"), (20, 1, "uniform"), (20, 2, "pyramid"),
+     (50, 1, "uniform"), (50, 2, "pyramid"), (100, 1, "uniform"), (100, 2, "pyramid")],
+)
+def test_a_stable_even_channel_gets_a_full_round_robin(n, seed, shape):
+    people = channel(n, seed, shape)
+    rounds = simulate(people, n, seed=seed)
+    assert len(rounds) == n - 1  # the most there can be: everyone has met everyone
+    met = {frozenset(g) for r in rounds for g in r.groups}
+    assert len(met) == n * (n - 1) // 2
+    # the first rounds pair juniors with seniors: the widest spread any round can have
+    half = n // 2
+    wide = half - 1 if half % 2 else half
+    for r in rounds[:wide]:
+        assert r.score.mean_level_spread == pytest.approx(best_spread(people))
+
+
+@pytest.mark.parametrize(
+    ("n", "seed", "shape"),
+    [(21, 1, "uniform"), (21, 2, "uniform"), (21, 3, "pyramid"), (21, 4, "pyramid"),
+     (51, 1, "uniform"), (51, 2, "pyramid")],
+)
+def test_a_stable_odd_channel_gets_nine_tenths_of_the_possible_rounds(n, seed, shape):
+    bound = n * (n - 1) // (n + 3)  # every round uses (n+3)/2 of the n(n-1)/2 pairs
+    people = channel(n, seed, shape)
+    rounds = simulate(people, bound + 1, seed=seed)
+    assert len(rounds) >= math.ceil(0.9 * bound)
+    # nobody sits in the trio twice in a row unless every repeat-free round needs it
+    history = History()
+    last: set[str] = set()
+    for week, r in enumerate(rounds):
+        (trio,) = [g for g in r.groups if len(g) == 3]
+        if last & set(trio):
+            assert not repeat_free_round_without(people, history, last), week
+        last = set(trio)
+        history = history.extended(
+            PastGroup(DAY + datetime.timedelta(days=7 * week), g) for g in r.groups
+        )
+
+
+def repeat_free_round_without(people, history: History, banned: set[str]) -> bool:
+    """Referee: a round of pairs and one trio, nobody repeating, trio avoiding ``banned``."""
+    ids = [p.id for p in people]
+    unmet = nx.Graph()
+    unmet.add_nodes_from(ids)
+    unmet.add_edges_from(
+        (a, b) for a, b in itertools.combinations(ids, 2) if not history.times_met(a, b)
+    )
+    for trio in itertools.combinations(ids, 3):
+        if set(trio) & banned or not all(unmet.has_edge(a, b)
+                                         for a, b in itertools.combinations(trio, 2)):
+            continue
+        rest = unmet.subgraph([x for x in ids if x not in trio])
+        if 2 * len(nx.max_weight_matching(rest, maxcardinality=True)) == len(ids) - 3:
+            return True
+    return False
+
+
+def no_avoidable_repeat(history: History, grouping: Grouping) -> None:
+    """Referee: a round of pairs with a repeat is only fine when no perfect matching of
+    unmet pairs exists."""
+    if not grouping.score.repeats:
+        return
+    ids = [x for g in grouping.groups for x in g]
+    graph = nx.Graph()
+    graph.add_nodes_from(ids)
+    graph.add_edges_from(
+        (a, b) for a, b in itertools.combinations(ids, 2) if not history.times_met(a, b)
+    )
+    assert len(nx.max_weight_matching(graph, maxcardinality=True)) < len(ids) // 2
+
+
+def test_a_channel_that_changes_keeps_going_without_avoidable_repeats():
+    people = channel(20, 5)
+    history = History()
+    repeat_free = 0
+    for week in range(19):
+        if week == 5:  # one person leaves, someone new joins
+            people = people[1:] + [Person("NEW", level=6, department="Eng")]
+        grouping = form_groups(people, history, seed=week)
+        no_avoidable_repeat(history, grouping)
+        if grouping.score.repeats:
+            break
+        repeat_free += 1
+        history = history.extended(
+            PastGroup(DAY + datetime.timedelta(days=7 * week), g) for g in grouping.groups
+        )
+    assert repeat_free >= 16
+
+
+@pytest.mark.parametrize("n", [20, 50])
+def test_spread_over_ten_rounds_is_close_to_the_best_round_by_round(n):
+    """Against exact max-weight matching over unmet pairs, round after round."""
+    people = channel(n, 7)
+    level = {p.id: p.level for p in people}
+    ours = simulate(people, 10, seed=7)
+    assert len(ours) == 10
+    graph = nx.complete_graph([p.id for p in people])
+    exact = []
+    for _ in range(10):
+        for a, b in graph.edges:
+            graph[a][b]["weight"] = abs(level[a] - level[b]) + 100  # all pairs, widest first
+        matching = nx.max_weight_matching(graph, maxcardinality=True)
+        if len(matching) < n // 2:
+            break
+        exact.append(sum(abs(level[a] - level[b]) for a, b in matching) / len(matching))
+        graph.remove_edges_from(matching)
+    mine = [r.score.mean_level_spread for r in ours[: len(exact)]]
+    assert sum(mine) >= 0.95 * sum(exact)
+
+
+def test_groups_of_three_stay_repeat_free_for_most_of_the_possible_rounds():
+    people = channel(30, 3)
+    rounds = simulate(people, 14, Rules(group_size=3), seed=3)
+    assert len(rounds) >= 9  # at most (30-1)/(3-1) = 14 rounds are possible at all

@@ -1,0 +1,218 @@
+"""``python -m bot preview``: the admin's dry run on CSV files."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.csvinput import InputError
+from bot.preview import Progress, main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def members(tmp_path):
+    rows = ["user_id,level,department,location,timezone"]
+    for i in range(10):
+        rows.append(f"U{i},{i % 8 + 1},{'Sales' if i % 2 else 'Eng'},,Europe/Berlin")
+    return write(tmp_path / "members.csv", "\n".join(rows) + "\n")
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_json_gives_one_object_per_round(capsys, members):
+    code, out, err = run(capsys, "--members", members, "--rounds", 3, "--seed", 1, "--json")
+    assert code == 0 and err == ""
+    lines = out.splitlines()
+    assert len(lines) == 3
+    seen = set()
+    for number, line in enumerate(lines, 1):
+        record = json.loads(line)
+        assert record["round"] == number and record["unmatched"] == []
+        ids = sorted(x for g in record["groups"] for x in g)
+        assert ids == sorted(f"U{i}" for i in range(10))
+        pairs = {frozenset(p) for g in record["groups"] for p in itertools.combinations(g, 2)}
+        assert not pairs & seen  # each round sees the earlier ones
+        seen |= pairs
+
+
+def test_the_same_seed_gives_the_same_preview(capsys, members):
+    first = run(capsys, "--members", members, "--rounds", 2, "--seed", 9, "--json")
+    again = run(capsys, "--members", members, "--rounds", 2, "--seed", 9, "--json")
+    assert first == again
+
+
+def test_tables_show_groups_levels_and_a_summary(capsys, members):
+    code, out, _ = run(capsys, "--members", members, "--rounds", 2, "--seed", 3)
+    assert code == 0
+    assert "Round 1" in out and "Round 2" in out
+    assert "L1" in out and "L8" in out  # levels are shown to the admin
+    assert "Summary over 2 rounds: 10 groups" in out
+    assert "0 repeated pairs" in out
+
+
+def test_history_is_respected_and_unknown_people_in_it_are_ignored(capsys, tmp_path):
+    people = write(tmp_path / "m.csv", "user_id,level\nA,1\nB,8\nC,1\nD,8\n")
+    past = write(
+        tmp_path / "h.csv", "date,user_ids\n2024-01-01,A B\n2024-01-01,C D\n2024-01-08,X Y Z\n"
+    )
+    for seed in range(5):
+        code, out, err = run(
+            capsys, "--members", people, "--history", past, "--seed", seed, "--json"
+        )
+        assert code == 0 and err == ""
+        groups = {frozenset(g) for g in json.loads(out)["groups"]}
+        assert groups == {frozenset("AD"), frozenset("BC")}
+
+
+def test_group_size(capsys, members):
+    code, out, _ = run(capsys, "--members", members, "--group-size", 3, "--json", "--seed", 2)
+    assert code == 0
+    assert sorted(len(g) for g in json.loads(out)["groups"]) == [3, 3, 4]
+
+
+def test_people_who_cannot_meet_are_listed_with_a_reason(capsys, tmp_path):
+    people = write(
+        tmp_path / "m.csv",
+        "user_id,timezone\nU1,America/Los_Angeles\nU2,Europe/Berlin\nU3,Europe/Paris\n",
+    )
+    code, out, _ = run(capsys, "--members", people, "--json", "--date", "2024-03-04")
+    record = json.loads(out)
+    assert record["unmatched"] == [
+        {"user_id": "U1", "reason": "no one within 3 hours of your time zone this round"}
+    ]
+
+
+def test_time_zone_names_are_converted_on_the_day_of_the_round(capsys, tmp_path):
+    # London is UTC+0 in winter and UTC+1 in summer; Lagos is UTC+1 all year.
+    people = write(tmp_path / "m.csv", "user_id,timezone\nL,Europe/London\nN,Africa/Lagos\n")
+    args = ("--members", people, "--json", "--tz-window", 0)
+    summer = json.loads(run(capsys, *args, "--date", "2024-07-01")[1])
+    winter = json.loads(run(capsys, *args, "--date", "2024-01-08")[1])
+    assert len(summer["groups"]) == 1 and summer["unmatched"] == []
+    assert winter["groups"] == [] and len(winter["unmatched"]) == 2
+
+
+def test_fixed_offsets_are_accepted(capsys, tmp_path):
+    people = write(tmp_path / "m.csv", "user_id,timezone\nA,+05:30\nB,UTC+4\nC,-08:00\n")
+    code, out, _ = run(capsys, "--members", people, "--json")
+    record = json.loads(out)
+    assert [sorted(g) for g in record["groups"]] == [["A", "B"]]
+    assert [u["user_id"] for u in record["unmatched"]] == ["C"]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("members.csv", "", "members.csv line 1: empty file"),
+        ("members.csv", "id,level\nU1,2\n", 'members.csv line 1, column "user_id": missing column'),
+        ("members.csv", "user_id,level\nU1,2\nU2,3\nU1,4\n",
+         'members.csv line 4, column "user_id": "U1" appears twice (first on line 2)'),
+        ("members.csv", "user_id,level\nU1,2\n\nU2,abc\n",
+         'members.csv line 4, column "level": "abc" is not a whole number'),
+        ("members.csv", "user_id,timezone\nU1,Mars/Olympus\n",
+         'members.csv line 2, column "timezone": "Mars/Olympus" is not a known time zone'),
+        ("members.csv", "user_id,timezone\nU1,+25:00\n",
+         'members.csv line 2, column "timezone": "+25:00" is not a valid UTC offset'),
+        ("members.csv", "user_id,level\n,2\n", 'members.csv line 2, column "user_id": is empty'),
+    ],
+)
+def test_bad_members_file_gives_one_line_and_exit_code_2(capsys, tmp_path, name, text, message):
+    path = write(tmp_path / name, text)
+    code, out, err = run(capsys, "--members", path)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith(message)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("when,who\n", 'history.csv line 1, column "date": missing column'),
+        ("date,user_ids\n2024-01-01,A B\n2024-13-01,A B\n",
+         'history.csv line 3, column "date": "2024-13-01" is not a date (use YYYY-MM-DD)'),
+    ],
+)
+def test_bad_history_file_gives_one_line_and_exit_code_2(capsys, members, tmp_path, text,
+                                                         message):
+    path = write(tmp_path / "history.csv", text)
+    code, out, err = run(capsys, "--members", members, "--history", path)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith(message)
+
+
+def test_input_errors_read_as_one_line():
+    error = InputError("members.csv", 7, "level", '"abc" is not a whole number')
+    assert str(error) == 'members.csv line 7, column "level": "abc" is not a whole number'
+    assert str(InputError("members.csv", None, None, "no such file")) == (
+        "members.csv: no such file"
+    )
+
+
+def test_missing_file(capsys, tmp_path):
+    code, out, err = run(capsys, "--members", tmp_path / "nope.csv")
+    assert code == 2 and out == ""
+    assert err == "nope.csv: no such file\n"
+
+
+def test_progress_shows_on_a_terminal_only():
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    screen = Terminal()
+    progress = Progress(screen, delay=0)
+    progress("round 3/10…")
+    progress.done()
+    assert "round 3/10…" in screen.getvalue()
+    pipe = io.StringIO()
+    quiet = Progress(pipe, delay=0)
+    quiet("round 3/10…")
+    quiet.done()
+    assert pipe.getvalue() == ""
+
+
+def _python(*args, cwd=ROOT):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=60
+    )
+
+
+def test_runs_as_a_real_command(members, tmp_path):
+    done = _python("-m", "bot", "preview", "--members", str(members), "--json", "--rounds", "2",
+                   cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""  # not a terminal: no progress line
+    assert [json.loads(line)["round"] for line in done.stdout.splitlines()] == [1, 2]
+
+
+def test_real_command_errors_without_a_traceback(tmp_path):
+    bad = write(tmp_path / "members.csv", "user_id,level\nU1,x\n")
+    done = _python("-m", "bot", "preview", "--members", str(bad), cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr == 'members.csv line 2, column "level": "x" is not a whole number\n'
+    assert "Traceback" not in done.stderr
+
+
+def test_help_and_argument_errors(tmp_path):
+    done = _python("-m", "bot", "preview", "--help", cwd=tmp_path)
+    assert done.returncode == 0 and "--members" in done.stdout and "--tz-window" in done.stdout
+    done = _python("-m", "bot.preview", "--members", "x.csv", "--group-size", "9", cwd=tmp_path)
+    assert done.returncode == 2 and "between 2 and 8" in done.stderr
