@@ -55,12 +55,15 @@ def cmd_serve(args) -> int:
 
 
 def cmd_clock(args) -> int:
-    from bot.clock import run_clock
+    from bot.clock import grace_hours, run_clock
     from bot.db import migrate
 
     settings = _settings(args)
+    grace = grace_hours(args.grace_hours)
+    if args.tick < 1:
+        raise ConfigError(f"--tick is {args.tick}: use a whole number of seconds, such as 30")
     migrate(settings.database_url)
-    run_clock(settings, tick_seconds=args.tick)
+    run_clock(settings, tick_seconds=args.tick, grace=grace)
     return 0
 
 
@@ -105,6 +108,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     clock.add_argument(
         "--tick", type=int, default=30, help="seconds between checks for due work (default 30)"
+    )
+    clock.add_argument(
+        "--grace-hours",
+        type=float,
+        default=None,
+        metavar="HOURS",
+        help="after downtime, still start a round this many hours after its slot; later ones "
+        "are skipped (default CLOCK_GRACE_HOURS, else 24)",
     )
     clock.set_defaults(func=cmd_clock)
 
