@@ -34,7 +34,7 @@ from bot.db import session_scope
 from bot.models import utcnow
 from bot.schedule import latest_due, next_run
 from bot.services import due as due_work
-from bot.services import reminders
+from bot.services import locks, reminders
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +195,7 @@ class Clock:
         if retry is not None and now < retry.at:
             return
         url = self.settings.database_url
-        with due_work.program_lock(url, program_id) as mine:
+        with locks.try_advisory_lock(url, locks.CLOCK, program_id) as mine:
             if not mine:
                 log.debug("program %s is being handled by another clock", program_id)
                 return

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -53,11 +54,19 @@ class Base(DeclarativeBase):
     pass
 
 
+def _partial_index(name: str, column: str, where: str) -> Index:
+    """An index over the few rows a frequent query wants, on PostgreSQL and SQLite alike."""
+    return Index(name, column, postgresql_where=text(where), sqlite_where=text(where))
+
+
 class Member(Base):
     """A person in a workspace, with what matching needs to know about them."""
 
     __tablename__ = "members"
-    __table_args__ = (UniqueConstraint("team_id", "user_id", name="uq_members_team_user"),)
+    __table_args__ = (
+        UniqueConstraint("team_id", "user_id", name="uq_members_team_user"),
+        _partial_index("ix_members_paused_until", "paused_until", "paused_until IS NOT NULL"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     team_id: Mapped[str] = mapped_column(String(32))
@@ -137,6 +146,9 @@ class Participation(Base):
     __tablename__ = "participations"
     __table_args__ = (
         UniqueConstraint("program_id", "user_id", name="uq_participations_program_user"),
+        _partial_index(
+            "ix_participations_paused_until", "paused_until", "paused_until IS NOT NULL"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -167,7 +179,12 @@ class Round(Base):
     """One scheduled pairing in a program; (program, slot) is unique so it is made once."""
 
     __tablename__ = "rounds"
-    __table_args__ = (UniqueConstraint("program_id", "slot", name="uq_rounds_program_slot"),)
+    __table_args__ = (
+        UniqueConstraint("program_id", "slot", name="uq_rounds_program_slot"),
+        Index("ix_rounds_status", "status"),
+        # The clock asks "which open rounds close now?" every tick.
+        _partial_index("ix_rounds_open_closes_at", "closes_at", "closed_at IS NULL"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))

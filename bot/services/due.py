@@ -16,28 +16,17 @@ SQLite has one clock process, so its lock is a plain one in memory.
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import Date, bindparam, exists, or_, select, text, update
+from sqlalchemy import Date, bindparam, exists, or_, select, update
 from sqlalchemy.orm import Session
 
-from bot.db import engine_for
 from bot.models import Member, Participation, Program, Round, UTCDateTime, Workspace
 from bot.schedule import Schedule, next_run, schedule_of
 
-# Advisory lock class for "this program's slot is being handled by a clock".
-# (bot.services.locks uses 1 and 2 for planning and delivering.)
-CLOCK_LOCK = 3
 UNFINISHED = ("planned", "delivering")
 HEADS_UP_AHEAD = dt.timedelta(hours=24)
 
-_TRY_LOCK = text("SELECT pg_try_advisory_lock(:kind, :key)")
-_UNLOCK = text("SELECT pg_advisory_unlock(:kind, :key)")
-_local_locks: dict[tuple[str, int], threading.Lock] = {}
-_local_guard = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -197,29 +186,3 @@ def reschedule(program: Program, now: dt.datetime | None = None) -> dt.datetime:
     now = now or dt.datetime.now(dt.UTC)
     program.next_run_at = next_run(schedule_of(program), now)
     return program.next_run_at
-
-
-@contextmanager
-def program_lock(database_url: str, program_id: int) -> Iterator[bool]:
-    """Try to become the one clock handling this program now; yields whether it worked."""
-    engine = engine_for(database_url)
-    if engine.dialect.name != "postgresql":
-        with _local_guard:
-            lock = _local_locks.setdefault((database_url, program_id), threading.Lock())
-        got = lock.acquire(blocking=False)
-        try:
-            yield got
-        finally:
-            if got:
-                lock.release()
-        return
-    with engine.connect() as connection:
-        args = {"kind": CLOCK_LOCK, "key": program_id}
-        got = connection.scalar(_TRY_LOCK, args)
-        connection.commit()  # the lock belongs to the connection, not to a transaction
-        try:
-            yield bool(got)
-        finally:
-            if got:
-                connection.execute(_UNLOCK, args)
-                connection.commit()

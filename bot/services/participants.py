@@ -13,12 +13,14 @@ from dataclasses import dataclass, field
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from bot.levels.profiles import TITLE_MAX, field_labels, sync_profiles
 from bot.levels.sources import apply
 from bot.levels.titles import rules_for
-from bot.models import Member, Participation, Program, Workspace
+from bot.models import Member, Participation, Program, Workspace, utcnow
 from bot.services.pacing import Pacer
 
 SLACKBOT = "USLACKBOT"
@@ -90,6 +92,7 @@ def upsert_members(session: Session, team_id: str, users: dict[str, dict]) -> di
     """Store what matching needs from each profile: time zone, deactivation, and the job
     title, which gives a level when nothing better is known."""
     rules = rules_for(session, team_id)
+    _insert_missing(session, team_id, users)
     existing = {
         m.user_id: m
         for m in session.scalars(
@@ -97,11 +100,7 @@ def upsert_members(session: Session, team_id: str, users: dict[str, dict]) -> di
         )
     }
     for user_id, user in users.items():
-        member = existing.get(user_id)
-        if member is None:
-            member = Member(team_id=team_id, user_id=user_id, values={}, sources={})
-            session.add(member)
-            existing[user_id] = member
+        member = existing[user_id]
         member.timezone = user.get("tz") or member.timezone
         title = " ".join(str((user.get("profile") or {}).get("title") or "").split())
         member.title = title[:TITLE_MAX] or None
@@ -109,6 +108,29 @@ def upsert_members(session: Session, team_id: str, users: dict[str, dict]) -> di
         member.deactivated = bool(user.get("deleted"))
     session.flush()
     return existing
+
+
+def _insert_missing(session: Session, team_id: str, users: dict[str, dict]) -> None:
+    """Create absent members; another process creating the same ones at once is fine."""
+    if not users:
+        return
+    known = set(
+        session.scalars(
+            select(Member.user_id).where(Member.team_id == team_id, Member.user_id.in_(list(users)))
+        )
+    )
+    now = utcnow()
+    rows = [
+        {"team_id": team_id, "user_id": u, "values": {}, "sources": {}, "deactivated": False,
+         "created_at": now, "updated_at": now}
+        for u in users if u not in known
+    ]
+    if not rows:
+        return
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    for start in range(0, len(rows), 500):
+        statement = insert(Member).values(rows[start : start + 500])
+        session.execute(statement.on_conflict_do_nothing(index_elements=["team_id", "user_id"]))
 
 
 def exclusion(user: dict | None, bot_user_id: str | None, allow_guests: bool) -> str | None:

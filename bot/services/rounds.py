@@ -147,12 +147,14 @@ def _plan(settings, client, pacer, program_id: int, slot: dt.datetime | None):
                 len(grouping.unmatched), len(roster.excluded),
             )
             return round_.id, True
-    except IntegrityError:  # another process planned this slot first
+    except IntegrityError:
         with session_scope(url) as session:
             existing = session.scalar(
                 select(Round.id).where(Round.program_id == program_id, Round.slot == slot)
             )
-        return existing, False
+        if existing is None:
+            raise
+        return existing, False  # another process planned this slot first
 
 
 def resume_deliveries(settings: Settings) -> int:
@@ -237,6 +239,7 @@ def _close(settings: Settings, client, session, round_: Round) -> None:
     round_.closed_at = utcnow()
     if round_.status in UNFINISHED:
         log.warning("round %s closed before its delivery finished", round_.id)
+    round_.status = "closed"
     choices = {
         p.user_id: p
         for p in session.scalars(

@@ -16,6 +16,13 @@ branch_labels = None
 depends_on = None
 
 
+PARTIAL_INDEXES = [
+    ("ix_members_paused_until", "members", "paused_until", "paused_until IS NOT NULL"),
+    ("ix_participations_paused_until", "participations", "paused_until", "paused_until IS NOT NULL"),
+    ("ix_rounds_open_closes_at", "rounds", "closes_at", "closed_at IS NULL"),
+]
+
+
 def _slack_store_tables(metadata: sa.MetaData) -> list[sa.Table]:
     """The OAuth stores' own tables, built by slack_sdk so their layout stays theirs."""
     store = SQLAlchemyInstallationStore
@@ -190,9 +197,17 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("group_members", schema=None) as batch_op:
         batch_op.create_index("ix_group_members_user", ["user_id"], unique=False)
+    for name, table, column, where in PARTIAL_INDEXES:
+        op.create_index(
+            name, table, [column], postgresql_where=sa.text(where), sqlite_where=sa.text(where)
+        )
+    op.create_index("ix_rounds_status", "rounds", ["status"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_rounds_status", table_name="rounds")
+    for name, table, _column, _where in PARTIAL_INDEXES:
+        op.drop_index(name, table_name=table)
     bind = op.get_bind()
     for table in reversed(_slack_store_tables(sa.MetaData())):
         table.drop(bind, checkfirst=True)
