@@ -7,30 +7,21 @@ code 2; nothing here should end in a traceback.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
-from bot import config, preview, round_cli
+from bot import preview, round_cli
 from bot.config import ConfigError
+from bot.db import migrate
 from bot.levels import cli as levels_cli
+from bot.runtime import settings_for_command
 
 EXIT_USAGE = 2
 
 
-def _settings(args) -> config.Settings:
-    settings = config.load()
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
-    return settings
-
-
 def cmd_migrate(args) -> int:
-    from bot.db import current_revision, migrate
+    from bot.db import current_revision
 
-    settings = _settings(args)
+    settings = settings_for_command(migrate=False)
     changed = migrate(settings.database_url)
     revision = current_revision(settings.database_url)
     print(f"database at revision {revision}" + ("" if changed else " (already up to date)"))
@@ -38,10 +29,9 @@ def cmd_migrate(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    from bot.db import migrate
     from bot.serve import default_workers, serve_http, serve_socket_mode
 
-    settings = _settings(args).require_slack()
+    settings = settings_for_command(migrate=False).require_slack()
     migrate(settings.database_url)
     with_clock = args.with_clock
     if with_clock is None:  # one process with SQLite: the web server keeps time too
@@ -56,9 +46,8 @@ def cmd_serve(args) -> int:
 
 def cmd_clock(args) -> int:
     from bot.clock import grace_hours, run_clock
-    from bot.db import migrate
 
-    settings = _settings(args)
+    settings = settings_for_command(migrate=False)
     grace = grace_hours(args.grace_hours)
     if args.tick < 1:
         raise ConfigError(f"--tick is {args.tick}: use a whole number of seconds, such as 30")
@@ -119,12 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     clock.set_defaults(func=cmd_clock)
 
-    migrate = sub.add_parser(
+    upgrade = sub.add_parser(
         "migrate",
         help="upgrade the database schema to the newest version",
         description="Upgrade the database at DATABASE_URL; running it again changes nothing.",
     )
-    migrate.set_defaults(func=cmd_migrate)
+    upgrade.set_defaults(func=cmd_migrate)
 
     preview.add_parser(sub)
     levels_cli.add_parser(sub)

@@ -8,12 +8,13 @@ import sys
 from sqlalchemy import select
 
 from bot.config import ConfigError
-from bot.db import migrate, session_scope
+from bot.db import session_scope
 from bot.models import Program
+from bot.runtime import settings_for_command, team_for_command
 from bot.services import stats as stats_service
 from bot.services.delivery import DeliveryStopped
 from bot.services.rounds import NoProgram, run_round
-from bot.services.workspaces import NotInstalled, client_for_team
+from bot.services.workspaces import NotInstalled
 
 
 def add_parser(sub) -> None:
@@ -38,33 +39,21 @@ def add_parser(sub) -> None:
     stats.set_defaults(func=cmd_stats)
 
 
-def _settings():
-    from bot.cli import _settings as load
-
-    return load(None)
-
-
 def find_program(settings, channel: str, team: str | None) -> Program:
+    team = team_for_command(settings, team)
     with session_scope(settings.database_url) as session:
-        query = select(Program).where(Program.channel_id == channel)
-        if team:
-            query = query.where(Program.team_id == team)
-        elif not settings.oauth:
-            team = client_for_team(settings, None).auth_test()["team_id"]
-            query = query.where(Program.team_id == team)
-        programs = list(session.scalars(query))
-    if not programs:
+        program = session.scalar(
+            select(Program).where(Program.team_id == team, Program.channel_id == channel)
+        )
+    if program is None:
         raise ConfigError(
             f"no program in channel {channel}: run /meet setup in that channel first"
         )
-    if len(programs) > 1:
-        raise ConfigError(f"channel {channel} has programs in several workspaces: add --team")
-    return programs[0]
+    return program
 
 
 def cmd_round(args) -> int:
-    settings = _settings()
-    migrate(settings.database_url)
+    settings = settings_for_command()
     program = find_program(settings, args.channel, args.team)
     progress = _progress if sys.stderr.isatty() else None
     try:
@@ -95,8 +84,7 @@ COLUMNS = [
 
 
 def cmd_stats(args) -> int:
-    settings = _settings()
-    migrate(settings.database_url)
+    settings = settings_for_command()
     with session_scope(settings.database_url) as session:
         rows = stats_service.all_stats(session, args.team)
     if args.csv:

@@ -6,7 +6,6 @@ Bad input is one line on stderr naming the file, line and column, with exit code
 from __future__ import annotations
 
 import argparse
-import logging
 import re
 import sys
 from collections.abc import Callable
@@ -16,7 +15,6 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from bot import config
 from bot.config import ConfigError, Settings
 from bot.levels.admin import UnknownField, current_mapping, map_fields, set_title_rules
 from bot.levels.csvfile import InputError
@@ -25,7 +23,8 @@ from bot.levels.profiles import sync_profiles
 from bot.levels.report import explain, export_csv, export_rows, export_table
 from bot.levels.sources import InvalidValue
 from bot.levels.titles import read_rules, rules_for
-from bot.models import Member, Workspace
+from bot.models import Member
+from bot.runtime import settings_for_command, team_for_command
 
 EXIT_PARTIAL = 1
 EXIT_USAGE = 2
@@ -40,18 +39,6 @@ class CommandError(Exception):
         self.code = code
 
 
-def _settings() -> Settings:
-    from bot.db import migrate
-
-    settings = config.load()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
-    migrate(settings.database_url)
-    return settings
-
-
 def _client(settings: Settings, team_id: str | None) -> WebClient:
     from bot.services.workspaces import NotInstalled, client_for_team
 
@@ -62,19 +49,7 @@ def _client(settings: Settings, team_id: str | None) -> WebClient:
 
 
 def _team(args, settings: Settings) -> str:
-    """--team, else the one workspace: the bot token's (auth.test) or the only installed one."""
-    if args.team:
-        return args.team
-    if not settings.oauth:
-        return _client(settings, None).auth_test()["team_id"]
-    from bot.db import session_scope
-
-    with session_scope(settings.database_url) as session:
-        teams = list(session.scalars(select(Workspace.team_id).where(Workspace.active.is_(True))))
-    if len(teams) == 1:
-        return teams[0]
-    listed = ", ".join(teams) if teams else "none installed yet"
-    raise CommandError(f"--team is required with several workspaces (workspaces: {listed})")
+    return team_for_command(settings, args.team)
 
 
 def _progress(label: str) -> Callable[[int, int], None] | None:
@@ -129,7 +104,7 @@ def _guarded(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Na
 def cmd_import(args) -> int:
     from bot.db import session_scope
 
-    settings = _settings()
+    settings = settings_for_command()
     team_id = _team(args, settings)
     client = _client(settings, team_id)
     with session_scope(settings.database_url) as session:
@@ -152,7 +127,7 @@ def cmd_import(args) -> int:
 def cmd_export(args) -> int:
     from bot.db import session_scope
 
-    settings = _settings()
+    settings = settings_for_command()
     with session_scope(settings.database_url) as session:
         rows = export_rows(session, args.team)
     if args.csv:
@@ -176,7 +151,7 @@ def _user(text: str) -> str:
 def cmd_explain(args) -> int:
     from bot.db import session_scope
 
-    settings = _settings()
+    settings = settings_for_command()
     team_id = _team(args, settings)
     user_id = _user(args.user)
     if "@" in user_id:
@@ -195,7 +170,7 @@ def cmd_explain(args) -> int:
 def cmd_map(args) -> int:
     from bot.db import session_scope
 
-    settings = _settings()
+    settings = settings_for_command()
     team_id = _team(args, settings)
     labels = {
         "level": args.level_field,
@@ -221,7 +196,7 @@ def cmd_map(args) -> int:
 def cmd_titles(args) -> int:
     from bot.db import session_scope
 
-    settings = _settings()
+    settings = settings_for_command()
     team_id = _team(args, settings)
     with session_scope(settings.database_url) as session:
         if args.file and args.reset:
@@ -258,7 +233,7 @@ def cmd_titles(args) -> int:
 def cmd_sync(args) -> int:
     from bot.db import session_scope
 
-    settings = _settings()
+    settings = settings_for_command()
     team_id = _team(args, settings)
     client = _client(settings, team_id)
     with session_scope(settings.database_url) as session:

@@ -1,0 +1,46 @@
+"""What every command-line process does first: settings, logging, an up-to-date database,
+and which workspace it works on."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+
+from bot import config
+from bot.config import ConfigError, Settings
+
+
+def settings_for_command(*, migrate: bool = True) -> Settings:
+    settings = config.load()
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
+    if migrate:
+        from bot.db import migrate as upgrade
+
+        upgrade(settings.database_url)
+    return settings
+
+
+def team_for_command(settings: Settings, team: str | None) -> str:
+    """--team, else the one workspace: the bot token's (auth.test) or the only installed one."""
+    if team:
+        return team
+    from bot.services.workspaces import NotInstalled, client_for_team
+
+    if not settings.oauth:
+        try:
+            return client_for_team(settings, None).auth_test()["team_id"]
+        except NotInstalled as error:
+            raise ConfigError(str(error)) from None
+    from bot.db import session_scope
+    from bot.models import Workspace
+
+    with session_scope(settings.database_url) as session:
+        teams = list(session.scalars(select(Workspace.team_id).where(Workspace.active.is_(True))))
+    if len(teams) == 1:
+        return teams[0]
+    listed = ", ".join(teams) if teams else "none installed yet"
+    raise ConfigError(f"--team is required with several workspaces (workspaces: {listed})")
