@@ -87,7 +87,7 @@ def test_serve_without_tokens_stops_with_one_clear_line(tmp_path):
 def test_every_command_has_help(tmp_path):
     top = run_cli("--help", env=app_env(), cwd=tmp_path)
     assert top.returncode == 0
-    for command in ("serve", "clock", "migrate", "preview"):
+    for command in ("serve", "clock", "migrate", "round", "stats", "preview", "levels"):
         assert command in top.stdout
         result = run_cli(command, "--help", env=app_env(), cwd=tmp_path)
         assert result.returncode == 0, result.stderr
