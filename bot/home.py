@@ -36,6 +36,7 @@ from slack_sdk.models.views import View
 
 from bot import texts
 from bot.meet_command import WEEKDAY_NAMES
+from bot.services.programs import CHECKIN_DAYS_MAX
 
 log = logging.getLogger(__name__)
 
@@ -308,6 +309,7 @@ class SettingsForm:
     group_size: int
     options: frozenset[str]
     response_url: str | None = None
+    checkin_after_days: int = 3
 
 
 # block_id -> the field name validate_settings() knows it by
@@ -317,6 +319,7 @@ FIELDS = {
     "time": "time_of_day",
     "timezone": "timezone",
     "size": "group_size",
+    "checkin": "checkin_after_days",
     "options": "options",
 }
 
@@ -329,6 +332,10 @@ def settings_modal(form: SettingsForm) -> View:
     cadences = [_option(label, value) for value, label in CADENCE_LABELS.items()]
     days = [_option(name, name.lower()[:3]) for name in WEEKDAY_NAMES]
     sizes = [_option("Pairs" if n == 2 else f"Groups of {n}", str(n)) for n in range(2, 9)]
+    checkin_days = [
+        _option("1 day into the round" if n == 1 else f"{n} days into the round", str(n))
+        for n in range(1, CHECKIN_DAYS_MAX + 1)
+    ]
     options = [_option(label, value) for value, label in OPTION_LABELS.items()]
     chosen = [o for o in options if o.value in form.options]
     cadence = next((o for o in cadences if o.value == form.cadence), cadences[0])
@@ -372,6 +379,17 @@ def settings_modal(form: SettingsForm) -> View:
                 action_id="value",
                 options=sizes,
                 initial_option=sizes[max(0, min(6, form.group_size - 2))],
+            ),
+        ),
+        InputBlock(
+            block_id="checkin",
+            label="Ask “Did you meet?”",
+            element=StaticSelectElement(
+                action_id="value",
+                options=checkin_days,
+                initial_option=checkin_days[
+                    max(0, min(len(checkin_days), form.checkin_after_days) - 1)
+                ],
             ),
         ),
         InputBlock(block_id="options", label="Options", optional=True, element=checkboxes),

@@ -197,10 +197,14 @@ def test_a_huge_workspace_still_fits_slacks_limits():
 def test_the_settings_modal_for_every_choice_is_valid():
     for size in range(2, 9):
         for options in (frozenset(), frozenset(home.OPTION_LABELS)):
-            form = home.SettingsForm(
-                1, "x" * 200, "monthly", 6, "23:59", "Pacific/Chatham", size, options, "https://x"
-            )
-            View(**home.settings_modal(form).to_dict()).to_dict()
+            for checkin in range(1, 7):
+                form = home.SettingsForm(
+                    1, "x" * 200, "monthly", 6, "23:59", "Pacific/Chatham", size, options,
+                    "https://x", checkin,
+                )
+                view = View(**home.settings_modal(form).to_dict()).to_dict()
+                (block,) = [b for b in view["blocks"] if b.get("block_id") == "checkin"]
+                assert block["element"]["initial_option"]["value"] == str(checkin)
 
 
 def test_program_ids_from_another_workspace_are_ignored(harness):

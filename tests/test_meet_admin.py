@@ -137,6 +137,7 @@ def form(**overrides) -> dict:
         "time": {"value": {"type": "timepicker", "selected_time": "12:30"}},
         "timezone": {"value": "Europe/Paris"},
         "size": {"value": {"type": "static_select", "selected_option": {"value": "3"}}},
+        "checkin": {"value": {"type": "static_select", "selected_option": {"value": "5"}}},
         "options": {
             "value": {
                 "type": "checkboxes",
@@ -158,6 +159,7 @@ def test_the_settings_button_opens_a_valid_modal_with_the_programs_settings(harn
     assert blocks["size"]["element"]["initial_option"]["value"] == "4"
     assert blocks["timezone"]["element"]["initial_value"] == "America/New_York"
     assert [o["value"] for o in blocks["options"]["element"]["initial_options"]] == ["heads_up"]
+    assert blocks["checkin"]["element"]["initial_option"]["value"] == "3"
     assert "#lunch" in view["blocks"][0]["text"]["text"]
 
 
@@ -175,6 +177,7 @@ def test_submitting_the_modal_saves_and_updates_the_setup_message(harness):
     program = program_in(harness, "C1")
     assert (program.cadence, program.weekday, program.time_of_day) == ("biweekly", 3, "12:30")
     assert (program.timezone, program.group_size) == ("Europe/Paris", 3)
+    assert program.checkin_after_days == 5
     assert (program.post_summary, program.heads_up) == (True, True)
     assert (program.allow_guests, program.self_service_levels) == (False, False)
     assert program.anchor_date is not None
@@ -194,6 +197,11 @@ def test_submitting_the_modal_saves_and_updates_the_setup_message(harness):
         ("timezone", {"value": ""}, "timezone"),
         ("time", {"value": {"type": "timepicker", "selected_time": "25:99"}}, "time"),
         ("size", {"value": {"type": "static_select", "selected_option": {"value": "12"}}}, "size"),
+        (
+            "checkin",
+            {"value": {"type": "static_select", "selected_option": {"value": "9"}}},
+            "checkin",
+        ),
         (
             "cadence",
             {"value": {"type": "static_select", "selected_option": {"value": "daily"}}},

@@ -25,6 +25,8 @@ from bot.services.due import reschedule
 DEFAULT_TIME = "12:00"
 DEFAULT_WEEKDAY = 0
 OPTIONS = ("allow_guests", "post_summary", "heads_up", "self_service_levels")
+# "Did you meet?" goes out this many days into a round (a round lasts at least a week).
+CHECKIN_DAYS_MAX = 6
 
 
 # -- lookups ----------------------------------------------------------------------------------
@@ -244,6 +246,7 @@ class ProgramSettings:
     timezone: str
     group_size: int
     options: frozenset[str] = field(default_factory=frozenset)
+    checkin_after_days: int = 3
 
 
 def settings_of(program: Program) -> ProgramSettings:
@@ -254,6 +257,7 @@ def settings_of(program: Program) -> ProgramSettings:
         timezone=program.timezone,
         group_size=program.group_size,
         options=frozenset(o for o in OPTIONS if getattr(program, o)),
+        checkin_after_days=program.checkin_after_days,
     )
 
 
@@ -277,6 +281,11 @@ def validate_settings(raw: dict[str, object]) -> tuple[ProgramSettings | None, d
             raise UsageError("Choose weekly, every 2 weeks, every 4 weeks or monthly.")
         return value
 
+    def checkin_day(value: str) -> int:
+        if not value.isdigit() or not 1 <= int(value) <= CHECKIN_DAYS_MAX:
+            raise UsageError(f"Choose a day from 1 to {CHECKIN_DAYS_MAX} after the round.")
+        return int(value)
+
     values = {
         "cadence": check("cadence", cadence),
         "weekday": check("weekday", meet_command.parse_weekday),
@@ -284,6 +293,8 @@ def validate_settings(raw: dict[str, object]) -> tuple[ProgramSettings | None, d
         "timezone": check("timezone", meet_command.parse_timezone),
         "group_size": check("group_size", meet_command.parse_size),
     }
+    if "checkin_after_days" in raw:  # older forms had no check-in day
+        values["checkin_after_days"] = check("checkin_after_days", checkin_day)
     options = raw.get("options") or []
     if not isinstance(options, list | tuple | set | frozenset) or any(
         o not in OPTIONS for o in options
@@ -298,6 +309,7 @@ def apply_settings(program: Program, settings: ProgramSettings) -> None:
     for option in OPTIONS:
         setattr(program, option, option in settings.options)
     program.group_size = settings.group_size
+    program.checkin_after_days = settings.checkin_after_days
     set_schedule(
         program, settings.cadence, settings.weekday, settings.time_of_day, settings.timezone
     )
