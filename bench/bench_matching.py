@@ -3,7 +3,7 @@
     python bench/bench_matching.py            # everything (several minutes; networkx needed
                                               # for the comparison with exact matching)
     python bench/bench_matching.py --quick    # smaller sizes and fewer seeds (about a minute)
-    python bench/bench_matching.py --only scale,preview,quality,baseline,groups
+    python bench/bench_matching.py --only scale,preview,quality,baseline,churn,groups
     python bench/bench_matching.py --json results.json
 
 Sections:
@@ -14,6 +14,7 @@ Sections:
 * quality: level spread against exact maximum-weight matching (networkx), first round and
   the first 10 rounds, for uniform and pyramid-shaped levels, and rounds reached;
 * baseline: repeat-free rounds reached against random shuffling with up to 100 retries;
+* churn: repeat-free rounds in a row when one member is replaced after four rounds;
 * groups: repeat-free rounds reached for groups of 3 and 4.
 
 Levels are 1..8: uniform, or a pyramid (many juniors, few seniors).
@@ -270,6 +271,31 @@ def bench_quality(quick: bool) -> list[dict]:
     return rows
 
 
+def churn_rounds(people, seed: int, at: int) -> int:
+    """Repeat-free rounds in a row when one member leaves and a new one joins at ``at``."""
+    history = History()
+    for week in range(len(people) + 1):
+        if week == at:
+            people = people[1:] + [Person("NEWCOMER", level=5, department=DEPARTMENTS[0])]
+        grouping = form_groups(people, history, seed=seed * 1000 + week)
+        if grouping.score.repeats:
+            return week
+        history = history.extended(
+            PastGroup(DAY + datetime.timedelta(days=7 * week), g) for g in grouping.groups
+        )
+    return len(people)
+
+
+def bench_churn(quick: bool) -> list[dict]:
+    rows = []
+    for n in (20, 50):
+        reached = [churn_rounds(make_people(n, seed), seed, at=4) for seed in range(3 if quick
+                                                                                    else 5)]
+        rows.append({"members": n, "replaced_after_round": 4, "rounds": reached})
+        print(f"churn: {rows[-1]}", flush=True)
+    return rows
+
+
 def bench_groups(quick: bool) -> list[dict]:
     rows = []
     for n, k in [(30, 3), (60, 3), (30, 4), (61, 4)]:
@@ -294,6 +320,7 @@ def main() -> None:
         "preview": bench_preview,
         "quality": bench_quality,
         "baseline": bench_baseline,
+        "churn": bench_churn,
         "groups": bench_groups,
     }
     chosen = args.only.split(",") if args.only else list(sections)

@@ -430,3 +430,14 @@ def test_large_pools_keep_the_rules():
     ordered = sorted(p.level for p in people)
     best = (sum(ordered[-750:]) - sum(ordered[:750])) / 750
     assert grouping.score.mean_level_spread >= 0.99 * best
+
+
+def test_many_lone_offices_are_spread_over_remote_groups():
+    offices = [Person(f"O{i}", level=i % 8 + 1, location=f"City {i}", utc_offset_minutes=0)
+               for i in range(30)]
+    remote = [Person(f"R{i}", level=i % 8 + 1, utc_offset_minutes=60) for i in range(40)]
+    grouping = form_groups(offices + remote, [], seed=2)
+    assert not grouping.unmatched
+    assert sorted(members_of(grouping)) == sorted(p.id for p in offices + remote)
+    for group in grouping.groups:
+        assert sum(x.startswith("O") for x in group) <= 1, group  # two cities never share

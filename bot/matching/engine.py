@@ -74,12 +74,7 @@ def form_groups(
         blocks.append(np.where(local >= 0, members[np.maximum(local, 0)], -1))
 
     everyone = PairBook(n, a, b, cost, dense=False, presorted=True)
-    unmatched = []
-    if alone:
-        groups = [row[row >= 0].tolist() for block in blocks for row in block]
-        unmatched = place_leftovers(roster, alone, groups, everyone, rng)
-        blocks = [_padded(groups)]
-    rows = _stack(blocks)
+    rows, unmatched = place_leftovers(roster, alone, _stack(blocks), everyone, rng)
     return Grouping(
         groups=_as_ids(roster.ids, rows),
         unmatched=unmatched,

@@ -23,6 +23,7 @@ TRIO_EXHAUSTIVE = 400  # or all of them when there are no more than this
 LOOKAHEAD_ROUNDS = 8  # with fewer unmet pairs than this many rounds use, look one round ahead
 LOOKAHEAD_OPTIONS = 8  # rounds compared by how many ways they leave to go on
 LOOKAHEAD_ENOUGH = 12  # ways to go on that count as plenty
+MAX_TRIANGLES = 20_000  # enough trios to choose from in any one search
 
 
 def pair_pool(pool: Pool, rng: np.random.Generator) -> list[tuple[int, ...]]:
@@ -165,16 +166,18 @@ def _with_trio(
     pick = np.lexsort((noise[0], -degree, rot))
     people = pick if c <= max(EXACT_TRIO_SEARCH, TRIO_CANDIDATES) else pick[:TRIO_CANDIDATES]
 
-    def triangles(allowed: np.ndarray) -> np.ndarray:
-        sub = allowed[np.ix_(people, people)]
+    def triangles(allowed: np.ndarray, among: np.ndarray) -> np.ndarray:
+        sub = allowed[np.ix_(among, among)]
         i, j = np.nonzero(np.triu(sub, 1))
-        trios = []
+        trios: list[tuple[int, int, int]] = []
         for a, b in zip(i.tolist(), j.tolist(), strict=True):
             both = np.flatnonzero(sub[a, b + 1 :] & sub[b, b + 1 :]) + b + 1
             trios.extend((a, b, int(z)) for z in both)
+            if len(trios) >= MAX_TRIANGLES:
+                break
         if not trios:
             return np.zeros((0, 3), np.int64)
-        return people[np.array(trios)]
+        return among[np.array(trios)]
 
     def trio_order(trios: np.ndarray, penalty: np.ndarray) -> np.ndarray:
         x, y, z = trios.T
@@ -184,8 +187,10 @@ def _with_trio(
         worth = spread + DEPT_BONUS * mixed + noise[x, y] + noise[y, z]
         return np.lexsort((-worth, -(degree[x] + degree[y] + degree[z]), penalty))
 
-    trios = triangles(unused)
-    if len(trios):
+    def search(among: np.ndarray) -> list[tuple[int, ...]] | None:
+        trios = triangles(unused, among)
+        if not len(trios):
+            return None
         order = trio_order(trios, rot[trios].sum(axis=1))
         exhaustive = c <= EXACT_TRIO_SEARCH or len(order) <= TRIO_EXHAUSTIVE
         tries = order if exhaustive else order[:TRIO_TRIES]
@@ -212,12 +217,17 @@ def _with_trio(
             options += 1
             if best_room >= LOOKAHEAD_ENOUGH or options >= LOOKAHEAD_OPTIONS:
                 break
-        if best is not None:
-            return best
+        return best
+
+    found = search(people)
+    if found is None and len(people) < c:
+        found = search(pick)  # the best-placed people could not make it: try everyone
+    if found is not None:
+        return found
 
     # A repeat cannot be avoided: pick the trio and pairs with the least repeat cost.
     cost = pool.book.cost_matrix
-    trios = triangles(~np.eye(c, dtype=bool))
+    trios = triangles(~np.eye(c, dtype=bool), people)
     x, y, z = trios.T
     trio_cost = cost[x, y] + cost[x, z] + cost[y, z] + ROTATION_COST * rot[trios].sum(axis=1)
     best, best_total = None, np.inf

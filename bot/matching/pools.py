@@ -80,25 +80,60 @@ def build_pools(roster: Roster) -> tuple[list[np.ndarray], list[int]]:
         else:
             pools.append(floaters)
 
-    alone = [j for j in range(len(pools)) if len(pools[j]) == 1]
-    left: list[int] = []
-    for j in alone:
-        person = pools[j][0]
-        homes = [
-            h
-            for h in range(len(pools))
-            if h != j and len(pools[h]) >= 2
-            and roster.compatible(person, np.asarray(pools[h])).all()
-        ]
-        if homes:
-            best = max(homes, key=lambda h: len(pools[h]))
-            pools[best].append(person)
-        else:
-            left.append(person)
-        pools[j] = []
+    left = _seat_the_lonely(roster, pools)
     result = [np.asarray(sorted(p), np.int64) for p in pools if len(p) >= 2]
     assert sum(len(p) for p in result) + len(left) == n
     return result, left
+
+
+def _seat_the_lonely(roster: Roster, pools: list[list[int]]) -> list[int]:
+    """Move people alone in their pool into the largest pool they can meet as a whole.
+
+    Each pool is summarised by its location and the range of known offsets (of everyone, and
+    of its members without a location), so one person is checked against all pools at once.
+    """
+    loc, offset, window = roster.loc, roster.offset, roster.window
+    count = len(pools)
+    size = np.array([len(p) for p in pools], np.int64)
+    place = np.full(count, -1, np.int64)
+    lo_all, hi_all = np.full(count, np.inf), np.full(count, -np.inf)
+    lo_free, hi_free = np.full(count, np.inf), np.full(count, -np.inf)
+
+    def take(j: int, person: int) -> None:
+        off = offset[person]
+        if loc[person] >= 0:
+            place[j] = loc[person]
+        if not np.isnan(off):
+            lo_all[j], hi_all[j] = min(lo_all[j], off), max(hi_all[j], off)
+            if loc[person] < 0:
+                lo_free[j], hi_free[j] = min(lo_free[j], off), max(hi_free[j], off)
+
+    for j, members in enumerate(pools):
+        for person in members:
+            take(j, person)
+    left: list[int] = []
+    for j in np.flatnonzero(size == 1).tolist():
+        person = pools[j][0]
+        off = offset[person]
+        if loc[person] >= 0:
+            fits = place < 0
+            if not np.isnan(off):
+                fits &= np.maximum(hi_free - off, off - lo_free) <= window
+        elif not np.isnan(off):
+            fits = np.maximum(hi_all - off, off - lo_all) <= window
+        else:
+            fits = np.ones(count, bool)
+        fits &= size >= 2
+        if fits.any():
+            home = int(np.flatnonzero(fits)[np.argmax(size[fits])])
+            pools[home].append(person)
+            size[home] += 1
+            take(home, person)
+        else:
+            left.append(person)
+        pools[j] = []
+        size[j] = 0
+    return left
 
 
 def _office_for(
