@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import datetime
 import itertools
+import os
+import subprocess
+import sys
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -441,3 +445,25 @@ def test_many_lone_offices_are_spread_over_remote_groups():
     assert sorted(members_of(grouping)) == sorted(p.id for p in offices + remote)
     for group in grouping.groups:
         assert sum(x.startswith("O") for x in group) <= 1, group  # two cities never share
+
+
+def test_the_same_seed_gives_the_same_grouping_in_another_process(tmp_path):
+    script = tmp_path / "round.py"
+    script.write_text(
+        "from bot.matching import Person, PastGroup, Rules, form_groups\n"
+        "import datetime\n"
+        "people = [Person(f'U{i}', level=i % 5 or None, department='AB'[i % 2],\n"
+        "                 location=None if i % 3 else 'Lisbon') for i in range(41)]\n"
+        "past = [PastGroup(datetime.date(2024, 1, 1), (f'U{i}', f'U{i + 1}'))\n"
+        "        for i in range(0, 40, 2)]\n"
+        "for size in (2, 3):\n"
+        "    print(form_groups(people, past, Rules(group_size=size), seed=5))\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    outputs = set()
+    for hash_seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed, "PYTHONPATH": str(root)}
+        done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                              env=env, check=True)
+        outputs.add(done.stdout)
+    assert len(outputs) == 1

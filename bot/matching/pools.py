@@ -108,9 +108,19 @@ def _seat_the_lonely(roster: Roster, pools: list[list[int]]) -> list[int]:
             if loc[person] < 0:
                 lo_free[j], hi_free[j] = min(lo_free[j], off), max(hi_free[j], off)
 
+    if not (size == 1).any():
+        return []
     for j, members in enumerate(pools):
-        for person in members:
-            take(j, person)
+        who = np.asarray(members, np.int64)
+        located = loc[who] >= 0
+        if located.any():
+            place[j] = loc[who[located]][0]
+        for mask, lo, hi in ((np.ones(len(who), bool), lo_all, hi_all),
+                             (~located, lo_free, hi_free)):
+            known = offset[who[mask]]
+            known = known[~np.isnan(known)]
+            if len(known):
+                lo[j], hi[j] = known.min(), known.max()
     left: list[int] = []
     for j in np.flatnonzero(size == 1).tolist():
         person = pools[j][0]
