@@ -14,30 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.matching import Person
+from bot.csvfile import InputError
+from bot.matching import Person, offset_minutes
 
 MEMBER_COLUMNS = ("user_id", "level", "department", "location", "timezone")
 HISTORY_COLUMNS = ("date", "user_ids")
 _OFFSET = re.compile(r"^(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)
 _ZERO = {"utc", "gmt", "z", "+00:00", "-00:00", "+0000", "+00"}
-
-
-class InputError(Exception):
-    """A problem in an input file; ``str()`` is the one line to show."""
-
-    def __init__(
-        self, file: str, line: int | None, column: str | None, message: str
-    ) -> None:
-        super().__init__(file, line, column, message)
-        self.file, self.line, self.column, self.message = file, line, column, message
-
-    def __str__(self) -> str:
-        where = self.file
-        if self.line is not None:
-            where += f" line {self.line}"
-        if self.column is not None:
-            where += f', column "{self.column}"'
-        return f"{where}: {self.message}"
 
 
 Progress = Callable[[int], None]
@@ -60,14 +43,6 @@ class MemberRow:
             location=self.location,
             utc_offset_minutes=offset_minutes(self.timezone, on),
         )
-
-
-def offset_minutes(zone: ZoneInfo | int | None, on: datetime.date) -> int | None:
-    if zone is None or isinstance(zone, int):
-        return zone
-    noon = datetime.datetime.combine(on, datetime.time(12), tzinfo=zone)
-    delta = noon.utcoffset()
-    return None if delta is None else int(delta.total_seconds() // 60)
 
 
 def parse_timezone(text: str) -> ZoneInfo | int:

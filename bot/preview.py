@@ -13,7 +13,8 @@ import sys
 import time
 from typing import TextIO
 
-from bot.csvinput import InputError, MemberRow, read_history, read_members
+from bot.csvfile import InputError
+from bot.csvinput import MemberRow, read_history, read_members
 from bot.matching import Grouping, History, PastGroup, Rules, form_groups
 
 ROUND_EVERY = datetime.timedelta(days=7)

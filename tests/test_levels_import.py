@@ -5,8 +5,8 @@ from slack_double import SlackDouble
 from sqlalchemy import select
 
 from bot import config
+from bot.csvfile import InputError
 from bot.db import session_scope
-from bot.levels.csvfile import InputError
 from bot.levels.importer import import_levels
 from bot.levels.sources import set_value
 from bot.models import Member

@@ -3,9 +3,9 @@
 import pytest
 from sqlalchemy import select
 
+from bot.csvfile import InputError
 from bot.db import session_scope
 from bot.levels.admin import set_title_rules
-from bot.levels.csvfile import InputError
 from bot.levels.sources import set_value
 from bot.levels.titles import SHIPPED, TitleRules, compile_pattern, read_rules, shipped_rules
 from bot.models import Member, Workspace

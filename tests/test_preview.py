@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.csvinput import InputError
+from bot.csvfile import InputError
 from bot.preview import Progress, main
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from bot.config import ConfigError, Settings
+from bot.csvfile import InputError
 from bot.levels.admin import UnknownField, current_mapping, map_fields, set_title_rules
-from bot.levels.csvfile import InputError
 from bot.levels.importer import import_levels
 from bot.levels.profiles import sync_profiles
 from bot.levels.report import explain, export_csv, export_rows, export_table

@@ -17,7 +17,7 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.levels.csvfile import InputError, read_table
+from bot.csvfile import InputError, read_table
 from bot.levels.sources import ATTRIBUTES, InvalidValue, apply, member_for, normalise
 from bot.models import Member
 

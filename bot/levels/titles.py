@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from bot.levels.csvfile import InputError, read_table
+from bot.csvfile import InputError, read_table
 from bot.levels.sources import InvalidValue, parse_level
 from bot.models import Workspace
 

@@ -6,7 +6,15 @@ and measured figures.
 
 from bot.matching.engine import form_groups
 from bot.matching.history import History
-from bot.matching.types import Grouping, PastGroup, Person, Rules, Score, Unmatched
+from bot.matching.types import (
+    Grouping,
+    PastGroup,
+    Person,
+    Rules,
+    Score,
+    Unmatched,
+    offset_minutes,
+)
 
 __all__ = [
     "Grouping",
@@ -17,4 +25,5 @@ __all__ = [
     "Score",
     "Unmatched",
     "form_groups",
+    "offset_minutes",
 ]

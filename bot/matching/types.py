@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 MIN_GROUP_SIZE = 2
 MAX_GROUP_SIZE = 8
@@ -90,3 +91,12 @@ class Grouping:
     groups: list[tuple[str, ...]]
     unmatched: list[Unmatched]
     score: Score = field(default_factory=Score)
+
+
+def offset_minutes(zone: ZoneInfo | int | None, on: datetime.date) -> int | None:
+    """A zone's (or fixed offset's) distance from UTC in minutes at noon on a given day."""
+    if zone is None or isinstance(zone, int):
+        return zone
+    noon = datetime.datetime.combine(on, datetime.time(12), tzinfo=zone)
+    delta = noon.utcoffset()
+    return None if delta is None else int(delta.total_seconds() // 60)

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.matching import Grouping, PastGroup, Person, Rules, form_groups
+from bot.matching import Grouping, PastGroup, Person, Rules, form_groups, offset_minutes
 from bot.models import Group, GroupMember, Member, Program, Round, UnmatchedMember
 
 # A person does not see the same starter again within this many of their groups.
@@ -30,23 +30,17 @@ def starters() -> tuple[str, ...]:
     return tuple(line.strip() for line in text.splitlines() if line.strip())
 
 
-def utc_offset_minutes(timezone: str | None, when: dt.datetime) -> int | None:
-    if not timezone:
-        return None
-    try:
-        offset = when.astimezone(ZoneInfo(timezone)).utcoffset()
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-    return int(offset.total_seconds() // 60) if offset is not None else None
-
-
 def person_of(member: Member, when: dt.datetime) -> Person:
+    try:
+        zone = ZoneInfo(member.timezone) if member.timezone else None
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = None  # an unknown zone constrains nobody, like no zone at all
     return Person(
         id=member.user_id,
         level=member.level,
         department=member.department,
         location=member.location,
-        utc_offset_minutes=utc_offset_minutes(member.timezone, when),
+        utc_offset_minutes=offset_minutes(zone, when.date()),
     )
 
 
