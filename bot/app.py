@@ -16,7 +16,7 @@ from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from bot import listeners
 from bot.config import BOT_SCOPES, ConfigError, Settings
 from bot.db import engine_for
-from bot.slack import web_client
+from bot.slack import TOKEN_ERRORS, web_client
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ def _reason(error: Exception) -> str:
     if isinstance(error, SlackApiError):
         return str(error.response.get("error", "error"))
     text = str(error)
-    for code in ("invalid_auth", "token_revoked", "account_inactive", "not_authed"):
+    for code in sorted(TOKEN_ERRORS):
         if code in text:
             return code
     return text.splitlines()[0][:120] if text else "unknown error"

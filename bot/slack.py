@@ -19,6 +19,12 @@ from bot.config import Settings
 
 log = logging.getLogger(__name__)
 
+# Slack's answers meaning this workspace's token cannot be used: nothing else will work either
+# until an admin reinstalls or grants the scope.
+TOKEN_ERRORS = frozenset(
+    {"invalid_auth", "not_authed", "token_revoked", "account_inactive", "missing_scope"}
+)
+
 
 def retry_handlers(max_retries: int = 8) -> list:
     return [

@@ -25,10 +25,10 @@ from bot.levels.sources import InvalidValue
 from bot.levels.titles import read_rules, rules_for
 from bot.models import Member
 from bot.runtime import settings_for_command, team_for_command
+from bot.slack import TOKEN_ERRORS
 
 EXIT_PARTIAL = 1
 EXIT_USAGE = 2
-AUTH_ERRORS = {"invalid_auth", "not_authed", "token_revoked", "account_inactive", "missing_scope"}
 
 
 class CommandError(Exception):
@@ -85,10 +85,10 @@ def _guarded(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Na
                 (error.response.api_url.rsplit("/", 1)[-1]) if error.response is not None else "?"
             )
             hint = ""
-            if code in AUTH_ERRORS:
+            if code in TOKEN_ERRORS:
                 hint = ": check the bot token and that the app is installed with its scopes"
             print(f"error: Slack answered {method} with {code}{hint}", file=sys.stderr)
-            return EXIT_USAGE if code in AUTH_ERRORS else EXIT_PARTIAL
+            return EXIT_USAGE if code in TOKEN_ERRORS else EXIT_PARTIAL
         except OSError as error:
             print(f"error: cannot reach Slack ({error})", file=sys.stderr)
             return EXIT_PARTIAL

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from bot.levels.sources import ATTRIBUTES, InvalidValue, apply, member_for, normalise
 from bot.levels.titles import rules_for
 from bot.models import Member, Workspace, utcnow
+from bot.slack import TOKEN_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -31,15 +32,7 @@ SOURCE = "profile"
 DEFAULT_MAX_AGE = dt.timedelta(hours=12)
 TITLE_MAX = 300
 # Errors after which no other profile of the workspace can be read either.
-FATAL_ERRORS = {
-    "invalid_auth",
-    "not_authed",
-    "token_revoked",
-    "account_inactive",
-    "missing_scope",
-    "team_access_not_granted",
-    "ratelimited",
-}
+FATAL_ERRORS = TOKEN_ERRORS | {"team_access_not_granted", "ratelimited"}
 
 
 @dataclass

@@ -26,7 +26,7 @@ from bot.db import session_scope
 from bot.models import Group, Member, Program, Round, UnmatchedMember, utcnow
 from bot.privacy import describe_mix
 from bot.services.pacing import Pacer
-from bot.slack import rate_limit_only_client
+from bot.slack import TOKEN_ERRORS, rate_limit_only_client
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +47,6 @@ PERMANENT = {
     "not_in_channel",
     "user_is_restricted",
 }
-# Errors that stop the whole delivery until the workspace is fixed (resumed later).
-FATAL = {"invalid_auth", "not_authed", "token_revoked", "account_inactive", "missing_scope"}
 POST_ATTEMPTS = 5
 WORKERS = 4
 
@@ -119,7 +117,7 @@ class Delivery:
             self._set(group_id, delivery="posted", message_ts=ts, error=None)
         except SlackApiError as error:
             code = str(error.response.get("error", "unknown_error"))
-            if code in FATAL:
+            if code in TOKEN_ERRORS:
                 raise DeliveryStopped(code) from None
             if code in PERMANENT:
                 log.warning("group %s not delivered: %s", group_id, code)
@@ -190,7 +188,7 @@ class Delivery:
                 )
             except SlackApiError as error:
                 code = str(error.response.get("error", ""))
-                if code in FATAL:
+                if code in TOKEN_ERRORS:
                     raise DeliveryStopped(code) from None
                 log.warning("could not tell %s they were unmatched: %s", user_id, code)
             with session_scope(self.settings.database_url) as session:
