@@ -11,10 +11,7 @@ zones and cadences, with a history of closed rounds and members (some paused), t
 Rounds themselves are replaced by a no-op, so the figures are the clock's own cost (finding,
 locking, reading, advancing), not Slack's.
 
-    python bench/bench_clock.py [--programs 10000] [--database-url URL] [--proposed-indexes]
-
-`--proposed-indexes` adds, in the benchmark's own database only, the indexes that would make
-the "anything due?" question independent of how much history there is (see docs/clock.md).
+    python bench/bench_clock.py [--programs 10000] [--database-url URL]
 
 With a PostgreSQL URL the benchmark works in a schema of its own and drops it afterwards.
 """
@@ -97,15 +94,6 @@ class _Row:
         self.__dict__.update(row)
 
 
-PROPOSED_INDEXES = (
-    "CREATE INDEX ix_rounds_open ON rounds (closes_at) WHERE closed_at IS NULL",
-    "CREATE INDEX ix_rounds_status ON rounds (status)",
-    "CREATE INDEX ix_members_paused ON members (paused_until) WHERE paused_until IS NOT NULL",
-    "CREATE INDEX ix_participations_paused ON participations (paused_until)"
-    " WHERE paused_until IS NOT NULL",
-)
-
-
 def count_statements(url: str, action) -> tuple[float, int, object]:
     engine = engine_for(url)
     statements = []
@@ -133,16 +121,14 @@ def set_due(url: str, ids: list[int], slot: dt.datetime) -> None:
 
 
 def run(
-    url: str, programs: int, rounds_each: int, members_each: int, repeat: int, indexes: bool
+    url: str, programs: int, rounds_each: int, members_each: int, repeat: int
 ) -> list:
     rng = random.Random(7)
     migrate(url)
     started = time.perf_counter()
     ids = fill(url, programs, rounds_each, members_each, rng)
-    with engine_for(url).begin() as connection:
-        for statement in PROPOSED_INDEXES if indexes else ():
-            connection.execute(text(statement))
-        if url.startswith("postgresql"):
+    if url.startswith("postgresql"):
+        with engine_for(url).begin() as connection:
             connection.execute(text("ANALYZE"))
     print(f"filled in {time.perf_counter() - started:.1f} s: {programs} programs, "
           f"{programs * rounds_each} rounds, {programs * members_each} members", file=sys.stderr)
@@ -187,8 +173,6 @@ def main() -> int:
     parser.add_argument("--members-each", type=int, default=10, help="members per program")
     parser.add_argument("--repeat", type=int, default=20, help="quiet ticks to time")
     parser.add_argument("--database-url", help="default: a fresh SQLite file")
-    parser.add_argument("--proposed-indexes", action="store_true",
-                        help="add the indexes docs/clock.md proposes, in this database only")
     args = parser.parse_args()
     logging.disable(logging.WARNING)  # "missed a slot" lines for thousands of programs
 
@@ -202,8 +186,7 @@ def main() -> int:
                 connection.execute(text(f'CREATE SCHEMA "{schema}"'))
             url += ("&" if "?" in url else "?") + f"options=-csearch_path%3D{schema}"
         try:
-            results = run(url, args.programs, args.rounds_each, args.members_each, args.repeat,
-                          args.proposed_indexes)
+            results = run(url, args.programs, args.rounds_each, args.members_each, args.repeat)
         finally:
             dispose_engines()
             if schema:
@@ -212,9 +195,8 @@ def main() -> int:
                 admin.dispose()
 
     backend = "PostgreSQL" if schema else "SQLite"
-    extra = ", with the proposed indexes" if args.proposed_indexes else ""
     print(f"\n{backend}, {args.programs} programs, {args.programs * args.rounds_each} rounds, "
-          f"{args.programs * args.members_each} members{extra}\n")
+          f"{args.programs * args.members_each} members\n")
     print("| tick | programs started | SQL statements | time |")
     print("|---|---:|---:|---:|")
     for label, elapsed, statements, started in results:
