@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from slack_sdk.models.blocks import (
     ActionsBlock,
     ButtonElement,
-    ContextBlock,
     MarkdownTextObject,
     SectionBlock,
 )
@@ -129,6 +128,3 @@ def summary(groups: int, met: int) -> str:
         f"{met} reported meeting. Next round soon!"
     )
 
-
-def context(text: str) -> dict:
-    return ContextBlock(elements=[MarkdownTextObject(text=text)]).to_dict()
