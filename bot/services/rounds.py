@@ -75,7 +75,7 @@ def run_round(
     client = client_for_team(settings, team_id)
     pacer = Pacer(settings.slack_rate_scale)
     with locks.advisory_lock(url, locks.PLAN, program_id):
-        round_id, created = _existing_round(settings, program_id, slot)
+        round_id, created = _existing_round(settings, program_id, slot), False
         if round_id is None:
             round_id, created = _plan(settings, client, pacer, program_id, slot)
     with locks.advisory_lock(url, locks.DELIVER, round_id):
@@ -94,7 +94,7 @@ def run_round(
         )
 
 
-def _existing_round(settings: Settings, program_id: int, slot: dt.datetime | None):
+def _existing_round(settings: Settings, program_id: int, slot: dt.datetime | None) -> int | None:
     with session_scope(settings.database_url) as session:
         query = select(Round).where(Round.program_id == program_id)
         if slot is not None:
@@ -107,7 +107,7 @@ def _existing_round(settings: Settings, program_id: int, slot: dt.datetime | Non
                 .order_by(Round.slot.desc())
                 .limit(1)
             )
-        return (round_.id, False) if round_ is not None else (None, False)
+        return round_.id if round_ is not None else None
 
 
 def _plan(settings, client, pacer, program_id: int, slot: dt.datetime | None):
