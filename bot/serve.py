@@ -6,8 +6,10 @@ import logging
 import os
 
 from gunicorn.app.base import BaseApplication
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.db import dispose_engines
 
 log = logging.getLogger(__name__)
@@ -63,12 +65,28 @@ def serve_socket_mode(settings: Settings, with_clock: bool) -> None:
     from bot.app import build_app
     from bot.clock import start_background
 
+    app = build_app(settings)
+    url = _socket_mode_url(app.client, settings.app_token or "")
     if with_clock:
         start_background(settings)
 
-    handler = SocketModeHandler(build_app(settings), settings.app_token)
+    handler = SocketModeHandler(app, settings.app_token)
+    handler.client.wss_uri = url  # the first connection; the client asks for later ones itself
     log.info("connecting to Slack in Socket Mode")
     handler.start()
+
+
+def _socket_mode_url(client: WebClient, app_token: str) -> str:
+    """The first WebSocket URL, asked for here so that a token Slack refuses is one clear line
+    instead of the handler's logged error and traceback."""
+    try:
+        return client.apps_connections_open(app_token=app_token)["url"]
+    except SlackApiError as error:
+        raise ConfigError(
+            f"Slack refused SLACK_APP_TOKEN ({error.response.get('error', 'error')}): create an "
+            "app-level token with connections:write under Basic Information > App-Level Tokens, "
+            "and turn on Socket Mode"
+        ) from None
 
 
 def default_workers() -> int:

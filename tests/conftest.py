@@ -115,15 +115,21 @@ class AppProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                self.stop()
                 raise RuntimeError(f"serve exited early:\n{self.output()}")
-            try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as response:
-                    if response.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.1)
+            if self.ready():
+                return self
+            time.sleep(0.1)
         self.stop()
-        raise RuntimeError(f"serve did not become healthy:\n{self.output()}")
+        raise RuntimeError(f"serve did not become ready:\n{self.output()}")
+
+    def ready(self) -> bool:
+        """Whether the app answers yet: over HTTP, its health check."""
+        try:
+            with urllib.request.urlopen(self.url + "/healthz", timeout=1) as response:
+                return response.status == 200
+        except OSError:
+            return False
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

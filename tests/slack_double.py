@@ -6,6 +6,10 @@ inspectable from, the test process. Responses follow Slack's real shapes and err
 enough that slack_sdk's ``WebClient`` (pagination, retry handlers, ``SlackApiError``) behaves
 exactly as it does in production.
 
+Socket Mode too: after ``add_app_token("xapp-1")``, ``apps.connections.open`` hands out a
+``ws://`` URL on the same server, and ``socket_send``, ``socket_acks`` and ``socket_disconnect``
+play Slack's side of the WebSocket (see tests/test_socket_mode.py).
+
 Typical pytest use (the ``with`` block stops the server even when the test fails)::
 
     import pytest
@@ -31,9 +35,12 @@ import base64
 import binascii
 import email.parser
 import email.policy
+import hashlib
 import json
 import math
 import re
+import socket
+import struct
 import threading
 import time
 import uuid
@@ -72,6 +79,7 @@ SLACK_TIERS: dict[str, float] = {
     "views.push": 100,
 }
 _NO_AUTH = {"oauth.v2.access", "api.test"}
+_APP_TOKEN_METHODS = {"apps.connections.open"}  # app-level (xapp-) tokens only
 _METHOD_RE = re.compile(r"^[a-zA-Z]+(\.[a-zA-Z0-9]+)+$")
 
 
@@ -206,6 +214,10 @@ class SlackDouble:
         self._response_ids: set[str] = set()
         self._oauth_codes: dict[str, dict] = {}
         self._used_codes: set[str] = set()
+        self._app_tokens: dict[str, str | None] = {}  # app-level token -> team id
+        self._tickets: dict[str, str] = {}  # unused WebSocket URL ticket -> app-level token
+        self._links: list[_SocketLink] = []
+        self._socket_acks: list[dict] = []
         self._last_ts = 0.0
         self._seq = 0
         self._server: ThreadingHTTPServer | None = None
@@ -226,6 +238,10 @@ class SlackDouble:
         return self
 
     def stop(self) -> None:
+        with self._lock:
+            links = [link for link in self._links if link.closed is None]
+        for link in links:
+            link.close(1001, "going away")
         server, self._server = self._server, None
         if server is not None:
             server.shutdown()
@@ -289,6 +305,7 @@ class SlackDouble:
     def revoke_token(self, token: str) -> None:
         with self._lock:
             self._tokens.pop(token, None)
+            self._app_tokens.pop(token, None)
             self._revoked.add(token)
 
     def add_user(
@@ -469,6 +486,133 @@ class SlackDouble:
         with self._lock:
             return [body for r, body in self._responses if rid is None or r == rid]
 
+    # -- Socket Mode -----------------------------------------------------------------------------
+    # apps.connections.open hands out a one-use ws:// URL on this server (/link/?ticket=…); the
+    # app opens a WebSocket there, gets a "hello", and from then on the double pushes envelopes
+    # and the app acknowledges each with its envelope_id. The framing is in _SocketLink below.
+
+    def add_app_token(self, token: str, team_id: str | None = "T1") -> None:
+        """An app-level token (xapp-…, connections:write): the only kind that may call
+        apps.connections.open; ``team_id`` is recorded on its calls."""
+        with self._lock:
+            self._app_tokens[token] = team_id
+            self._revoked.discard(token)
+
+    def socket_connections(self) -> list[SocketConnection]:
+        """Every WebSocket the app has opened, oldest first, open or closed."""
+        with self._lock:
+            return [link.snapshot() for link in self._links]
+
+    def socket_send(
+        self,
+        kind: str,
+        payload: dict,
+        *,
+        accepts_response_payload: bool | None = None,
+        retry_attempt: int = 0,
+        retry_reason: str = "",
+    ) -> str:
+        """Push an envelope ("slash_commands", "interactive", "events_api") down the newest
+        open connection, as Slack does; returns its envelope_id (see ``socket_acks``)."""
+        envelope_id = str(uuid.uuid4())
+        if accepts_response_payload is None:  # Slack takes no response payload for events
+            accepts_response_payload = kind != "events_api"
+        envelope: dict[str, Any] = {
+            "envelope_id": envelope_id,
+            "type": kind,
+            "payload": payload,
+            "accepts_response_payload": accepts_response_payload,
+        }
+        if kind == "events_api":
+            envelope.update(retry_attempt=retry_attempt, retry_reason=retry_reason)
+        if not self._live_link().send_json(envelope):
+            raise RuntimeError("the Socket Mode connection closed while sending")
+        return envelope_id
+
+    def socket_acks(self, envelope_id: str | None = None) -> list[dict]:
+        """What the app sent back for one envelope (or everything it sent), in order of
+        arrival, e.g. ``{"envelope_id": ..., "payload": {"text": ...}}``."""
+        with self._lock:
+            return [
+                json.loads(json.dumps(m))
+                for m in self._socket_acks
+                if envelope_id is None or m.get("envelope_id") == envelope_id
+            ]
+
+    def socket_disconnect(self, reason: str = "refresh_requested") -> None:
+        """Tell the app to move to a new connection, as Slack does before recycling one. The
+        old connection gets no more envelopes, and is closed once the app has opened another."""
+        link = self._live_link()
+        with self._lock:
+            link.retiring = True
+        debug_info = {"host": f"{self.host}:{self.port}"}
+        link.send_json({"type": "disconnect", "reason": reason, "debug_info": debug_info})
+
+    def _live_link(self) -> _SocketLink:
+        with self._lock:
+            live = [link for link in self._links if link.closed is None and not link.retiring]
+        if not live:
+            raise RuntimeError("no open Socket Mode connection: has the app connected?")
+        return live[-1]
+
+    def _socket_message(self, text: str) -> None:
+        message = json.loads(text)
+        if not isinstance(message, dict):
+            raise ValueError("a Socket Mode message must be a JSON object")
+        with self._lock:
+            self._socket_acks.append(message)
+
+    def _serve_socket_link(self, handler: _Handler) -> None:
+        """GET /link/?ticket=…: the WebSocket handshake, then the connection until it ends."""
+        headers = handler.headers
+        key = headers.get("Sec-WebSocket-Key", "").strip()
+        if (
+            headers.get("Upgrade", "").lower() != "websocket"
+            or "upgrade" not in headers.get("Connection", "").lower()
+            or headers.get("Sec-WebSocket-Version", "").strip() != "13"
+            or not key
+        ):
+            handler._reply(400, {}, {"ok": False, "error": "websocket_upgrade_required"})
+            return
+        ticket = parse_qs(urlsplit(handler.path).query).get("ticket", [""])[-1]
+        with self._lock:
+            app_token = self._tickets.pop(ticket, None)  # one connection per URL
+            if app_token not in self._app_tokens:  # unknown ticket, or the token was revoked
+                app_token = None
+        if app_token is None:
+            handler._reply(401, {}, {"ok": False, "error": "invalid_ticket"})
+            return
+        digest = hashlib.sha1((key + _WS_GUID).encode()).digest()
+        handler.send_response(101, "Switching Protocols")
+        handler.send_header("Upgrade", "websocket")
+        handler.send_header("Connection", "Upgrade")
+        handler.send_header("Sec-WebSocket-Accept", base64.b64encode(digest).decode())
+        handler.end_headers()
+        handler.close_connection = True
+        handler.connection.settimeout(None)  # a quiet connection is fine; stop() ends it
+        link = _SocketLink(self, handler.connection, handler.rfile, app_token)
+        with link.send_lock:  # "hello" goes first: an envelope sent meanwhile waits for it
+            with self._lock:
+                self._links.append(link)
+                live = sum(1 for other in self._links if other.closed is None)
+                replaced = [
+                    old
+                    for old in self._links
+                    if old.retiring and old.closed is None and old.app_token == app_token
+                ]
+            link.send_json(
+                {
+                    "type": "hello",
+                    "num_connections": live,
+                    "debug_info": {"host": f"{self.host}:{self.port}", "build_number": 1},
+                    "connection_info": {"app_id": self.app_id},
+                }
+            )
+            link.send_frame(_OP_PING, b"slack-double")  # the app must answer with a pong
+        for old in replaced:  # like Slack, drop a recycled connection once its successor is up
+            old.close(1000, "replaced")
+        link.run()
+
     # -- inspection ------------------------------------------------------------------------------
 
     def calls(self, method: str | None = None) -> list[Call]:
@@ -529,7 +673,7 @@ class SlackDouble:
         if self.latency:
             time.sleep(self.latency)
         with self._lock:
-            team_id = self._tokens.get(token) if token else None
+            team_id = (self._tokens.get(token) or self._app_tokens.get(token)) if token else None
             status, headers, body = self._dispatch(method, args, token, basic, team_id)
             self._calls.append(
                 Call(
@@ -571,19 +715,27 @@ class SlackDouble:
         if not _METHOD_RE.match(method) or handler is None:
             return 200, {}, {"ok": False, "error": "unknown_method"}
         team = None
+        app_method = method in _APP_TOKEN_METHODS
         if method not in _NO_AUTH:
             if not token:
                 return 200, {}, {"ok": False, "error": "not_authed"}
             if token in self._revoked:
                 return 200, {}, {"ok": False, "error": "token_revoked"}
-            if team_id is None:
+            wrong_kind = self._tokens if app_method else self._app_tokens
+            if token in wrong_kind:
+                return 200, {}, {"ok": False, "error": "not_allowed_token_type"}
+            if (token not in self._app_tokens) if app_method else (team_id is None):
                 return 200, {}, {"ok": False, "error": "invalid_auth"}
-            team = self._teams[team_id]
-            wait = self._rate_wait(team.id, method, args)
-            if wait:
-                return 429, {"Retry-After": str(wait)}, {"ok": False, "error": "ratelimited"}
+            if not app_method:
+                team = self._teams[team_id]
+                wait = self._rate_wait(team.id, method, args)
+                if wait:
+                    return 429, {"Retry-After": str(wait)}, {"ok": False, "error": "ratelimited"}
         try:
-            result = handler(team, args, basic) if method in _NO_AUTH else handler(team, args)
+            if method in _NO_AUTH:
+                result = handler(team, args, basic)
+            else:
+                result = handler(token, args) if app_method else handler(team, args)
         except _ApiError as e:
             return 200, {}, {"ok": False, "error": e.error, **e.extra}
         return 200, {}, {"ok": True, **result}
@@ -1074,6 +1226,11 @@ class SlackDouble:
         keep = {k: old[k] for k in ("user_id", "trigger_id") if k in old}
         return {"view": self._store_view(team, view, vid, **keep)}
 
+    def _api_apps_connections_open(self, app_token, args):
+        ticket = uuid.uuid4().hex
+        self._tickets[ticket] = app_token
+        return {"url": f"ws://{self.host}:{self.port}/link/?ticket={ticket}&app_id={self.app_id}"}
+
     def _api_oauth_v2_access(self, team, args, basic):
         client_id, client_secret = basic or (args.get("client_id"), args.get("client_secret"))
         if not client_id or (self.oauth_client_id and client_id != self.oauth_client_id):
@@ -1146,7 +1303,10 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
-        self._serve()
+        if urlsplit(self.path).path.startswith("/link/"):
+            self.server.double._serve_socket_link(self)  # type: ignore[attr-defined]
+        else:
+            self._serve()
 
     def do_POST(self) -> None:
         self._serve()
@@ -1162,6 +1322,9 @@ class _Handler(BaseHTTPRequestHandler):
             status, headers, body = double._handle_response_url(rid, raw)
         else:
             status, headers, body = 404, {}, {"ok": False, "error": "not_found"}
+        self._reply(status, headers, body)
+
+    def _reply(self, status: int, headers: dict, body: Any) -> None:
         data = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -1198,3 +1361,154 @@ class _Handler(BaseHTTPRequestHandler):
                 except ValueError:
                     pass  # left as a string; the method answers with Slack's format error
         return double._handle_api(method.strip("/"), args, token, basic)
+
+
+# -- Socket Mode: the WebSocket side ---------------------------------------------------------------
+# RFC 6455 as far as slack_sdk's Socket Mode clients use it: text frames both ways (fragmented
+# ones are joined), ping/pong and the closing handshake. Frames from the app must be masked;
+# frames to it are not.
+
+_WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+_OP_CONTINUATION, _OP_TEXT, _OP_BINARY = 0x0, 0x1, 0x2
+_OP_CLOSE, _OP_PING, _OP_PONG = 0x8, 0x9, 0xA
+_MAX_FRAME = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class SocketConnection:
+    """One WebSocket the app opened, as the double saw it."""
+
+    app_token: str
+    opened: float
+    closed: float | None  # when it ended; None while open
+    close_code: int | None  # from the app's close frame; None if it just hung up (or is open)
+    retiring: bool  # told to move to a new connection (``socket_disconnect``)
+    pongs: int  # answers to the double's pings
+
+    @property
+    def active(self) -> bool:
+        return self.closed is None
+
+
+class _ProtocolError(Exception):
+    def __init__(self, code: int = 1002, reason: str = "protocol error"):
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+class _SocketLink:
+    """The server end of one WebSocket; ``run`` reads in the HTTP handler's thread while the
+    test's thread may send."""
+
+    def __init__(self, double: SlackDouble, sock: socket.socket, rfile, app_token: str):
+        self.double = double
+        self.sock = sock
+        self.rfile = rfile
+        self.app_token = app_token
+        self.opened = time.time()
+        self.closed: float | None = None
+        self.close_code: int | None = None
+        self.retiring = False
+        self.pongs = 0
+        self.send_lock = threading.RLock()
+        self._close_sent = False
+
+    def snapshot(self) -> SocketConnection:
+        return SocketConnection(
+            self.app_token, self.opened, self.closed, self.close_code, self.retiring, self.pongs
+        )
+
+    def send_frame(self, opcode: int, data: bytes = b"") -> bool:
+        """One unfragmented, unmasked frame; False if the connection is gone or closing."""
+        size = len(data)
+        if size < 126:
+            header = struct.pack("!BB", 0x80 | opcode, size)
+        elif size < 1 << 16:
+            header = struct.pack("!BBH", 0x80 | opcode, 126, size)
+        else:
+            header = struct.pack("!BBQ", 0x80 | opcode, 127, size)
+        with self.send_lock:
+            if self._close_sent:  # nothing may follow a close frame
+                return False
+            self._close_sent = opcode == _OP_CLOSE
+            try:
+                self.sock.sendall(header + data)
+            except OSError:
+                return False
+        return True
+
+    def send_json(self, message: dict) -> bool:
+        return self.send_frame(_OP_TEXT, json.dumps(message).encode())
+
+    def close(self, code: int, reason: str = "") -> None:
+        """Send a close frame and hang up without waiting (slack_sdk does not answer one)."""
+        self.send_frame(_OP_CLOSE, struct.pack("!H", code) + reason.encode())
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def run(self) -> None:
+        parts: list[bytes] = []
+        kind: int | None = None  # opcode of the message being joined from fragments
+        code: int | None = None
+        try:
+            while True:
+                fin, opcode, data = self._read_frame()
+                if opcode == _OP_CLOSE:
+                    code = struct.unpack("!H", data[:2])[0] if len(data) >= 2 else 1005
+                    self.send_frame(_OP_CLOSE, data[:2])  # the closing handshake's answer
+                    break
+                if opcode == _OP_PING:
+                    self.send_frame(_OP_PONG, data)
+                elif opcode == _OP_PONG:
+                    with self.double._lock:
+                        self.pongs += 1
+                elif opcode in (_OP_TEXT, _OP_BINARY) and kind is None:
+                    kind, parts = opcode, [data]
+                elif opcode == _OP_CONTINUATION and kind is not None:
+                    parts.append(data)
+                else:
+                    raise _ProtocolError()  # an unknown opcode, or fragments out of order
+                if fin and opcode < _OP_CLOSE:
+                    if kind == _OP_TEXT:
+                        self._received(b"".join(parts))
+                    parts, kind = [], None
+        except _ProtocolError as error:
+            self.close(error.code, error.reason)
+        except (OSError, EOFError):
+            pass  # the app hung up (or stop() did)
+        finally:
+            with self.double._lock:
+                self.closed = time.time()
+                self.close_code = code
+
+    def _received(self, data: bytes) -> None:
+        try:
+            self.double._socket_message(data.decode())
+        except ValueError:  # includes bad UTF-8
+            raise _ProtocolError(1007, "not a JSON object") from None
+
+    def _read_frame(self) -> tuple[bool, int, bytes]:
+        first, second = self._read(2)
+        fin, opcode, size = bool(first & 0x80), first & 0x0F, second & 0x7F
+        if size == 126:
+            (size,) = struct.unpack("!H", self._read(2))
+        elif size == 127:
+            (size,) = struct.unpack("!Q", self._read(8))
+        if not second & 0x80 or first & 0x70 or size > _MAX_FRAME:
+            raise _ProtocolError()  # unmasked, an extension bit, or absurdly large
+        if opcode >= _OP_CLOSE and (size > 125 or not fin):
+            raise _ProtocolError()  # control frames are short and never fragmented
+        mask = self._read(4)
+        raw = self._read(size)
+        key = (mask * (size // 4 + 1))[:size]
+        data = (int.from_bytes(raw, "big") ^ int.from_bytes(key, "big")).to_bytes(size, "big")
+        return fin, opcode, data
+
+    def _read(self, size: int) -> bytes:
+        data = self.rfile.read(size) if size else b""
+        if len(data) < size:
+            raise EOFError("connection closed")
+        return data

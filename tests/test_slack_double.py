@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import os
+import socket
 import time
+import urllib.error
 import urllib.request
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import slack_signing as signing
@@ -374,3 +379,164 @@ def test_signed_requests_dispatch_through_bolt(slack):
     assert app.dispatch(signing.bolt_request(*stale)).status == 401
     assert [m.text for m in slack.messages("C1")] == ["hi now"]
     assert slack.responses(url) == [{"text": "paired"}]
+
+
+# -- Socket Mode ----------------------------------------------------------------------------------
+
+
+class RawWebSocket:
+    """A bare client, to send what slack_sdk never would: fragments, unmasked frames, closes."""
+
+    def __init__(self, url: str, key: str | None = None):
+        parts = urlsplit(url)
+        self.key = key or base64.b64encode(os.urandom(16)).decode()
+        self.sock = socket.create_connection((parts.hostname, parts.port), timeout=5)
+        self.sock.sendall(
+            f"GET {parts.path}?{parts.query} HTTP/1.1\r\nHost: {parts.hostname}\r\n"
+            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {self.key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
+        self.reader = self.sock.makefile("rb")
+        self.status = int(self.reader.readline().split()[1])
+        self.headers = {}
+        while line := self.reader.readline().strip():
+            name, _, value = line.decode().partition(":")
+            self.headers[name.lower()] = value.strip()
+
+    def send(self, opcode: int, data: bytes, fin: bool = True, mask: bool = True) -> None:
+        head = bytes([(0x80 if fin else 0) | opcode])
+        size = len(data)
+        head += bytes([(0x80 if mask else 0) | size]) if size < 126 else b""
+        if size >= 126:
+            head += bytes([(0x80 if mask else 0) | 126]) + size.to_bytes(2, "big")
+        if mask:
+            key = os.urandom(4)
+            head, data = head + key, bytes(b ^ key[i % 4] for i, b in enumerate(data))
+        self.sock.sendall(head + data)
+
+    def receive(self) -> tuple[int, bytes]:
+        first, second = self.reader.read(2)
+        assert not second & 0x80, "frames from the server are never masked"
+        size = second & 0x7F
+        if size >= 126:
+            size = int.from_bytes(self.reader.read(2 if size == 126 else 8), "big")
+        return first & 0x0F, self.reader.read(size)
+
+    def close(self) -> None:
+        self.reader.close()
+        self.sock.close()
+
+
+def socket_url(slack) -> str:
+    return WebClient(base_url=slack.api_url).apps_connections_open(app_token="xapp-1")["url"]
+
+
+def test_apps_connections_open_takes_only_app_level_tokens(slack):
+    slack.add_app_token("xapp-1")
+    web = WebClient(base_url=slack.api_url)
+    url = web.apps_connections_open(app_token="xapp-1")["url"]
+    assert url.startswith(f"ws://127.0.0.1:{slack.port}/link/?ticket=")
+    assert slack.calls("apps.connections.open")[0].team_id == "T1"
+    assert error_of(lambda: web.apps_connections_open(app_token="xoxb-T1")) == (
+        "not_allowed_token_type"
+    )
+    assert error_of(lambda: client(slack, "xapp-1").auth_test()) == "not_allowed_token_type"
+    assert error_of(lambda: web.apps_connections_open(app_token="xapp-2")) == "invalid_auth"
+    slack.revoke_token("xapp-1")
+    assert error_of(lambda: web.apps_connections_open(app_token="xapp-1")) == "token_revoked"
+    assert RawWebSocket(url).status == 401  # a URL handed out before is no good either
+
+
+def test_socket_mode_handshake_hello_envelopes_and_acknowledgements(slack):
+    slack.add_app_token("xapp-1")
+    url = socket_url(slack)
+    ws = RawWebSocket(url)
+    try:
+        assert ws.status == 101 and ws.headers["upgrade"] == "websocket"
+        digest = hashlib.sha1((ws.key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()
+        assert ws.headers["sec-websocket-accept"] == base64.b64encode(digest).decode()
+        opcode, data = ws.receive()
+        hello = json.loads(data)
+        assert opcode == 0x1 and hello["type"] == "hello" and hello["num_connections"] == 1
+        assert ws.receive()[0] == 0x9  # a ping, which needs a pong
+        ws.send(0xA, b"slack-double")
+        ws.send(0x9, b"are you there")
+        assert ws.receive() == (0xA, b"are you there")
+        assert slack.socket_connections()[0].pongs == 1
+
+        payload = {"command": "/meet", "text": "x" * 300}  # a 16-bit length on the way out
+        envelope_id = slack.socket_send("slash_commands", payload)
+        opcode, data = ws.receive()
+        assert json.loads(data) == {
+            "envelope_id": envelope_id,
+            "type": "slash_commands",
+            "payload": payload,
+            "accepts_response_payload": True,
+        }
+        ack = json.dumps({"envelope_id": envelope_id, "payload": {"text": "é" * 100}}).encode()
+        ws.send(0x1, ack[:7], fin=False)  # an acknowledgement in two fragments
+        ws.send(0x0, ack[7:])
+        event_id = slack.socket_send("events_api", {"event": {}}, retry_attempt=1)
+        event = json.loads(ws.receive()[1])
+        assert event["accepts_response_payload"] is False and event["retry_attempt"] == 1
+        ws.send(0x1, json.dumps({"envelope_id": event_id}).encode())
+        deadline = time.monotonic() + 5
+        while len(slack.socket_acks()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert slack.socket_acks(envelope_id) == [json.loads(ack)]
+        assert slack.socket_acks(event_id) == [{"envelope_id": event_id}]
+
+        ws.send(0x8, (1000).to_bytes(2, "big") + b"bye")
+        assert ws.receive() == (0x8, (1000).to_bytes(2, "big"))  # the closing handshake
+        assert ws.reader.read(1) == b""
+    finally:
+        ws.close()
+    deadline = time.monotonic() + 5
+    while slack.socket_connections()[0].active and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert slack.socket_connections()[0].close_code == 1000
+    with pytest.raises(RuntimeError, match="no open Socket Mode connection"):
+        slack.socket_send("events_api", {})
+
+
+def test_socket_mode_refuses_bad_handshakes_and_unmasked_frames(slack):
+    slack.add_app_token("xapp-1")
+    assert RawWebSocket(f"ws://127.0.0.1:{slack.port}/link/?ticket=made-up").status == 401
+    url = socket_url(slack)
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(url.replace("ws:", "http:"), timeout=5)
+    assert refused.value.code == 400
+    ws = RawWebSocket(url)  # the ticket still works: the plain GET was not a WebSocket
+    try:
+        assert ws.status == 101 and RawWebSocket(url).status == 401  # but only once
+        ws.receive(), ws.receive()  # hello, ping
+        ws.send(0x1, b"{}", mask=False)
+        opcode, data = ws.receive()
+        assert opcode == 0x8 and int.from_bytes(data[:2], "big") == 1002
+    finally:
+        ws.close()
+
+
+def test_disconnect_moves_envelopes_to_the_new_connection(slack):
+    slack.add_app_token("xapp-1")
+    old = RawWebSocket(socket_url(slack))
+    new = None
+    try:
+        old.receive(), old.receive()
+        slack.socket_disconnect()
+        message = json.loads(old.receive()[1])
+        assert message["type"] == "disconnect" and message["reason"] == "refresh_requested"
+        with pytest.raises(RuntimeError):
+            slack.socket_send("events_api", {})  # never down a connection being recycled
+        new = RawWebSocket(socket_url(slack))
+        assert json.loads(new.receive()[1])["num_connections"] == 2
+        assert old.receive()[0] == 0x8  # replaced, so Slack closes it
+        new.receive()
+        slack.socket_send("events_api", {"n": 1})
+        assert json.loads(new.receive()[1])["payload"] == {"n": 1}
+        states = [(c.active, c.retiring) for c in slack.socket_connections()]
+        assert states in ([(False, True), (True, False)], [(True, True), (True, False)])
+    finally:
+        old.close()
+        if new is not None:
+            new.close()
