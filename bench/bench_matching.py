@@ -298,7 +298,7 @@ def bench_churn(quick: bool) -> list[dict]:
 
 def bench_groups(quick: bool) -> list[dict]:
     rows = []
-    for n, k in [(30, 3), (60, 3), (30, 4), (61, 4)]:
+    for n, k in [(30, 3), (60, 3), (30, 4), (61, 4), (27, 3), (81, 3), (16, 4), (64, 4)]:
         reached = [
             len(run_rounds(make_people(n, seed), Rules(group_size=k), seed=seed))
             for seed in range(2 if quick else 4)

@@ -170,3 +170,37 @@ def test_groups_of_three_stay_repeat_free_for_most_of_the_possible_rounds():
     people = channel(30, 3)
     rounds = simulate(people, 14, Rules(group_size=3), seed=3)
     assert len(rounds) >= 9  # at most (30-1)/(3-1) = 14 rounds are possible at all
+
+
+@pytest.mark.parametrize(("n", "k"), [(9, 3), (27, 3), (81, 3), (16, 4), (64, 4), (25, 5)])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_channel_of_k_to_a_power_meets_everyone_once_in_groups_of_k(n, k, seed):
+    """The affine schedule: (n-1)/(k-1) rounds, every pair exactly once, widest round first."""
+    people = channel(n, seed, "uniform" if seed % 2 else "pyramid")
+    bound = (n - 1) // (k - 1)
+    rounds = simulate(people, bound + 1, Rules(group_size=k), seed=seed)
+    assert len(rounds) == bound
+    assert all(len(g) == k for r in rounds for g in r.groups)
+    met = {frozenset(p) for r in rounds for g in r.groups for p in itertools.combinations(g, 2)}
+    assert len(met) == n * (n - 1) // 2
+    # the first round has the widest total spread any split into groups of k can have
+    levels = sorted(p.level for p in people)
+    g = n // k
+    widest = (sum(levels[-g:]) - sum(levels[:g])) / g
+    assert rounds[0].score.mean_level_spread == pytest.approx(widest)
+
+
+@pytest.mark.parametrize(
+    ("n", "k", "at_least", "seeds"),
+    [(30, 3, 11, (1, 2, 3)), (60, 3, 25, (1, 2)), (30, 4, 5, (1, 2, 3)), (61, 4, 13, (1, 2))],
+)
+def test_larger_groups_stay_repeat_free_close_to_the_bound(n, k, at_least, seeds):
+    """Other sizes: swaps, then a backtracking search once the swaps leave a repeat.
+
+    The bound is floor((n-1)/(k-1)): 14, 29, 9 and 20 here (fewer for 30 in groups of 4,
+    which needs two groups of 5 every round).
+    """
+    for seed in seeds:
+        people = channel(n, seed, "uniform" if seed % 2 else "pyramid")
+        rounds = simulate(people, n, Rules(group_size=k), seed=seed)
+        assert len(rounds) >= at_least, (seed, len(rounds))

@@ -179,41 +179,95 @@ class _Search:
             self.slot_of[x[take]], self.slot_of[y[take]] = sy[take], sx[take]
 
 
-def exact_groups(
-    pool: Pool, sizes: Sequence[int], limit: int = 200_000
+def cover_groups(
+    pool: Pool, sizes: Sequence[int], rng: np.random.Generator, limit: int = 200_000
 ) -> list[tuple[int, ...]] | None:
-    """A repeat-free split into groups of the given sizes, by exhaustive search; for tiny pools.
+    """A repeat-free split into groups of the given sizes, by backtracking search.
 
-    Returns None when there is none (or the search gave up after ``limit`` steps).
+    Returns None when there is none (or the search gave up after ``limit`` steps; below that
+    the search is exhaustive). Each step places the person with the fewest unmet people left
+    to sit with, which finds a split quickly when one exists. Among that person's possible
+    groups it tries first those whose pairs have the fewest unmet people in common: pairs
+    that could still share a group with many others are kept for later rounds, which keeps
+    later rounds possible for longer. Extra seats go to people who were not in an enlarged
+    group last time whenever such a split exists.
     """
     c = pool.size
-    everyone = np.arange(c)
-    unused = np.ones((c, c), bool)
-    for i in range(c):
-        unused[i] = pool.book.cost(np.full(c, i), everyone) == 0
+    if pool.book.dense:
+        unused = pool.book.cost_matrix == 0
+    else:
+        everyone = np.arange(c)
+        unused = np.stack([pool.book.cost(np.full(c, i), everyone) == 0 for i in range(c)])
     np.fill_diagonal(unused, False)
-    remaining_sizes = sorted(sizes)
+    as_int = unused.astype(np.int64)
+    common = (as_int @ as_int + rng.random((c, c)) * 1e-3).tolist()
+    adj = [sum(1 << j for j in np.flatnonzero(row).tolist()) for row in unused]
+    rotated = pool.enlarged_last.tolist()
+    k = pool.group_size
     steps = 0
 
-    def place(free: list[int], left: list[int]) -> list[tuple[int, ...]] | None:
+    def cliques(candidates: int, size: int):
+        if size == 0:
+            yield ()
+            return
+        while candidates:
+            low = candidates & -candidates
+            u = low.bit_length() - 1
+            candidates ^= low
+            for rest in cliques(candidates & adj[u], size - 1):
+                yield (u, *rest)
+
+    def place(free: int, left: tuple[int, ...], strict: bool) -> list[tuple[int, ...]] | None:
         nonlocal steps
         if not free:
             return []
-        first, rest = free[0], free[1:]
+        v, fewest, rest = -1, c + 1, free
+        while rest:
+            low = rest & -rest
+            u = low.bit_length() - 1
+            rest ^= low
+            count = (adj[u] & free).bit_count()
+            if count < fewest:
+                v, fewest = u, count
+        options = []
         for size in sorted(set(left), reverse=True):
-            others = [v for v in rest if unused[first, v]]
-            for combo in itertools.combinations(others, size - 1):
+            if strict and size > k and rotated[v]:
+                continue
+            for others in cliques(adj[v] & free, size - 1):
                 steps += 1
                 if steps > limit:
-                    return None
-                if any(not unused[a, b] for a, b in itertools.combinations(combo, 2)):
+                    raise _GaveUp
+                if strict and size > k and any(rotated[u] for u in others):
                     continue
-                left2 = list(left)
-                left2.remove(size)
-                free2 = [v for v in rest if v not in combo]
-                found = place(free2, left2)
-                if found is not None:
-                    return [(first, *combo), *found]
+                group = (v, *others)
+                crowd = sum(common[x][y] for x, y in itertools.combinations(group, 2))
+                options.append((-size, crowd, group))
+        options.sort()
+        for minus_size, _, group in options:
+            steps += 1
+            if steps > limit:
+                raise _GaveUp
+            remaining = list(left)
+            remaining.remove(-minus_size)
+            found = place(free & ~sum(1 << u for u in group), tuple(remaining), strict)
+            if found is not None:
+                return [group, *found]
         return None
 
-    return place(list(range(c)), remaining_sizes)
+    everybody = (1 << c) - 1
+    passes = [False]
+    if any(size > k for size in sizes) and any(rotated):
+        passes.insert(0, True)
+    for strict in passes:
+        steps = 0
+        try:
+            found = place(everybody, tuple(sizes), strict)
+        except _GaveUp:
+            continue
+        if found is not None:
+            return found
+    return None
+
+
+class _GaveUp(Exception):
+    pass

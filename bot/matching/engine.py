@@ -18,18 +18,22 @@ from collections.abc import Collection, Sequence
 import numpy as np
 
 from bot.matching.anneal import ANNEAL_LIMIT, anneal
-from bot.matching.bands import band_groups, exact_groups, refine_groups
+from bot.matching.bands import band_groups, cover_groups, refine_groups
+from bot.matching.designs import affine_rounds, exponent
 from bot.matching.history import History
 from bot.matching.leftovers import place_leftovers
 from bot.matching.pairbook import PairBook
 from bot.matching.pairs import pair_pool
-from bot.matching.pool import Pool, group_sizes
+from bot.matching.pool import DEPT_BONUS, Pool, group_sizes
 from bot.matching.pools import build_pools
 from bot.matching.roster import Roster, build_roster
 from bot.matching.types import Grouping, PastGroup, Person, Rules, Score
 
 DENSE_LIMIT = 600  # pools of pairs up to this size get the exact pairing search
 EXACT_GROUPS_LIMIT = 12  # pools of larger groups up to this size get an exhaustive fallback
+COVER_LIMIT = 240  # larger groups in pools up to this size: backtracking search for a
+COVER_STEPS = 20_000  # repeat-free split when the swaps left a repeat, this many steps
+EXACT_STEPS = 200_000  # (and this many, which is exhaustive, up to EXACT_GROUPS_LIMIT)
 ANNEAL_MOVES_PER_PERSON = 300
 
 
@@ -116,15 +120,43 @@ def _group_pool(roster: Roster, pool: Pool, rng: np.random.Generator) -> np.ndar
     if k == 2 and pool.size <= DENSE_LIMIT:
         pool.keys = roster.stable_keys(pool.members)
         return _padded(pair_pool(pool, rng))
+    if pool.size <= DENSE_LIMIT:
+        scheduled = _from_design(roster, pool, rng)
+        if scheduled is not None:
+            return scheduled
     sizes = group_sizes(pool.size, k)
     rows = band_groups(pool, sizes, rng, thorough=pool.size <= DENSE_LIMIT)
     if pool.size <= ANNEAL_LIMIT and len(rows) > 1:
         rows = anneal(pool, rows, rng, moves=ANNEAL_MOVES_PER_PERSON * pool.size)
-    if pool.size <= EXACT_GROUPS_LIMIT and _repeats(pool.book, rows).any():
-        found = exact_groups(pool, sizes)
+    if pool.size <= COVER_LIMIT and _repeats(pool.book, rows).any():
+        steps = EXACT_STEPS if pool.size <= EXACT_GROUPS_LIMIT else COVER_STEPS
+        found = cover_groups(pool, sizes, rng, limit=steps)
         if found is not None:
             rows = refine_groups(pool, found, rng)
     return rows
+
+
+def _from_design(roster: Roster, pool: Pool, rng: np.random.Generator) -> np.ndarray | None:
+    """The widest unused round of the affine schedule, for a pool of exactly k^a people."""
+    if exponent(pool.size, pool.group_size) == 0:
+        return None
+    keys = roster.stable_keys(pool.members)
+    rounds = affine_rounds(np.lexsort((keys, pool.level)), pool.group_size)
+    if rounds is None:
+        return None
+    cost, dept = pool.book.cost_matrix, pool.dept
+    fresh = np.ones(len(rounds), bool)
+    same = np.zeros(len(rounds))
+    for i, j in itertools.combinations(range(rounds.shape[2]), 2):
+        x, y = rounds[:, :, i], rounds[:, :, j]
+        fresh &= (cost[x, y] == 0).all(axis=1)
+        same += ((dept[x] == dept[y]) & (dept[x] >= 0)).sum(axis=1)
+    if not fresh.any():
+        return None
+    level = pool.level[rounds]
+    spread = (level.max(axis=2) - level.min(axis=2)).sum(axis=1)
+    worth = spread - DEPT_BONUS * same + rng.random(len(rounds)) * 1e-3
+    return rounds[int(np.argmax(np.where(fresh, worth, -np.inf)))]
 
 
 def _padded(groups: Sequence[Sequence[int]]) -> np.ndarray:
