@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
+from urllib.error import URLError
 
 from slack_bolt import App
 from slack_bolt.error import BoltError
 from slack_bolt.oauth.oauth_settings import OAuthSettings
+from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
@@ -16,7 +18,7 @@ from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from bot import listeners
 from bot.config import BOT_SCOPES, ConfigError, Settings
 from bot.db import engine_for
-from bot.slack import TOKEN_ERRORS, web_client
+from bot.slack import TOKEN_ERRORS, retry_handlers, web_client
 
 log = logging.getLogger(__name__)
 
@@ -109,12 +111,14 @@ def build_app(
                 listener_executor=executor,
             )
         else:
+            check_bot_token(settings)
             app = App(
                 client=web_client(settings, settings.bot_token),
                 signing_secret=settings.signing_secret or "",
                 request_verification_enabled=verify,
                 process_before_response=False,
                 listener_executor=executor,
+                token_verification_enabled=False,  # check_bot_token did it, with clearer errors
             )
     except (BoltError, SlackApiError) as error:
         raise ConfigError(
@@ -123,6 +127,40 @@ def build_app(
         ) from None
     listeners.register(app, Deps(settings, work))
     return app
+
+
+def check_bot_token(settings: Settings) -> None:
+    """Ask Slack once, with few retries, whether the bot token works; say plainly if not."""
+    client = WebClient(
+        token=settings.bot_token,
+        base_url=settings.slack_api_url,
+        timeout=10,
+        retry_handlers=retry_handlers(max_retries=2),
+    )
+    try:
+        client.auth_test()
+    except SlackApiError as error:
+        raise ConfigError(
+            f"Slack refused SLACK_BOT_TOKEN ({_reason(error)}): check the Bot User OAuth Token "
+            "under OAuth & Permissions and that the app is installed"
+        ) from None
+    except (OSError, URLError) as error:
+        reason = getattr(error, "reason", None) or error
+        raise ConfigError(
+            f"cannot reach Slack at {settings.slack_api_url} ({reason}): check the network "
+            "connection, or SLACK_API_URL if you changed it"
+        ) from None
+
+
+class _QuietTokenWarning(logging.Filter):
+    """Bolt warns that the environment's SLACK_BOT_TOKEN is unused whenever a client is
+    passed in; ours always is (to point it at SLACK_API_URL), so the warning is noise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+logging.getLogger("slack_bolt.App").addFilter(_QuietTokenWarning())
 
 
 def _reason(error: Exception) -> str:

@@ -35,6 +35,10 @@ class _Gunicorn(BaseApplication):
 
 
 def serve_http(settings: Settings, host: str, workers: int, threads: int, with_clock: bool) -> None:
+    if not settings.oauth:
+        from bot.app import check_bot_token
+
+        check_bot_token(settings)  # here, so a bad token stops serve with one line, not a crash
     dispose_engines()  # connections opened before the fork must not be shared with workers
 
     def when_ready(_server):

@@ -92,3 +92,32 @@ def test_every_command_has_help(tmp_path):
         result = run_cli(command, "--help", env=app_env(), cwd=tmp_path)
         assert result.returncode == 0, result.stderr
         assert "usage: python -m bot " + command in result.stdout
+
+
+def test_serve_with_a_token_slack_refuses_says_so_in_one_line(slack, tmp_path):
+    env = app_env(
+        SLACK_BOT_TOKEN="xoxb-not-installed", SLACK_SIGNING_SECRET="s",
+        SLACK_API_URL=slack.api_url, DATABASE_URL=f"sqlite:///{tmp_path / 'w.db'}",
+    )
+    result = run_cli("serve", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: Slack refused SLACK_BOT_TOKEN (invalid_auth): check the Bot User OAuth Token "
+        "under OAuth & Permissions and that the app is installed"
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_serve_when_slack_cannot_be_reached_says_so_in_one_line(tmp_path):
+    from conftest import free_port
+
+    url = f"http://127.0.0.1:{free_port()}/api/"  # nothing listens there
+    env = app_env(
+        SLACK_BOT_TOKEN="xoxb-1", SLACK_SIGNING_SECRET="s", SLACK_API_URL=url,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'w.db'}",
+    )
+    result = run_cli("serve", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"error: cannot reach Slack at {url}")
+    assert "Traceback" not in result.stderr
