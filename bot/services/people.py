@@ -271,31 +271,20 @@ def forget(session: Session, team_id: str, user_id: str) -> str:
     round_ids = select(Round.id).where(Round.program_id.in_(program_ids))
     group_ids = select(Group.id).where(Group.round_id.in_(round_ids))
     no_sync = {"synchronize_session": False}
-
-    session.execute(
-        update(GroupMember)
-        .where(GroupMember.group_id.in_(group_ids), GroupMember.user_id == user_id)
-        .values(user_id=placeholder)
-        .execution_options(**no_sync)
-    )
-    session.execute(
-        update(UnmatchedMember)
-        .where(UnmatchedMember.round_id.in_(round_ids), UnmatchedMember.user_id == user_id)
-        .values(user_id=placeholder)
-        .execution_options(**no_sync)
-    )
-    session.execute(
-        update(Group)
-        .where(Group.id.in_(group_ids), Group.organiser_id == user_id)
-        .values(organiser_id=placeholder)
-        .execution_options(**no_sync)
-    )
-    session.execute(
-        update(Group)
-        .where(Group.id.in_(group_ids), Group.outcome_by == user_id)
-        .values(outcome_by=placeholder)
-        .execution_options(**no_sync)
-    )
+    # Every column that can name the person, and which rows of this workspace to look in.
+    columns = [
+        (GroupMember.user_id, GroupMember.group_id.in_(group_ids)),
+        (UnmatchedMember.user_id, UnmatchedMember.round_id.in_(round_ids)),
+        (Group.organiser_id, Group.id.in_(group_ids)),
+        (Group.outcome_by, Group.id.in_(group_ids)),
+    ]
+    for column, in_workspace in columns:
+        session.execute(
+            update(column.class_)
+            .where(in_workspace, column == user_id)
+            .values({column.key: placeholder})
+            .execution_options(**no_sync)
+        )
     for group in session.scalars(
         select(Group)
         .join(GroupMember, GroupMember.group_id == Group.id)
