@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from functools import cache
 from zoneinfo import available_timezones
 
+from bot import schedule
+
 MAX_PAUSE_WEEKS = 52
 MAX_PAUSE_DAYS = 366
 MAX_NAME_LENGTH = 80
@@ -54,7 +56,7 @@ USAGE = {
     "location": "/meet location <name>   (admins: /meet location @person <name>)",
     "forget-me": "/meet forget-me",
     "setup": "/meet setup",
-    "schedule": "/meet schedule <weekly|biweekly|every4weeks|monthly> <mon..sun> <HH:MM> [time zone]",
+    "schedule": "/meet schedule <weekly|biweekly|every4weeks|monthly [first..last]> <mon..sun> <HH:MM> [time zone]",
     "size": "/meet size <2-8>",
     "enable": "/meet enable",
     "disable": "/meet disable",
@@ -159,6 +161,7 @@ class SetSchedule(Command):
     weekday: int  # Monday = 0
     time_of_day: str  # "HH:MM"
     timezone: str | None = None
+    week_of_month: int | None = None  # monthly: 1-4, or -1 for the last; None keeps it
 
 
 @dataclass(frozen=True)
@@ -425,7 +428,7 @@ def _profile(attribute: str):
 
 def _parse_schedule(args: list[str], today: dt.date) -> SetSchedule:
     usage = USAGE["schedule"]
-    if len(args) not in (3, 4):
+    if len(args) not in (3, 4, 5):
         raise UsageError("Give how often, the day and the time, and optionally a time zone.", usage)
     cadence = args[0].lower()
     cadence = CADENCE_ALIASES.get(cadence, cadence)
@@ -434,10 +437,24 @@ def _parse_schedule(args: list[str], today: dt.date) -> SetSchedule:
             f"`{shown(args[0])}` is not a schedule: use weekly, biweekly, every4weeks or monthly.",
             usage,
         )
+    week_of_month = None
+    if cadence == "monthly" and len(args) in (4, 5) and _is_week_of_month(args[1]):
+        week_of_month = schedule.parse_week_of_month(args[1])  # "monthly last fri 12:00"
+        args = [args[0], *args[2:]]
+    elif len(args) == 5:
+        raise UsageError("Give how often, the day and the time, and optionally a time zone.", usage)
     weekday = parse_weekday(args[1])
     time_of_day = parse_time_of_day(args[2])
     timezone = parse_timezone(args[3]) if len(args) == 4 else None
-    return SetSchedule(cadence, weekday, time_of_day, timezone)
+    return SetSchedule(cadence, weekday, time_of_day, timezone, week_of_month)
+
+
+def _is_week_of_month(text: str) -> bool:
+    try:
+        schedule.parse_week_of_month(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _parse_size(args: list[str], today: dt.date) -> SetSize:

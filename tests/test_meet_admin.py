@@ -259,6 +259,15 @@ def test_schedule(harness):
     nxt = program.next_run_at.astimezone(dt.timezone(dt.timedelta(hours=9)))
     assert (nxt.weekday(), nxt.hour, nxt.minute, nxt.day <= 7) == (2, 9, 15, True)
 
+    result = harness.command("schedule monthly last fri 18:00", user="UADMIN")
+    program = program_in(harness, "C1")
+    assert (program.week_of_month, program.timezone) == (-1, "Asia/Tokyo")
+    assert "the last Friday of every month at 18:00 Asia/Tokyo" in result.text
+    nxt = program.next_run_at.astimezone(dt.timezone(dt.timedelta(hours=9)))
+    assert (nxt.weekday(), nxt.hour, (nxt + dt.timedelta(days=7)).month != nxt.month) == (
+        4, 18, True,
+    )
+
     harness.command("schedule weekly fri 13:00", user="UADMIN")  # the time zone stays
     program = program_in(harness, "C1")
     assert (program.cadence, program.weekday, program.timezone) == ("weekly", 4, "Asia/Tokyo")

@@ -74,6 +74,11 @@ def error(text: str) -> UsageError:
             mc.SetSchedule("biweekly", 4, "09:30", "Europe/Berlin"),
         ),
         ("schedule monthly sun 23:59 UTC", mc.SetSchedule("monthly", 6, "23:59", "UTC")),
+        ("schedule monthly last fri 12:00", mc.SetSchedule("monthly", 4, "12:00", None, -1)),
+        (
+            "schedule monthly 2nd tue 9:00 utc",
+            mc.SetSchedule("monthly", 1, "09:00", "UTC", 2),
+        ),
         ("schedule fortnightly tue 12.15", mc.SetSchedule("biweekly", 1, "12:15")),
     ],
 )
@@ -152,6 +157,8 @@ def test_who_needs_to_be_an_admin():
         ("schedule daily mon 12:00", "`daily` is not a schedule", "/meet schedule"),
         ("schedule weekly funday 12:00", "`funday` is not a day", "/meet schedule"),
         ("schedule weekly mon 25:00", "`25:00` is not a time", "/meet schedule"),
+        ("schedule weekly last fri 12:00", "`last` is not a day", "/meet schedule"),
+        ("schedule monthly last fri 12:00 UTC x", "how often, the day", "/meet schedule"),
         ("schedule weekly mon noon", "`noon` is not a time", "/meet schedule"),
         ("schedule weekly mon 12:00 Mars/Olympus", "not a time zone I know", "/meet schedule"),
         ("schedule weekly mon 12:00 ../../etc/passwd", "not a time zone I know", "/meet schedule"),

@@ -350,7 +350,12 @@ def _with_program(action: Callable[[object, Program, Asker], str], name: str):
 
 def _schedule(command: meet_command.SetSchedule, program: Program, asker: Asker) -> str:
     programs.set_schedule(
-        program, command.cadence, command.weekday, command.time_of_day, command.timezone
+        program,
+        command.cadence,
+        command.weekday,
+        command.time_of_day,
+        command.timezone,
+        command.week_of_month,
     )
     return texts.schedule_set(program.channel_id, programs.describe(program), asker.when(program))
 

@@ -196,7 +196,12 @@ def _known_zone(name: str | None) -> str:
 
 
 def set_schedule(
-    program: Program, cadence: str, weekday: int, time_of_day: str, timezone: str | None
+    program: Program,
+    cadence: str,
+    weekday: int,
+    time_of_day: str,
+    timezone: str | None,
+    week_of_month: int | None = None,
 ) -> None:
     now = utcnow()
     keep_parity = (
@@ -210,7 +215,7 @@ def set_schedule(
     if timezone:
         program.timezone = timezone
     if cadence == schedule.MONTHLY:
-        program.week_of_month = program.week_of_month or 1
+        program.week_of_month = week_of_month or program.week_of_month or 1
     else:
         program.week_of_month = None
     if cadence in (schedule.BIWEEKLY, schedule.EVERY_4_WEEKS):
