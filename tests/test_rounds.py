@@ -178,12 +178,20 @@ def test_check_in_answers_are_stored_latest_wins_and_counted_in_stats(slack, set
     with session_scope(settings.database_url) as session:
         ids = [g.id for g in session.get(Round, report.round_id).groups]
     first, second = groups[0], groups[1]
-    assert record_checkin(settings, "T1", ids[0], first[0], "not_yet").outcome == "not_yet"
-    assert record_checkin(settings, "T1", ids[0], first[1], "met").outcome == "met"
-    assert record_checkin(settings, "T1", ids[1], second[0], "couldnt").outcome == "couldnt"
+    assert record_checkin(settings, "T1", ids[0], first[0], "not_yet")
+    assert record_checkin(settings, "T1", ids[0], first[1], "met")
+    assert record_checkin(settings, "T1", ids[1], second[0], "couldnt")
     # someone outside the group, or another workspace, cannot answer for it
-    assert record_checkin(settings, "T1", ids[2], first[0], "met") is None
-    assert record_checkin(settings, "T2", ids[2], groups[2][0], "met") is None
+    assert not record_checkin(settings, "T1", ids[2], first[0], "met")
+    assert not record_checkin(settings, "T2", ids[2], groups[2][0], "met")
+    with session_scope(settings.database_url) as session:
+        stored = [(g.outcome, g.outcome_by, g.responders) for g in
+                  (session.get(Group, i) for i in ids[:3])]
+    assert stored == [  # the latest answer wins; everyone who answered is remembered
+        ("met", first[1], [first[0], first[1]]),
+        ("couldnt", second[0], [second[0]]),
+        (None, None, []),
+    ]
     with session_scope(settings.database_url) as session:
         figures = stats.program_stats(session, session.get(Program, channel))
     assert (figures.rounds, figures.people_paired, figures.groups, figures.groups_met) == (

@@ -183,8 +183,7 @@ def register_round_buttons(app: App, deps) -> None:
         team_id, user_id, value = _ids(body, context)
         outcome = msgs.CHECKIN_ACTIONS[body["actions"][0]["action_id"]]
         channel = (body.get("channel") or {}).get("id")
-        answer = record_checkin(settings, team_id, _int(value), user_id, outcome)
-        if answer is None:
+        if not record_checkin(settings, team_id, _int(value), user_id, outcome):
             respond(text=texts.NOT_YOUR_GROUP, response_type="ephemeral", replace_original=False)
             return
         message = body.get("message") or {}

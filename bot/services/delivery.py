@@ -19,6 +19,7 @@ from urllib.error import URLError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from bot import round_messages
 from bot.config import Settings
@@ -59,24 +60,15 @@ class DeliveryStopped(Exception):
 class DeliveryResult:
     delivered: int
     failed: int
-    pending: int
 
 
 class Delivery:
-    def __init__(
-        self,
-        settings: Settings,
-        client: WebClient,
-        pacer: Pacer,
-        *,
-        sleep: Callable[[float], None] = time.sleep,
-    ):
+    def __init__(self, settings: Settings, client: WebClient, pacer: Pacer):
         self.settings = settings
         self.client = client
         # No automatic retry of a post whose fate is unknown: that is how intros double.
         self.post_client = rate_limit_only_client(settings, client.token)
         self.pacer = pacer
-        self.sleep = sleep
 
     def deliver(self, round_id: int, progress: Callable[[int, int], None] | None = None):
         with session_scope(self.settings.database_url) as session:
@@ -141,7 +133,7 @@ class Delivery:
                 if isinstance(error, SlackApiError) and (status is None or status < 500):
                     raise
                 log.warning("intro for group %s: %s; checking before retrying", group_id, error)
-                self.sleep(min(30.0, 2.0**attempt))
+                time.sleep(min(30.0, 2.0**attempt))
                 ts = self._find_intro(conversation, group_id, started)
                 if ts:
                     return ts
@@ -197,13 +189,11 @@ class Delivery:
     def _finish(self, round_id: int) -> DeliveryResult:
         with session_scope(self.settings.database_url) as session:
             round_ = session.get(Round, round_id)
-            states = [g.delivery for g in round_.groups]
-            pending = sum(s not in ("posted", "failed") for s in states)
-            if pending == 0 and round_.status in ("planned", "delivering"):
+            states = list(session.scalars(select(Group.delivery).where(Group.round_id == round_id)))
+            finished = all(s in ("posted", "failed") for s in states)
+            if finished and round_.status in ("planned", "delivering"):
                 round_.status = "delivered"
-            return DeliveryResult(
-                delivered=states.count("posted"), failed=states.count("failed"), pending=pending
-            )
+            return DeliveryResult(delivered=states.count("posted"), failed=states.count("failed"))
 
 
 @dataclass(frozen=True)
@@ -221,7 +211,12 @@ class GroupPlan:
 
 
 def _undelivered(session, round_: Round, program: Program) -> list[GroupPlan]:
-    groups = [g for g in round_.groups if g.delivery not in ("posted", "failed")]
+    groups = session.scalars(
+        select(Group)
+        .where(Group.round_id == round_.id, Group.delivery.not_in(("posted", "failed")))
+        .order_by(Group.position)
+        .options(selectinload(Group.members))  # one query for all members, not one per group
+    ).all()
     ids = {m.user_id for g in groups for m in g.members}
     members = {
         m.user_id: m

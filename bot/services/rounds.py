@@ -13,13 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from bot import round_messages
 from bot.config import Settings
 from bot.db import session_scope
-from bot.models import Group, Participation, Program, Round, Workspace, utcnow
+from bot.models import Group, Participation, Program, Round, UnmatchedMember, Workspace, utcnow
 from bot.services import locks
 from bot.services.delivery import Delivery
 from bot.services.pacing import Pacer
@@ -81,17 +82,20 @@ def run_round(
     with locks.advisory_lock(url, locks.DELIVER, round_id):
         result = Delivery(settings, client, pacer).deliver(round_id, progress)
     with session_scope(url) as session:
-        round_ = session.get(Round, round_id)
         return RoundReport(
             round_id=round_id,
             program_id=program_id,
             created=created,
-            groups=len(round_.groups),
+            groups=_count(session, Group, Group.round_id == round_id),
             delivered=result.delivered,
             failed=result.failed,
-            unmatched=len(round_.unmatched),
-            status=round_.status,
+            unmatched=_count(session, UnmatchedMember, UnmatchedMember.round_id == round_id),
+            status=session.get(Round, round_id).status,
         )
+
+
+def _count(session, model, where) -> int:
+    return session.scalar(select(func.count()).select_from(model).where(where)) or 0
 
 
 def _existing_round(settings: Settings, program_id: int, slot: dt.datetime | None) -> int | None:
@@ -246,8 +250,13 @@ def _close(settings: Settings, client, session, round_: Round) -> None:
             select(Participation).where(Participation.program_id == program.id)
         )
     }
+    groups = session.scalars(
+        select(Group)
+        .where(Group.round_id == round_.id)
+        .options(selectinload(Group.members))  # one query for all members, not one per group
+    ).all()
     to_nudge = []
-    for group in round_.groups:
+    for group in groups:
         if group.delivery != "posted":
             continue
         for member in group.members:
@@ -270,35 +279,27 @@ def _close(settings: Settings, client, session, round_: Round) -> None:
             choice.nudged_at = utcnow()
         except SlackApiError as error:
             log.warning("could not nudge %s: %s", choice.user_id, error.response.get("error"))
-    if program.post_summary and round_.summary_posted_at is None and round_.groups:
-        met = sum(g.outcome == "met" for g in round_.groups)
+    if program.post_summary and round_.summary_posted_at is None and groups:
+        met = sum(g.outcome == "met" for g in groups)
         try:
             client.chat_postMessage(
-                channel=program.channel_id, text=round_messages.summary(len(round_.groups), met)
+                channel=program.channel_id, text=round_messages.summary(len(groups), met)
             )
             round_.summary_posted_at = utcnow()
         except SlackApiError as error:
             log.warning("summary for round %s: %s", round_.id, error.response.get("error"))
 
 
-@dataclass(frozen=True)
-class Answer:
-    """What the person who clicked sees change: the group's DM and the new outcome."""
-
-    conversation_id: str
-    outcome: str
-
-
 def record_checkin(
     settings: Settings, team_id: str, group_id: int, user_id: str, outcome: str
-) -> Answer | None:
-    """Store a group's answer (latest wins); None if the clicker is not in that group."""
+) -> bool:
+    """Store a group's answer (latest wins); False if the clicker is not in that group."""
     with session_scope(settings.database_url) as session:
         group = session.get(Group, group_id)
         if group is None or session.get(Program, group.round.program_id).team_id != team_id:
-            return None
+            return False
         if user_id not in {m.user_id for m in group.members}:
-            return None
+            return False
         group.outcome = outcome
         group.outcome_by = user_id
         group.outcome_at = utcnow()
@@ -312,7 +313,7 @@ def record_checkin(
         )
         if choice is not None:
             choice.silent_rounds = 0
-        return Answer(conversation_id=group.conversation_id or "", outcome=outcome)
+        return True
 
 
 def answer_nudge(settings: Settings, team_id: str, program_id: int, user_id: str, stay: bool):
