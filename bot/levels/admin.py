@@ -9,15 +9,9 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from bot.levels.profiles import field_ids, profile_fields, retitle
+from bot.levels.profiles import FIELD_COLUMNS, field_ids, profile_fields, retitle
 from bot.levels.titles import TitleRules
 from bot.models import Workspace
-
-FIELD_COLUMNS = {
-    "level": "level_field",
-    "department": "department_field",
-    "location": "location_field",
-}
 
 
 class UnknownField(ValueError):

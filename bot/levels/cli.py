@@ -15,10 +15,10 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from bot.config import ConfigError, Settings
+from bot.config import Settings
 from bot.csvfile import InputError
 from bot.levels.admin import UnknownField, current_mapping, map_fields, set_title_rules
-from bot.levels.importer import import_levels
+from bot.levels.importer import import_levels, walk_users
 from bot.levels.profiles import sync_profiles
 from bot.levels.report import explain, export_csv, export_rows, export_table
 from bot.levels.sources import InvalidValue
@@ -71,8 +71,6 @@ def _guarded(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Na
     def run(args: argparse.Namespace) -> int:
         try:
             return func(args)
-        except ConfigError:
-            raise
         except (InputError, InvalidValue, UnknownField) as error:
             print(f"error: {error}", file=sys.stderr)
             return EXIT_USAGE
@@ -239,10 +237,8 @@ def cmd_sync(args) -> int:
     with session_scope(settings.database_url) as session:
         user_ids = list(session.scalars(select(Member.user_id).where(Member.team_id == team_id)))
         if args.all:
-            for page in client.users_list(limit=200):
-                for user in page.get("members") or []:
-                    if not (user.get("is_bot") or user.get("deleted") or user["id"] == "USLACKBOT"):
-                        user_ids.append(user["id"])
+            people = walk_users(client).by_id.values()
+            user_ids += [user.id for user in people if not (user.is_bot or user.deleted)]
         report = sync_profiles(
             client, session, team_id, user_ids, max_age=None, progress=_progress("profiles")
         )

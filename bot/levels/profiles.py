@@ -21,7 +21,14 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.levels.sources import ATTRIBUTES, InvalidValue, apply, member_for, normalise
+from bot.levels.sources import (
+    ATTRIBUTES,
+    TEXT_MAX,
+    InvalidValue,
+    apply,
+    member_for,
+    normalise,
+)
 from bot.levels.titles import rules_for
 from bot.models import Member, Workspace, utcnow
 from bot.slack import TOKEN_ERRORS
@@ -33,6 +40,12 @@ DEFAULT_MAX_AGE = dt.timedelta(hours=12)
 TITLE_MAX = 300
 # Errors after which no other profile of the workspace can be read either.
 FATAL_ERRORS = TOKEN_ERRORS | {"team_access_not_granted", "ratelimited"}
+# Attribute → the Workspace column naming the profile field it is read from.
+FIELD_COLUMNS = {
+    "level": "level_field",
+    "department": "department_field",
+    "location": "location_field",
+}
 
 
 @dataclass
@@ -50,11 +63,7 @@ def field_labels(workspace: Workspace | None) -> dict[str, str]:
     """Attribute → the profile field label an admin mapped to it."""
     if workspace is None:
         return {}
-    labels = {
-        "level": workspace.level_field,
-        "department": workspace.department_field,
-        "location": workspace.location_field,
-    }
+    labels = {attribute: getattr(workspace, column) for attribute, column in FIELD_COLUMNS.items()}
     return {
         attribute: label.strip() for attribute, label in labels.items() if label and label.strip()
     }
@@ -193,7 +202,7 @@ def sync_profiles(
                 try:
                     value = normalise(attribute, value)
                 except InvalidValue:
-                    value = normalise(attribute, str(value)[:200])
+                    value = normalise(attribute, str(value)[:TEXT_MAX])
                 changed |= apply(member, attribute, value, SOURCE).changed
         member.profile_synced_at = now
         if changed:

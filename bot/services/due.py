@@ -28,7 +28,6 @@ UNFINISHED = ("planned", "delivering")
 HEADS_UP_AHEAD = dt.timedelta(hours=24)
 
 
-
 @dataclass(frozen=True)
 class Due:
     """Which kinds of work a tick has to do."""
@@ -43,6 +42,19 @@ class Due:
 
     def __bool__(self) -> bool:
         return any(vars(self).values())
+
+
+def heads_up_pending(now, later) -> tuple:
+    """Conditions on Program: a heads-up is wanted for a slot after `now`, up to `later`,
+    and not yet sent for that slot."""
+    p = Program
+    return (
+        p.next_run_at > now,
+        p.next_run_at <= later,
+        p.heads_up.is_(True),
+        p.enabled.is_(True),
+        or_(p.heads_up_sent_for.is_(None), p.heads_up_sent_for != p.next_run_at),
+    )
 
 
 def due_now(session: Session, now: dt.datetime, pause_cutoff: dt.date) -> Due:
@@ -64,15 +76,7 @@ def due_now(session: Session, now: dt.datetime, pause_cutoff: dt.date) -> Due:
         select(
             exists().where(p.next_run_at <= now).label("rounds"),
             exists().where(p.next_run_at.is_(None)).label("unscheduled"),
-            exists()
-            .where(
-                p.next_run_at > now,
-                p.next_run_at <= later,
-                p.heads_up.is_(True),
-                p.enabled.is_(True),
-                or_(p.heads_up_sent_for.is_(None), p.heads_up_sent_for != p.next_run_at),
-            )
-            .label("heads_ups"),
+            exists().where(*heads_up_pending(now, later)).label("heads_ups"),
             # (send_due_checkins also wants the round delivered; leaving that out here lets
             # one index of open rounds answer both this and the next question.)
             exists()

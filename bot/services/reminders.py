@@ -17,7 +17,7 @@ from bot.config import Settings
 from bot.db import session_scope
 from bot.models import Member, Participation, Program, Workspace
 from bot.schedule import local_instant, zone
-from bot.services.due import HEADS_UP_AHEAD
+from bot.services.due import HEADS_UP_AHEAD, heads_up_pending
 from bot.services.workspaces import NotInstalled, client_for_team
 
 log = logging.getLogger(__name__)
@@ -51,16 +51,7 @@ def send_heads_ups(settings: Settings, now: dt.datetime) -> int:
                 Workspace.active,
             )
             .outerjoin(Workspace, Workspace.team_id == Program.team_id)
-            .where(
-                Program.next_run_at > now,
-                Program.next_run_at <= now + HEADS_UP_AHEAD,
-                Program.heads_up.is_(True),
-                Program.enabled.is_(True),
-                or_(
-                    Program.heads_up_sent_for.is_(None),
-                    Program.heads_up_sent_for != Program.next_run_at,
-                ),
-            )
+            .where(*heads_up_pending(now, now + HEADS_UP_AHEAD))
         ).all()
     sent = 0
     for program_id, team_id, channel_id, slot, timezone, active in rows:
