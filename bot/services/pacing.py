@@ -16,10 +16,7 @@ from collections.abc import Callable
 TIERS_PER_MINUTE: dict[str, float] = {
     "conversations.open": 50,  # Tier 3
     "chat.postMessage": 600,  # "special": about 1 per second per conversation, bursts allowed
-    "chat.update": 50,  # Tier 3
-    "conversations.members": 50,  # Tier 4 is higher; stay polite
     "conversations.history": 50,  # Tier 3
-    "users.list": 20,  # Tier 2
     "users.info": 100,  # Tier 4
 }
 PER_CONVERSATION_PER_MINUTE = 60.0

@@ -7,7 +7,7 @@ profiles are refreshed in the same pass so time zones and titles are never stale
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from slack_sdk import WebClient
@@ -40,10 +40,10 @@ class Roster:
         return [m.user_id for m in self.members]
 
 
-def channel_member_ids(client: WebClient, channel_id: str, pacer: Pacer | None = None) -> list[str]:
-    """Every member of a channel, all pages."""
+def channel_member_ids(client: WebClient, channel_id: str) -> list[str]:
+    """Every member of a channel, all pages (slack_sdk follows the cursors)."""
     ids: list[str] = []
-    for page in _pages(client, "conversations.members", pacer, channel=channel_id):
+    for page in client.conversations_members(channel=channel_id, limit=1000):
         ids.extend(page.get("members", []))
     return ids
 
@@ -55,7 +55,7 @@ def fetch_users(
     wanted = set(user_ids)
     users: dict[str, dict] = {}
     if len(wanted) > USERS_LIST_THRESHOLD:
-        for page in _pages(client, "users.list", pacer):
+        for page in client.users_list(limit=1000):
             for user in page.get("members", []):
                 if user.get("id") in wanted:
                     users[user["id"]] = user
@@ -64,28 +64,13 @@ def fetch_users(
         if pacer:
             pacer.wait("users.info")
         try:
-            response = client.api_call("users.info", params={"user": user_id})
+            response = client.users_info(user=user_id)
         except SlackApiError as error:
             if error.response.get("error") != "user_not_found":
                 raise
             continue  # left out as "not found"
         users[user_id] = response["user"]
     return users
-
-
-def _pages(client: WebClient, method: str, pacer: Pacer | None, **args) -> Iterator[dict]:
-    cursor = None
-    while True:
-        if pacer:
-            pacer.wait(method)
-        params = {**args, "limit": 1000}
-        if cursor:
-            params["cursor"] = cursor
-        response = client.api_call(method, params=params)
-        yield response.data
-        cursor = (response.get("response_metadata") or {}).get("next_cursor")
-        if not cursor:
-            return
 
 
 def upsert_members(session: Session, team_id: str, users: dict[str, dict]) -> dict[str, Member]:
@@ -156,7 +141,7 @@ def build_roster(
     pacer: Pacer | None = None,
 ) -> Roster:
     roster = Roster()
-    ids = channel_member_ids(client, program.channel_id, pacer)
+    ids = channel_member_ids(client, program.channel_id)
     users = fetch_users(client, ids, pacer)
     choices = {
         p.user_id: p
