@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.csvfile import InputError
 from bot.matching import Person, offset_minutes
 
-MEMBER_COLUMNS = ("user_id", "level", "department", "location", "timezone")
 HISTORY_COLUMNS = ("date", "user_ids")
 _OFFSET = re.compile(r"^(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)
 _ZERO = {"utc", "gmt", "z", "+00:00", "-00:00", "+0000", "+00"}

@@ -16,6 +16,7 @@ from typing import TextIO
 from bot.csvfile import InputError
 from bot.csvinput import MemberRow, read_history, read_members
 from bot.matching import Grouping, History, PastGroup, Rules, form_groups
+from bot.matching.types import MAX_GROUP_SIZE, MIN_GROUP_SIZE
 
 ROUND_EVERY = datetime.timedelta(days=7)
 
@@ -47,7 +48,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--group-size", type=_group_size, default=Rules.group_size, metavar="K",
-        help="people per group, 2 to 8 (default 2)",
+        help=f"people per group, {MIN_GROUP_SIZE} to {MAX_GROUP_SIZE} (default 2)",
     )
     parser.add_argument(
         "--tz-window", type=_hours, default=Rules.tz_window_hours, metavar="HOURS",
@@ -78,8 +79,10 @@ def _positive(text: str) -> int:
 
 def _group_size(text: str) -> int:
     value = _positive(text)
-    if not 2 <= value <= 8:
-        raise argparse.ArgumentTypeError("must be between 2 and 8")
+    if not MIN_GROUP_SIZE <= value <= MAX_GROUP_SIZE:
+        raise argparse.ArgumentTypeError(
+            f"must be between {MIN_GROUP_SIZE} and {MAX_GROUP_SIZE}"
+        )
     return value
 
 

@@ -28,8 +28,7 @@ def anneal(pool: Pool, rows: np.ndarray, rng: np.random.Generator, moves: int) -
     if len(groups) < 2:
         return rows
     c = pool.size
-    everyone = np.arange(c)
-    cost = [pool.book.cost(np.full(c, i), everyone).tolist() for i in range(c)]
+    cost = pool.book.matrix().tolist()
     level = pool.level.tolist()
     dept = pool.dept.tolist()
     rotated = pool.enlarged_last.tolist()

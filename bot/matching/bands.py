@@ -193,11 +193,7 @@ def cover_groups(
     group last time whenever such a split exists.
     """
     c = pool.size
-    if pool.book.dense:
-        unused = pool.book.cost_matrix == 0
-    else:
-        everyone = np.arange(c)
-        unused = np.stack([pool.book.cost(np.full(c, i), everyone) == 0 for i in range(c)])
+    unused = pool.book.matrix() == 0
     np.fill_diagonal(unused, False)
     as_int = unused.astype(np.int64)
     common = (as_int @ as_int + rng.random((c, c)) * 1e-3).tolist()

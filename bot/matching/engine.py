@@ -58,7 +58,7 @@ def form_groups(
     if n == 0:
         return Grouping(groups=[], unmatched=[], score=Score())
     pools, alone = build_pools(roster)
-    cost = roster.repeat_cost(roster.past_count, roster.past_last)
+    cost = roster.repeat_cost()
     a, b = roster.past_a, roster.past_b
     order = np.argsort(a.astype(np.int64) * n + b, kind="stable")
     a, b, cost = a[order], b[order], cost[order]
@@ -77,7 +77,7 @@ def form_groups(
         local = _group_pool(roster, pool, rng)
         blocks.append(np.where(local >= 0, members[np.maximum(local, 0)], -1))
 
-    everyone = PairBook(n, a, b, cost, dense=False, presorted=True)
+    everyone = PairBook(n, a, b, cost, dense=False)
     rows, unmatched = place_leftovers(roster, alone, _stack(blocks), everyone, rng)
     return Grouping(
         groups=_as_ids(roster.ids, rows),
@@ -109,7 +109,7 @@ def _books(
         books.append(
             PairBook(
                 size, local[a[s:e]], local[b[s:e]], c[s:e],
-                dense=size <= DENSE_LIMIT, presorted=True,
+                dense=size <= DENSE_LIMIT,
             )
         )
     return books

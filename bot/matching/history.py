@@ -43,12 +43,7 @@ class History:
     # ----------------------------------------------------------------- building
     @classmethod
     def from_groups(cls, groups: Iterable[PastGroup]) -> History:
-        dates: list[datetime.date] = []
-        members: list[Sequence[str]] = []
-        for group in groups:
-            dates.append(group.date)
-            members.append(group.member_ids)
-        return cls.from_rows(dates, members)
+        return cls().extended(groups)
 
     @classmethod
     def from_rows(

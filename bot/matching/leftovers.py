@@ -90,10 +90,10 @@ class _Table:
     def live(self) -> tuple[np.ndarray, np.ndarray]:
         return self.rows[: self.count], self.size[: self.count]
 
-    def fits(self, roster: Roster, person: int) -> tuple[np.ndarray, np.ndarray]:
+    def fits(self, person: int) -> tuple[np.ndarray, np.ndarray]:
         """Per group: which members ``person`` can meet (padding counts as yes), and rows."""
         rows, _ = self.live()
-        ok = roster.compatible(person, np.maximum(rows, 0).reshape(-1)).reshape(rows.shape)
+        ok = self.roster.compatible(person, np.maximum(rows, 0).reshape(-1)).reshape(rows.shape)
         return ok | (rows < 0), rows
 
 
@@ -201,7 +201,7 @@ def _split_enlarged(roster: Roster, person: int, table: _Table, k: int) -> bool:
     """Take one member out of an enlarged group to make a new pair with ``person``."""
     if table.count == 0:
         return False
-    fits, rows = table.fits(roster, person)
+    fits, rows = table.fits(person)
     size = table.size[: table.count]
     usable = fits & (rows >= 0) & ((size > k) & (size > 2))[:, None]
     found = np.argwhere(usable)
@@ -222,7 +222,7 @@ def _displace(roster: Roster, person: int, table: _Table) -> int | None:
     """Give ``person`` (left out last round) the seat of someone who was not; return them."""
     if table.count == 0:
         return None
-    fits, rows = table.fits(roster, person)
+    fits, rows = table.fits(person)
     misfits = (~fits).sum(axis=1)
     members = np.maximum(rows, 0)
     # a seat is open when its holder was not left out last round and is the only one in the

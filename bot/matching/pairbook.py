@@ -18,9 +18,8 @@ class PairBook:
         b: np.ndarray,
         cost: np.ndarray,
         dense: bool,
-        presorted: bool = False,
     ) -> None:
-        """Pairs ``(a[i], b[i])`` with ``a < b``; ``presorted`` if already in key order."""
+        """Pairs ``(a[i], b[i])`` with ``a < b``, sorted by ``(a, b)``."""
         self.size = size
         self.dense = dense
         if dense:
@@ -28,14 +27,16 @@ class PairBook:
             self.cost_matrix[a, b] = cost
             self.cost_matrix[b, a] = cost
         else:
-            keys = np.asarray(a, np.int64) * size + b
-            if presorted:
-                self.keys, self.costs = keys, np.asarray(cost, float)
-            else:
-                order = np.argsort(keys, kind="stable")
-                self.keys = keys[order]
-                self.costs = np.asarray(cost, float)[order]
+            self.keys = np.asarray(a, np.int64) * size + b
+            self.costs = np.asarray(cost, float)
         self.pairs = len(a)
+
+    def matrix(self) -> np.ndarray:
+        """Repeat cost of every pair, as a size x size matrix (small pools only)."""
+        if self.dense:
+            return self.cost_matrix
+        everyone = np.arange(self.size)
+        return np.stack([self.cost(np.full(self.size, i), everyone) for i in range(self.size)])
 
     def cost(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Repeat cost of each pair (x[i], y[i]); 0 where they never met."""

@@ -82,14 +82,16 @@ class Roster:
             near = np.isnan(off_o) | (np.abs(off_o - off_i) <= self.window)
         return np.where(both_located, loc_o == loc_i, near)
 
-    def repeat_cost(self, count: np.ndarray, last: np.ndarray) -> np.ndarray:
-        """Extra cost of seating a pair together again: recent and frequent cost more.
+    def repeat_cost(self) -> np.ndarray:
+        """Extra cost of seating each past pair together again: recent and frequent cost more.
 
         The base makes one repeat always worse than any gain in spread; the rest orders
         repeats so that pairs who met longest ago and least often are repeated first.
         """
-        age_weeks = np.maximum(self.today - last, 0) / 7.0
-        return REPEAT_BASE + 100.0 / (1.0 + age_weeks) + 20.0 * np.minimum(count - 1, 20)
+        age_weeks = np.maximum(self.today - self.past_last, 0) / 7.0
+        return (
+            REPEAT_BASE + 100.0 / (1.0 + age_weeks) + 20.0 * np.minimum(self.past_count - 1, 20)
+        )
 
     def stable_keys(self, members: np.ndarray) -> np.ndarray:
         return np.fromiter(
