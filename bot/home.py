@@ -35,7 +35,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot import texts
-from bot.meet_command import WEEKDAY_NAMES
+from bot.meet_command import GROUP_SIZES, WEEKDAY_NAMES
 from bot.services.programs import CHECKIN_DAYS_MAX
 
 log = logging.getLogger(__name__)
@@ -331,7 +331,7 @@ def _option(text: str, value: str) -> Option:
 def settings_modal(form: SettingsForm) -> View:
     cadences = [_option(label, value) for value, label in CADENCE_LABELS.items()]
     days = [_option(name, name.lower()[:3]) for name in WEEKDAY_NAMES]
-    sizes = [_option("Pairs" if n == 2 else f"Groups of {n}", str(n)) for n in range(2, 9)]
+    sizes = [_option("Pairs" if n == 2 else f"Groups of {n}", str(n)) for n in GROUP_SIZES]
     checkin_days = [
         _option("1 day into the round" if n == 1 else f"{n} days into the round", str(n))
         for n in range(1, CHECKIN_DAYS_MAX + 1)
@@ -449,29 +449,39 @@ def errors_by_block(errors: dict[str, str]) -> dict[str, str]:
 # Below here the Home tab meets storage and Slack; everything above stays pure.
 
 
-def today_for(client, user_id: str) -> dt.date:
-    """The person's own today, from their Slack time zone."""
+def today_in(timezone: str | None) -> dt.date:
+    """Today in this IANA time zone; in UTC when it is missing or unknown."""
     from bot.models import utcnow
+
+    try:
+        return utcnow().astimezone(ZoneInfo(timezone or "UTC")).date()
+    except (KeyError, ValueError):
+        return utcnow().date()
+
+
+def viewer(client, user_id: str) -> dict | None:
+    """The person's Slack user object ({} when Slack has no such person); None when Slack
+    refused, so that `publish` asks again."""
     from bot.services import people
 
     try:
-        zone = ZoneInfo((people.slack_user(client, user_id) or {}).get("tz") or "UTC")
-    except (KeyError, ValueError, SlackApiError):
-        zone = ZoneInfo("UTC")
-    return utcnow().astimezone(zone).date()
+        return people.slack_user(client, user_id) or {}
+    except SlackApiError:
+        return None
 
 
-def gather(deps, client, team_id: str, user_id: str, notice: str | None = None) -> HomeData:
+def gather(
+    deps, client, team_id: str, user_id: str, notice: str | None = None, user: dict | None = None
+) -> HomeData:
+    """What the person's Home tab shows; `user` is their Slack user object when the caller
+    already has it."""
     from bot.db import session_scope
-    from bot.models import utcnow
     from bot.services import history, people, programs, stats
 
-    user = people.slack_user(client, user_id) or {}
+    if user is None:
+        user = people.slack_user(client, user_id) or {}
     timezone = user.get("tz") or "UTC"
-    try:
-        today = utcnow().astimezone(ZoneInfo(timezone)).date()
-    except (KeyError, ValueError):
-        today = utcnow().date()
+    today = today_in(timezone)
     with session_scope(deps.settings.database_url) as session:
         team_programs = programs.of_team(session, team_id)
         admin = people.is_admin(session, client, team_id, user_id, user)
@@ -556,10 +566,12 @@ def _bot_user_id(client) -> str | None:
         return None
 
 
-def publish(deps, client, team_id: str, user_id: str, notice: str | None = None) -> None:
+def publish(
+    deps, client, team_id: str, user_id: str, notice: str | None = None, user: dict | None = None
+) -> None:
     """Build the person's Home tab and publish it; a failure is logged, never shown."""
     try:
-        view = home_view(gather(deps, client, team_id, user_id, notice))
+        view = home_view(gather(deps, client, team_id, user_id, notice, user))
         client.views_publish(user_id=user_id, view=view)
     except SlackApiError as error:
         log.warning("could not publish the Home tab: %s", error.response.get("error"))

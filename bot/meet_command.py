@@ -14,8 +14,6 @@ import html
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
-from zoneinfo import available_timezones
 
 from bot import schedule
 
@@ -24,17 +22,9 @@ MAX_PAUSE_DAYS = 366
 MAX_NAME_LENGTH = 80
 LEVELS = range(1, 10)
 GROUP_SIZES = range(2, 9)
-CADENCES = ("weekly", "biweekly", "every4weeks", "monthly")
+CADENCES = schedule.CADENCES
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-WEEKDAY_NAMES = (
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-    "Sunday",
-)
+WEEKDAY_NAMES = schedule.WEEKDAYS
 CADENCE_ALIASES = {
     "fortnightly": "biweekly",
     "every-2-weeks": "biweekly",
@@ -249,21 +239,16 @@ def parse_weekday(word: str) -> int:
     )
 
 
-@cache
-def _zones() -> dict[str, str]:
-    return {name.lower(): name for name in available_timezones()}
-
-
 def parse_timezone(word: str) -> str:
     """An IANA time zone name, in its canonical spelling (case does not matter)."""
-    name = _zones().get(word.strip().lower())
-    if name is None:
+    try:
+        return schedule.check_timezone(word)
+    except ValueError:
         raise UsageError(
             f"`{shown(word)}` is not a time zone I know: use an IANA name such as "
             "Europe/Berlin, America/New_York or UTC.",
             USAGE["schedule"],
-        )
-    return name
+        ) from None
 
 
 def parse_size(word: str) -> int:

@@ -59,21 +59,22 @@ def _home_buttons(app: App, deps) -> None:
     @in_background(deps)
     def pause(ack: Ack, body: dict, context, client: WebClient) -> None:
         team_id, user_id, value = _ids(body, context)
-        today = home.today_for(client, user_id)
-        until = today + dt.timedelta(weeks=home.HOME_PAUSE_WEEKS)
+        user = home.viewer(client, user_id)
+        until = home.today_in((user or {}).get("tz")) + dt.timedelta(weeks=home.HOME_PAUSE_WEEKS)
         notice = None
         with session_scope(url) as session:
             program = programs.by_id(session, team_id, value)
             if program is not None:
                 people.pause(session, team_id, user_id, until, program)
                 notice = texts.paused(program.channel_id, until)
-        home.publish(deps, client, team_id, user_id, notice=notice)
+        home.publish(deps, client, team_id, user_id, notice=notice, user=user)
 
     @app.action(home.RESUME)
     @in_background(deps)
     def resume(ack: Ack, body: dict, context, client: WebClient) -> None:
         team_id, user_id, value = _ids(body, context)
-        today = home.today_for(client, user_id)
+        user = home.viewer(client, user_id)
+        today = home.today_in((user or {}).get("tz"))
         notice = None
         with session_scope(url) as session:
             program = None if value == "all" else programs.by_id(session, team_id, value)
@@ -81,7 +82,7 @@ def _home_buttons(app: App, deps) -> None:
                 result = people.resume(session, team_id, user_id, program, today)
                 channel_id = program.channel_id if program else None
                 notice = texts.resumed(channel_id, result.resumed, result.still_paused_until)
-        home.publish(deps, client, team_id, user_id, notice=notice)
+        home.publish(deps, client, team_id, user_id, notice=notice, user=user)
 
 
 def _admin_buttons(app: App, deps) -> None:

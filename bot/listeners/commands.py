@@ -11,7 +11,6 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
@@ -60,10 +59,7 @@ class Asker:
         return self.user().get("tz") or "UTC"
 
     def today(self) -> dt.date:
-        try:
-            return utcnow().astimezone(ZoneInfo(self.timezone())).date()
-        except (KeyError, ValueError):
-            return utcnow().date()
+        return home.today_in(self.timezone())
 
     def is_admin(self) -> bool:
         with session_scope(self.database_url) as session:
@@ -214,7 +210,7 @@ def _status(command, asker: Asker) -> str:
 def _profile_line(session, asker: Asker) -> str:
     member = people.member(session, asker.team_id, asker.user_id, create=False)
     parts = []
-    for attribute in ("level", "department", "location"):
+    for attribute in meet_command.PROFILE_ATTRIBUTES:
         value = getattr(member, attribute, None) if member else None
         if value is not None:
             source = (member.sources or {}).get(attribute)

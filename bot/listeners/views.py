@@ -66,4 +66,4 @@ def register(app: App, deps) -> None:
                 )
             except Exception:  # noqa: BLE001 - the message may be gone; the Home tab still shows it
                 log.warning("could not update the setup message", exc_info=True)
-        home.publish(deps, client, team_id, user_id, notice=text)
+        home.publish(deps, client, team_id, user_id, notice=text, user=user)
