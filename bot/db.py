@@ -14,6 +14,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
@@ -79,6 +81,16 @@ def session_scope(url: str) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def insert_missing(session: Session, model, rows: list[dict], keys: list[str]) -> None:
+    """INSERT the rows whose keys are not taken yet; a row another process inserted first is
+    left as it is (ON CONFLICT DO NOTHING, which SQLite and PostgreSQL both speak)."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    for start in range(0, len(rows), 500):
+        statement = insert(model).values(rows[start : start + 500])
+        session.execute(statement.on_conflict_do_nothing(index_elements=keys))
 
 
 def alembic_config(url: str) -> Config:

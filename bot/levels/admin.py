@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from slack_sdk import WebClient
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from bot.db import insert_missing
 from bot.levels.profiles import FIELD_COLUMNS, field_ids, profile_fields, retitle
 from bot.levels.titles import TitleRules
 from bot.models import Workspace
@@ -23,19 +22,8 @@ def ensure_workspace(session: Session, team_id: str, name: str | None = None) ->
     workspace = session.get(Workspace, team_id)
     if workspace is not None:
         return workspace
-    dialect = session.get_bind().dialect.name
-    if dialect in ("sqlite", "postgresql"):
-        insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
-        session.execute(
-            insert(Workspace)
-            .values(team_id=team_id, name=name)
-            .on_conflict_do_nothing(index_elements=["team_id"])
-        )
-        return session.get(Workspace, team_id)
-    workspace = Workspace(team_id=team_id, name=name)
-    session.add(workspace)
-    session.flush()
-    return workspace
+    insert_missing(session, Workspace, [{"team_id": team_id, "name": name}], ["team_id"])
+    return session.get(Workspace, team_id)
 
 
 @dataclass(frozen=True)

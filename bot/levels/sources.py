@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from bot.db import insert_missing
 from bot.models import Member, Program
 
 # Highest precedence first. "title" only ever gives a level.
@@ -90,19 +89,9 @@ def member_for(
     member = session.scalar(query)
     if member is not None or not create:
         return member
-    dialect = session.get_bind().dialect.name
-    if dialect in ("sqlite", "postgresql"):
-        insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
-        session.execute(
-            insert(Member)
-            .values(team_id=team_id, user_id=user_id, values={}, sources={})
-            .on_conflict_do_nothing(index_elements=["team_id", "user_id"])
-        )
-        return session.scalar(query)
-    member = Member(team_id=team_id, user_id=user_id, values={}, sources={})
-    session.add(member)
-    session.flush()
-    return member
+    row = {"team_id": team_id, "user_id": user_id, "values": {}, "sources": {}}
+    insert_missing(session, Member, [row], ["team_id", "user_id"])
+    return session.scalar(query)
 
 
 def winner(per_source: dict[str, Any] | None) -> tuple[Any, str | None]:

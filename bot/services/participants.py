@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from bot.db import insert_missing
 from bot.levels.profiles import TITLE_MAX, field_labels, sync_profiles
 from bot.levels.sources import apply
 from bot.levels.titles import rules_for
@@ -110,12 +109,7 @@ def _insert_missing(session: Session, team_id: str, users: dict[str, dict]) -> N
          "created_at": now, "updated_at": now}
         for u in users if u not in known
     ]
-    if not rows:
-        return
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    for start in range(0, len(rows), 500):
-        statement = insert(Member).values(rows[start : start + 500])
-        session.execute(statement.on_conflict_do_nothing(index_elements=["team_id", "user_id"]))
+    insert_missing(session, Member, rows, ["team_id", "user_id"])
 
 
 def exclusion(user: dict | None, bot_user_id: str | None, allow_guests: bool) -> str | None:
