@@ -4,7 +4,7 @@ Sources by precedence: an admin, the HR import, a Slack profile field, the job t
 person themself. Services call these; listeners and jobs stay thin around them.
 """
 
-from bot.levels.admin import ensure_workspace, map_fields, set_title_rules
+from bot.levels.admin import map_fields, set_title_rules, workspace_row
 from bot.levels.importer import ImportReport, import_levels
 from bot.levels.profiles import SyncReport, retitle, sync_profiles
 from bot.levels.report import explain, export_rows
@@ -31,7 +31,7 @@ __all__ = [
     "SyncReport",
     "TitleRules",
     "clear_value",
-    "ensure_workspace",
+    "workspace_row",
     "explain",
     "export_rows",
     "import_levels",

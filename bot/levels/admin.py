@@ -17,8 +17,8 @@ class UnknownField(ValueError):
     """A label that no custom profile field of the workspace has; the message lists them."""
 
 
-def ensure_workspace(session: Session, team_id: str, name: str | None = None) -> Workspace:
-    """The workspace's row, made if missing (one-token installs may have none yet)."""
+def workspace_row(session: Session, team_id: str, name: str | None = None) -> Workspace:
+    """The workspace's row as it is, made if missing (one-token installs may have none yet)."""
     workspace = session.get(Workspace, team_id)
     if workspace is not None:
         return workspace
@@ -80,7 +80,7 @@ def map_fields(
             )
         spelled = {f["id"]: f.get("label") for f in fields}
         wanted = {attribute: spelled[ids[attribute]] for attribute in wanted}
-    workspace = ensure_workspace(session, team_id)
+    workspace = workspace_row(session, team_id)
     for attribute in chosen:
         setattr(workspace, FIELD_COLUMNS[attribute], wanted.get(attribute) or None)
     return current_mapping(session, team_id)
@@ -94,7 +94,7 @@ def set_title_rules(session: Session, team_id: str, rules: list[tuple[str, int]]
     """
     if rules is not None:
         rules = TitleRules(rules, origin="workspace").as_list()  # validates every pattern
-    workspace = ensure_workspace(session, team_id)
+    workspace = workspace_row(session, team_id)
     workspace.title_rules = rules or None
     session.flush()
     return retitle(session, team_id)

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import meet_command, schedule
+from bot.levels.admin import workspace_row
 from bot.meet_command import UsageError
 from bot.models import Program, Workspace, utcnow
 from bot.services.due import reschedule
@@ -59,14 +60,7 @@ def of_team(session: Session, team_id: str, *, enabled_only: bool = False) -> li
 
 def ensure_workspace(session: Session, team_id: str, name: str | None = None) -> Workspace:
     """The workspace row, made if missing and marked active (it is talking to us)."""
-    workspace = session.get(Workspace, team_id)
-    if workspace is None:
-        workspace = Workspace(team_id=team_id, name=name, active=True)
-        try:
-            with session.begin_nested():
-                session.add(workspace)
-        except IntegrityError:
-            workspace = session.get(Workspace, team_id)
+    workspace = workspace_row(session, team_id, name)
     if not workspace.active:
         workspace.active = True
         workspace.uninstalled_at = None
