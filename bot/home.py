@@ -559,11 +559,17 @@ def _taking_part(session, program, members: set[str] | None, bot_user_id: str | 
     return len(members - out - {bot_user_id, "USLACKBOT"})
 
 
+_bot_user_ids: dict[str, str] = {}  # bot token -> the bot's user id, which never changes
+
+
 def _bot_user_id(client) -> str | None:
-    try:
-        return client.auth_test().get("user_id")
-    except SlackApiError:
-        return None
+    """Asked of Slack once per token, not at every admin's Home tab."""
+    if client.token not in _bot_user_ids:
+        try:
+            _bot_user_ids[client.token] = client.auth_test()["user_id"]
+        except SlackApiError:
+            return None
+    return _bot_user_ids[client.token]
 
 
 def publish(
