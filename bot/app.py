@@ -50,7 +50,8 @@ class Deps:
 
 
 class InstallationStore(SQLAlchemyInstallationStore):
-    """slack_sdk's store, which also marks the workspace active when it (re)installs."""
+    """slack_sdk's store, which also marks the workspace active when it (re)installs and
+    remembers its Enterprise Grid org."""
 
     def __init__(self, settings: Settings):
         super().__init__(
@@ -65,7 +66,9 @@ class InstallationStore(SQLAlchemyInstallationStore):
 
         if installation.team_id:
             with session_scope(self.database_url) as session:
-                ensure_workspace(session, installation.team_id, installation.team_name)
+                workspace = ensure_workspace(session, installation.team_id, installation.team_name)
+                # Scheduled work finds the token by (enterprise, team): keep the Grid org.
+                workspace.enterprise_id = installation.enterprise_id
 
 
 def installation_store(settings: Settings) -> SQLAlchemyInstallationStore:

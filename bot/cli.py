@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bot import preview, round_cli
+from bot import doctor, preview, round_cli
 from bot.config import ConfigError
 from bot.db import migrate
 from bot.levels import cli as levels_cli
@@ -118,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_parser(sub)
     levels_cli.add_parser(sub)
     round_cli.add_parser(sub)
+    doctor.add_parser(sub)
     return parser
 
 

@@ -34,7 +34,7 @@ from bot.db import session_scope
 from bot.models import utcnow
 from bot.schedule import latest_due, next_run
 from bot.services import due as due_work
-from bot.services import locks, reminders
+from bot.services import heartbeat, locks, reminders
 
 log = logging.getLogger(__name__)
 
@@ -351,6 +351,10 @@ def _quiet_apscheduler() -> None:
 
 def _schedule(scheduler: BaseScheduler, clock: Clock, tick_seconds: int) -> None:
     def tick() -> None:
+        try:  # when the clock last ran, for `python -m bot doctor`
+            heartbeat.record(clock.settings.database_url, utcnow())
+        except Exception:
+            log.exception("clock: could not note the tick")
         try:
             clock.tick()
         except Exception:

@@ -83,6 +83,12 @@ class Settings:
                 "OAuth & Permissions (or set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET "
                 "to install into many workspaces)"
             )
+        if self.oauth and self.socket_mode:
+            raise ConfigError(
+                "SLACK_APP_TOKEN and SLACK_CLIENT_ID are both set: Socket Mode serves no "
+                "/slack/install page, so install through OAuth over HTTP (unset SLACK_APP_TOKEN) "
+                "or use Socket Mode with one workspace's SLACK_BOT_TOKEN"
+            )
         if self.bot_token and not self.bot_token.startswith("xoxb-"):
             raise ConfigError(
                 "SLACK_BOT_TOKEN does not start with xoxb-: use the Bot User OAuth Token "

@@ -95,6 +95,9 @@ class Workspace(Base):
 
     team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str | None] = mapped_column(String(200))
+    # The Enterprise Grid org the workspace belongs to: OAuth tokens are stored under it, so
+    # scheduled work (which has no request to read it from) needs it to find the token.
+    enterprise_id: Mapped[str | None] = mapped_column(String(32))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     uninstalled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     # Labels of the custom profile fields that hold level, department and location.
@@ -278,3 +281,12 @@ class ProcessedEvent(Base):
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     team_id: Mapped[str | None] = mapped_column(String(32))
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class ClockTick(Base):
+    """When a clock last ran its tick, so `python -m bot doctor` can tell a stopped clock."""
+
+    __tablename__ = "clock_ticks"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_tick_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

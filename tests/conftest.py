@@ -153,6 +153,9 @@ class AppProcess:
 
 
 SIGNING_SECRET = "test-signing-secret"
+# The double enforces Slack's rate-limit tiers; tests run them this many times faster, and the
+# app paces itself for the same speed.
+RATE_SCALE = 1000
 
 
 @pytest.fixture
@@ -161,6 +164,7 @@ def slack():
     from slack_double import SlackDouble
 
     double = SlackDouble().start()
+    double.rate_limit_scale = RATE_SCALE
     double.add_team("T1", name="Acme", bot_token="xoxb-T1", bot_user_id="UBOT")
     try:
         yield double
@@ -179,7 +183,6 @@ def settings(slack, migrated_url):
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,
             "SLACK_API_URL": slack.api_url,
             "DATABASE_URL": migrated_url,
-            # The double only limits rates when a test asks it to; don't pace for real Slack.
-            "SLACK_RATE_SCALE": "1000",
+            "SLACK_RATE_SCALE": str(RATE_SCALE),
         }
     )

@@ -47,16 +47,65 @@ import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
+import yaml
+
 # Arguments that slack_sdk sends as JSON strings inside form bodies.
 JSON_ARGS = ("blocks", "view", "attachments", "metadata")
-DEFAULT_SCOPE = (
-    "channels:join,channels:read,chat:write,commands,groups:read,im:write,mpim:write,"
-    "team:read,users.profile:read,users:read,users:read.email"
-)
+
+
+ROOT_MANIFEST = Path(__file__).resolve().parent.parent / "manifest.yml"
+
+
+def _manifest_scopes() -> tuple[str, ...]:
+    """The bot scopes the repository's manifest.yml asks for: what an install grants."""
+    return tuple(yaml.safe_load(ROOT_MANIFEST.read_text())["oauth_config"]["scopes"]["bot"])
+
+
+MANIFEST_SCOPES = _manifest_scopes()
+DEFAULT_SCOPE = ",".join(MANIFEST_SCOPES)
+# Which bot scopes let a method through (any one of them), as Slack's method pages list them.
+# Methods on a conversation need the scope of its kind; see _accepted_scopes.
+METHOD_SCOPES: dict[str, tuple[str, ...]] = {
+    "chat.postMessage": ("chat:write",),
+    "chat.postEphemeral": ("chat:write",),
+    "chat.update": ("chat:write",),
+    "chat.delete": ("chat:write",),
+    "users.list": ("users:read",),
+    "users.info": ("users:read",),
+    "users.lookupByEmail": ("users:read.email",),
+    "users.profile.get": ("users.profile:read",),
+    "team.info": ("team:read",),
+    "team.profile.get": ("users.profile:read",),
+    "conversations.list": ("channels:read", "groups:read", "im:read", "mpim:read"),
+    "conversations.join": ("channels:join",),
+}
+# Per kind of conversation: (read scope, history scope).
+KIND_SCOPES = {
+    "public_channel": ("channels:read", "channels:history"),
+    "private_channel": ("groups:read", "groups:history"),
+    "im": ("im:read", "im:history"),
+    "mpim": ("mpim:read", "mpim:history"),
+}
+# Block Kit and message limits Slack enforces.
+MAX_MESSAGE_BLOCKS = 50
+MAX_VIEW_BLOCKS = 100
+MAX_SECTION_TEXT = 3000
+MAX_SECTION_FIELDS = 10
+MAX_FIELD_TEXT = 2000
+MAX_HEADER_TEXT = 150
+MAX_MESSAGE_TEXT = 40000
+MAX_CONVERSATION_USERS = 8
+# A response_url takes 5 posts within 30 minutes; a trigger_id is good once, for 3 seconds.
+RESPONSE_URL_POSTS = 5
+RESPONSE_URL_SECONDS = 30 * 60
+TRIGGER_SECONDS = 3.0
+# Token rotation: access tokens last 12 hours.
+ROTATING_TOKEN_SECONDS = 12 * 3600
 # Published per-minute tiers, for `apply_slack_tiers()`; chat.postMessage is per channel.
 SLACK_TIERS: dict[str, float] = {
     "users.list": 20,
@@ -132,6 +181,10 @@ class _User:
     email: str | None = None
     title: str = ""
     profile_fields: dict[str, Any] = field(default_factory=dict)
+    # Someone from another organisation (Slack Connect): their home team, and whether this
+    # workspace's bot may see them at all.
+    home_team: str | None = None
+    visible: bool = True
 
 
 @dataclass
@@ -157,6 +210,9 @@ class _Team:
     channels: dict[str, _Channel] = field(default_factory=dict)
     profile_fields: list[dict] = field(default_factory=list)
     conversations: dict[frozenset, str] = field(default_factory=dict)
+    enterprise_id: str | None = None  # the Enterprise Grid org, if any
+    enterprise_name: str | None = None
+    scopes: frozenset[str] = frozenset(MANIFEST_SCOPES)  # granted to the bot token
 
 
 @dataclass
@@ -186,7 +242,7 @@ def _ids(value: Any) -> list[str]:
 class SlackDouble:
     """The fake workspace(s) plus the HTTP server that exposes them."""
 
-    def __init__(self, host: str = "127.0.0.1"):
+    def __init__(self, host: str = "127.0.0.1", rate_tiers: bool = True):
         self.host = host
         self.max_page_size: int | None = None  # cap on every page, to force multi-page walks
         self.latency = 0.0  # seconds slept before answering each API call
@@ -211,7 +267,12 @@ class SlackDouble:
         self._failures: list[dict] = []
         self._limits: dict[tuple[str, bool], _Limit] = {}
         self._responses: list[tuple[str, Any]] = []
-        self._response_ids: set[str] = set()
+        self._response_ids: dict[str, list] = {}  # id -> [issued at, posts so far]
+        self._triggers: dict[str, float | None] = {}  # trigger_id -> issued at; None once used
+        # Token rotation: with token_lifetime set, OAuth installs get expiring tokens.
+        self.token_lifetime: int | None = None
+        self._token_expiry: dict[str, float] = {}  # access token -> expires at (time.time())
+        self._refresh_tokens: dict[str, str] = {}  # unused refresh token -> team id
         self._oauth_codes: dict[str, dict] = {}
         self._used_codes: set[str] = set()
         self._app_tokens: dict[str, str | None] = {}  # app-level token -> team id
@@ -222,6 +283,8 @@ class SlackDouble:
         self._seq = 0
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        if rate_tiers:  # like Slack; tests that need speed scale them up (rate_limit_scale)
+            self.apply_slack_tiers()
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -281,7 +344,12 @@ class SlackDouble:
         bot_user_id: str = "UBOT",
         domain: str | None = None,
         bot_id: str | None = None,
+        enterprise_id: str | None = None,
+        enterprise_name: str | None = None,
+        scopes: str | list[str] | None = None,
     ) -> None:
+        """A workspace (in Enterprise Grid org ``enterprise_id`` if given) whose bot token has
+        ``scopes`` (default: manifest.yml's bot scopes)."""
         token = bot_token or f"xoxb-{team_id}"
         with self._lock:
             team = _Team(
@@ -291,7 +359,11 @@ class SlackDouble:
                 bot_token=token,
                 bot_user_id=bot_user_id,
                 bot_id=bot_id or f"B{team_id}",
+                enterprise_id=enterprise_id,
+                enterprise_name=enterprise_name or (enterprise_id and f"Org {enterprise_id}"),
             )
+            if scopes is not None:
+                team.scopes = frozenset(_ids(scopes))
             self._teams[team_id] = team
             self._tokens[token] = team_id
             self._revoked.discard(token)
@@ -301,6 +373,12 @@ class SlackDouble:
             bot = _User(bot_user_id, team_id, "worth_knowing", "Worth Knowing", is_bot=True)
             bot.tz = "America/Los_Angeles"
             team.users[bot_user_id] = bot
+
+    def grant_scopes(self, team_id: str, *scopes: str) -> None:
+        """Add scopes to what the team's bot token was granted."""
+        with self._lock:
+            team = self._team(team_id)
+            team.scopes = team.scopes | set(scopes)
 
     def revoke_token(self, token: str) -> None:
         with self._lock:
@@ -417,8 +495,16 @@ class SlackDouble:
         scope: str = DEFAULT_SCOPE,
         team_name: str | None = None,
         redirect_uri: str | None = None,
+        enterprise_id: str | None = None,
+        enterprise_name: str | None = None,
+        is_enterprise_install: bool = False,
     ) -> None:
-        """Make ``code`` exchangeable once via oauth.v2.access; the token works afterwards."""
+        """Make ``code`` exchangeable once via oauth.v2.access; the token works afterwards.
+
+        ``enterprise_id`` installs a workspace of an Enterprise Grid org; with
+        ``is_enterprise_install`` the install is org-wide (the answer names no team). With
+        ``token_lifetime`` set the token expires and comes with a refresh token.
+        """
         with self._lock:
             self._oauth_codes[code] = dict(
                 team_id=team_id,
@@ -428,6 +514,9 @@ class SlackDouble:
                 scope=scope,
                 redirect_uri=redirect_uri,
                 team_name=team_name or f"Team {team_id}",
+                enterprise_id=enterprise_id,
+                enterprise_name=enterprise_name,
+                is_enterprise_install=is_enterprise_install,
             )
 
     # -- failures and rate limits ---------------------------------------------------------------
@@ -475,10 +564,19 @@ class SlackDouble:
     # -- response_url ----------------------------------------------------------------------------
 
     def new_response_url(self) -> str:
+        """A response_url as Slack hands out: good for 5 posts within 30 minutes."""
         rid = uuid.uuid4().hex
         with self._lock:
-            self._response_ids.add(rid)
+            self._response_ids[rid] = [time.time(), 0]
         return f"{self.url}response/{rid}"
+
+    def new_trigger_id(self) -> str:
+        """A trigger_id as Slack puts in an interaction: opens one view, within 3 seconds."""
+        tid = f"{int(time.time())}.{self._seq + 1}.{uuid.uuid4().hex}"
+        with self._lock:
+            self._seq += 1
+            self._triggers[tid] = time.time()
+        return tid
 
     def responses(self, response_url: str | None = None) -> list[Any]:
         """JSON bodies posted to one response_url (id or full URL), or to all of them."""
@@ -726,19 +824,68 @@ class SlackDouble:
                 return 200, {}, {"ok": False, "error": "not_allowed_token_type"}
             if (token not in self._app_tokens) if app_method else (team_id is None):
                 return 200, {}, {"ok": False, "error": "invalid_auth"}
+            if token in self._token_expiry and time.time() >= self._token_expiry[token]:
+                return 200, {}, {"ok": False, "error": "token_expired"}
             if not app_method:
                 team = self._teams[team_id]
                 wait = self._rate_wait(team.id, method, args)
                 if wait:
                     return 429, {"Retry-After": str(wait)}, {"ok": False, "error": "ratelimited"}
+        headers: dict[str, str] = {}
         try:
+            if team is not None:
+                headers = self._scope_headers(team, method, args)
+                self._require_scopes(team, headers)
             if method in _NO_AUTH:
                 result = handler(team, args, basic)
             else:
                 result = handler(token, args) if app_method else handler(team, args)
         except _ApiError as e:
-            return 200, {}, {"ok": False, "error": e.error, **e.extra}
-        return 200, {}, {"ok": True, **result}
+            return 200, headers, {"ok": False, "error": e.error, **e.extra}
+        return 200, headers, {"ok": True, **result}
+
+    def _scope_headers(self, team: _Team, method: str, args: dict) -> dict[str, str]:
+        """As Slack answers: the token's scopes, and the ones the method accepts."""
+        accepted = self._accepted_scopes(team, method, args)
+        return {
+            "X-OAuth-Scopes": ",".join(sorted(team.scopes)),
+            "X-Accepted-OAuth-Scopes": ",".join(accepted),
+        }
+
+    @staticmethod
+    def _require_scopes(team: _Team, headers: dict[str, str]) -> None:
+        """missing_scope unless one of the method's scopes was granted."""
+        accepted = _ids(headers["X-Accepted-OAuth-Scopes"])
+        if accepted and not team.scopes.intersection(accepted):
+            raise _ApiError(
+                "missing_scope", needed=",".join(accepted), provided=headers["X-OAuth-Scopes"]
+            )
+
+    def _accepted_scopes(self, team: _Team, method: str, args: dict) -> tuple[str, ...]:
+        if method in METHOD_SCOPES:
+            return METHOD_SCOPES[method]
+        if method == "conversations.open":
+            if args.get("channel"):
+                kind = self._kind_of(team.channels.get(str(args["channel"])))
+                return ("im:write",) if kind == "im" else ("mpim:write",)
+            return ("im:write",) if len(set(_ids(args.get("users")))) <= 1 else ("mpim:write",)
+        history = method in ("conversations.history", "conversations.replies")
+        if method in ("conversations.info", "conversations.members") or history:
+            channel = team.channels.get(str(args.get("channel") or ""))
+            if channel is None:
+                return ()  # the method answers channel_not_found
+            return (KIND_SCOPES[self._kind_of(channel)][1 if history else 0],)
+        return ()  # auth.test, views.*: no scope needed
+
+    @staticmethod
+    def _kind_of(ch: _Channel | None) -> str:
+        if ch is None:
+            return "public_channel"
+        if ch.is_im:
+            return "im"
+        if ch.is_mpim:
+            return "mpim"
+        return "private_channel" if ch.is_private else "public_channel"
 
     def _rate_wait(self, team_id: str, method: str, args: dict) -> int:
         """0 if the call may proceed (consuming a token everywhere), else whole seconds to wait."""
@@ -766,12 +913,18 @@ class SlackDouble:
 
     def _handle_response_url(self, rid: str, raw: bytes) -> tuple[int, dict, Any]:
         with self._lock:
-            if rid not in self._response_ids:
+            hook = self._response_ids.get(rid)
+            if hook is None:
                 return 404, {}, {"ok": False, "error": "no_active_hooks"}
+            if time.time() - hook[0] > RESPONSE_URL_SECONDS:
+                return 404, {}, {"ok": False, "error": "expired_url"}
+            if hook[1] >= RESPONSE_URL_POSTS:
+                return 404, {}, {"ok": False, "error": "used_url"}
             try:
                 body = json.loads(raw or b"null")
             except ValueError:
                 return 400, {}, {"ok": False, "error": "invalid_payload"}
+            hook[1] += 1
             self._responses.append((rid, body))
         return 200, {}, {"ok": True}
 
@@ -901,12 +1054,18 @@ class SlackDouble:
         return ch
 
     def _open(self, team: _Team, user_ids: list[str]) -> tuple[_Channel, bool]:
+        homes = set()
         for uid in user_ids:
             user = team.users.get(uid)
             if user is None:
                 raise _ApiError("user_not_found")
+            if not user.visible:
+                raise _ApiError("user_not_visible")
             if user.deleted:
                 raise _ApiError("user_disabled")
+            homes.add(user.home_team or team.id)
+        if len(homes) > 1 and len(user_ids) > 1:  # people of several organisations at once
+            raise _ApiError("invalid_user_combination")
         key = frozenset(user_ids) | {team.bot_user_id}
         if key in team.conversations:
             return team.channels[team.conversations[key]], True
@@ -936,7 +1095,13 @@ class SlackDouble:
             raise _ApiError("invalid_blocks_format")
         if blocks is not None and not isinstance(blocks, list):
             raise _ApiError("invalid_blocks")
+        if blocks:
+            problems = _block_problems(blocks, MAX_MESSAGE_BLOCKS)
+            if problems:
+                raise _ApiError("invalid_blocks", response_metadata={"messages": problems})
         text = str(args.get("text") or "")
+        if len(text) > MAX_MESSAGE_TEXT:
+            raise _ApiError("msg_too_long")
         if required and not text and not blocks and not args.get("attachments"):
             raise _ApiError("no_text")
         return text, blocks
@@ -956,6 +1121,10 @@ class SlackDouble:
             raise _ApiError("invalid_arguments", response_metadata={"messages": ["bad view"]})
         if not isinstance(view, dict):
             raise _ApiError("invalid_arguments")
+        blocks = view.get("blocks", [])
+        problems = _block_problems(blocks, MAX_VIEW_BLOCKS, "/view/blocks")
+        if problems:  # Slack answers a view that breaks Block Kit's rules this way
+            raise _ApiError("invalid_arguments", response_metadata={"messages": problems})
         return view
 
     def _store_view(self, team: _Team, view: dict, vid: str | None = None, **extra) -> dict:
@@ -998,6 +1167,7 @@ class SlackDouble:
             "team_id": team.id,
             "user_id": team.bot_user_id,
             "bot_id": team.bot_id,
+            **({"enterprise_id": team.enterprise_id} if team.enterprise_id else {}),
             "is_enterprise_install": False,
         }
 
@@ -1038,7 +1208,11 @@ class SlackDouble:
                 "domain": team.domain,
                 "email_domain": "",
                 "icon": {"image_default": True},
-                "enterprise_id": None,
+                **(
+                    {"enterprise_id": team.enterprise_id, "enterprise_name": team.enterprise_name}
+                    if team.enterprise_id
+                    else {}
+                ),
             }
         }
 
@@ -1050,15 +1224,7 @@ class SlackDouble:
         wanted = set(_ids(args.get("types") or "public_channel"))
         out = []
         for ch in team.channels.values():
-            kind = (
-                "im"
-                if ch.is_im
-                else "mpim"
-                if ch.is_mpim
-                else "private_channel"
-                if ch.is_private
-                else "public_channel"
-            )
+            kind = self._kind_of(ch)
             if kind in wanted and (kind == "public_channel" or team.bot_user_id in ch.members):
                 out.append(self._channel_json(team, ch))
         page, meta = self._page(out, args, 100)
@@ -1093,7 +1259,7 @@ class SlackDouble:
             users = _ids(args.get("users"))
             if not users:
                 raise _ApiError("users_list_not_supplied")
-            if len(set(users)) > 8:
+            if len(set(users)) > MAX_CONVERSATION_USERS:
                 raise _ApiError("too_many_users")
             ch, existed = self._open(team, users)
         body: dict[str, Any] = {"channel": {"id": ch.id}}
@@ -1206,11 +1372,20 @@ class SlackDouble:
         if not args.get("trigger_id"):
             raise _ApiError("invalid_arguments")
         view = self._view_arg(args)
+        self._use_trigger(str(args["trigger_id"]))
         if view.get("type") != "modal":
             raise _ApiError("invalid_arguments")
         return {"view": self._store_view(team, view, trigger_id=str(args["trigger_id"]))}
 
     _api_views_push = _api_views_open
+
+    def _use_trigger(self, trigger_id: str) -> None:
+        issued = self._triggers.get(trigger_id, 0.0)
+        if trigger_id not in self._triggers:
+            raise _ApiError("invalid_trigger_id")
+        if issued is None or time.time() - issued > TRIGGER_SECONDS:
+            raise _ApiError("expired_trigger_id")
+        self._triggers[trigger_id] = None
 
     def _api_views_update(self, team, args):
         view = self._view_arg(args)
@@ -1239,6 +1414,8 @@ class SlackDouble:
             self.oauth_client_secret and client_secret != self.oauth_client_secret
         ):
             raise _ApiError("bad_client_secret")
+        if args.get("grant_type") == "refresh_token":
+            return self._refresh(str(args.get("refresh_token") or ""))
         code = str(args.get("code") or "")
         if code in self._used_codes:
             raise _ApiError("code_already_used")
@@ -1252,24 +1429,102 @@ class SlackDouble:
         existing = self._teams.get(grant["team_id"])
         if existing is None:
             self.add_team(
-                grant["team_id"], grant["team_name"], grant["bot_token"], grant["bot_user_id"]
+                grant["team_id"],
+                grant["team_name"],
+                grant["bot_token"],
+                grant["bot_user_id"],
+                enterprise_id=grant["enterprise_id"],
+                enterprise_name=grant["enterprise_name"],
             )
             existing = self._teams[grant["team_id"]]
         else:
             existing.bot_token = grant["bot_token"]
             self._tokens[grant["bot_token"]] = existing.id
             self._revoked.discard(grant["bot_token"])
-        return {
-            "access_token": grant["bot_token"],
+        existing.scopes = frozenset(_ids(grant["scope"]))
+        body = self._token_grant(existing, grant["bot_token"], grant["scope"])
+        body["authed_user"] = {"id": grant["authed_user_id"]}
+        if grant["is_enterprise_install"]:
+            body.update(team=None, is_enterprise_install=True)
+        return body
+
+    def _token_grant(self, team: _Team, token: str, scope: str) -> dict:
+        """oauth.v2.access's answer for a bot token (expiring, with a refresh token, when
+        token_lifetime is set)."""
+        body: dict[str, Any] = {
+            "access_token": token,
             "token_type": "bot",
-            "scope": grant["scope"],
-            "bot_user_id": existing.bot_user_id,
+            "scope": scope,
+            "bot_user_id": team.bot_user_id,
             "app_id": self.app_id,
-            "team": {"id": existing.id, "name": existing.name},
-            "enterprise": None,
-            "authed_user": {"id": grant["authed_user_id"]},
+            "team": {"id": team.id, "name": team.name},
+            "enterprise": (
+                {"id": team.enterprise_id, "name": team.enterprise_name}
+                if team.enterprise_id
+                else None
+            ),
             "is_enterprise_install": False,
         }
+        if self.token_lifetime:
+            refresh = "xoxe-1-" + uuid.uuid4().hex
+            self._refresh_tokens[refresh] = team.id
+            self._token_expiry[token] = time.time() + self.token_lifetime
+            body.update(refresh_token=refresh, expires_in=self.token_lifetime)
+        return body
+
+    def _refresh(self, refresh_token: str) -> dict:
+        """grant_type=refresh_token: a new access token and refresh token; the used refresh
+        token is revoked, the old access token lasts until it expires."""
+        team_id = self._refresh_tokens.pop(refresh_token, None)
+        if team_id is None:
+            raise _ApiError("invalid_refresh_token")
+        team = self._teams[team_id]
+        token = "xoxe.xoxb-" + uuid.uuid4().hex
+        team.bot_token = token
+        self._tokens[token] = team.id
+        return self._token_grant(team, token, ",".join(sorted(team.scopes)))
+
+    def expire_token(self, token: str) -> None:
+        """Make an expiring token expire now, as 12 hours would."""
+        with self._lock:
+            self._token_expiry[token] = time.time()
+
+def _block_problems(blocks: Any, most: int, where: str = "/blocks") -> list[str]:
+    """Block Kit's limits that Slack checks, in Slack's wording; empty when all hold."""
+    if not isinstance(blocks, list):
+        return [f"[ERROR] must be an array [json-pointer:{where}]"]
+    problems = []
+    if len(blocks) > most:
+        problems.append(f"[ERROR] no more than {most} items allowed [json-pointer:{where}]")
+    for i, block in enumerate(blocks):
+        if not isinstance(block, dict):
+            problems.append(f"[ERROR] must be an object [json-pointer:{where}/{i}]")
+            continue
+        text = (block.get("text") or {}).get("text", "") if isinstance(block.get("text"), dict) else ""
+        if block.get("type") == "section":
+            if len(text) > MAX_SECTION_TEXT:
+                problems.append(
+                    f"[ERROR] must be less than {MAX_SECTION_TEXT + 1} characters "
+                    f"[json-pointer:{where}/{i}/text/text]"
+                )
+            fields = block.get("fields") or []
+            if len(fields) > MAX_SECTION_FIELDS:
+                problems.append(
+                    f"[ERROR] no more than {MAX_SECTION_FIELDS} items allowed "
+                    f"[json-pointer:{where}/{i}/fields]"
+                )
+            for j, item in enumerate(fields):
+                if isinstance(item, dict) and len(str(item.get("text", ""))) > MAX_FIELD_TEXT:
+                    problems.append(
+                        f"[ERROR] must be less than {MAX_FIELD_TEXT + 1} characters "
+                        f"[json-pointer:{where}/{i}/fields/{j}/text]"
+                    )
+        elif block.get("type") == "header" and len(text) > MAX_HEADER_TEXT:
+            problems.append(
+                f"[ERROR] must be less than {MAX_HEADER_TEXT + 1} characters "
+                f"[json-pointer:{where}/{i}/text/text]"
+            )
+    return problems
 
 
 def _parse_body(content_type: str, raw: bytes) -> dict[str, Any]:

@@ -84,10 +84,13 @@ def slash_command(
     channel_name: str = "general",
     user_name: str | None = None,
     api_app_id: str = "A1",
+    enterprise_id: str | None = None,
 ) -> tuple[bytes, dict[str, str]]:
+    grid = [("enterprise_id", enterprise_id), ("enterprise_name", "Org")] if enterprise_id else []
     fields = [
         ("token", VERIFICATION_TOKEN),
         ("team_id", team_id),
+        *grid,
         ("team_domain", team_domain),
         ("channel_id", channel_id),
         ("channel_name", channel_name),

@@ -120,11 +120,14 @@ class Harness:
             parsed = raw
         return response.status, parsed
 
-    def command(self, text: str, user: str = "U1", channel: str = "C1", team: str = "T1"):
+    def command(
+        self, text: str, user: str = "U1", channel: str = "C1", team: str = "T1", **kwargs
+    ):
         url = self.slack.new_response_url()
         body, headers = signing.slash_command(
-            self.secret, text, user_id=user, channel_id=channel, response_url=url, team_id=team
-        )
+            self.secret, text, user_id=user, channel_id=channel, response_url=url, team_id=team,
+            trigger_id=self.slack.new_trigger_id(), **kwargs
+        )  # fmt: skip
         status, ack = self.dispatch(body, headers)
         return Result(status, ack, self.slack.responses(url))
 
@@ -141,8 +144,9 @@ class Harness:
         url = None if from_home else self.slack.new_response_url()
         kwargs = {"view": {"type": "home"}} if from_home else {"channel_id": channel}
         body, headers = signing.block_action(
-            self.secret, action_id, value, user_id=user, team_id=team, response_url=url, **kwargs
-        )
+            self.secret, action_id, value, user_id=user, team_id=team, response_url=url,
+            trigger_id=self.slack.new_trigger_id(), **kwargs
+        )  # fmt: skip
         status, ack = self.dispatch(body, headers)
         return Result(status, ack, self.slack.responses(url) if url else [])
 

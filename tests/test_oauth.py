@@ -3,6 +3,7 @@ the installation store, uninstalling, and no workspace ever seeing another's dat
 
 from __future__ import annotations
 
+import datetime as dt
 import http.client
 import json
 import time
@@ -10,7 +11,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import slack_signing as signing
-from conftest import SIGNING_SECRET, AppProcess, app_env
+from conftest import SIGNING_SECRET, AppProcess, app_env, run_cli
+from freezegun import freeze_time
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.oauth.installation_store import Installation
 from sqlalchemy import select
 from test_meet_harness import Harness, add_group, make_program, populate, snapshot
@@ -205,3 +209,125 @@ def test_uninstalling_one_workspace_drops_its_tokens_only(two):
     with h.session() as session:
         assert session.get(Workspace, "T2").active
     assert bot_token_for(h.settings, "T2") == "xoxb-T2-new"
+
+
+# -- Enterprise Grid and token rotation ----------------------------------------------------------
+
+GRID_MEMBERS = ["U1", "U2", "U3", "U4"]
+
+
+def oauth_install(h, code: str, team_id: str, **grant) -> None:
+    """Bolt's own OAuth callback, in-process: state cookie, oauth.v2.access on the double,
+    the installation saved through the app's store."""
+    from slack_bolt.request import BoltRequest
+
+    h.slack.register_oauth_code(code, team_id=team_id, bot_token=f"xoxb-{team_id}", **grant)
+    flow = h.app.oauth_flow
+    state = flow.issue_new_state(BoltRequest(body=""))
+    callback = BoltRequest(
+        body="",
+        query={"code": code, "state": state},
+        headers={"cookie": [f"slack-app-oauth-state={state}"]},
+    )
+    response = flow.handle_callback(callback)
+    assert response.status == 200, response.body
+
+
+@pytest.fixture
+def grid(slack, migrated_url):
+    """An OAuth app, not installed anywhere yet, with people and a channel ready in TG."""
+    slack.oauth_client_id, slack.oauth_client_secret = CLIENT_ID, CLIENT_SECRET
+    h = Harness(slack, oauth_settings(slack, migrated_url))
+    try:
+        yield h
+    finally:
+        h.close()
+
+
+def _people(slack, team: str) -> None:
+    for user in GRID_MEMBERS:
+        slack.add_user(team, user, tz="Europe/Berlin")
+    slack.add_channel(team, "C1", "lunch", members=[*GRID_MEMBERS, "UBOT"])
+
+
+def _intros(slack, team: str) -> list:
+    return [m for m in slack.messages() if m.team_id == team and m.channel.startswith("G")]
+
+
+def test_a_workspace_of_an_enterprise_grid_org_gets_its_scheduled_rounds(grid):
+    from bot.clock import Clock
+
+    h = grid
+    oauth_install(h, "code-G", "TG", enterprise_id="E1", team_name="Grid Team")
+    _people(h.slack, "TG")
+    with h.session() as session:
+        assert session.get(Workspace, "TG").enterprise_id == "E1"
+    program = make_program(h.settings, "C1", team="TG", timezone="Europe/Berlin")
+    with h.session() as session:
+        slot = session.get(Program, program).next_run_at
+
+    report = Clock(h.settings).tick(slot + dt.timedelta(seconds=30))
+    assert [p for p, _ in report.started] == [program]
+    intros = _intros(h.slack, "TG")
+    assert len(intros) == 2  # four people, two pairs
+    assert {c.token for c in h.slack.calls() if c.team_id == "TG"} == {"xoxb-TG"}
+
+    # /meet now in the Grid workspace: the request names the org, Bolt finds the token
+    h.slack.add_user("TG", "UADMIN", is_admin=True)
+    now = h.command("now", user="UADMIN", channel="C1", team="TG", enterprise_id="E1")
+    assert "Round in <#C1> done: 2 groups" in now.text, now.text
+
+
+def test_a_scheduled_round_after_the_token_expired_refreshes_it_first(grid):
+    from bot.clock import Clock
+
+    h = grid
+    h.slack.token_lifetime = 12 * 3600
+    with freeze_time("2026-02-01 18:00", tick=True) as frozen:
+        oauth_install(h, "code-R", "TR", enterprise_id="E2")
+        _people(h.slack, "TR")
+        first = installation_store(h.settings).find_installation(enterprise_id="E2", team_id="TR")
+        assert first.bot_refresh_token and first.bot_token_expires_at
+        program = make_program(h.settings, "C1", team="TR", timezone="Europe/Berlin")
+        with h.session() as session:
+            slot = session.get(Program, program).next_run_at  # Monday 12:00 Berlin
+        frozen.move_to(slot + dt.timedelta(seconds=30))  # 17 hours on: the token has expired
+        assert h.slack.calls("oauth.v2.access")[-1].args.get("grant_type") is None
+        before = len(h.slack.calls())
+
+        report = Clock(h.settings).tick()
+
+    assert [p for p, _ in report.started] == [program]
+    assert len(_intros(h.slack, "TR")) == 2
+    refresh = [c for c in h.slack.calls("oauth.v2.access") if c.args.get("grant_type")]
+    assert [c.args["refresh_token"] for c in refresh] == [first.bot_refresh_token]
+    stored = installation_store(h.settings).find_installation(enterprise_id="E2", team_id="TR")
+    assert stored.bot_token != first.bot_token
+    assert stored.bot_refresh_token != first.bot_refresh_token
+    calls = h.slack.calls()[before:]
+    assert {c.token for c in calls if c.team_id == "TR"} == {stored.bot_token}
+    assert not [c for c in calls if c.error == "token_expired"]
+
+
+def test_an_expired_token_is_refused_by_slack(grid):
+    h = grid
+    h.slack.token_lifetime = 12 * 3600
+    oauth_install(h, "code-X", "TX")
+    token = installation_store(h.settings).find_bot(enterprise_id=None, team_id="TX").bot_token
+    h.slack.expire_token(token)
+    with pytest.raises(SlackApiError) as error:
+        WebClient(token=token, base_url=h.slack.api_url).auth_test()
+    assert error.value.response["error"] == "token_expired"
+
+
+def test_oauth_with_socket_mode_is_refused_in_one_line(migrated_url, tmp_path):
+    env = app_env(
+        SLACK_CLIENT_ID=CLIENT_ID,
+        SLACK_CLIENT_SECRET=CLIENT_SECRET,
+        SLACK_APP_TOKEN="xapp-1-A1-1-secret",
+        DATABASE_URL=migrated_url,
+    )
+    result = run_cli("serve", env=env, cwd=tmp_path, timeout=30)
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert "SLACK_APP_TOKEN" in line and "SLACK_CLIENT_ID" in line and "/slack/install" in line

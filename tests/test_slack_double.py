@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import slack_signing as signing
+from freezegun import freeze_time
 from slack_double import SlackDouble
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -27,6 +28,7 @@ SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 @pytest.fixture
 def slack():
     double = SlackDouble().start()
+    double.rate_limit_scale = 1000  # Slack's tiers, sped up (see test_slack_tiers_are_on)
     try:
         double.add_team("T1", name="Acme", bot_token="xoxb-T1")
         double.add_team("T2", name="Globex", bot_token="xoxb-T2", bot_user_id="UBOT2")
@@ -115,6 +117,7 @@ def test_user_objects_have_slack_shape(slack):
     assert web.users_info(user="UGONE")["user"]["deleted"] is True
     assert web.users_lookupByEmail(email="p3@acme.test")["user"]["id"] == "U3"
     assert error_of(lambda: web.users_lookupByEmail(email="x@y.z")) == "users_not_found"
+    slack.grant_scopes("T1", "team:read")  # not one the app asks for
     assert web.team_info()["team"] == web.team_info()["team"] | {"id": "T1", "name": "Acme"}
 
 
@@ -128,6 +131,7 @@ def test_conversations_open_is_idempotent_and_validates(slack):
     im = web.conversations_open(users="U1")["channel"]["id"]
     assert len({first, other, im}) == 3 and im.startswith("D")
     assert slack.conversation_id("T1", ["U1", "U2"]) == first
+    slack.grant_scopes("T1", "mpim:read")  # not one the app asks for
     assert sorted(web.conversations_members(channel=first)["members"]) == ["U1", "U2", "UBOT"]
     assert web.conversations_info(channel=first)["channel"]["is_mpim"] is True
     assert error_of(lambda: web.conversations_open(users="U1,U404")) == "user_not_found"
@@ -190,7 +194,9 @@ def test_form_encoded_blocks_and_views(slack):
     assert error_of(lambda: web.views_publish(user_id="U1", view={"type": "modal"})) == (
         "invalid_arguments"
     )
-    modal = web.views_open(trigger_id="1.2.3", view={"type": "modal", "callback_id": "m"})
+    modal = web.views_open(
+        trigger_id=slack.new_trigger_id(), view={"type": "modal", "callback_id": "m"}
+    )
     updated = web.views_update(view_id=modal["view"]["id"], view={"type": "modal", "blocks": []})
     assert updated["view"]["id"] == modal["view"]["id"]
     assert error_of(lambda: web.views_update(view_id="V404", view={"type": "modal"})) == (
@@ -225,6 +231,7 @@ def test_injected_server_and_api_errors(slack):
 
 
 def test_rate_limit_bucket(slack):
+    slack.rate_limit_scale = 1
     slack.set_rate_limit("users.info", per_minute=60, burst=2)
     web = client(slack)
     web.users_info(user="U1")
@@ -240,6 +247,7 @@ def test_rate_limit_bucket(slack):
 
 
 def test_per_channel_post_limit(slack):
+    slack.rate_limit_scale = 1
     slack.set_rate_limit("chat.postMessage", per_minute=60, burst=1, per_channel=True)
     web = client(slack)
     web.chat_postMessage(channel="C1", text="1")
@@ -540,3 +548,161 @@ def test_disconnect_moves_envelopes_to_the_new_connection(slack):
         old.close()
         if new is not None:
             new.close()
+
+
+# -- as strict as Slack ---------------------------------------------------------------------------
+
+
+def test_slack_tiers_are_on_by_default():
+    with SlackDouble() as double:
+        double.add_team("T1")
+        web = client(double)
+        web.users_list()
+        assert error_of(web.users_list) == "ratelimited"  # Tier 2: 20 a minute, no burst
+        assert web.users_info(user="UBOT")["ok"]  # another method, another bucket
+        call = double.calls("users.list")[-1]
+        assert (call.status, call.error) == (429, "ratelimited")
+
+
+def test_granted_scopes_come_from_the_manifest_and_are_enforced(slack):
+    import yaml
+    from slack_double import ROOT_MANIFEST
+
+    manifest = yaml.safe_load(ROOT_MANIFEST.read_text())
+    asked = manifest["oauth_config"]["scopes"]["bot"]
+    response = client(slack).auth_test()
+    assert sorted(response.headers["X-OAuth-Scopes"].split(",")) == sorted(asked)
+
+    slack.add_team("T3", bot_token="xoxb-T3", scopes="chat:write,users:read")
+    slack.add_user("T3", "U1")
+    slack.add_channel("T3", "C1", "lunch", members=["U1", "UBOT"])
+    web = client(slack, "xoxb-T3")
+    assert web.users_info(user="U1")["ok"]
+    with pytest.raises(SlackApiError) as info:
+        web.users_lookupByEmail(email="p1@acme.test")
+    body = info.value.response
+    assert (body["error"], body["needed"]) == ("missing_scope", "users:read.email")
+    assert body["provided"] == "chat:write,users:read"
+    assert body.headers["X-Accepted-OAuth-Scopes"] == "users:read.email"
+    assert error_of(lambda: web.conversations_open(users="U1")) == "missing_scope"
+    assert error_of(lambda: web.conversations_members(channel="C1")) == "missing_scope"
+    assert error_of(lambda: web.conversations_history(channel="C1")) == "missing_scope"
+    assert slack.messages() == [] and web.chat_postMessage(channel="C1", text="hi")["ok"]
+
+
+def test_conversation_scopes_follow_the_kind_of_conversation(slack):
+    web = client(slack)
+    mpim = web.conversations_open(users="U1,U2")["channel"]["id"]
+    web.chat_postMessage(channel=mpim, text="intro")
+    assert web.conversations_history(channel=mpim)["messages"][0]["text"] == "intro"
+    # manifest.yml asks for mpim:history, not channels:history, nor mpim:read
+    assert error_of(lambda: web.conversations_history(channel="C1")) == "missing_scope"
+    assert error_of(lambda: web.conversations_info(channel=mpim)) == "missing_scope"
+    assert web.conversations_info(channel="C1")["channel"]["num_members"] == 6
+
+
+def test_conversations_open_refuses_more_than_eight_and_external_people(slack):
+    web = client(slack)
+    for i in range(8, 10):
+        slack.add_user("T1", f"U{i}")
+    nine = ",".join(f"U{i}" for i in range(1, 10))
+    assert error_of(lambda: web.conversations_open(users=nine)) == "too_many_users"
+    assert web.conversations_open(users=",".join(f"U{i}" for i in range(1, 9)))["ok"]
+    slack.add_user("T1", "UEXT")
+    slack.update_user("T1", "UEXT", home_team="TOTHER")
+    assert web.conversations_open(users="UEXT")["ok"]
+    assert error_of(lambda: web.conversations_open(users="U1,UEXT")) == "invalid_user_combination"
+    slack.update_user("T1", "UEXT", visible=False)
+    assert error_of(lambda: web.conversations_open(users="UEXT")) == "user_not_visible"
+
+
+def test_block_kit_limits(slack):
+    web = client(slack)
+    section = {"type": "section", "text": {"type": "mrkdwn", "text": "x"}}
+    assert web.chat_postMessage(channel="C1", text="ok", blocks=[section] * 50)["ok"]
+    with pytest.raises(SlackApiError) as info:
+        web.chat_postMessage(channel="C1", text="too many", blocks=[section] * 51)
+    assert info.value.response["error"] == "invalid_blocks"
+    assert "no more than 50 items" in info.value.response["response_metadata"]["messages"][0]
+    long = {"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}
+    assert error_of(lambda: web.chat_postMessage(channel="C1", text="t", blocks=[long])) == (
+        "invalid_blocks"
+    )
+    fine = {"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3000}}
+    assert web.chat_postMessage(channel="C1", text="t", blocks=[fine])["ok"]
+    assert len(slack.messages("C1")) == 2
+    home = {"type": "home", "blocks": [section] * 100}
+    assert web.views_publish(user_id="U1", view=home)["ok"]
+    home["blocks"].append(section)
+    assert error_of(lambda: web.views_publish(user_id="U1", view=home)) == "invalid_arguments"
+
+
+def test_response_url_takes_five_posts_within_thirty_minutes(slack):
+    url = slack.new_response_url()
+    hook = WebhookClient(url)
+    assert [hook.send(text=str(i)).status_code for i in range(5)] == [200] * 5
+    refused = hook.send(text="sixth")
+    assert (refused.status_code, json.loads(refused.body)["error"]) == (404, "used_url")
+    with freeze_time(tick=True) as frozen:
+        late = slack.new_response_url()
+        frozen.tick(30 * 60 + 1)
+        refused = WebhookClient(late).send(text="late")
+    assert (refused.status_code, json.loads(refused.body)["error"]) == (404, "expired_url")
+    assert len(slack.responses()) == 5
+
+
+def test_trigger_id_opens_one_view_within_three_seconds(slack):
+    web = client(slack)
+    modal = {"type": "modal", "title": {"type": "plain_text", "text": "Settings"}, "blocks": []}
+    trigger = slack.new_trigger_id()
+    assert web.views_open(trigger_id=trigger, view=modal)["ok"]
+    assert error_of(lambda: web.views_open(trigger_id=trigger, view=modal)) == "expired_trigger_id"
+    assert error_of(lambda: web.views_open(trigger_id="1.2.3", view=modal)) == "invalid_trigger_id"
+    with freeze_time(tick=True) as frozen:
+        slow = slack.new_trigger_id()
+        frozen.tick(3.5)
+        assert error_of(lambda: web.views_open(trigger_id=slow, view=modal)) == (
+            "expired_trigger_id"
+        )
+
+
+def test_enterprise_grid_install(slack):
+    slack.register_oauth_code("code-g", "TG", "xoxb-TG", enterprise_id="E1", team_name="Grid")
+    got = WebClient(base_url=slack.api_url).oauth_v2_access(
+        client_id="cid", client_secret="s", code="code-g"
+    )
+    assert got["enterprise"] == {"id": "E1", "name": "Org E1"}
+    assert got["team"]["id"] == "TG" and got["is_enterprise_install"] is False
+    me = client(slack, "xoxb-TG").auth_test()
+    assert me["enterprise_id"] == "E1" and me["team_id"] == "TG"
+    slack.register_oauth_code("code-o", "TO", "xoxb-TO", enterprise_id="E1",
+                              is_enterprise_install=True)  # fmt: skip
+    org = WebClient(base_url=slack.api_url).oauth_v2_access(
+        client_id="cid", client_secret="s", code="code-o"
+    )
+    assert org["team"] is None and org["is_enterprise_install"] is True
+
+
+def test_token_rotation_issues_expiring_tokens_and_refreshes_once(slack):
+    slack.token_lifetime = 43200
+    slack.register_oauth_code("code-r", "TR", "xoxb-TR")
+    oauth = WebClient(base_url=slack.api_url)
+    got = oauth.oauth_v2_access(client_id="cid", client_secret="s", code="code-r")
+    assert got["expires_in"] == 43200 and got["refresh_token"].startswith("xoxe-")
+    assert client(slack, "xoxb-TR").auth_test()["ok"]
+    refreshed = oauth.oauth_v2_access(
+        client_id="cid", client_secret="s", grant_type="refresh_token",
+        refresh_token=got["refresh_token"],
+    )  # fmt: skip
+    assert refreshed["token_type"] == "bot" and refreshed["access_token"] != "xoxb-TR"
+    assert refreshed["refresh_token"] != got["refresh_token"]
+    # a refresh token is good once
+    again = lambda: oauth.oauth_v2_access(  # noqa: E731
+        client_id="cid", client_secret="s", grant_type="refresh_token",
+        refresh_token=got["refresh_token"],
+    )  # fmt: skip
+    assert error_of(again) == "invalid_refresh_token"
+    with freeze_time(tick=True) as frozen:
+        frozen.tick(43200)
+        assert error_of(client(slack, "xoxb-TR").auth_test) == "token_expired"
+        assert error_of(client(slack, refreshed["access_token"]).auth_test) == "token_expired"

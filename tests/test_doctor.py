@@ -1,0 +1,95 @@
+"""`python -m bot doctor`, run as a real command against the Slack double."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from conftest import SIGNING_SECRET, app_env, run_cli
+from test_meet_harness import make_program
+
+from bot.config import BOT_SCOPES
+from bot.models import utcnow
+from bot.services import heartbeat
+
+
+def doctor_env(slack, database_url, token="xoxb-T1", **extra):
+    return app_env(
+        SLACK_BOT_TOKEN=token,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=slack.api_url,
+        DATABASE_URL=database_url,
+        **extra,
+    )
+
+
+def test_everything_holds(slack, settings, tmp_path):
+    slack.add_user("T1", "U1")
+    slack.add_user("T1", "U2")
+    slack.add_channel("T1", "C1", "lunch", members=["U1", "U2", "UBOT"])
+    make_program(settings, "C1", timezone="Europe/Berlin", weekday=4, time_of_day="12:30")
+    heartbeat.record(settings.database_url, utcnow() - dt.timedelta(seconds=20))
+
+    result = run_cli("doctor", env=doctor_env(slack, settings.database_url), cwd=tmp_path)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "FAIL" not in out and "Everything holds." in out
+    assert "[ok]  Slack token: works in Acme (T1) as @worth_knowing" in out
+    assert f"[ok]  Scopes in Acme (T1): all {len(BOT_SCOPES)}" in out
+    assert "[ok]  #lunch (C1): bot is a member, 3 members; every Friday at 12:30 Europe/Berlin;" \
+        " next round Fri " in out  # fmt: skip
+    assert "Europe/Berlin\n" in out.split("#lunch")[1]
+    assert "[ok]  Database: at revision" in out and "[ok]  Clock: last ran at" in out
+    assert "Slack must reach https://YOUR-HOST/slack/events" in out
+
+
+def test_each_problem_is_named_with_what_to_do(slack, migrated_url, tmp_path):
+    granted = [s for s in BOT_SCOPES if s not in ("mpim:history", "users:read.email")]
+    slack.add_team("T9", name="Initech", bot_token="xoxb-T9", scopes=",".join(granted))
+    slack.add_user("T9", "U1")
+    slack.add_channel("T9", "C1", "lunch", members=["U1"])  # the bot was never invited
+    from bot.config import load
+
+    settings = load({"DATABASE_URL": migrated_url})
+    make_program(settings, "C1", team="T9")
+    make_program(settings, "CGONE", team="T9")  # a channel deleted since
+
+    result = run_cli("doctor", env=doctor_env(slack, migrated_url, "xoxb-T9"), cwd=tmp_path)
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    out = result.stdout
+    assert "[FAIL] Scopes in Initech (T9): not granted: mpim:history, users:read.email" in out
+    assert "reinstall the app" in out
+    assert "[FAIL] #lunch (C1): the bot is not a member" in out
+    assert "-> type /invite @Worth Knowing in #lunch" in out
+    assert "[FAIL] <#CGONE>: the bot cannot see this channel" in out
+    assert "[FAIL] Clock: no clock has ever run" in out and "python -m bot clock" in out
+    assert "4 problem(s) found." in out
+    assert result.stderr == ""
+
+    # a clock that stopped a while ago is named too
+    heartbeat.record(migrated_url, utcnow() - dt.timedelta(hours=3))
+    result = run_cli("doctor", env=doctor_env(slack, migrated_url, "xoxb-T9"), cwd=tmp_path)
+    assert "[FAIL] Clock: last ran at" in result.stdout and "(3 h ago)" in result.stdout
+
+
+def test_a_token_slack_refuses_and_an_old_database(slack, database_url, tmp_path):
+    slack.revoke_token("xoxb-T1")
+    result = run_cli("doctor", env=doctor_env(slack, database_url), cwd=tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "[FAIL] Slack token of the bot token: Slack refused it (token_revoked)" in result.stdout
+    assert "-> copy the Bot User OAuth Token" in result.stdout
+    assert "[FAIL] Database: at revision none (empty)" in result.stdout
+    assert "-> run `python -m bot migrate`" in result.stdout
+
+
+def test_a_missing_setting_is_one_line_and_exit_2(slack, migrated_url, tmp_path):
+    env = app_env(SLACK_API_URL=slack.api_url, DATABASE_URL=migrated_url)
+    result = run_cli("doctor", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert "SLACK_BOT_TOKEN is not set" in line and result.stdout == ""
+    assert slack.calls() == []
+
+    helped = run_cli("doctor", "--help", env=env, cwd=tmp_path)
+    assert helped.returncode == 0 and "exit code 0 when everything holds" in helped.stdout.lower()
