@@ -79,7 +79,7 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp, SlackDouble() as slack:
+    with tempfile.TemporaryDirectory() as tmp, SlackDouble(rate_tiers=False) as slack:  # latency, not limits
         database_url = f"sqlite:///{tmp}/bench.db"
         migrate(database_url)
         slack.add_team("T1", bot_token="xoxb-T1")

@@ -89,6 +89,12 @@ class Settings:
                 "/slack/install page, so install through OAuth over HTTP (unset SLACK_APP_TOKEN) "
                 "or use Socket Mode with one workspace's SLACK_BOT_TOKEN"
             )
+        if self.bot_token and self.bot_token.startswith("xoxe."):
+            raise ConfigError(
+                "SLACK_BOT_TOKEN is an expiring token (token rotation is on): the app can only "
+                "refresh tokens it installed itself, so set SLACK_CLIENT_ID and "
+                "SLACK_CLIENT_SECRET and install through /slack/install"
+            )
         if self.bot_token and not self.bot_token.startswith("xoxb-"):
             raise ConfigError(
                 "SLACK_BOT_TOKEN does not start with xoxb-: use the Bot User OAuth Token "

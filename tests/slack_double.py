@@ -900,7 +900,8 @@ class SlackDouble:
             cap = max(1.0, limit.burst * scale if limit.burst else math.ceil(rate))
             key = (team_id, str(args.get("channel", ""))) if per_channel else (team_id,)
             tokens, at = limit.tokens.get(key, (cap, now))
-            tokens = min(cap, tokens + (now - at) * rate)
+            # max(): a test's freezegun may move the clock backwards
+            tokens = min(cap, tokens + max(0.0, now - at) * rate)
             buckets.append((limit, key, tokens, rate))
         waits = [(1.0 - tokens) / rate for _, _, tokens, rate in buckets if tokens < 1.0]
         if waits:

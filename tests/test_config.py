@@ -34,6 +34,12 @@ def test_api_url_gets_trailing_slash_and_postgres_url_gets_driver():
         ({**BASE, "SLACK_CLIENT_ID": "1", "SLACK_CLIENT_SECRET": "x"}, "both set", "not both"),
         ({**BASE, "SLACK_BOT_TOKEN": "xoxp-user"}, "xoxb-", "Bot User OAuth Token"),
         ({**BASE, "SLACK_APP_TOKEN": "xoxb-2"}, "SLACK_APP_TOKEN", "App-Level Tokens"),
+        ({**BASE, "SLACK_BOT_TOKEN": "xoxe.xoxb-1-x"}, "expiring", "SLACK_CLIENT_ID"),
+        (
+            {"SLACK_CLIENT_ID": "1", "SLACK_CLIENT_SECRET": "x", "SLACK_APP_TOKEN": "xapp-1"},
+            "SLACK_APP_TOKEN and SLACK_CLIENT_ID",
+            "/slack/install",
+        ),
     ],
 )
 def test_missing_or_contradictory_slack_settings_name_the_variable(env, variable, hint):

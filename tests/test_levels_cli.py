@@ -4,7 +4,7 @@ import argparse
 import io
 
 import pytest
-from conftest import app_env, run_cli
+from conftest import RATE_SCALE, app_env, run_cli
 from slack_double import SlackDouble
 from sqlalchemy import select
 
@@ -17,6 +17,7 @@ from bot.models import Member, Workspace
 @pytest.fixture
 def slack():
     with SlackDouble() as double:
+        double.rate_limit_scale = RATE_SCALE
         double.add_team("T1", name="Acme", bot_token="xoxb-T1")
         double.set_profile_fields("T1", [{"id": "Xf1", "label": "Grade"}])
         double.add_user("T1", "U1", email="ada@acme.test", title="VP Engineering")

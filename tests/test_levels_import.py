@@ -1,6 +1,7 @@
 """The HR import against a real local Slack Web API: summary, bad rows, dry run, strict."""
 
 import pytest
+from conftest import RATE_SCALE
 from slack_double import SlackDouble
 from sqlalchemy import select
 
@@ -24,6 +25,7 @@ PEOPLE = [
 @pytest.fixture
 def slack():
     with SlackDouble() as double:
+        double.rate_limit_scale = RATE_SCALE
         double.add_team("T1", name="Acme", bot_token="xoxb-T1")
         for user_id, email in PEOPLE:
             double.add_user("T1", user_id, email=email)
@@ -234,6 +236,7 @@ def test_a_header_alone_imports_nothing_without_asking_slack(migrated_url, clien
 
 def test_emails_without_the_email_scope_say_which_scope_is_missing(migrated_url, tmp_path):
     with SlackDouble() as double:
+        double.rate_limit_scale = RATE_SCALE
         double.add_team("T1", bot_token="xoxb-T1")
         double.add_user("T1", "U1")  # Slack hides emails without users:read.email
         settings = config.load({"SLACK_BOT_TOKEN": "xoxb-T1", "SLACK_API_URL": double.api_url})

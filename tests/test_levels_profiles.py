@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+from conftest import RATE_SCALE
 from slack_double import SlackDouble
 from sqlalchemy import select
 
@@ -25,6 +26,7 @@ FIELDS = [
 @pytest.fixture
 def slack():
     with SlackDouble() as double:
+        double.rate_limit_scale = RATE_SCALE
         double.add_team("T1", bot_token="xoxb-T1")
         double.set_profile_fields("T1", FIELDS)
         double.add_user(

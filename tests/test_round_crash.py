@@ -27,8 +27,7 @@ def big_channel(slack, settings):
     with session_scope(settings.database_url) as session:
         session.add(Program(team_id="T1", channel_id="C9"))
     # Slack's tiers at 30x; the app paces for 60x, so it runs into 429s and must wait them out.
-    slack.set_rate_limit("conversations.open", per_minute=50 * 30)
-    slack.set_rate_limit("chat.postMessage", per_minute=60 * 30, per_channel=True)
+    slack.apply_slack_tiers(scale=30)
     return app_env(
         SLACK_BOT_TOKEN="xoxb-T1",
         SLACK_SIGNING_SECRET="s",
