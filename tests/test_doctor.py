@@ -93,3 +93,36 @@ def test_a_missing_setting_is_one_line_and_exit_2(slack, migrated_url, tmp_path)
 
     helped = run_cli("doctor", "--help", env=env, cwd=tmp_path)
     assert helped.returncode == 0 and "exit code 0 when everything holds" in helped.stdout.lower()
+
+
+def test_every_oauth_workspace_is_checked_with_its_own_token(slack, migrated_url, tmp_path):
+    import time
+
+    from slack_sdk.oauth.installation_store import Installation
+
+    from bot.app import installation_store
+    from bot.config import load
+
+    slack.add_team("TG", name="Grid Team", bot_token="xoxb-TG", enterprise_id="E1")
+    settings = load(
+        {"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s", "DATABASE_URL": migrated_url}
+    )
+    installation_store(settings).save(
+        Installation(app_id="A1", enterprise_id="E1", team_id="TG", team_name="Grid Team",
+                     bot_token="xoxb-TG", bot_id="BTG", bot_user_id="UBOT",
+                     bot_scopes=",".join(BOT_SCOPES), user_id="U1", installed_at=time.time())
+    )  # fmt: skip
+    heartbeat.record(migrated_url, utcnow())
+    env = app_env(
+        SLACK_CLIENT_ID="1.2",
+        SLACK_CLIENT_SECRET="s",
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=slack.api_url,
+        DATABASE_URL=migrated_url,
+    )
+    result = run_cli("doctor", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "[ok]  Slack token: works in Grid Team (TG)" in result.stdout
+    assert "Program channels in TG: none yet" in result.stdout
+    assert "/slack/install" in result.stdout
+    assert {c.token for c in slack.calls("auth.test")} == {"xoxb-TG"}

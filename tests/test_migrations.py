@@ -57,3 +57,43 @@ def _table_of(diff) -> str | None:
         if name:
             return name
     return None
+
+
+def test_grid_workspaces_installed_before_0002_get_their_org(database_url):
+    """Scheduled work finds a Grid workspace's token by its org: the upgrade copies the org
+    from the stored bot, so rounds keep running after the upgrade."""
+    import datetime as dt
+
+    from alembic import command
+    from sqlalchemy import text
+
+    from bot.db import alembic_config, migrate
+
+    config = alembic_config(database_url)
+    with engine_for(database_url).begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+    installed = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
+    with engine_for(database_url).begin() as connection:
+        for team, org in (("TG", "E1"), ("TP", None)):
+            connection.execute(
+                text(
+                    "INSERT INTO workspaces (team_id, active, created_at) "
+                    "VALUES (:team, :yes, :at)"
+                ),
+                {"team": team, "yes": True, "at": installed},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO slack_bots (client_id, app_id, enterprise_id, team_id, "
+                    "bot_token, bot_id, bot_user_id, is_enterprise_install, installed_at) "
+                    "VALUES ('1.2', 'A1', :org, :team, 'xoxb', 'B1', 'UBOT', :no, :at)"
+                ),
+                {"org": org, "team": team, "no": False, "at": installed},
+            )
+    migrate(database_url)
+    with engine_for(database_url).connect() as connection:
+        rows = dict(
+            connection.execute(text("SELECT team_id, enterprise_id FROM workspaces")).all()
+        )
+    assert rows == {"TG": "E1", "TP": None}
