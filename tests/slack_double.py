@@ -10,6 +10,13 @@ Socket Mode too: after ``add_app_token("xapp-1")``, ``apps.connections.open`` ha
 ``ws://`` URL on the same server, and ``socket_send``, ``socket_acks`` and ``socket_disconnect``
 play Slack's side of the WebSocket (see tests/test_socket_mode.py).
 
+As strict as Slack where the app depends on it: a bot token has manifest.yml's scopes
+(sent back in ``X-OAuth-Scopes``; others answer ``missing_scope``), Slack's rate-limit tiers
+are on (``rate_limit_scale`` speeds them up), Block Kit limits, response_url (5 posts, 30
+minutes) and trigger_id (once, 3 seconds) limits hold, ``conversations.open`` takes at most 8
+people of one organisation, OAuth installs may come from an Enterprise Grid org, and with
+``token_lifetime`` set tokens expire and are refreshed with ``grant_type=refresh_token``.
+
 Typical pytest use (the ``with`` block stops the server even when the test fails)::
 
     import pytest
@@ -104,8 +111,6 @@ MAX_CONVERSATION_USERS = 8
 RESPONSE_URL_POSTS = 5
 RESPONSE_URL_SECONDS = 30 * 60
 TRIGGER_SECONDS = 3.0
-# Token rotation: access tokens last 12 hours.
-ROTATING_TOKEN_SECONDS = 12 * 3600
 # Published per-minute tiers, for `apply_slack_tiers()`; chat.postMessage is per channel.
 SLACK_TIERS: dict[str, float] = {
     "users.list": 20,

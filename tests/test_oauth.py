@@ -331,3 +331,24 @@ def test_oauth_with_socket_mode_is_refused_in_one_line(migrated_url, tmp_path):
     assert result.returncode == 2
     (line,) = result.stderr.strip().splitlines()
     assert "SLACK_APP_TOKEN" in line and "SLACK_CLIENT_ID" in line and "/slack/install" in line
+
+
+def test_a_refresh_another_process_just_made_is_taken_not_fought(grid):
+    """Slack's refresh tokens work once: of two processes refreshing at the same moment, the
+    second is refused and uses the token the first one stored."""
+    from bot.services import workspaces
+
+    h = grid
+    h.slack.token_lifetime = 12 * 3600
+    with freeze_time("2026-02-01 18:00", tick=True) as frozen:
+        oauth_install(h, "code-S", "TS")
+        store = installation_store(h.settings)
+        stale = store.find_installation(enterprise_id=None, team_id="TS")
+        frozen.tick(11 * 3600)  # inside the last two hours: time to refresh
+        first = bot_token_for(h.settings, "TS")  # one process refreshes and stores
+        assert first != stale.bot_token
+        second = workspaces.fresh_installation(h.settings, store, stale).bot_token  # the other, too late
+        assert second == first
+        refused = [c.error for c in h.slack.calls("oauth.v2.access") if c.args.get("grant_type")]
+        assert refused == [None, "invalid_refresh_token"]
+        assert WebClient(token=second, base_url=h.slack.api_url).auth_test()["team_id"] == "TS"

@@ -50,14 +50,14 @@ def bot_token_for(settings: Settings, team_id: str | None) -> str:
     enterprise_id = enterprise_of(settings, team_id)
     installation = store.find_installation(enterprise_id=enterprise_id, team_id=team_id)
     if installation is not None and installation.bot_token:
-        return _fresh(settings, store, installation).bot_token
+        return fresh_installation(settings, store, installation).bot_token
     bot = store.find_bot(enterprise_id=enterprise_id, team_id=team_id)
     if bot is None or not bot.bot_token:
         raise NotInstalled(f"Worth Knowing is not installed in workspace {team_id}")
     return bot.bot_token
 
 
-def _fresh(settings: Settings, store, installation: Installation) -> Installation:
+def fresh_installation(settings: Settings, store, installation: Installation) -> Installation:
     """The installation with a bot token that lasts a while yet: refreshed and saved if it
     expires soon (tokens that never expire are returned as they are)."""
     rotator = TokenRotator(
