@@ -79,9 +79,9 @@ def run_checks(settings: Settings, team: str | None = None, now: dt.datetime | N
 
 def connection_check(settings: Settings) -> Check:
     if settings.socket_mode:
-        client = WebClient(token=settings.app_token, base_url=settings.slack_api_url, timeout=10)
+        client = WebClient(base_url=settings.slack_api_url, timeout=10)
         try:
-            client.apps_connections_open()
+            client.apps_connections_open(app_token=settings.app_token)
         except SlackApiError as error:
             return Check(
                 False,

@@ -53,8 +53,10 @@ def test_each_problem_is_named_with_what_to_do(slack, migrated_url, tmp_path):
     settings = load({"DATABASE_URL": migrated_url})
     make_program(settings, "C1", team="T9")
     make_program(settings, "CGONE", team="T9")  # a channel deleted since
+    slack.add_app_token("xapp-1-A1-9", team_id="T9")
+    env = doctor_env(slack, migrated_url, "xoxb-T9", SLACK_APP_TOKEN="xapp-1-A1-9")
 
-    result = run_cli("doctor", env=doctor_env(slack, migrated_url, "xoxb-T9"), cwd=tmp_path)
+    result = run_cli("doctor", env=env, cwd=tmp_path)
 
     assert result.returncode == 1, result.stdout + result.stderr
     out = result.stdout
@@ -64,23 +66,26 @@ def test_each_problem_is_named_with_what_to_do(slack, migrated_url, tmp_path):
     assert "-> type /invite @Worth Knowing in #lunch" in out
     assert "[FAIL] <#CGONE>: the bot cannot see this channel" in out
     assert "[FAIL] Clock: no clock has ever run" in out and "python -m bot clock" in out
+    assert "[ok]  Socket Mode: the app-level token works" in out
     assert "4 problem(s) found." in out
     assert result.stderr == ""
 
     # a clock that stopped a while ago is named too
     heartbeat.record(migrated_url, utcnow() - dt.timedelta(hours=3))
-    result = run_cli("doctor", env=doctor_env(slack, migrated_url, "xoxb-T9"), cwd=tmp_path)
+    result = run_cli("doctor", env=env, cwd=tmp_path)
     assert "[FAIL] Clock: last ran at" in result.stdout and "(3 h ago)" in result.stdout
 
 
 def test_a_token_slack_refuses_and_an_old_database(slack, database_url, tmp_path):
     slack.revoke_token("xoxb-T1")
-    result = run_cli("doctor", env=doctor_env(slack, database_url), cwd=tmp_path)
+    env = doctor_env(slack, database_url, SLACK_APP_TOKEN="xapp-1-A1-unknown")
+    result = run_cli("doctor", env=env, cwd=tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "[FAIL] Slack token of the bot token: Slack refused it (token_revoked)" in result.stdout
     assert "-> copy the Bot User OAuth Token" in result.stdout
     assert "[FAIL] Database: at revision none (empty)" in result.stdout
     assert "-> run `python -m bot migrate`" in result.stdout
+    assert "[FAIL] Socket Mode: Slack refused SLACK_APP_TOKEN (invalid_auth)" in result.stdout
 
 
 def test_a_missing_setting_is_one_line_and_exit_2(slack, migrated_url, tmp_path):
