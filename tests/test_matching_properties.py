@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 
 from bot.matching import PastGroup, Person, Rules, form_groups
 
+SLACK_MAX_USERS = 8  # conversations.open takes 1 to 8 users
+
 DAY = datetime.date(2024, 1, 1)
 SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -93,7 +95,7 @@ def check_basics(people, history, rules, seed, priority):
     assert placed + left == Counter(by_id.keys())
     assert all(u.reason.strip() for u in grouping.unmatched)
     for group in grouping.groups:
-        assert 2 <= len(group) <= rules.group_size + 2
+        assert 2 <= len(group) <= min(rules.group_size + 2, SLACK_MAX_USERS)
         for a, b in itertools.combinations(group, 2):
             assert can_meet(by_id[a], by_id[b], rules.tz_window_hours), (a, b)
     met = met_pairs(history)
@@ -154,3 +156,47 @@ def test_the_same_seed_gives_the_same_result(channel):
     first = form_groups(people, history, rules, seed=seed, priority=priority)
     again = form_groups(people, history, rules, seed=seed, priority=priority)
     assert first == again
+
+
+@st.composite
+def rosters(draw):
+    """2-80 people in groups of 2-8, everyone together or cut by offices and time zones."""
+    n = draw(st.integers(2, 80))
+    k = draw(st.integers(2, 8))
+    mixed = draw(st.booleans())
+    rng = draw(st.randoms(use_true_random=False))
+    people = []
+    for i in range(n):
+        location = rng.choice([None, None, None, "Lisbon", "Pune"]) if mixed else None
+        offset = rng.choice([None, -300, 0, 60, 180, 330, 600]) if mixed else None
+        people.append(Person(f"P{i}", rng.randint(1, 8), rng.choice(["A", "B", None]),
+                             location, offset))
+    history = []
+    for week in range(draw(st.integers(0, 6))):
+        for _ in range(n // k):
+            group = rng.sample([p.id for p in people], min(k, n))
+            history.append(PastGroup(DAY + datetime.timedelta(days=7 * week), tuple(group)))
+    window = draw(st.sampled_from([1.0, 3.0]))
+    priority = [p.id for p in people if rng.random() < 0.1]
+    return people, history, Rules(group_size=k, tz_window_hours=window), draw(st.integers(0, 99)), priority
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rosters())
+def test_no_group_is_larger_than_slack_allows_and_nobody_who_fits_is_left_out(channel):
+    people, history, rules, seed, priority = channel
+    grouping = check_basics(*channel)
+    assert max((len(g) for g in grouping.groups), default=0) <= SLACK_MAX_USERS
+    by_id = {p.id: p for p in people}
+    window = rules.tz_window_hours
+    out = [u.person_id for u in grouping.unmatched]
+    for x in out:
+        meets = [p for p in people if p.id != x and can_meet(by_id[x], p, window)]
+        # nobody left out who could pair with another person left out,
+        assert not any(p.id in out for p in meets), (x, out)
+        for group in grouping.groups:
+            fits = [y for y in group if can_meet(by_id[x], by_id[y], window)]
+            # join a group that has room and that they can all meet,
+            assert not (len(fits) == len(group) < SLACK_MAX_USERS), (x, group)
+            # or take one member from a group of three or more to make a pair
+            assert not (fits and len(group) >= 3), (x, group)

@@ -138,6 +138,14 @@ def test_the_reason_names_the_window_in_use():
         (15, 8, [7, 8]),
         (3, 4, [3]),
         (17, 5, [5, 6, 6]),
+        # never more than 8: Slack opens no conversation for more
+        (9, 8, [4, 5]),
+        (17, 8, [5, 6, 6]),
+        (16, 8, [8, 8]),
+        (25, 8, [6, 6, 6, 7]),
+        (8, 7, [8]),
+        (9, 7, [4, 5]),
+        (15, 7, [7, 8]),
     ],
 )
 def test_group_sizes(count, size, expected):
@@ -145,6 +153,41 @@ def test_group_sizes(count, size, expected):
     grouping = form_groups(people, [], Rules(group_size=size), seed=2)
     assert sorted(len(g) for g in grouping.groups) == expected
     assert sorted(members_of(grouping)) == sorted(p.id for p in people)
+
+
+def test_a_late_extra_person_splits_a_full_group_of_eight_instead_of_making_nine():
+    # One Lisbon colleague is three hours west, so the remote colleague three hours east can
+    # meet everyone in Lisbon but that one, and only joins after the office is grouped.
+    office = [Person(f"L{i}", level=i % 8 + 1, location="Lisbon", utc_offset_minutes=0)
+              for i in range(15)]
+    office.append(Person("West", level=3, location="Lisbon", utc_offset_minutes=-180))
+    remote = Person("East", level=5, utc_offset_minutes=180)
+    for seed in range(6):
+        grouping = form_groups([*office, remote], [], Rules(group_size=8), seed=seed)
+        assert not grouping.unmatched
+        assert sorted(members_of(grouping)) == sorted(p.id for p in [*office, remote])
+        assert max(len(g) for g in grouping.groups) <= 8
+        assert sorted(len(g) for g in grouping.groups) == [4, 5, 8]
+        assert "West" not in next(g for g in grouping.groups if "East" in g)
+
+
+def test_a_late_extra_person_who_can_meet_only_part_of_a_group_takes_one_member_along():
+    office = [Person(f"L{i}", level=i + 1, location="Lisbon", utc_offset_minutes=0)
+              for i in range(3)]
+    office.append(Person("West", level=8, location="Lisbon", utc_offset_minutes=-180))
+    remote = Person("East", level=5, utc_offset_minutes=180)
+    for seed in range(4):
+        grouping = form_groups([*office, remote], [], Rules(group_size=4), seed=seed)
+        assert not grouping.unmatched
+        assert sorted(len(g) for g in grouping.groups) == [2, 3]
+        assert "West" not in next(g for g in grouping.groups if "East" in g)
+
+
+def test_a_grouping_with_a_group_slack_cannot_open_is_refused():
+    nine = tuple(f"U{i}" for i in range(9))
+    with pytest.raises(ValueError, match="at most 8"):
+        Grouping(groups=[nine[:2], nine], unmatched=[])
+    assert Grouping(groups=[nine[:8]], unmatched=[]).groups == [nine[:8]]
 
 
 def test_nobody_sits_in_the_trio_twice_in_a_row():

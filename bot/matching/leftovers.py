@@ -3,7 +3,10 @@
 They are usually few (someone alone in their office, or in a time zone far from everyone
 else): pair them with each other where possible, otherwise seat them as an extra person in a
 group whose members they can all meet, otherwise (if they were left out last round) give them
-the seat of someone who was not. Whoever is still left gets a sentence saying why. Groups are
+the seat of someone who was not, otherwise split a full group of eight with them or take one
+member they can meet out of a larger group to make a pair. No group ever grows past
+``MAX_GROUP_SIZE`` (Slack opens no conversation for more). Whoever is still left gets a
+sentence saying why. Groups are
 rows of a -1 padded matrix, so each look-up is one vectorised pass over all groups even when a
 strange roster leaves thousands of people over.
 """
@@ -16,7 +19,7 @@ from bot.matching.blossom import maximum_matching
 from bot.matching.pairbook import PairBook
 from bot.matching.pool import ROTATION_COST
 from bot.matching.roster import Roster
-from bot.matching.types import Unmatched
+from bot.matching.types import MAX_GROUP_SIZE, Unmatched
 
 EXACT_PAIRING_LIMIT = 1_500  # up to this many leftovers are paired with a blossom matching
 JOIN_SAMPLE = 256  # groups compared when seating one extra person
@@ -110,23 +113,28 @@ def place_leftovers(
     k = roster.rules.group_size
     order = sorted(leftovers, key=lambda i: (not roster.priority[i], rng.random()))
     people = np.asarray(order, np.int64)
-    table = _Table(roster, rows, len(people), k + 2)
+    # Each place costs the group a little more, so each is tried only when the ones before fail.
+    table = _Table(roster, rows, 2 * len(people), min(k + 2, MAX_GROUP_SIZE))
     people = _pair_up(roster, people, table, book)
 
     unmatched = []
     queue = people.tolist()
     while queue:
         person = queue.pop(0)
-        if _join(roster, person, table, book, k, limit=k + 1):
+        if _join(roster, person, table, book, k, limit=min(k + 1, MAX_GROUP_SIZE)):
             continue
-        if _split_enlarged(roster, person, table, k):
+        if _split_off(roster, person, table, larger_than=k):
             continue
         if roster.priority[person]:
             displaced = _displace(roster, person, table)
             if displaced is not None:
                 queue.append(displaced)
                 continue
-        if _join(roster, person, table, book, k, limit=k + 2):
+        if _join(roster, person, table, book, k, limit=min(k + 2, MAX_GROUP_SIZE)):
+            continue
+        if _halve(roster, person, table):
+            continue
+        if _split_off(roster, person, table, larger_than=2):
             continue
         unmatched.append(Unmatched(roster.ids[person], reason(roster, person)))
     rows, size = table.live()
@@ -197,17 +205,18 @@ def _join(
     return True
 
 
-def _split_enlarged(roster: Roster, person: int, table: _Table, k: int) -> bool:
-    """Take one member out of an enlarged group to make a new pair with ``person``."""
+def _split_off(roster: Roster, person: int, table: _Table, larger_than: int) -> bool:
+    """Take one member out of a group of more than ``larger_than`` people (and at least
+    three) to make a new pair with ``person``; the largest such group gives up the member."""
     if table.count == 0:
         return False
     fits, rows = table.fits(person)
     size = table.size[: table.count]
-    usable = fits & (rows >= 0) & ((size > k) & (size > 2))[:, None]
+    usable = fits & (rows >= 0) & ((size > larger_than) & (size > 2))[:, None]
     found = np.argwhere(usable)
     if len(found) == 0:
         return False
-    group, slot = (int(v) for v in found[0])
+    group, slot = (int(v) for v in found[np.argmax(size[found[:, 0]])])
     partner = int(rows[group, slot])
     row = table.rows[group]
     row[slot : table.size[group] - 1] = row[slot + 1 : table.size[group]].copy()
@@ -215,6 +224,30 @@ def _split_enlarged(roster: Roster, person: int, table: _Table, k: int) -> bool:
     row[table.size[group]] = -1
     table.changed(group)
     table.add([partner, person])
+    return True
+
+
+def _halve(roster: Roster, person: int, table: _Table) -> bool:
+    """Split a full group ``person`` can meet as a whole into two with ``person`` in one.
+
+    Only for groups of ``MAX_GROUP_SIZE`` (no larger group can have a conversation): nine
+    people become five and four. Taking turns down the level order keeps the most junior and
+    the most senior member in different groups.
+    """
+    if table.count == 0:
+        return False
+    size = table.size[: table.count]
+    candidates = np.flatnonzero(table.open_groups(person) & (size >= MAX_GROUP_SIZE))
+    if len(candidates) == 0:
+        return False
+    group = int(candidates[0])
+    members = [int(v) for v in table.rows[group, : size[group]]] + [person]
+    members.sort(key=lambda v: roster.level[v])
+    table.rows[group] = -1
+    table.rows[group, : len(members[0::2])] = members[0::2]
+    table.size[group] = len(members[0::2])
+    table.changed(group)
+    table.add(members[1::2])
     return True
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bot.matching.pairbook import PairBook
+from bot.matching.types import MAX_GROUP_SIZE
 
 # Weights of the soft goals, in levels of spread: a pair from two departments is worth a
 # quarter of a level more than the same pair from one department.
@@ -34,15 +35,18 @@ def group_sizes(count: int, k: int) -> list[int]:
     """Sizes of the groups for ``count`` people with usual size ``k``.
 
     Groups of k, and when the count does not divide, some groups of k + 1. When that would
-    need more than one extra seat per group (say 15 people in groups of 8) the groups are
-    made as even as possible instead (8 + 7). Fewer than k people form one smaller group.
+    need more than one extra seat per group (say 15 people in groups of 8), or a group larger
+    than ``MAX_GROUP_SIZE`` (any extra seat in groups of 8), the groups are made as even as
+    possible instead with one group more (15 in groups of 8: 8 + 7; 9: 5 + 4; 17: 6 + 6 + 5).
+    Fewer than k people form one smaller group.
     """
     if count < 2:
         return []
-    if count <= k + 1:
+    largest = min(k + 1, MAX_GROUP_SIZE)
+    if count <= largest:
         return [count]
     groups, extra = divmod(count, k)
-    if extra <= groups:
+    if extra <= groups * (largest - k):
         return [k + 1] * extra + [k] * (groups - extra)
     groups += 1
     base, extra = divmod(count, groups)

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 MIN_GROUP_SIZE = 2
+# Also the largest group there can ever be: Slack's conversations.open takes 1 to 8 users, so
+# a group of nine would get no conversation at all (``too_many_users``).
 MAX_GROUP_SIZE = 8
 
 
@@ -91,6 +93,16 @@ class Grouping:
     groups: list[tuple[str, ...]]
     unmatched: list[Unmatched]
     score: Score = field(default_factory=Score)
+
+    def __post_init__(self) -> None:
+        # A last line of defence that fails loudly: a larger group would silently get no
+        # conversation. The engine never builds one (see the property tests).
+        largest = max(map(len, self.groups), default=0)
+        if largest > MAX_GROUP_SIZE:
+            raise ValueError(
+                f"a group of {largest} people: Slack opens conversations for at most "
+                f"{MAX_GROUP_SIZE}"
+            )
 
 
 def offset_minutes(zone: ZoneInfo | int | None, on: datetime.date) -> int | None:
