@@ -204,3 +204,83 @@ def test_larger_groups_stay_repeat_free_close_to_the_bound(n, k, at_least, seeds
         people = channel(n, seed, "uniform" if seed % 2 else "pyramid")
         rounds = simulate(people, n, Rules(group_size=k), seed=seed)
         assert len(rounds) >= at_least, (seed, len(rounds))
+
+
+def random_rounds(people, rounds: int, seed: int, size: int = 2) -> list[PastGroup]:
+    """Rounds that did not come from this engine: imported, or made by random shuffling."""
+    rng = random.Random(seed)
+    ids = [p.id for p in people]
+    past = []
+    for week in range(rounds):
+        rng.shuffle(ids)
+        day = DAY - datetime.timedelta(days=7 * (rounds - week))
+        past += [PastGroup(day, tuple(ids[i : i + size]))
+                 for i in range(0, len(ids) - size + 1, size)]
+    return past
+
+
+def total_spread(grouping: Grouping, people) -> int:
+    level = {p.id: p.level for p in people}
+    return sum(max(level[x] for x in g) - min(level[x] for x in g) for g in grouping.groups)
+
+
+def widest_total(people) -> int:
+    """The widest total spread any round of pairs can have, whatever the history: at least
+    the exact optimum over the pairs that never met."""
+    levels = sorted(p.level for p in people)
+    m = len(levels) // 2
+    return sum(levels[-m:]) - sum(levels[:m])
+
+
+@pytest.mark.parametrize("shape", ["uniform", "pyramid"])
+def test_the_first_round_after_imported_random_rounds_is_as_wide_as_exact_matching(shape):
+    for seed in range(12):
+        people = channel(200, seed, shape)
+        grouping = form_groups(people, random_rounds(people, 10, seed), seed=seed)
+        assert grouping.score.repeats == 0
+        assert total_spread(grouping, people) >= 0.95 * widest_total(people), seed
+
+
+def test_the_first_round_after_a_partial_import_is_as_wide_as_exact_matching():
+    """History for some members only (say an import covering the first 120)."""
+    for seed in range(4):
+        people = channel(200, 50 + seed)
+        grouping = form_groups(people, random_rounds(people[:120], 10, seed), seed=seed)
+        assert grouping.score.repeats == 0
+        assert total_spread(grouping, people) >= 0.95 * widest_total(people), seed
+
+
+@pytest.mark.parametrize(("weeks", "changed"), [(3, 1), (12, 8), (40, 30)])
+def test_after_the_roster_changes_the_next_round_is_as_wide_as_exact_matching(weeks, changed):
+    """The engine's own history, then some people leave and others join."""
+    for seed in range(2):
+        everyone = channel(200 + changed, 100 + seed)
+        people = everyone[:200]
+        history = History()
+        for week in range(weeks):
+            grouping = form_groups(people, history, seed=week)
+            history = history.extended(
+                PastGroup(DAY + datetime.timedelta(days=7 * week), g) for g in grouping.groups
+            )
+        people = people[changed:] + everyone[200:]
+        grouping = form_groups(people, history, seed=seed)
+        assert grouping.score.repeats == 0
+        assert total_spread(grouping, people) >= 0.95 * widest_total(people), seed
+
+
+def test_the_widest_total_is_what_exact_matching_reaches_after_random_rounds():
+    """Checks the yardstick above on one member set: networkx's exact maximum-weight
+    matching over never-met pairs reaches the widest total, and so does the engine."""
+    people = channel(120, 3)
+    past = random_rounds(people, 10, 3)
+    met = {frozenset(p) for g in past for p in itertools.combinations(g.member_ids, 2)}
+    level = {p.id: p.level for p in people}
+    graph = nx.Graph()
+    graph.add_weighted_edges_from(
+        (a, b, abs(level[a] - level[b]) + 100)
+        for a, b in itertools.combinations(level, 2) if frozenset((a, b)) not in met
+    )
+    exact = nx.max_weight_matching(graph, maxcardinality=True)
+    assert len(exact) == 60
+    assert sum(abs(level[a] - level[b]) for a, b in exact) == widest_total(people)
+    assert total_spread(form_groups(people, past, seed=3), people) == widest_total(people)

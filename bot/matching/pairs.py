@@ -66,17 +66,18 @@ def _from_schedule(
         shifts = (np.arange(m)[:, None] + np.arange(m)[None, :]) % m
         same = ~differ[lower[None, :], upper[shifts]]
         reserved = int(np.argmax(same.sum(axis=1)))
-    best, best_score = None, -np.inf
-    for pairs in round_robin(order.tolist(), reserved):
-        x, y = np.array(pairs).T
-        if not unused[x, y].all():
-            continue
-        total = score[x, y].sum()
-        if total > best_score:
-            best, best_score = pairs, total
-    if best is None:
+    rounds = np.array(round_robin(order.tolist(), reserved), np.int64)  # (c - 1, m, 2)
+    x, y = rounds[:, :, 0], rounds[:, :, 1]
+    fresh = unused[x, y].sum(axis=1)
+    if not np.isin(fresh, (0, m)).all():
+        # The pairs that met do not make whole rounds of this schedule (history imported or
+        # random, or the roster changed): the rounds left untouched by chance are few and
+        # usually narrow, so the matching over unmet pairs does better.
         return None
-    return [tuple(p) for p in best]
+    if not (fresh == m).any():
+        return None
+    total = np.where(fresh == m, score[x, y].sum(axis=1), -np.inf)
+    return [tuple(int(v) for v in p) for p in rounds[int(np.argmax(total))]]
 
 
 def _match(members: np.ndarray, score: np.ndarray, unused: np.ndarray) -> list[tuple[int, ...]]:
