@@ -284,3 +284,35 @@ def test_the_widest_total_is_what_exact_matching_reaches_after_random_rounds():
     assert len(exact) == 60
     assert sum(abs(level[a] - level[b]) for a, b in exact) == widest_total(people)
     assert total_spread(form_groups(people, past, seed=3), people) == widest_total(people)
+
+
+def widest_mean(people, groups: int) -> float:
+    """The widest mean spread of a round of ``groups`` groups: one of the most junior and one
+    of the most senior people in each."""
+    levels = sorted(p.level for p in people)
+    return (sum(levels[-groups:]) - sum(levels[:groups])) / groups
+
+
+@pytest.mark.parametrize(("n", "seed"), [(39, 1), (57, 2), (51, 3)])
+def test_kirkman_channels_in_threes_meet_everyone_once(n, seed):
+    """n = 3q or 2q + 1 with q = 1 (mod 6) a prime power: the full (n - 1) / 2 rounds."""
+    people = channel(n, seed, "uniform" if seed % 2 else "pyramid")
+    rounds = simulate(people, n, Rules(group_size=3), seed=seed)
+    assert len(rounds) == (n - 1) // 2
+    met = {frozenset(p) for r in rounds for g in r.groups for p in itertools.combinations(g, 2)}
+    assert len(met) == n * (n - 1) // 2
+    if n % 6 == 3 and (n // 3) % 6 == 1:  # 3q: the first rounds have one person per band
+        assert rounds[0].score.mean_level_spread == pytest.approx(widest_mean(people, n // 3))
+
+
+@pytest.mark.parametrize(("n", "k", "seed"), [(35, 5, 1), (48, 6, 2), (56, 7, 1), (70, 8, 2)])
+def test_larger_groups_with_a_field_of_groups_reach_four_fifths_of_the_bound(n, k, seed):
+    """q groups with q a prime power at least k: q rounds, each of the widest spread."""
+    people = channel(n, seed, "uniform" if seed % 2 else "pyramid")
+    sizes = [len(g) for g in form_groups(people, [], Rules(group_size=k), seed=0).groups]
+    bound = (n * (n - 1) // 2) // sum(s * (s - 1) // 2 for s in sizes)
+    rounds = simulate(people, n, Rules(group_size=k), seed=seed)
+    assert len(rounds) >= 0.8 * bound
+    assert len(rounds) >= len(sizes)
+    for r in rounds[: len(sizes)]:
+        assert r.score.mean_level_spread == pytest.approx(widest_mean(people, len(sizes)))

@@ -1,8 +1,19 @@
-"""Built-in schedules for groups of k when a channel has exactly k^a people (k a prime power).
+"""Built-in schedules for groups of three or more: whole cycles of repeat-free rounds.
 
 Why: choosing groups one round at a time runs out of repeat-free rounds before the bound
 floor((n-1)/(k-1)): the pairs still unmet end up scattered so thinly that no split into groups
-of k is left. For n = k^a the lines of the affine space over the field with k elements reach
+of k is left. Where a schedule can be built from a finite field, it is built instead (all three
+constructions give every round at once; the engine takes the widest unused one):
+
+* ``affine_rounds``: n = k^a people in groups of k (k = 3, 4, 5, 7, 8), the bound exactly;
+* ``kirkman_rounds``: groups of three, n = 3q or 2q + 1 with q = 1 (mod 6) a prime power
+  (Kirkman triple systems, the two direct constructions in Stinson's survey, Discrete
+  Mathematics 92, 1991): (n - 1) / 2 rounds, the bound exactly;
+* ``transversal_rounds``: q groups of size b or b - 1 with q a prime power at least b: q
+  rounds in which every group has one person from each of b level bands. That is more than
+  (b - 1) / b of the bound, and every round has the widest total spread.
+
+For n = k^a the lines of the affine space over the field with k elements reach
 the bound exactly: number the people as vectors of a digits in that field; for every
 direction d (a non-zero vector, scaled so that its first non-zero digit is 1) the lines
 {x + t*d : t in the field} split everyone into groups of k, and every pair of people lies on
@@ -24,31 +35,62 @@ import itertools
 
 import numpy as np
 
-# Multiplication in GF(4) and GF(8): polynomials over GF(2) modulo x^2+x+1 and x^3+x+1;
-# addition is exclusive or.
-_MODULUS = {4: 0b111, 8: 0b1011}
+# Fields of prime power order q = p^e used here: p and the coefficients (constant term first)
+# of a monic irreducible polynomial of degree e; elements are numbers whose base-p digits are
+# the coefficients of a polynomial. Prime fields need no entry.
+_MODULUS = {
+    4: (2, (1, 1)),  # x^2 + x + 1
+    8: (2, (1, 1, 0)),  # x^3 + x + 1
+    9: (3, (1, 0)),  # x^2 + 1
+    16: (2, (1, 1, 0, 0)),  # x^4 + x + 1
+    25: (5, (2, 1)),  # x^2 + x + 2
+    27: (3, (1, 2, 0)),  # x^3 + 2x + 1
+    32: (2, (1, 0, 1, 0, 0)),  # x^5 + x^2 + 1
+    49: (7, (3, 1)),  # x^2 + x + 3
+}
 
 
-def _field(q: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """Addition and multiplication tables of the field with q elements (3 <= q <= 8)."""
-    if q in (3, 5, 7):
-        e = np.arange(q)
+def _is_prime(q: int) -> bool:
+    return q >= 2 and all(q % d for d in range(2, int(q**0.5) + 1))
+
+
+def field(q: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Addition and multiplication tables of the field with q elements, if supported."""
+    e = np.arange(q)
+    if _is_prime(q):
         return (e[:, None] + e[None, :]) % q, (e[:, None] * e[None, :]) % q
-    if q in _MODULUS:
-        bits = q.bit_length() - 1
-        mul = np.zeros((q, q), np.int64)
-        for a, b in itertools.product(range(q), repeat=2):
-            product = 0
-            for i in range(bits):
-                if b >> i & 1:
-                    product ^= a << i
-            for i in range(2 * bits - 2, bits - 1, -1):
-                if product >> i & 1:
-                    product ^= _MODULUS[q] << (i - bits)
-            mul[a, b] = product
-        e = np.arange(q)
-        return e[:, None] ^ e[None, :], mul
-    return None
+    if q not in _MODULUS:
+        return None
+    p, low = _MODULUS[q]
+    degree = len(low)
+    digits = (e[:, None] // p ** np.arange(degree)[None, :]) % p  # (q, degree)
+    weights = p ** np.arange(degree)
+    add = ((digits[:, None, :] + digits[None, :, :]) % p) @ weights
+    mul = np.zeros((q, q), np.int64)
+    for a, b in itertools.product(range(q), repeat=2):
+        product = [0] * (2 * degree - 1)
+        for i, x in enumerate(digits[a]):
+            for j, y in enumerate(digits[b]):
+                product[i + j] += int(x) * int(y)
+        for top in range(2 * degree - 2, degree - 1, -1):  # x^degree = -(low terms)
+            c = product[top]
+            product[top] = 0
+            for i, m in enumerate(low):
+                product[top - degree + i] -= c * m
+        mul[a, b] = sum((c % p) * p**i for i, c in enumerate(product[:degree]))
+    return add, mul
+
+
+def _primitive(mul: np.ndarray) -> list[int]:
+    """Powers 1, x, x^2, ... of a primitive element x of the field (all non-zero elements)."""
+    q = len(mul)
+    for x in range(2, q) if q > 2 else range(1, q):
+        powers = [1]
+        while len(powers) < q - 1:
+            powers.append(int(mul[powers[-1], x]))
+        if len(set(powers)) == q - 1:
+            return powers
+    return [1]
 
 
 def exponent(n: int, k: int) -> int:
@@ -68,7 +110,7 @@ def affine_rounds(order: np.ndarray, k: int) -> np.ndarray | None:
     """
     n = len(order)
     a = exponent(n, k)
-    tables = _field(k)
+    tables = field(k) if k <= 8 else None
     if not a or tables is None:
         return None
     add, mul = tables
@@ -85,3 +127,134 @@ def affine_rounds(order: np.ndarray, k: int) -> np.ndarray | None:
         lines = np.unique(np.sort(points, axis=1), axis=0)  # each line once
         rounds.append(lines)
     return np.asarray(order)[np.stack(rounds)]
+
+
+def kirkman_rounds(order: np.ndarray) -> np.ndarray | None:
+    """A Kirkman triple system on ``order`` (sorted by level): (n - 1) / 2 rounds of
+    triples, shape (rounds, n/3, 3); None when no construction here covers n."""
+    n = len(order)
+    if n % 3 == 0 and (n // 3) % 6 == 1 and field(n // 3) is not None:
+        rounds = _kirkman_3q(n // 3)
+    elif n % 2 == 1 and (n // 2) % 6 == 1 and field(n // 2) is not None:
+        rounds = _kirkman_2q1(n // 2)
+    else:
+        return None
+    return np.asarray(order)[rounds]
+
+
+def _kirkman_3q(q: int) -> np.ndarray:
+    """n = 3q: people (x, j) for x in the field and j in the three level bands, as j*q + x.
+
+    Base blocks: {(0,1),(0,2),(0,3)}; for i < t the triples {a^i, a^(i+2t), a^(i+4t)} inside
+    each band; for every i the cross triple {(a^i,1), (a^(i+2t),2), (a^(i+4t),3)}. Adding a
+    field element c to every block with i in [t,2t) + [3t,4t) + [5t,6t) gives q rounds; the
+    other cross triples, each added to every c, give the other 3t rounds (one person from each
+    band in every group: the widest rounds).
+    """
+    add, mul = field(q)  # type: ignore[misc]
+    a = _primitive(mul)
+    t = (q - 1) // 6
+
+    def cross(i: int) -> tuple[tuple[int, int], ...]:
+        return ((a[i], 0), (a[(i + 2 * t) % (q - 1)], 1), (a[(i + 4 * t) % (q - 1)], 2))
+
+    base = [((0, 0), (0, 1), (0, 2))]
+    for i in range(t):
+        for j in range(3):
+            base.append(tuple((a[(i + s * 2 * t) % (q - 1)], j) for s in range(3)))
+    kept = [i for i in range(6 * t) if (i // t) % 2 == 1]
+    base += [cross(i) for i in kept]
+    rounds = [_develop(base, c, add, q) for c in range(q)]
+    for i in range(6 * t):
+        if (i // t) % 2 == 0:
+            rounds.append([_develop([cross(i)], c, add, q)[0] for c in range(q)])
+    return np.array(rounds, np.int64)
+
+
+def _kirkman_2q1(q: int) -> np.ndarray:
+    """n = 2q + 1: people (x, 1) and (x, 2) for x in the field, and one more, numbered
+    x, 2q and q + x (the extra person in the middle of the level order). With m such that
+    2 a^m = a^t + 1, the base round is {(0,1), extra, (0,2)}, the triples
+    {(a^(i+m+t),2), (a^(i+m+3t),2), (a^(i+m+5t),2)} for i < t and
+    {(a^i,1), (a^(i+t),1), (a^(i+m),2)} for i in [0,t) + [2t,3t) + [4t,5t); adding each
+    field element gives the q rounds."""
+    add, mul = field(q)  # type: ignore[misc]
+    a = _primitive(mul)
+    t = (q - 1) // 6
+    target = int(add[a[t % (q - 1)], 1])
+    m = next(j for j in range(q - 1) if int(add[a[j], a[j]]) == target)
+
+    def pw(i: int) -> int:
+        return a[i % (q - 1)]
+
+    base = [((0, 0), (-1, -1), (0, 1))]
+    for i in range(t):
+        base.append(tuple((pw(i + m + s * 2 * t + t), 1) for s in range(3)))
+    for i in [*range(t), *range(2 * t, 3 * t), *range(4 * t, 5 * t)]:
+        base.append(((pw(i), 0), (pw(i + t), 0), (pw(i + m), 1)))
+    rounds = np.array([_develop(base, c, add, q) for c in range(q)], np.int64)
+    # numbering: band 0 -> 0..q-1, the extra person -> q, band 1 -> q+1..2q
+    return _renumber(rounds, q)
+
+
+def _renumber(rounds: np.ndarray, q: int) -> np.ndarray:
+    out = rounds.copy()
+    out[rounds == 2 * q] = q
+    band_two = (rounds >= q) & (rounds < 2 * q)
+    out[band_two] = rounds[band_two] + 1
+    return out
+
+
+def _develop(base, c: int, add: np.ndarray, q: int) -> list[tuple[int, ...]]:
+    """Each block of ``base`` (points (x, band), or (-1, -1) for the fixed extra person)
+    shifted by field element c, as person numbers band*q + x (extra: 2q)."""
+    return [
+        tuple(2 * q if band < 0 else band * q + int(add[x, c]) for x, band in block)
+        for block in base
+    ]
+
+
+def transversal_rounds(order: np.ndarray, sizes: list[int]) -> np.ndarray | None:
+    """q rounds of q groups for people in ``order`` (sorted by level) and group ``sizes``
+    (q groups of b or b - 1 people), q a prime power at least b; None otherwise.
+
+    The people form b level bands of q (the second band short when some groups have b - 1):
+    person x of band i sits with person x + s*i of every other band, for each slope s of the
+    field. Two people of different bands share a group in exactly one round, two of the same
+    band never. The short band is not at either end, so each group still has one of the q
+    most junior and one of the q most senior people: the widest spread a round can have.
+    Shape (q, q, b), padded with -1.
+    """
+    q, b = len(sizes), max(sizes)
+    tables = field(q)
+    if tables is None or q < b or b < 3 or min(sizes) < b - 1:
+        return None
+    add, mul = tables
+    short = len(order) - (b - 1) * q  # people in the second band: 1..q
+    bands = np.full((b, q), -1, np.int64)
+    start = 0
+    for i in range(b):
+        width = short if i == 1 else q
+        bands[i, :width] = order[start : start + width]
+        start += width
+    rounds = np.empty((q, q, b), np.int64)
+    for s in range(q):
+        for i in range(b):
+            # group c holds person (c + s*i) of band i, with bands numbered by field element i
+            rounds[s, :, i] = bands[i, add[np.arange(q), mul[s, i]]]
+    return rounds
+
+
+def design_rounds(order: np.ndarray, k: int, sizes: list[int]) -> np.ndarray | None:
+    """The built schedule for a pool (people sorted by level) in groups ``sizes`` of usual
+    size k, if there is one: shape (rounds, groups, width), padded with -1."""
+    n = len(order)
+    if exponent(n, k) and len(set(sizes)) == 1:
+        return affine_rounds(order, k)
+    if k == 3 and sizes == [3] * (n // 3):
+        found = kirkman_rounds(order)
+        if found is not None:
+            return found
+    if k >= 5 and max(sizes) <= k:
+        return transversal_rounds(order, sizes)
+    return None

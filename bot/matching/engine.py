@@ -19,7 +19,7 @@ import numpy as np
 
 from bot.matching.anneal import ANNEAL_LIMIT, anneal
 from bot.matching.bands import band_groups, cover_groups, refine_groups
-from bot.matching.designs import affine_rounds, exponent
+from bot.matching.designs import design_rounds
 from bot.matching.history import History
 from bot.matching.leftovers import place_leftovers
 from bot.matching.pairbook import PairBook
@@ -137,24 +137,26 @@ def _group_pool(roster: Roster, pool: Pool, rng: np.random.Generator) -> np.ndar
 
 
 def _from_design(roster: Roster, pool: Pool, rng: np.random.Generator) -> np.ndarray | None:
-    """The widest unused round of the affine schedule, for a pool of exactly k^a people."""
-    if exponent(pool.size, pool.group_size) == 0:
-        return None
+    """The widest unused round of the pool's built schedule (:mod:`designs`), if any."""
     keys = roster.stable_keys(pool.members)
-    rounds = affine_rounds(np.lexsort((keys, pool.level)), pool.group_size)
+    order = np.lexsort((keys, pool.level))
+    rounds = design_rounds(order, pool.group_size, group_sizes(pool.size, pool.group_size))
     if rounds is None:
         return None
     cost, dept = pool.book.cost_matrix, pool.dept
+    valid = rounds >= 0
+    r = np.maximum(rounds, 0)
     fresh = np.ones(len(rounds), bool)
     same = np.zeros(len(rounds))
     for i, j in itertools.combinations(range(rounds.shape[2]), 2):
-        x, y = rounds[:, :, i], rounds[:, :, j]
-        fresh &= (cost[x, y] == 0).all(axis=1)
-        same += ((dept[x] == dept[y]) & (dept[x] >= 0)).sum(axis=1)
+        x, y, both = r[:, :, i], r[:, :, j], valid[:, :, i] & valid[:, :, j]
+        fresh &= ((cost[x, y] == 0) | ~both).all(axis=1)
+        same += (both & (dept[x] == dept[y]) & (dept[x] >= 0)).sum(axis=1)
     if not fresh.any():
         return None
-    level = pool.level[rounds]
-    spread = (level.max(axis=2) - level.min(axis=2)).sum(axis=1)
+    level = pool.level[r]
+    spread = (np.where(valid, level, -np.inf).max(axis=2)
+              - np.where(valid, level, np.inf).min(axis=2)).sum(axis=1)
     worth = spread - DEPT_BONUS * same + rng.random(len(rounds)) * 1e-3
     return rounds[int(np.argmax(np.where(fresh, worth, -np.inf)))]
 

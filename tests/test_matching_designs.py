@@ -1,0 +1,80 @@
+"""The built schedules: finite fields, and every construction against its promise."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from bot.matching.designs import design_rounds, field, kirkman_rounds, transversal_rounds
+from bot.matching.pool import group_sizes
+
+
+@pytest.mark.parametrize("q", [2, 3, 4, 5, 7, 8, 9, 11, 13, 16, 25, 27, 32, 49])
+def test_the_tables_make_a_field(q):
+    add, mul = field(q)
+    every = list(range(q))
+    assert all(sorted(row) == every for row in add.tolist())  # every x + a is a permutation
+    assert all(sorted(row) == every[1:] for row in mul[1:, 1:].tolist())  # inverses exist
+    a, b, c = np.random.default_rng(q).integers(0, q, (3, 500))
+    assert (mul[a, add[b, c]] == add[mul[a, b], mul[a, c]]).all()
+    assert (mul[a, mul[b, c]] == mul[mul[a, b], c]).all()
+    assert (add[a, add[b, c]] == add[add[a, b], c]).all()
+
+
+def check_schedule(rounds: np.ndarray, n: int) -> set[frozenset[int]]:
+    """Every round seats everyone exactly once; no pair meets twice. Returns the pairs."""
+    met: set[frozenset[int]] = set()
+    for groups in rounds.tolist():
+        assert sorted(x for g in groups for x in g if x >= 0) == list(range(n))
+        for group in groups:
+            for pair in itertools.combinations([x for x in group if x >= 0], 2):
+                assert frozenset(pair) not in met
+                met.add(frozenset(pair))
+    return met
+
+
+@pytest.mark.parametrize("n", [15, 21, 27, 39, 51, 57, 63, 75, 87, 93, 99, 111])
+def test_kirkman_triple_systems_meet_everyone_exactly_once(n):
+    rounds = kirkman_rounds(np.arange(n))
+    assert rounds.shape == ((n - 1) // 2, n // 3, 3)
+    assert len(check_schedule(rounds, n)) == n * (n - 1) // 2
+
+
+@pytest.mark.parametrize("n", [33, 45, 69, 105, 117, 30, 60])
+def test_no_kirkman_system_is_claimed_where_none_is_built(n):
+    assert kirkman_rounds(np.arange(n)) is None
+
+
+def test_transversal_schedules_for_every_size_up_to_120():
+    built = 0
+    for k in range(5, 9):
+        for n in range(k * k, 121):
+            sizes = group_sizes(n, k)
+            rounds = transversal_rounds(np.arange(n), sizes)
+            if rounds is None or max(sizes) > k:
+                continue
+            built += 1
+            check_schedule(rounds, n)
+            for groups in rounds:
+                assert sorted((groups >= 0).sum(axis=1).tolist()) == sorted(sizes)
+                # one of the q most junior and one of the q most senior people in every group
+                q = len(sizes)
+                assert ((groups >= 0) & (groups < q)).sum(axis=1).tolist() == [1] * q
+                assert (groups >= n - q).sum(axis=1).tolist() == [1] * q
+            assert len(rounds) >= 0.8 * (n * (n - 1) // 2) / sum(s * (s - 1) // 2 for s in sizes)
+    assert built >= 40
+
+
+@pytest.mark.parametrize(("n", "k", "rounds"), [(27, 3, 13), (39, 3, 19), (35, 5, 7),
+                                                (70, 8, 9), (64, 4, 21), (30, 3, None),
+                                                (36, 6, None), (33, 5, None)])
+def test_the_engine_uses_the_schedule_that_fits(n, k, rounds):
+    found = design_rounds(np.arange(n), k, group_sizes(n, k))
+    assert (found is None) if rounds is None else len(found) == rounds
+
+
+def test_a_transversal_schedule_needs_a_field_of_the_number_of_groups():
+    assert transversal_rounds(np.arange(30), [5] * 6) is None  # no field with 6 elements
+    assert transversal_rounds(np.arange(24), [8] * 3) is None  # fewer groups than seats
