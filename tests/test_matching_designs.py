@@ -35,21 +35,21 @@ def check_schedule(rounds: np.ndarray, n: int) -> set[frozenset[int]]:
     return met
 
 
-@pytest.mark.parametrize("n", [15, 21, 27, 39, 51, 57, 63, 75, 87, 93, 99, 111])
+@pytest.mark.parametrize("n", [15, 21, 27, 39, 45, 51, 57, 63, 75, 81, 87, 93, 99, 111, 117])
 def test_kirkman_triple_systems_meet_everyone_exactly_once(n):
     rounds = kirkman_rounds(np.arange(n))
     assert rounds.shape == ((n - 1) // 2, n // 3, 3)
     assert len(check_schedule(rounds, n)) == n * (n - 1) // 2
 
 
-@pytest.mark.parametrize("n", [33, 45, 69, 105, 117, 30, 60])
+@pytest.mark.parametrize("n", [33, 69, 105, 30, 60])
 def test_no_kirkman_system_is_claimed_where_none_is_built(n):
     assert kirkman_rounds(np.arange(n)) is None
 
 
 def test_transversal_schedules_for_every_size_up_to_120():
     built = 0
-    for k in range(5, 9):
+    for k in range(4, 9):
         for n in range(k * k, 121):
             sizes = group_sizes(n, k)
             rounds = transversal_rounds(np.arange(n), sizes)
@@ -63,12 +63,13 @@ def test_transversal_schedules_for_every_size_up_to_120():
                 q = len(sizes)
                 assert ((groups >= 0) & (groups < q)).sum(axis=1).tolist() == [1] * q
                 assert (groups >= n - q).sum(axis=1).tolist() == [1] * q
-            assert len(rounds) >= 0.8 * (n * (n - 1) // 2) / sum(s * (s - 1) // 2 for s in sizes)
+            bound = (n * (n - 1) // 2) / sum(s * (s - 1) // 2 for s in sizes)
+            assert len(rounds) >= (k - 1) / k * bound
     assert built >= 40
 
 
 @pytest.mark.parametrize(("n", "k", "rounds"), [(27, 3, 13), (39, 3, 19), (35, 5, 7),
-                                                (70, 8, 9), (64, 4, 21), (30, 3, None),
+                                                (70, 8, 9), (64, 4, 21), (28, 4, 7), (30, 3, None), (33, 3, None),
                                                 (36, 6, None), (33, 5, None)])
 def test_the_engine_uses_the_schedule_that_fits(n, k, rounds):
     found = design_rounds(np.arange(n), k, group_sizes(n, k))

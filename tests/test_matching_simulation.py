@@ -293,7 +293,7 @@ def widest_mean(people, groups: int) -> float:
     return (sum(levels[-groups:]) - sum(levels[:groups])) / groups
 
 
-@pytest.mark.parametrize(("n", "seed"), [(39, 1), (57, 2), (51, 3)])
+@pytest.mark.parametrize(("n", "seed"), [(39, 1), (57, 2), (51, 3), (45, 4)])
 def test_kirkman_channels_in_threes_meet_everyone_once(n, seed):
     """n = 3q or 2q + 1 with q = 1 (mod 6) a prime power: the full (n - 1) / 2 rounds."""
     people = channel(n, seed, "uniform" if seed % 2 else "pyramid")
@@ -301,18 +301,20 @@ def test_kirkman_channels_in_threes_meet_everyone_once(n, seed):
     assert len(rounds) == (n - 1) // 2
     met = {frozenset(p) for r in rounds for g in r.groups for p in itertools.combinations(g, 2)}
     assert len(met) == n * (n - 1) // 2
-    if n % 6 == 3 and (n // 3) % 6 == 1:  # 3q: the first rounds have one person per band
+    if n in (39, 45, 57):  # built as 3q: the first rounds have one person per level band
         assert rounds[0].score.mean_level_spread == pytest.approx(widest_mean(people, n // 3))
 
 
-@pytest.mark.parametrize(("n", "k", "seed"), [(35, 5, 1), (48, 6, 2), (56, 7, 1), (70, 8, 2)])
-def test_larger_groups_with_a_field_of_groups_reach_four_fifths_of_the_bound(n, k, seed):
+@pytest.mark.parametrize(("n", "k", "seed", "share"),
+                         [(35, 5, 1, 0.8), (48, 6, 2, 0.8), (56, 7, 1, 0.8), (70, 8, 2, 0.8),
+                          (28, 4, 1, 0.75), (44, 4, 2, 0.75)])
+def test_larger_groups_with_a_field_of_groups_reach_most_of_the_bound(n, k, seed, share):
     """q groups with q a prime power at least k: q rounds, each of the widest spread."""
     people = channel(n, seed, "uniform" if seed % 2 else "pyramid")
     sizes = [len(g) for g in form_groups(people, [], Rules(group_size=k), seed=0).groups]
     bound = (n * (n - 1) // 2) // sum(s * (s - 1) // 2 for s in sizes)
     rounds = simulate(people, n, Rules(group_size=k), seed=seed)
-    assert len(rounds) >= 0.8 * bound
+    assert len(rounds) >= share * bound
     assert len(rounds) >= len(sizes)
     for r in rounds[: len(sizes)]:
         assert r.score.mean_level_spread == pytest.approx(widest_mean(people, len(sizes)))

@@ -8,10 +8,12 @@ constructions give every round at once; the engine takes the widest unused one):
 * ``affine_rounds``: n = k^a people in groups of k (k = 3, 4, 5, 7, 8), the bound exactly;
 * ``kirkman_rounds``: groups of three, n = 3q or 2q + 1 with q = 1 (mod 6) a prime power
   (Kirkman triple systems, the two direct constructions in Stinson's survey, Discrete
-  Mathematics 92, 1991): (n - 1) / 2 rounds, the bound exactly;
-* ``transversal_rounds``: q groups of size b or b - 1 with q a prime power at least b: q
-  rounds in which every group has one person from each of b level bands. That is more than
-  (b - 1) / b of the bound, and every round has the widest total spread.
+  Mathematics 92, 1991), and three times any of those: (n - 1) / 2 rounds, the bound
+  exactly (in 24-120 people: 27, 39, 45, 51, 57, 63, 75, 81, 87, 93, 99, 111 and 117);
+* ``transversal_rounds``: q groups of size b or b - 1 (groups of 4-8, no enlarged group)
+  with q a prime power at least b: q rounds in which every group has one person from each of
+  b level bands. That is more than (b - 1) / b of the bound, and every round has the widest
+  total spread. (For threes, the search reaches more than q rounds on its own.)
 
 For n = k^a the lines of the affine space over the field with k elements reach
 the bound exactly: number the people as vectors of a digits in that field; for every
@@ -132,14 +134,34 @@ def affine_rounds(order: np.ndarray, k: int) -> np.ndarray | None:
 def kirkman_rounds(order: np.ndarray) -> np.ndarray | None:
     """A Kirkman triple system on ``order`` (sorted by level): (n - 1) / 2 rounds of
     triples, shape (rounds, n/3, 3); None when no construction here covers n."""
-    n = len(order)
+    rounds = _kirkman(len(order))
+    return None if rounds is None else np.asarray(order)[rounds]
+
+
+def _kirkman(n: int) -> np.ndarray | None:
     if n % 3 == 0 and (n // 3) % 6 == 1 and field(n // 3) is not None:
-        rounds = _kirkman_3q(n // 3)
-    elif n % 2 == 1 and (n // 2) % 6 == 1 and field(n // 2) is not None:
-        rounds = _kirkman_2q1(n // 2)
-    else:
-        return None
-    return np.asarray(order)[rounds]
+        return _kirkman_3q(n // 3)
+    if n % 2 == 1 and (n // 2) % 6 == 1 and field(n // 2) is not None:
+        return _kirkman_2q1(n // 2)
+    if exponent(n, 3):
+        return affine_rounds(np.arange(n), 3)
+    if n % 9 == 0 and n // 3 % 2 == 1:
+        inner = _kirkman(n // 3)
+        if inner is not None:
+            return _kirkman_tripled(inner, n // 3)
+    return None
+
+
+def _kirkman_tripled(inner: np.ndarray, q: int) -> np.ndarray:
+    """n = 3q from a Kirkman system on q (odd): q rounds with one person from each level
+    band in every group, person x of band 0 with x + s of band 1 and x + 2s of band 2 (mod q,
+    every difference once as q is odd), then the system on q inside all three bands at once.
+    """
+    c = np.arange(q)
+    cross = np.stack([np.stack([c, q + (c + s) % q, 2 * q + (c + 2 * s) % q], axis=1)
+                      for s in range(q)])
+    within = np.concatenate([inner, inner + q, inner + 2 * q], axis=1)
+    return np.concatenate([cross, within])
 
 
 def _kirkman_3q(q: int) -> np.ndarray:
@@ -255,6 +277,6 @@ def design_rounds(order: np.ndarray, k: int, sizes: list[int]) -> np.ndarray | N
         found = kirkman_rounds(order)
         if found is not None:
             return found
-    if k >= 5 and max(sizes) <= k:
+    if k >= 4 and max(sizes) <= k:  # for threes the search does better than q rounds
         return transversal_rounds(order, sizes)
     return None
