@@ -301,8 +301,13 @@ def test_kirkman_channels_in_threes_meet_everyone_once(n, seed):
     assert len(rounds) == (n - 1) // 2
     met = {frozenset(p) for r in rounds for g in r.groups for p in itertools.combinations(g, 2)}
     assert len(met) == n * (n - 1) // 2
-    if n in (39, 45, 57):  # built as 3q: the first rounds have one person per level band
-        assert rounds[0].score.mean_level_spread == pytest.approx(widest_mean(people, n // 3))
+    # people are placed on the system so that the wide rounds come first (the total of a full
+    # cycle is fixed): the first rounds stay close to the widest any round can have
+    widest = widest_mean(people, n // 3)
+    assert all(r.score.mean_level_spread >= 0.9 * widest for r in rounds[:3])
+    first, rest = rounds[: len(rounds) // 2], rounds[len(rounds) // 2 :]
+    assert (sum(r.score.mean_level_spread for r in first) / len(first)
+            > sum(r.score.mean_level_spread for r in rest) / len(rest))
 
 
 @pytest.mark.parametrize(("n", "k", "seed", "share"),

@@ -33,6 +33,7 @@ rebuilt every week and the engine takes the best round none of whose pairs has m
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import numpy as np
@@ -131,11 +132,75 @@ def affine_rounds(order: np.ndarray, k: int) -> np.ndarray | None:
     return np.asarray(order)[np.stack(rounds)]
 
 
-def kirkman_rounds(order: np.ndarray) -> np.ndarray | None:
-    """A Kirkman triple system on ``order`` (sorted by level): (n - 1) / 2 rounds of
-    triples, shape (rounds, n/3, 3); None when no construction here covers n."""
-    rounds = _kirkman(len(order))
+def kirkman_rounds(order: np.ndarray, levels: np.ndarray | None = None) -> np.ndarray | None:
+    """A Kirkman triple system on ``order`` (sorted by level, ``levels`` theirs): (n - 1) / 2
+    rounds of triples, shape (rounds, n/3, 3); None when no construction here covers n."""
+    n = len(order)
+    if levels is None:
+        rounds = _kirkman(n)
+    else:
+        rounds = _front_loaded(tuple(np.asarray(levels, float).tolist()))
     return None if rounds is None else np.asarray(order)[rounds]
+
+
+FRONT_SHARE = 0.8  # the rounds whose spread counts: about as many as searching reaches
+FRONT_TRIES = 4_000
+FRONT_WEIGHT = 3.0  # the widest round counts this many times as much as the last one counted
+
+
+@functools.lru_cache(maxsize=64)
+def _front_loaded(levels: tuple[float, ...]) -> np.ndarray | None:
+    """The Kirkman system on len(levels) people with people swapped between its points so
+    that the widest FRONT_SHARE of the rounds are as wide as possible.
+
+    Why: a full cycle meets every pair once, so its total spread is fixed (a triple's spread
+    is half the sum of its three gaps); what can be chosen is how early the wide rounds come.
+    The engine takes the widest unused round first, so raising the widest rounds moves spread
+    to the front. Hill climbing on swaps of two people of different level, deterministic (a
+    pure function of the levels, hence cached).
+    """
+    rounds = _kirkman(len(levels))
+    if rounds is None:
+        return None
+    level = np.asarray(levels)
+    count, groups, _ = rounds.shape
+    top = max(1, int(FRONT_SHARE * count))
+    label = np.arange(len(level))  # label[point] = person (rank in the level order)
+    # where[p] = the group of point p in each round
+    where = np.empty((len(level), count), np.int64)
+    r_index, g_index = np.meshgrid(np.arange(count), np.arange(groups), indexing="ij")
+    for seat in range(3):
+        where[rounds[:, :, seat], r_index] = g_index
+    every = np.arange(count)
+
+    def spread(rows: np.ndarray) -> np.ndarray:
+        lv = level[label[rows]]
+        return lv.max(axis=-1) - lv.min(axis=-1)
+
+    group_spread = spread(rounds)  # (rounds, groups)
+    totals = group_spread.sum(axis=1)
+    weight = np.linspace(1.0, FRONT_WEIGHT, top)  # the widest rounds count the most
+
+    def worth(values: np.ndarray) -> float:
+        return float(np.sort(values)[-top:] @ weight)
+
+    best = worth(totals)
+    rng = np.random.default_rng(len(level))
+    for a, b in rng.integers(0, len(level), (FRONT_TRIES, 2)).tolist():
+        if level[label[a]] == level[label[b]]:
+            continue
+        label[a], label[b] = label[b], label[a]
+        ga, gb = where[a], where[b]
+        new_a, new_b = spread(rounds[every, ga]), spread(rounds[every, gb])
+        changed = totals - group_spread[every, ga] - group_spread[every, gb] + new_a + new_b
+        changed = np.where(ga == gb, totals, changed)  # a and b in one group: same spread
+        value = worth(changed)
+        if value >= best:
+            best, totals = value, changed
+            group_spread[every, ga], group_spread[every, gb] = new_a, new_b
+        else:
+            label[a], label[b] = label[b], label[a]
+    return label[rounds]
 
 
 def _kirkman(n: int) -> np.ndarray | None:
@@ -267,14 +332,16 @@ def transversal_rounds(order: np.ndarray, sizes: list[int]) -> np.ndarray | None
     return rounds
 
 
-def design_rounds(order: np.ndarray, k: int, sizes: list[int]) -> np.ndarray | None:
-    """The built schedule for a pool (people sorted by level) in groups ``sizes`` of usual
-    size k, if there is one: shape (rounds, groups, width), padded with -1."""
+def design_rounds(
+    order: np.ndarray, k: int, sizes: list[int], levels: np.ndarray | None = None
+) -> np.ndarray | None:
+    """The built schedule for a pool (people sorted by level, ``levels`` theirs) in groups
+    ``sizes`` of usual size k, if there is one: shape (rounds, groups, width), padded -1."""
     n = len(order)
     if exponent(n, k) and len(set(sizes)) == 1:
         return affine_rounds(order, k)
     if k == 3 and sizes == [3] * (n // 3):
-        found = kirkman_rounds(order)
+        found = kirkman_rounds(order, levels)
         if found is not None:
             return found
     if k >= 4 and max(sizes) <= k:  # for threes the search does better than q rounds

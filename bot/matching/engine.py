@@ -140,7 +140,8 @@ def _from_design(roster: Roster, pool: Pool, rng: np.random.Generator) -> np.nda
     """The widest unused round of the pool's built schedule (:mod:`designs`), if any."""
     keys = roster.stable_keys(pool.members)
     order = np.lexsort((keys, pool.level))
-    rounds = design_rounds(order, pool.group_size, group_sizes(pool.size, pool.group_size))
+    sizes = group_sizes(pool.size, pool.group_size)
+    rounds = design_rounds(order, pool.group_size, sizes, pool.level[order])
     if rounds is None:
         return None
     cost, dept = pool.book.cost_matrix, pool.dept
