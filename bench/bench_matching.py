@@ -3,7 +3,8 @@
     python bench/bench_matching.py            # everything (several minutes; networkx needed
                                               # for the comparison with exact matching)
     python bench/bench_matching.py --quick    # smaller sizes and fewer seeds (about a minute)
-    python bench/bench_matching.py --only scale,preview,quality,baseline,churn,groups
+    python bench/bench_matching.py --only scale,preview,quality,baseline,churn,groups,\
+                                          imported,scale4
     python bench/bench_matching.py --json results.json
 
 Sections:
@@ -15,7 +16,11 @@ Sections:
   the first 10 rounds, for uniform and pyramid-shaped levels, and rounds reached;
 * baseline: repeat-free rounds reached against random shuffling with up to 100 retries;
 * churn: repeat-free rounds in a row when one member is replaced after four rounds;
-* groups: repeat-free rounds reached for groups of 3 and 4.
+* groups: repeat-free rounds reached for groups of 3-8 against the bound, and the mean spread
+  of those rounds;
+* imported: the first round of 200 people after 10 random rounds from elsewhere, against
+  exact maximum-weight matching over the pairs that never met (networkx);
+* scale4: one round in groups of 4 for 10,000 and 100,000 members with 200,000 past groups.
 
 Levels are 1..8: uniform, or a pyramid (many juniors, few seniors).
 """
@@ -25,6 +30,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import math
 import os
 import random
 import resource
@@ -42,6 +48,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from bot.matching import History, PastGroup, Person, Rules, form_groups  # noqa: E402
+from bot.matching.pool import group_sizes  # noqa: E402
 
 DAY = datetime.date(2024, 1, 1)
 DEPARTMENTS = [f"Dept {i}" for i in range(12)]
@@ -296,17 +303,106 @@ def bench_churn(quick: bool) -> list[dict]:
     return rows
 
 
+GROUP_CASES = [
+    (30, 3), (60, 3), (24, 3), (36, 3), (27, 3), (81, 3), (39, 3), (45, 3), (51, 3), (57, 3),
+    (117, 3), (30, 4), (61, 4), (16, 4), (64, 4), (28, 4), (44, 4), (35, 5), (40, 5),
+    (48, 6), (56, 7), (70, 8),
+]
+
+
+def group_bound(n: int, k: int) -> int:
+    """Repeat-free rounds possible at most: (n-1)/(k-1) when k divides n, otherwise all pairs
+    over the pairs one round uses."""
+    if n % k == 0:
+        return (n - 1) // (k - 1)
+    return (n * (n - 1) // 2) // sum(s * (s - 1) // 2 for s in group_sizes(n, k))
+
+
 def bench_groups(quick: bool) -> list[dict]:
     rows = []
-    for n, k in [(30, 3), (60, 3), (30, 4), (61, 4), (27, 3), (81, 3), (16, 4), (64, 4)]:
-        reached = [
-            len(run_rounds(make_people(n, seed), Rules(group_size=k), seed=seed))
-            for seed in range(2 if quick else 4)
-        ]
-        rows.append({"members": n, "group_size": k, "bound": (n - 1) // (k - 1),
-                     "rounds": reached})
+    for n, k in GROUP_CASES:
+        reached, spread, front = [], [], []
+        bound = group_bound(n, k)
+        first = math.ceil(0.75 * bound)
+        start = time.perf_counter()
+        for seed in range(2 if quick else 4):
+            scores = run_rounds(make_people(n, seed), Rules(group_size=k), seed=seed)
+            reached.append(len(scores))
+            spread.append(statistics.mean(s.mean_level_spread for s in scores))
+            front.append(statistics.mean(s.mean_level_spread for s in scores[:first]))
+        rows.append({"members": n, "group_size": k, "bound": bound, "rounds": reached,
+                     "share_of_bound": round(min(reached) / bound, 3),
+                     "mean_spread": [round(x, 2) for x in spread],
+                     # over the first three quarters of the bound (or all rounds, if fewer):
+                     # comparable between engines that reach different numbers of rounds
+                     "mean_spread_first": [round(x, 2) for x in front],
+                     "s_per_channel": round((time.perf_counter() - start) / len(reached), 2)})
         print(f"groups: {rows[-1]}", flush=True)
     return rows
+
+
+def bench_imported(quick: bool) -> list[dict]:
+    """The first round after 10 random rounds that did not come from this engine."""
+    try:
+        import networkx as nx
+    except ImportError:
+        print("imported: skipped (networkx is not installed)")
+        return []
+    rows = []
+    for seed in range(2 if quick else 5):
+        people = make_people(200, 300 + seed)
+        ids = [p.id for p in people]
+        level = {p.id: p.level for p in people}
+        dates, pairs = random_history(ids, 10 * 100, seed)
+        history = History.from_rows(dates, pairs)
+        grouping = form_groups(people, history, seed=seed)
+        ours = sum(max(level[x] for x in g) - min(level[x] for x in g) for g in grouping.groups)
+        met = set(map(frozenset, pairs))
+        graph = nx.Graph()
+        graph.add_weighted_edges_from(
+            (a, b, abs(level[a] - level[b]) + 1000)
+            for i, a in enumerate(ids) for b in ids[i + 1 :] if frozenset((a, b)) not in met
+        )
+        exact = nx.max_weight_matching(graph, maxcardinality=True)
+        best = sum(abs(level[a] - level[b]) for a, b in exact)
+        rows.append({"members": 200, "random_rounds": 10, "first_round_spread": ours,
+                     "exact": best, "ratio": round(ours / best, 4),
+                     "repeats": grouping.score.repeats})
+        print(f"imported: {rows[-1]}", flush=True)
+    return rows
+
+
+def bench_scale4(quick: bool) -> list[dict]:
+    return [_scale4(n, quick) for n in (10_000, 100_000)]
+
+
+def _scale4(n: int, quick: bool) -> dict:
+    people = make_people(n, 7)
+    ids = [p.id for p in people]
+    rng = np.random.default_rng(8)
+    dates, groups = [], []
+    per = n // 4
+    weeks = -(-200_000 // per)
+    for week in range(weeks):
+        perm = rng.permutation(n)
+        day = DAY - datetime.timedelta(days=7 * (weeks - week))
+        for i in range(min(per, 200_000 - len(groups))):
+            dates.append(day)
+            groups.append(tuple(ids[j] for j in perm[4 * i : 4 * i + 4]))
+    build = median_time(lambda: History.from_rows(dates, groups), 1)
+    history = History.from_rows(dates, groups)
+    seeds = iter(range(100))
+    engine = median_time(
+        lambda: form_groups(people, history, Rules(group_size=4), seed=next(seeds)),
+        1 if quick else 3,
+    )
+    grouping = form_groups(people, history, Rules(group_size=4), seed=99)
+    result = {"members": n, "past_groups": len(groups), "past_pairs": len(history),
+              "history_index_s": round(build, 2), "engine_s": round(engine, 2),
+              "repeats": grouping.score.repeats,
+              "mean_level_spread": round(grouping.score.mean_level_spread, 3)}
+    print(f"scale4: {result}", flush=True)
+    return result
 
 
 def main() -> None:
@@ -322,6 +418,8 @@ def main() -> None:
         "baseline": bench_baseline,
         "churn": bench_churn,
         "groups": bench_groups,
+        "imported": bench_imported,
+        "scale4": bench_scale4,
     }
     chosen = args.only.split(",") if args.only else list(sections)
     results = {}

@@ -181,7 +181,7 @@ def rosters(draw):
     return people, history, Rules(group_size=k, tz_window_hours=window), draw(st.integers(0, 99)), priority
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rosters())
 def test_no_group_is_larger_than_slack_allows_and_nobody_who_fits_is_left_out(channel):
     people, history, rules, seed, priority = channel
