@@ -7,7 +7,13 @@ import itertools
 import numpy as np
 import pytest
 
-from bot.matching.designs import design_rounds, field, kirkman_rounds, transversal_rounds
+from bot.matching.designs import (
+    design_rounds,
+    field,
+    kirkman_rounds,
+    quadruple_rounds,
+    transversal_rounds,
+)
 from bot.matching.pool import group_sizes
 
 
@@ -42,6 +48,19 @@ def test_kirkman_triple_systems_meet_everyone_exactly_once(n):
     assert len(check_schedule(rounds, n)) == n * (n - 1) // 2
 
 
+@pytest.mark.parametrize("n", [28, 40, 52, 76, 88, 112])
+def test_resolvable_designs_of_fours_meet_everyone_exactly_once(n):
+    rounds = quadruple_rounds(np.arange(n))
+    assert rounds.shape == ((n - 1) // 3, n // 4, 4)
+    assert len(check_schedule(rounds, n)) == n * (n - 1) // 2
+
+
+def test_placing_people_for_wide_rounds_first_keeps_the_design():
+    levels = np.sort(np.random.default_rng(4).integers(1, 9, 52)).astype(float)
+    rounds = quadruple_rounds(np.arange(52), levels)
+    assert len(check_schedule(rounds, 52)) == 52 * 51 // 2
+
+
 @pytest.mark.parametrize("n", [33, 69, 105, 30, 60])
 def test_no_kirkman_system_is_claimed_where_none_is_built(n):
     assert kirkman_rounds(np.arange(n)) is None
@@ -69,7 +88,8 @@ def test_transversal_schedules_for_every_size_up_to_120():
 
 
 @pytest.mark.parametrize(("n", "k", "rounds"), [(27, 3, 13), (39, 3, 19), (35, 5, 7),
-                                                (70, 8, 9), (64, 4, 21), (28, 4, 7), (30, 3, None), (33, 3, None),
+                                                (70, 8, 9), (64, 4, 21), (28, 4, 9), (44, 4, 11), (30, 3, None),
+                                                (33, 3, None),
                                                 (36, 6, None), (33, 5, None)])
 def test_the_engine_uses_the_schedule_that_fits(n, k, rounds):
     found = design_rounds(np.arange(n), k, group_sizes(n, k))

@@ -293,6 +293,18 @@ def widest_mean(people, groups: int) -> float:
     return (sum(levels[-groups:]) - sum(levels[:groups])) / groups
 
 
+@pytest.mark.parametrize(("n", "seed"), [(28, 1), (40, 2)])
+def test_channels_of_3q_plus_1_in_fours_meet_everyone_once(n, seed):
+    """n = 3q + 1 with q = 1 (mod 4) a prime power: the full (n - 1) / 3 rounds."""
+    people = channel(n, seed, "uniform" if seed % 2 else "pyramid")
+    rounds = simulate(people, n, Rules(group_size=4), seed=seed)
+    assert len(rounds) == (n - 1) // 3
+    met = {frozenset(p) for r in rounds for g in r.groups for p in itertools.combinations(g, 2)}
+    assert len(met) == n * (n - 1) // 2
+    widest = widest_mean(people, n // 4)
+    assert all(r.score.mean_level_spread >= 0.9 * widest for r in rounds[:3])
+
+
 @pytest.mark.parametrize(("n", "seed"), [(39, 1), (57, 2), (51, 3), (45, 4)])
 def test_kirkman_channels_in_threes_meet_everyone_once(n, seed):
     """n = 3q or 2q + 1 with q = 1 (mod 6) a prime power: the full (n - 1) / 2 rounds."""
@@ -312,7 +324,7 @@ def test_kirkman_channels_in_threes_meet_everyone_once(n, seed):
 
 @pytest.mark.parametrize(("n", "k", "seed", "share"),
                          [(35, 5, 1, 0.8), (48, 6, 2, 0.8), (56, 7, 1, 0.8), (70, 8, 2, 0.8),
-                          (28, 4, 1, 0.75), (44, 4, 2, 0.75)])
+                          (32, 4, 1, 0.75), (44, 4, 2, 0.75)])
 def test_larger_groups_with_a_field_of_groups_reach_most_of_the_bound(n, k, seed, share):
     """q groups with q a prime power at least k: q rounds, each of the widest spread."""
     people = channel(n, seed, "uniform" if seed % 2 else "pyramid")

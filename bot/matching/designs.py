@@ -139,8 +139,51 @@ def kirkman_rounds(order: np.ndarray, levels: np.ndarray | None = None) -> np.nd
     if levels is None:
         rounds = _kirkman(n)
     else:
-        rounds = _front_loaded(tuple(np.asarray(levels, float).tolist()))
+        rounds = _front_loaded(3, tuple(np.asarray(levels, float).tolist()))
     return None if rounds is None else np.asarray(order)[rounds]
+
+
+def quadruple_rounds(order: np.ndarray, levels: np.ndarray | None = None) -> np.ndarray | None:
+    """A resolvable design of fours on ``order`` (sorted by level, ``levels`` theirs):
+    (n - 1) / 3 rounds, shape (rounds, n/4, 4); None when n is not 3q + 1 with q = 1 (mod 4)
+    a prime power of the supported fields."""
+    n = len(order)
+    if levels is None:
+        rounds = _quadruples(n)
+    else:
+        rounds = _front_loaded(4, tuple(np.asarray(levels, float).tolist()))
+    return None if rounds is None else np.asarray(order)[rounds]
+
+
+def _quadruples(n: int) -> np.ndarray | None:
+    """n = 3q + 1, q = 1 (mod 4) a prime power (Beth, Jungnickel and Lenz, Design Theory,
+    VII.7.5): people (x, j) for x in the field and j in three level bands, as j*q + x, and one
+    more (number 3q). With a primitive element a and e = a^((q-1)/4) (so e^2 = -1), the base
+    round is {(0,0), (0,1), (0,2), extra} and, for i < (q-1)/4 and every band j, the group
+    {(a^i, j), (-a^i, j), (e a^i, j+1), (-e a^i, j+1)}; adding each field element gives the
+    q rounds, the bound."""
+    if n % 3 != 1 or (n - 1) // 3 % 4 != 1:
+        return None
+    q = (n - 1) // 3
+    tables = field(q)
+    if tables is None:
+        return None
+    add, mul = tables
+    a = _primitive(mul)
+    neg = np.argmin(add, axis=1)  # the x with a + x = 0 (0 is the smallest element)
+    e = a[(q - 1) // 4]
+    base = [((0, 0), (0, 1), (0, 2), (-1, -1))]
+    for i in range((q - 1) // 4):
+        x, y = a[i], int(mul[e, a[i]])
+        for j in range(3):
+            base.append(((x, j), (int(neg[x]), j), (y, (j + 1) % 3), (int(neg[y]), (j + 1) % 3)))
+    rounds = []
+    for c in range(q):
+        rounds.append([
+            tuple(3 * q if band < 0 else band * q + int(add[x, c]) for x, band in block)
+            for block in base
+        ])
+    return np.array(rounds, np.int64)
 
 
 FRONT_SHARE = 0.8  # the rounds whose spread counts: about as many as searching reaches
@@ -148,28 +191,30 @@ FRONT_TRIES = 4_000
 FRONT_WEIGHT = 3.0  # the widest round counts this many times as much as the last one counted
 
 
-@functools.lru_cache(maxsize=64)
-def _front_loaded(levels: tuple[float, ...]) -> np.ndarray | None:
-    """The Kirkman system on len(levels) people with people swapped between its points so
-    that the widest FRONT_SHARE of the rounds are as wide as possible.
+@functools.lru_cache(maxsize=16)
+def _front_loaded(k: int, levels: tuple[float, ...]) -> np.ndarray | None:
+    """The Kirkman system (k = 3) or design of fours (k = 4) on len(levels) people with
+    people swapped between its points so that the widest FRONT_SHARE of the rounds are as
+    wide as possible.
 
-    Why: a full cycle meets every pair once, so its total spread is fixed (a triple's spread
-    is half the sum of its three gaps); what can be chosen is how early the wide rounds come.
+    Why: a full cycle meets every pair once, so its total spread is roughly fixed (exactly for
+    triples, whose spread is half the sum of their three gaps); what can be chosen is how
+    early the wide rounds come.
     The engine takes the widest unused round first, so raising the widest rounds moves spread
     to the front. Hill climbing on swaps of two people of different level, deterministic (a
     pure function of the levels, hence cached).
     """
-    rounds = _kirkman(len(levels))
+    rounds = _kirkman(len(levels)) if k == 3 else _quadruples(len(levels))
     if rounds is None:
         return None
     level = np.asarray(levels)
-    count, groups, _ = rounds.shape
+    count, groups, seats = rounds.shape
     top = max(1, int(FRONT_SHARE * count))
     label = np.arange(len(level))  # label[point] = person (rank in the level order)
     # where[p] = the group of point p in each round
     where = np.empty((len(level), count), np.int64)
     r_index, g_index = np.meshgrid(np.arange(count), np.arange(groups), indexing="ij")
-    for seat in range(3):
+    for seat in range(seats):
         where[rounds[:, :, seat], r_index] = g_index
     every = np.arange(count)
 
@@ -342,6 +387,10 @@ def design_rounds(
         return affine_rounds(order, k)
     if k == 3 and sizes == [3] * (n // 3):
         found = kirkman_rounds(order, levels)
+        if found is not None:
+            return found
+    if k == 4 and sizes == [4] * (n // 4):
+        found = quadruple_rounds(order, levels)
         if found is not None:
             return found
     if k >= 4 and max(sizes) <= k:  # for threes the search does better than q rounds
