@@ -184,6 +184,26 @@ def rosters(draw):
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rosters())
 def test_no_group_is_larger_than_slack_allows_and_nobody_who_fits_is_left_out(channel):
+    check_nobody_left_out_who_fits(channel)
+
+
+def test_someone_turned_away_early_is_seated_when_a_later_seat_opens_a_way():
+    """Found by the property above: people seated after P2, P6 and P10 were turned away
+    changed the groups so that they could be seated after all."""
+    people = [
+        Person("P0", 5, None, "Pune", -90), Person("P1", 4, None, "Pune", 600),
+        Person("P2", 2, None, "Pune", -180), Person("P3", 5, None, None, 0),
+        Person("P4", 4, None, "Lisbon", -300), Person("P5", 5, None, "Pune", -300),
+        Person("P6", 3, None, None, 330), Person("P7", 6, None, "Pune", 180),
+        Person("P8", 2, None, "Pune", None), Person("P9", 7, None, None, 180),
+        Person("P10", 5, None, None, -180),
+    ]
+    check_nobody_left_out_who_fits(
+        (people, [], Rules(group_size=2, tz_window_hours=1.0), 92, ["P2", "P6", "P10"])
+    )
+
+
+def check_nobody_left_out_who_fits(channel):
     people, history, rules, seed, priority = channel
     grouping = check_basics(*channel)
     assert max((len(g) for g in grouping.groups), default=0) <= SLACK_MAX_USERS

@@ -23,6 +23,7 @@ from bot.matching.types import MAX_GROUP_SIZE, Unmatched
 
 EXACT_PAIRING_LIMIT = 1_500  # up to this many leftovers are paired with a blossom matching
 JOIN_SAMPLE = 256  # groups compared when seating one extra person
+RETRIES = 3  # passes over the people still left out, while each pass seats someone
 
 
 class _Table:
@@ -114,11 +115,33 @@ def place_leftovers(
     order = sorted(leftovers, key=lambda i: (not roster.priority[i], rng.random()))
     people = np.asarray(order, np.int64)
     # Each place costs the group a little more, so each is tried only when the ones before fail.
-    table = _Table(roster, rows, 2 * len(people), min(k + 2, MAX_GROUP_SIZE))
+    table = _Table(roster, rows, 2 * len(people), min(k + 2, MAX_GROUP_SIZE))  # rows to add
     people = _pair_up(roster, people, table, book)
 
-    unmatched = []
-    queue = people.tolist()
+    left = _seat_each(roster, people.tolist(), table, book, k)
+    for _ in range(RETRIES):
+        # seats taken later can open a way for someone turned away earlier (a pair that grew
+        # to three can give up a member; someone displaced may meet someone left out)
+        before = len(left)
+        if not before:
+            break
+        retry = _pair_up(roster, np.asarray(left, np.int64), table, book)
+        left = _seat_each(roster, retry.tolist(), table, book, k)
+        if len(left) >= before:
+            break
+    unmatched = [Unmatched(roster.ids[person], reason(roster, person)) for person in left]
+    rows, size = table.live()
+    rows = rows[size > 0]
+    width = max(int(size.max(initial=2)), 2)
+    return rows[:, :width], unmatched
+
+
+def _seat_each(
+    roster: Roster, queue: list[int], table: _Table, book: PairBook, k: int
+) -> list[int]:
+    """Try each place for each person in turn; return those who fit nowhere."""
+    queue = list(queue)
+    left = []
     while queue:
         person = queue.pop(0)
         if _join(roster, person, table, book, k, limit=min(k + 1, MAX_GROUP_SIZE)):
@@ -136,11 +159,8 @@ def place_leftovers(
             continue
         if _split_off(roster, person, table, larger_than=2):
             continue
-        unmatched.append(Unmatched(roster.ids[person], reason(roster, person)))
-    rows, size = table.live()
-    rows = rows[size > 0]
-    width = max(int(size.max(initial=2)), 2)
-    return rows[:, :width], unmatched
+        left.append(person)
+    return left
 
 
 def _pair_up(roster: Roster, people: np.ndarray, table: _Table, book: PairBook) -> np.ndarray:
