@@ -15,6 +15,8 @@ from dotenv import load_dotenv
 SLACK_API_DEFAULT = "https://slack.com/api/"
 DATABASE_DEFAULT = "sqlite:///worthknowing.db"
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+# How the Slack app is distributed, which sets some Web API limits (see README).
+APP_DISTRIBUTIONS = ("internal", "marketplace", "unlisted")
 
 # The bot scopes the app asks for; README.md explains why each one is needed.
 BOT_SCOPES = (
@@ -50,6 +52,17 @@ class Settings:
     state_secret: str | None = None
     # Multiplies the Web API rate limits delivery paces itself by (Enterprise Grid, test servers).
     slack_rate_scale: float = 1.0
+    # None: chosen by install mode (`app_distribution`).
+    slack_app_distribution: str | None = None
+
+    @property
+    def app_distribution(self) -> str:
+        """internal, marketplace or unlisted. Unset, a one-workspace install is internal;
+        an OAuth install is assumed unlisted (distributed without Marketplace approval),
+        whose conversations.history limits are the strictest, so it works either way."""
+        if self.slack_app_distribution:
+            return self.slack_app_distribution
+        return "unlisted" if self.oauth else "internal"
 
     @property
     def oauth(self) -> bool:
@@ -176,6 +189,17 @@ def _rate_scale(raw: str | None) -> float:
     return scale
 
 
+def _distribution(raw: str | None) -> str | None:
+    value = (raw or "").strip().lower()
+    if not value:
+        return None
+    if value not in APP_DISTRIBUTIONS:
+        raise ConfigError(
+            f"SLACK_APP_DISTRIBUTION is {raw!r}: use one of {', '.join(APP_DISTRIBUTIONS)}"
+        )
+    return value
+
+
 def load(env: dict[str, str] | None = None, dotenv_path: str | Path | None = None) -> Settings:
     """Read settings; values already in the environment win over the `.env` file."""
     if env is None:
@@ -198,4 +222,5 @@ def load(env: dict[str, str] | None = None, dotenv_path: str | Path | None = Non
         log_level=_log_level(env.get("LOG_LEVEL")),
         state_secret=get("SLACK_STATE_SECRET"),
         slack_rate_scale=_rate_scale(env.get("SLACK_RATE_SCALE")),
+        slack_app_distribution=_distribution(env.get("SLACK_APP_DISTRIBUTION")),
     )

@@ -56,6 +56,7 @@ MAX_BLOCKS = 100
 MAX_PROGRAMS_SHOWN = 10
 MAX_ADMIN_PROGRAMS_SHOWN = 15
 MAX_HISTORY_SHOWN = 5
+MAX_FAILURES_SHOWN = 3
 
 CADENCE_LABELS = {
     "weekly": "Every week",
@@ -102,6 +103,7 @@ class AdminProgram:
     rounds: int
     meet_rate: str
     next_round: str
+    failures: Sequence = ()  # stats.FailedGroup, newest first
 
 
 @dataclass
@@ -241,7 +243,7 @@ def _admin(programs: list[AdminProgram]) -> list:
                 text=_md(
                     f"*{texts.channel(program.channel_id)}*: {program.schedule}, {size}; {state}\n"
                     f"{people} taking part · {program.rounds} rounds · "
-                    f"meet rate {program.meet_rate}"
+                    f"meet rate {program.meet_rate}" + _failures(program.failures)
                 )
             )
         )
@@ -265,6 +267,16 @@ def _admin(programs: list[AdminProgram]) -> list:
     if hidden > 0:
         blocks.append(ContextBlock(elements=[_md(f"…and {hidden} more programs.")]))
     return blocks
+
+
+def _failures(failures: Sequence) -> str:
+    """Groups that got no intro lately: Slack's error code and what to do."""
+    lines = [
+        f"\n⚠️ {texts.day(f.date)}, {texts.people(f.user_ids)}: "
+        f"not delivered (`{f.error}`). {f.advice}"
+        for f in failures[:MAX_FAILURES_SHOWN]
+    ]
+    return "".join(lines)
 
 
 # -- forget-me confirmation -------------------------------------------------------------------
@@ -535,6 +547,7 @@ def gather(
                         rounds=figures.rounds,
                         meet_rate=stats.format_rate(figures),
                         next_round=programs.format_when(programs.next_round(program), timezone),
+                        failures=figures.failures,
                     )
                 )
     return data

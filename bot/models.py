@@ -200,6 +200,9 @@ class Round(Base):
     closes_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     summary_posted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Deliveries started (first run and resumes); the last allowed one gives up on what
+    # Slack keeps refusing for a while, so a round cannot stay "delivering" for ever.
+    delivery_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     program: Mapped[Program] = relationship(back_populates="rounds")

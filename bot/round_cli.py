@@ -108,4 +108,7 @@ def cmd_stats(args) -> int:
             f"meet rate), {s.groups_failed} not delivered, "
             f"{len(s.non_responders)} not answering lately"
         )
+        for failed in s.failures:
+            who = " ".join(failed.user_ids) or "-"
+            print(f"  not delivered {failed.date} ({who}): {failed.error}: {failed.advice}")
     return 0

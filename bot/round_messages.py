@@ -128,3 +128,53 @@ def summary(groups: int, met: int) -> str:
         f"{met} reported meeting. Next round soon!"
     )
 
+
+
+# What an admin can do about a group whose intro Slack refused, by Slack's error code.
+_REINSTALL = (
+    "Slack no longer accepts the app's token in this workspace: reinstall Worth Knowing "
+    "(and check it still has every scope it asks for)."
+)
+FAILURE_ADVICE = {
+    "user_not_visible": "The app can't DM someone outside this workspace (Slack Connect) "
+    "who shares no channel with it: invite them to a channel the app is in, or leave them out.",
+    "too_many_users": "A group DM holds at most 8 people besides the app: choose a smaller "
+    "group size (`/meet size`).",
+    "user_disabled": "Someone in the group was deactivated; they won't be paired again.",
+    "user_not_found": "Someone in the group is no longer in the workspace; they won't be "
+    "paired again.",
+    "cannot_dm_bot": "A bot was in the group; bots are left out from the next round.",
+    "restricted_action": "This workspace's settings don't let the app start group DMs: a "
+    "workspace admin can allow it.",
+    "not_allowed_token_type": _REINSTALL,
+    "ratelimited": "Slack kept asking the app to slow down for every attempt; nothing to fix "
+    "unless it happens every round.",
+    "timeout": "Slack didn't answer in time at any attempt: check the server's connection to "
+    "Slack if it happens again.",
+}
+FAILURE_ADVICE["invalid_user_combination"] = FAILURE_ADVICE["user_not_visible"]
+FAILURE_ADVICE["users_not_found"] = FAILURE_ADVICE["user_not_found"]
+FAILURE_ADVICE["user_is_restricted"] = FAILURE_ADVICE["restricted_action"]
+FAILURE_ADVICE["connection_error"] = FAILURE_ADVICE["timeout"]
+for _code in ("not_authed", "invalid_auth", "account_inactive", "token_revoked", "missing_scope",
+              "token_expired", "no_permission"):
+    FAILURE_ADVICE[_code] = _REINSTALL
+for _code in ("fatal_error", "internal_error", "service_unavailable", "request_timeout",
+              "post_failed"):
+    FAILURE_ADVICE[_code] = (
+        "Slack had trouble at every attempt; nothing to fix unless it happens again "
+        "(see status.slack.com)."
+    )
+
+
+def failure_advice(code: str | None) -> str:
+    """One sentence for an admin: what the error means and what to do about it."""
+    code = code or ""
+    if code in FAILURE_ADVICE:
+        return FAILURE_ADVICE[code]
+    if code.startswith("http_"):
+        return FAILURE_ADVICE["fatal_error"]
+    return (
+        "Slack refused this group's DM with that error; Slack's docs for conversations.open "
+        "and chat.postMessage say what it means."
+    )

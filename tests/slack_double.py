@@ -260,6 +260,9 @@ class SlackDouble:
         self.app_id = "A1"
         self.oauth_client_id: str | None = None  # None accepts any client id/secret
         self.oauth_client_secret: str | None = None
+        # Largest conversations.history page accepted (None: Slack's usual 999).
+        self.history_limit_max: int | None = None
+        self._refused_dms: dict[tuple[str, str], str] = {}  # (team, user) -> error code
         self._lock = threading.RLock()
         self._teams: dict[str, _Team] = {}
         self._tokens: dict[str, str] = {}
@@ -543,6 +546,21 @@ class SlackDouble:
             self._failures.append(
                 dict(method=method, status=status, retry_after=retry_after, left=count, error=error)
             )
+
+    def refuse_dms(self, team_id: str, user_id: str, error: str = "user_not_visible") -> None:
+        """conversations.open (and a DM by user id) with this person fails with ``error``, as
+        for someone outside the workspace who shares no channel with the app
+        (``user_not_visible``, ``invalid_user_combination``)."""
+        with self._lock:
+            self._refused_dms[(team_id, user_id)] = error
+
+    def as_unlisted_app(self) -> None:
+        """An app distributed outside the Marketplace, created after 29 May 2025:
+        conversations.history at 1 request a minute (times ``rate_limit_scale``), and a
+        ``limit`` over 15 refused."""
+        with self._lock:
+            self.history_limit_max = 15
+            self._limits[("conversations.history", False)] = _Limit(1, 1e-9)  # no burst
 
     def set_rate_limit(
         self, method: str, per_minute: float, burst: float | None = None, per_channel: bool = False
@@ -1069,6 +1087,9 @@ class SlackDouble:
                 raise _ApiError("user_not_visible")
             if user.deleted:
                 raise _ApiError("user_disabled")
+            refused = self._refused_dms.get((team.id, uid))
+            if refused:
+                raise _ApiError(refused)
             homes.add(user.home_team or team.id)
         if len(homes) > 1 and len(user_ids) > 1:  # people of several organisations at once
             raise _ApiError("invalid_user_combination")
@@ -1302,6 +1323,8 @@ class SlackDouble:
     def _api_conversations_history(self, team, args):
         """Newest first, like Slack; metadata only with include_all_metadata."""
         ch = self._channel(team, args)
+        if self.history_limit_max and int(args.get("limit") or 0) > self.history_limit_max:
+            raise _ApiError("invalid_limit")
         oldest = float(args.get("oldest") or 0)
         latest = float(args.get("latest") or "inf")
         with_meta = _flag(args.get("include_all_metadata"))

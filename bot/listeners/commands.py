@@ -417,7 +417,21 @@ def _stats(command, asker: Asker) -> str:
         if f.non_responders:
             line += f"; quiet lately: {texts.people(f.non_responders[:10])}"
         lines.append(line)
+        lines.extend(_failure_lines(f.failures))
     return "\n".join(lines)
+
+
+def _failure_lines(failures) -> list[str]:
+    """Groups Slack refused, with the error code and what to do about it."""
+    if not failures:
+        return []
+    lines = ["   ⚠️ Groups that got no intro (newest first):"]
+    for failed in failures:
+        lines.append(
+            f"   • {texts.day(failed.date)}, {texts.people(failed.user_ids)}: "
+            f"`{failed.error}`. {failed.advice}"
+        )
+    return lines
 
 
 def _admins_add(command: meet_command.AdminsAdd, asker: Asker) -> str:

@@ -26,30 +26,25 @@ from bot.config import Settings
 from bot.db import session_scope
 from bot.models import Group, Member, Program, Round, UnmatchedMember, utcnow
 from bot.privacy import describe_mix
-from bot.services.pacing import Pacer
+from bot.services.pacing import HISTORY_LIMITS, Pacer
 from bot.slack import TOKEN_ERRORS, rate_limit_only_client
 
 log = logging.getLogger(__name__)
 
-# Errors that retrying will not heal: recorded on the group, the round goes on.
-PERMANENT = {
-    "user_not_found",
-    "user_disabled",
-    "users_not_found",
-    "channel_not_found",
-    "cannot_dm_bot",
-    "is_archived",
-    "too_many_users",
-    "not_enough_users",
-    "users_list_not_supplied",
-    "invalid_blocks",
-    "msg_too_long",
-    "restricted_action",
-    "not_in_channel",
-    "user_is_restricted",
-}
+# Slack answers that say "not now" rather than "never": the group is tried again at the next
+# resume. Any other error code is final for that group (recorded, the round goes on); HTTP
+# 429 and 5xx answers, timeouts and dropped connections are transient too.
+TRANSIENT = frozenset(
+    {"ratelimited", "fatal_error", "internal_error", "service_unavailable", "request_timeout",
+     "post_failed", "timeout", "connection_error"}
+)
+# Deliveries of one round (its first run and each resume, every few minutes): the last one
+# marks whatever Slack still refuses as failed, so the round closes and check-ins go out.
+DELIVERY_ATTEMPTS = 5
 POST_ATTEMPTS = 5
 WORKERS = 4
+# conversations.history pages read when looking for an intro after a crash.
+HISTORY_PAGES = 20
 
 
 class DeliveryStopped(Exception):
@@ -62,6 +57,24 @@ class DeliveryResult:
     failed: int
 
 
+def error_code(error: Exception) -> str:
+    """Slack's error code for a failed call; our own name for a timeout or lost connection."""
+    if isinstance(error, SlackApiError):
+        status = getattr(error.response, "status_code", 200)
+        data = getattr(error.response, "data", error.response)
+        code = data.get("error") if isinstance(data, dict) else None
+        return str(code or (f"http_{status}" if status != 200 else "unknown_error"))
+    reason = getattr(error, "reason", error)
+    return "timeout" if isinstance(reason, TimeoutError) else "connection_error"
+
+
+def is_transient(error: Exception) -> bool:
+    if not isinstance(error, SlackApiError):
+        return True  # a timeout or a dropped connection, after the client's own retries
+    status = getattr(error.response, "status_code", 200)
+    return status == 429 or status >= 500 or error_code(error) in TRANSIENT
+
+
 class Delivery:
     def __init__(self, settings: Settings, client: WebClient, pacer: Pacer):
         self.settings = settings
@@ -69,14 +82,20 @@ class Delivery:
         # No automatic retry of a post whose fate is unknown: that is how intros double.
         self.post_client = rate_limit_only_client(settings, client.token)
         self.pacer = pacer
+        per_minute, self.history_page = HISTORY_LIMITS[settings.app_distribution]
+        pacer.set_limit("conversations.history", per_minute)
+        self.final = False  # the round's last allowed delivery: give up on what still fails
+        self.stopped: str | None = None  # the token error that stopped this delivery
 
     def deliver(self, round_id: int, progress: Callable[[int, int], None] | None = None):
         with session_scope(self.settings.database_url) as session:
             round_ = session.get(Round, round_id)
             program = session.get(Program, round_.program_id)
             channel_id = program.channel_id
-            if round_.status == "planned":
+            if round_.status in ("planned", "delivering"):
                 round_.status = "delivering"
+                round_.delivery_attempts = (round_.delivery_attempts or 0) + 1
+                self.final = round_.delivery_attempts >= DELIVERY_ATTEMPTS
             todo = _undelivered(session, round_, program)
         total, done = len(todo), 0
         # A few groups in flight at once: the pacer, not each call's latency, sets the pace.
@@ -85,12 +104,18 @@ class Delivery:
                 done += 1
                 if progress:
                     progress(done, total)
+        if self.stopped and not self.final:
+            raise DeliveryStopped(self.stopped)
         self._notify_unmatched(round_id, channel_id)
         return self._finish(round_id)
 
     def _deliver_group(self, plan: GroupPlan, channel_id: str) -> None:
         group_id, user_ids = plan.group_id, plan.user_ids
         conversation = plan.conversation_id
+        if self.stopped:
+            if self.final:  # the token is refused: no use asking Slack again for each group
+                self._set(group_id, delivery="failed", error=self.stopped)
+            return
         try:
             if plan.state == "posting" and conversation:
                 ts = self._find_intro(conversation, group_id, plan.post_started_at)
@@ -107,15 +132,15 @@ class Delivery:
             )
             ts = self._post_once(group_id, conversation, text, blocks)
             self._set(group_id, delivery="posted", message_ts=ts, error=None)
-        except SlackApiError as error:
-            code = str(error.response.get("error", "unknown_error"))
+        except (SlackApiError, URLError, OSError) as error:
+            code = error_code(error)
             if code in TOKEN_ERRORS:
-                raise DeliveryStopped(code) from None
-            if code in PERMANENT:
-                log.warning("group %s not delivered: %s", group_id, code)
-                self._set(group_id, delivery="failed", error=code)
+                self.stopped = self.stopped or code
+            if not self.final and (code in TOKEN_ERRORS or is_transient(error)):
+                log.warning("group %s not delivered yet (%s): tried again later", group_id, code)
                 return
-            raise
+            log.warning("group %s not delivered: %s", group_id, code)
+            self._set(group_id, delivery="failed", error=code)
 
     def _post_once(self, group_id: int, conversation: str, text: str, blocks: list) -> str:
         metadata = {"event_type": round_messages.INTRO_EVENT, "event_payload": {"group_id": group_id}}
@@ -140,19 +165,33 @@ class Delivery:
         raise SlackApiError("intro could not be posted", {"ok": False, "error": "post_failed"})
 
     def _find_intro(self, conversation: str, group_id: int, since) -> str | None:
-        """The ts of this group's intro if it is already in the DM."""
+        """The ts of this group's intro if it is already in the DM.
+
+        Pages stay within the app's conversations.history limits (15 messages, one call a
+        minute for an app distributed outside the Marketplace), walked newest first.
+        """
         oldest = f"{since.timestamp() - 5:.6f}" if since else "0"
-        self.pacer.wait("conversations.history")
-        response = self.client.conversations_history(
-            channel=conversation, oldest=oldest, limit=50, include_all_metadata=True
-        )
-        for message in response.get("messages", []):
-            meta = message.get("metadata") or {}
-            payload = meta.get("event_payload") or {}
-            if meta.get("event_type") == round_messages.INTRO_EVENT and str(
-                payload.get("group_id")
-            ) == str(group_id):
-                return message["ts"]
+        cursor = None
+        for _ in range(HISTORY_PAGES):
+            self.pacer.wait("conversations.history")
+            response = self.client.conversations_history(
+                channel=conversation,
+                oldest=oldest,
+                limit=self.history_page,
+                include_all_metadata=True,
+                cursor=cursor,
+            )
+            for message in response.get("messages", []):
+                meta = message.get("metadata") or {}
+                payload = meta.get("event_payload") or {}
+                if meta.get("event_type") == round_messages.INTRO_EVENT and str(
+                    payload.get("group_id")
+                ) == str(group_id):
+                    return message["ts"]
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return None
+        log.warning("intro of group %s not found in %d pages of history", group_id, HISTORY_PAGES)
         return None
 
     def _set(self, group_id: int, **values) -> None:
@@ -178,10 +217,14 @@ class Delivery:
                 self.client.chat_postMessage(
                     channel=user_id, text=round_messages.unmatched(channel_id, reason)
                 )
-            except SlackApiError as error:
-                code = str(error.response.get("error", ""))
-                if code in TOKEN_ERRORS:
-                    raise DeliveryStopped(code) from None
+            except (SlackApiError, URLError, OSError) as error:
+                code = error_code(error)
+                if not self.final:
+                    if code in TOKEN_ERRORS:
+                        raise DeliveryStopped(code) from None
+                    if is_transient(error):
+                        log.warning("could not tell %s they were unmatched yet: %s", user_id, code)
+                        continue
                 log.warning("could not tell %s they were unmatched: %s", user_id, code)
             with session_scope(self.settings.database_url) as session:
                 session.get(UnmatchedMember, row_id).notified = True
@@ -190,7 +233,12 @@ class Delivery:
         with session_scope(self.settings.database_url) as session:
             round_ = session.get(Round, round_id)
             states = list(session.scalars(select(Group.delivery).where(Group.round_id == round_id)))
-            finished = all(s in ("posted", "failed") for s in states)
+            untold = session.scalar(
+                select(UnmatchedMember.id).where(
+                    UnmatchedMember.round_id == round_id, UnmatchedMember.notified.is_(False)
+                ).limit(1)
+            )
+            finished = all(s in ("posted", "failed") for s in states) and untold is None
             if finished and round_.status in ("planned", "delivering"):
                 round_.status = "delivered"
             return DeliveryResult(delivered=states.count("posted"), failed=states.count("failed"))

@@ -19,6 +19,15 @@ TIERS_PER_MINUTE: dict[str, float] = {
     "conversations.history": 50,  # Tier 3
     "users.info": 100,  # Tier 4
 }
+# conversations.history by how the app is distributed: (requests a minute, largest page).
+# Since 29 May 2025 a newly created app distributed to other organisations without Slack
+# Marketplace approval gets 1 request a minute and at most 15 messages a page; internal
+# (customer-built) and Marketplace apps keep Tier 3.
+HISTORY_LIMITS: dict[str, tuple[float, int]] = {
+    "internal": (50, 50),
+    "marketplace": (50, 50),
+    "unlisted": (1, 15),
+}
 PER_CONVERSATION_PER_MINUTE = 60.0
 # Aim a little under each limit: a 429 costs at least a whole second of Retry-After.
 HEADROOM = 0.95
@@ -60,14 +69,21 @@ class Pacer:
         self._sleep = sleep
         self._burst_seconds = burst_seconds
         self._buckets: dict[tuple[str, str | None], _Bucket] = {}
+        self._tiers = dict(TIERS_PER_MINUTE)
         self._lock = threading.Lock()
+
+    def set_limit(self, method: str, per_minute: float) -> None:
+        """Pace `method` at another workspace-wide limit than its tier's."""
+        with self._lock:
+            self._tiers[method] = per_minute
+            self._buckets.pop((method, None), None)
 
     def _bucket(self, method: str, conversation: str | None) -> _Bucket | None:
         key = (method, conversation)
         bucket = self._buckets.get(key)
         if bucket is None:
             per_minute = (
-                PER_CONVERSATION_PER_MINUTE if conversation else TIERS_PER_MINUTE.get(method)
+                PER_CONVERSATION_PER_MINUTE if conversation else self._tiers.get(method)
             )
             if per_minute is None:
                 return None

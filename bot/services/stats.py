@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from dataclasses import dataclass, field
 
 from sqlalchemy import distinct, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from bot.models import Group, GroupMember, Participation, Program, Round
+from bot.round_messages import failure_advice
 
 NON_RESPONDER_ROUNDS = 2
+# Failed groups listed per program, newest first.
+FAILURES_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class FailedGroup:
+    """A group whose intro Slack refused, and Slack's error code."""
+
+    date: dt.date
+    user_ids: list[str]
+    error: str
+
+    @property
+    def advice(self) -> str:
+        return failure_advice(self.error)
 
 
 @dataclass(frozen=True)
@@ -24,6 +41,7 @@ class ProgramStats:
     groups_met: int
     groups_failed: int
     non_responders: list[str]
+    failures: list[FailedGroup] = field(default_factory=list)
 
     @property
     def meet_rate(self) -> float | None:
@@ -64,7 +82,30 @@ def program_stats(session: Session, program: Program) -> ProgramStats:
         groups_met=sum(outcome == "met" for _, outcome in group_rows),
         groups_failed=sum(delivery == "failed" for delivery, _ in group_rows),
         non_responders=list(silent),
+        failures=failed_groups(session, program),
     )
+
+
+def failed_groups(session: Session, program: Program, limit: int = FAILURES_SHOWN):
+    """The program's latest groups that never got their intro, newest round first."""
+    rows = session.execute(
+        select(Group, Round.slot)
+        .join(Round, Group.round_id == Round.id)
+        .where(Round.program_id == program.id, Group.delivery == "failed")
+        .order_by(Round.slot.desc(), Group.position)
+        .limit(limit)
+        .options(selectinload(Group.members))
+    ).all()
+    return [
+        FailedGroup(
+            date=slot.date(),
+            user_ids=sorted(
+                m.user_id for m in group.members if not m.user_id.startswith("forgotten-")
+            ),
+            error=group.error or "unknown_error",
+        )
+        for group, slot in rows
+    ]
 
 
 def all_stats(session: Session, team_id: str | None = None) -> list[ProgramStats]:
