@@ -121,7 +121,9 @@ def build_app(
                 request_verification_enabled=verify,
                 process_before_response=False,
                 listener_executor=executor,
-                token_verification_enabled=False,  # check_bot_token did it, with clearer errors
+                # check_bot_token gave the clear error; this lets Bolt keep the auth.test
+                # answer now instead of asking Slack before acknowledging the first request.
+                token_verification_enabled=True,
             )
     except (BoltError, SlackApiError) as error:
         raise ConfigError(

@@ -1,12 +1,13 @@
 """Slack events: the Home tab, people joining or leaving a program channel, deactivated
-accounts, and the app being uninstalled. Each event id is handled once (`once_per_event`)."""
+accounts, and the app being uninstalled. Each event id is handled once (`once_per_event`),
+checked after the event is acknowledged."""
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from slack_bolt import App
-from slack_bolt.response import BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -19,28 +20,45 @@ from bot.services.participants import exclusion
 log = logging.getLogger(__name__)
 
 
+def once_per_event(url: str):
+    """Handle each event id once: Slack retries an event it thinks failed, to any process.
+
+    Checked after the acknowledgement, on the work pool (the listener must take `body`):
+    recording the id may wait for the database's write lock, held a while by a round being
+    delivered, and Slack turns off event subscriptions that fail to be acknowledged.
+    """
+
+    def decorate(func):
+        @functools.wraps(func)
+        def listener(*args, **kwargs):
+            body = kwargs["body"]
+            event_id = body.get("event_id")
+            if event_id and not dedup.first_time(url, str(event_id), body.get("team_id")):
+                log.info("event %s already handled; acknowledged only", event_id)
+                return None
+            return func(*args, **kwargs)
+
+        return listener
+
+    return decorate
+
+
 def register(app: App, deps) -> None:
     url = deps.settings.database_url
-
-    @app.middleware
-    def once_per_event(body: dict, next) -> BoltResponse | None:
-        """A retried or duplicated event is acknowledged and nothing more."""
-        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id and not dedup.first_time(url, str(event_id), body.get("team_id")):
-            log.info("event %s already handled; acknowledged only", event_id)
-            return BoltResponse(status=200, body="")
-        return next()
+    once = once_per_event(url)
 
     @app.event("app_home_opened")
     @in_background(deps)
-    def home_opened(event: dict, context, client: WebClient) -> None:
+    @once
+    def home_opened(event: dict, body: dict, context, client: WebClient) -> None:
         if event.get("tab", "home") != "home":
             return
         home.publish(deps, client, context.team_id, event.get("user"))
 
     @app.event("member_joined_channel")
     @in_background(deps)
-    def joined(event: dict, context, client: WebClient) -> None:
+    @once
+    def joined(event: dict, body: dict, context, client: WebClient) -> None:
         user_id, channel_id = event.get("user"), event.get("channel")
         if not user_id or user_id == context.bot_user_id:
             return
@@ -77,7 +95,8 @@ def register(app: App, deps) -> None:
 
     @app.event("user_change")
     @in_background(deps)
-    def user_changed(event: dict, context) -> None:
+    @once
+    def user_changed(event: dict, body: dict, context) -> None:
         user = event.get("user") or {}
         user_id = user.get("id")
         if not user_id:
@@ -88,11 +107,13 @@ def register(app: App, deps) -> None:
 
     @app.event("app_uninstalled")
     @in_background(deps)
+    @once
     def uninstalled(body: dict, context) -> None:
         _stop_workspace(deps, context.team_id or body.get("team_id"), context.enterprise_id)
 
     @app.event("tokens_revoked")
     @in_background(deps)
+    @once
     def revoked(event: dict, body: dict, context) -> None:
         if (event.get("tokens") or {}).get("bot"):
             _stop_workspace(deps, context.team_id or body.get("team_id"), context.enterprise_id)

@@ -1,4 +1,4 @@
-"""The program settings modal: validate, save, and show errors in the modal itself."""
+"""The program settings modal: validate, show errors in the modal itself, save after."""
 
 from __future__ import annotations
 
@@ -20,27 +20,37 @@ def register(app: App, deps) -> None:
 
     @app.view(home.SETTINGS_CALLBACK)
     def save_settings(ack: Ack, body: dict, view: dict, context, client: WebClient) -> None:
-        try:
-            _save(ack, body, view, context, client)
-        except Exception:
-            log.exception("saving the settings failed")
-            if ack.response is None:
-                ack(response_action="errors", errors={"cadence": texts.SOMETHING_WRONG[:150]})
+        """A bad form is answered in the modal; a good one closes it at once.
 
-    def _save(ack: Ack, body: dict, view: dict, context, client: WebClient) -> None:
-        team_id = context.team_id or (body.get("team") or {}).get("id")
-        user_id = (body.get("user") or {}).get("id")
-        program_id, response_url = home.read_metadata(view.get("private_metadata"))
-        raw = home.read_settings_state((view.get("state") or {}).get("values") or {})
-        settings, errors = programs.validate_settings(raw)
+        Nothing before the acknowledgement asks Slack or writes to the database (Slack gives
+        up after 3 seconds, and a round being delivered may hold SQLite's write lock): the form
+        is checked on its own, and who submitted it is checked when saving.
+        """
+        try:
+            raw = home.read_settings_state((view.get("state") or {}).get("values") or {})
+            settings, errors = programs.validate_settings(raw)
+        except Exception:
+            log.exception("reading the settings form failed")
+            ack(response_action="errors", errors={"cadence": texts.SOMETHING_WRONG[:150]})
+            return
         if errors:
             ack(response_action="errors", errors=home.errors_by_block(errors))
             return
+        ack()
+        team_id = context.team_id or (body.get("team") or {}).get("id")
+        user_id = (body.get("user") or {}).get("id")
+        program_id, response_url = home.read_metadata(view.get("private_metadata"))
+        deps.later(_save, client, team_id, user_id, program_id, settings, response_url)
+
+    def _save(client, team_id, user_id, program_id, settings, response_url) -> None:
+        """After the modal closed: save if they may, then update the setup message and the
+        Home tab (which also tells them when they may not)."""
+        user = people.slack_user(client, user_id) or {}  # before the write, never during it
         with session_scope(url) as session:
             program = programs.by_id(session, team_id, program_id)
             if program is None:
-                problem = "This program no longer exists."
-            elif not people.is_admin(session, client, team_id, user_id):
+                problem = "That program no longer exists."
+            elif not people.is_admin(session, client, team_id, user_id, user):
                 problem = texts.NOT_ADMIN
             else:
                 problem = None
@@ -48,14 +58,8 @@ def register(app: App, deps) -> None:
                 channel_id, schedule = program.channel_id, programs.describe(program)
                 next_round = programs.next_round(program)
         if problem:
-            ack(response_action="errors", errors={"cadence": problem[:150]})
+            home.publish(deps, client, team_id, user_id, notice=problem, user=user)
             return
-        ack()
-        deps.later(_saved, client, team_id, user_id, channel_id, schedule, next_round, response_url)
-
-    def _saved(client, team_id, user_id, channel_id, schedule, next_round, response_url) -> None:
-        """After the modal closed: update the setup message and the admin's Home tab."""
-        user = people.slack_user(client, user_id) or {}
         text = texts.schedule_set(
             channel_id, schedule, programs.format_when(next_round, user.get("tz"))
         )

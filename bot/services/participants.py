@@ -163,6 +163,8 @@ def build_roster(
             roster.members.append(member)
     if field_labels(session.get(Workspace, program.team_id)):
         # Mapped custom fields live only in users.profile.get; recently read ones are skipped.
+        # The members are stored first: no write transaction stays open while Slack answers.
+        session.commit()
         sync_profiles(client, session, program.team_id, roster.user_ids)
     return roster
 

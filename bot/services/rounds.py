@@ -119,9 +119,9 @@ def _plan(settings, client, pacer, program_id: int, slot: dt.datetime | None):
     slot = (slot or utcnow()).replace(second=0, microsecond=0)
     bot_user_id = client.auth_test().get("user_id")
     with session_scope(url) as session:
-        for previous in session.scalars(
+        for previous in list(session.scalars(
             select(Round).where(Round.program_id == program_id, Round.closed_at.is_(None))
-        ):
+        )):
             _close(settings, client, session, previous)
     seed = random.SystemRandom().randrange(2**31)
     try:
@@ -236,7 +236,12 @@ def close_due_rounds(settings: Settings, now: dt.datetime) -> int:
 
 
 def _close(settings: Settings, client, session, round_: Round) -> None:
-    """Count silence per person, nudge the persistently silent once, post the summary."""
+    """Count silence per person, nudge the persistently silent once, post the summary.
+
+    Commits the session before asking Slack anything, so no write transaction (SQLite's
+    write lock) waits on Slack; nudges and the summary are claimed first, released if Slack
+    refuses them.
+    """
     if round_.closed_at is not None:
         return
     program = session.get(Program, round_.program_id)
@@ -273,21 +278,25 @@ def _close(settings: Settings, client, session, round_: Round) -> None:
             if choice.silent_rounds >= SILENT_ROUNDS_BEFORE_NUDGE and choice.nudged_at is None:
                 to_nudge.append(choice)
     for choice in to_nudge:
+        choice.nudged_at = utcnow()
+    summary = None
+    if program.post_summary and round_.summary_posted_at is None and groups:
+        summary = round_messages.summary(len(groups), sum(g.outcome == "met" for g in groups))
+        round_.summary_posted_at = utcnow()
+    session.commit()
+    for choice in to_nudge:
         text, blocks = round_messages.nudge(program.channel_id, program.id, choice.silent_rounds)
         try:
             client.chat_postMessage(channel=choice.user_id, text=text, blocks=blocks)
-            choice.nudged_at = utcnow()
         except SlackApiError as error:
             log.warning("could not nudge %s: %s", choice.user_id, error.response.get("error"))
-    if program.post_summary and round_.summary_posted_at is None and groups:
-        met = sum(g.outcome == "met" for g in groups)
+            choice.nudged_at = None
+    if summary:
         try:
-            client.chat_postMessage(
-                channel=program.channel_id, text=round_messages.summary(len(groups), met)
-            )
-            round_.summary_posted_at = utcnow()
+            client.chat_postMessage(channel=program.channel_id, text=summary)
         except SlackApiError as error:
             log.warning("summary for round %s: %s", round_.id, error.response.get("error"))
+            round_.summary_posted_at = None
 
 
 def record_checkin(
