@@ -280,7 +280,10 @@ def round_done(channel_id: str, report) -> str:
         f"{report.delivered} introduced"
     )
     if report.failed:
-        text += f", {report.failed} could not be reached"
+        text += f", {report.failed} could not be reached (`/meet stats` says why)"
+    waiting = report.groups - report.delivered - report.failed
+    if waiting > 0:
+        text += f", {waiting} to be tried again in a few minutes (Slack was busy)"
     if report.unmatched:
         text += f", {report.unmatched} without a group this time"
     if not report.created:

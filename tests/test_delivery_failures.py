@@ -158,6 +158,14 @@ def harness(slack, settings):
     yield from open_harness(slack, settings)
 
 
+def test_meet_now_says_which_groups_failed_and_which_wait_for_slack(harness, settings, program):
+    harness.slack.refuse_dms("T1", "U01", error="user_not_visible")  # its group fails at once
+    harness.slack.fail_next("chat.postMessage", error="service_unavailable")  # another waits
+    text = harness.command("now", user="UADMIN", channel="C1").text
+    assert "4 groups, 2 introduced, 1 could not be reached (`/meet stats` says why)" in text
+    assert "1 to be tried again in a few minutes" in text
+
+
 def test_meet_stats_names_the_error_and_what_to_do(harness, settings, program):
     harness.slack.refuse_dms("T1", "UEXT", error="user_not_visible")
     run_round(settings, program)
