@@ -234,6 +234,18 @@ def test_which_answers_are_worth_another_try(slack, failure, code, transient):
     assert (error_code(caught.value), is_transient(caught.value)) == (code, transient)
 
 
+@pytest.mark.parametrize("status", [429, 502])
+def test_a_429_or_5xx_page_that_is_not_json_is_transient(status):
+    from slack_sdk.web.slack_response import SlackResponse
+
+    page = SlackResponse(
+        client=None, http_verb="POST", api_url="https://slack.com/api/conversations.open",
+        req_args={}, data=f"<html>{status}</html>", headers={}, status_code=status,
+    )  # fmt: skip
+    error = SlackApiError("a proxy's error page", page)
+    assert (error_code(error), is_transient(error)) == (f"http_{status}", True)
+
+
 def test_timeouts_and_lost_connections_are_transient(slack):
     slack.add_user("T1", "UA")
     slack.slow_next("conversations.open", 2.0)

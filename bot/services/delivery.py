@@ -5,6 +5,9 @@ happens. `conversations.open` is idempotent, so it is simply repeated after a cr
 intro is never re-sent once it is known to have gone out; when a crash or a lost response
 leaves that unknown (state `posting`), the group DM is searched for the intro's metadata
 before anything is sent again.
+
+A Slack error fails only its group (with Slack's code) unless it is transient or about the
+token; those are tried again at the round's next resume, a bounded number of times.
 """
 
 from __future__ import annotations
