@@ -117,6 +117,62 @@ def test_a_repeated_event_is_acknowledged_and_handled_once(harness):
     assert len(welcome) == 1
 
 
+def others_can_write(database_url: str, table: str) -> None:
+    """Raises if a write transaction of the app holds the lock others would need."""
+    if database_url.startswith("sqlite"):
+        other = sqlite3.connect(database_url.removeprefix("sqlite:///"), timeout=0.5)
+        other.isolation_level = None
+        other.execute("BEGIN IMMEDIATE")  # "database is locked" if still held
+        other.execute("ROLLBACK")
+        other.close()
+        return
+    engine = create_engine(database_url)
+    with engine.connect() as other:
+        # An INSERT or UPDATE holds ROW EXCLUSIVE on its table until its transaction ends.
+        writers = other.scalar(
+            text(
+                "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                "WHERE c.relname = :table AND c.relnamespace = current_schema()::regnamespace "
+                "AND l.mode = 'RowExclusiveLock' AND l.pid <> pg_backend_pid()"
+            ),
+            {"table": table},
+        )
+        other.rollback()
+    engine.dispose()
+    assert writers == 0, f"a write transaction on {table} is open while Slack answers"
+
+
+def wait_until(predicate, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_planning_stores_members_before_reading_their_profiles(harness):
+    """Custom profile fields take a users.profile.get per person: no write waits on them."""
+    import threading
+
+    from bot.models import Workspace
+    from bot.services.rounds import run_round
+
+    h = harness
+    h.slack.set_profile_fields("T1", [{"id": "Xf1", "label": "Grade"}])
+    with session_scope(h.settings.database_url) as session:
+        session.add(Workspace(team_id="T1", level_field="Grade"))
+    program_id = make_program(h.settings, "C1")
+    h.slack.add_member("T1", "C1", "UBOT")
+    h.slack.slow_next("users.profile.get", 2.0)
+    planning = threading.Thread(target=run_round, args=(h.settings, program_id))
+    planning.start()
+    try:
+        wait_until(lambda: h.slack.calls("users.profile.get"))
+        others_can_write(h.settings.database_url, "members")
+    finally:
+        planning.join(timeout=30)
+    assert len(h.slack.calls("users.profile.get")) >= 4
+
+
 def test_closing_a_round_commits_before_it_posts_to_slack(harness):
     """The summary goes out after the round's closing is committed: while Slack is slow to
     answer, others can still write (on SQLite the whole database, on PostgreSQL that round)."""
@@ -139,25 +195,9 @@ def test_closing_a_round_commits_before_it_posts_to_slack(harness):
     closing = threading.Thread(target=close_due_rounds, args=(h.settings, utcnow()))
     closing.start()
     try:
-        deadline = time.monotonic() + 10
-        while not h.slack.messages("C1") and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_until(lambda: h.slack.messages("C1"))
         assert "1 lunch group formed, 1 reported meeting" in h.slack.messages("C1")[0].text
-        url = h.settings.database_url
-        if url.startswith("sqlite"):
-            other = sqlite3.connect(url.removeprefix("sqlite:///"), timeout=0.5)
-            other.isolation_level = None
-            other.execute("BEGIN IMMEDIATE")  # raises "database is locked" if still held
-            other.execute("ROLLBACK")
-            other.close()
-        else:
-            engine = create_engine(url)
-            with engine.connect() as other:
-                other.execute(
-                    text("SELECT id FROM rounds WHERE id = :id FOR UPDATE NOWAIT"), {"id": round_}
-                )
-                other.rollback()
-            engine.dispose()
+        others_can_write(h.settings.database_url, "rounds")
     finally:
         closing.join(timeout=30)
     with session_scope(h.settings.database_url) as session:
