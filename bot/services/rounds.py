@@ -119,9 +119,10 @@ def _plan(settings, client, pacer, program_id: int, slot: dt.datetime | None):
     slot = (slot or utcnow()).replace(second=0, microsecond=0)
     bot_user_id = client.auth_test().get("user_id")
     with session_scope(url) as session:
-        for previous in list(session.scalars(
+        unclosed = session.scalars(
             select(Round).where(Round.program_id == program_id, Round.closed_at.is_(None))
-        )):
+        ).all()  # read in full: closing one commits
+        for previous in unclosed:
             _close(settings, client, session, previous)
     seed = random.SystemRandom().randrange(2**31)
     try:
