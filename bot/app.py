@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from urllib.error import URLError
 
 from slack_bolt import App
+from slack_bolt.authorization.authorize import InstallationStoreAuthorize
 from slack_bolt.error import BoltError
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
@@ -104,11 +105,23 @@ def build_app(
                 # /slack/install goes straight to Slack's consent page (with the state cookie).
                 install_page_rendering_enabled=False,
             )
+            client = web_client(settings)
             app = App(
-                client=web_client(settings),
+                client=client,
                 signing_secret=settings.signing_secret or "",
                 oauth_settings=oauth,
                 installation_store=store,
+                # Bolt's own authorize, except that the auth.test it makes for a request's
+                # token before the listener can acknowledge is remembered per token: only a
+                # workspace's first request in a process waits for Slack.
+                authorize=InstallationStoreAuthorize(
+                    logger=logging.getLogger("slack_bolt.App"),
+                    installation_store=store,
+                    client_id=settings.client_id,
+                    client_secret=settings.client_secret,
+                    client=client,
+                    cache_enabled=True,
+                ),
                 request_verification_enabled=verify,
                 process_before_response=False,
                 listener_executor=executor,

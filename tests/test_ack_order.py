@@ -202,3 +202,31 @@ def test_closing_a_round_commits_before_it_posts_to_slack(harness):
         closing.join(timeout=30)
     with session_scope(h.settings.database_url) as session:
         assert session.get(Round, round_).summary_posted_at is not None
+
+
+def test_with_many_workspaces_only_a_workspaces_first_request_waits_for_slack(slack, migrated_url):
+    """With OAuth, Bolt checks each request's token with auth.test before acknowledging; the
+    answer is remembered, so a slow Slack delays at most the first request per workspace."""
+    from test_meet_harness import Harness, populate
+    from test_oauth import install, oauth_settings
+
+    settings = oauth_settings(slack, migrated_url)
+    install(settings, "T1", "xoxb-T1")
+    populate(slack)
+    h = Harness(slack, settings)
+    try:
+        h.command("help")  # the workspace's first request
+        slack.latency = SLOW_SLACK
+        took = []
+        for _ in range(3):
+            body, headers = signing.slash_command(
+                SIGNING_SECRET, "status", user_id="U1", channel_id="C1",
+                response_url=slack.new_response_url(),
+            )  # fmt: skip
+            seconds, response = acknowledged_in(h, body, headers)
+            assert response.status == 200
+            took.append(seconds)
+        assert max(took) < ACK_WITHIN, took
+    finally:
+        slack.latency = 0
+        h.close()
