@@ -312,16 +312,19 @@ def test_an_internal_app_reads_history_in_bigger_pages(slack, settings, program)
 
 
 def test_the_double_refuses_big_pages_from_an_unlisted_app(slack):
-    slack.add_channel("T1", "C3", "x", members=["UBOT"])
+    for user in ("UA", "UB"):
+        slack.add_user("T1", user)
+    dm = bare_client(slack).conversations_open(users="UA,UB")["channel"]["id"]
     slack.as_unlisted_app()
     slack.rate_limit_scale = 600  # one call every 0.1 s instead of every minute
+    time.sleep(0.15)
     with pytest.raises(SlackApiError) as caught:
-        bare_client(slack).conversations_history(channel="C3", limit=50)
+        bare_client(slack).conversations_history(channel=dm, limit=50)
     assert caught.value.response["error"] == "invalid_limit"
     time.sleep(0.15)
-    bare_client(slack).conversations_history(channel="C3", limit=15)
+    bare_client(slack).conversations_history(channel=dm, limit=15)
     with pytest.raises(SlackApiError) as limited:
-        bare_client(slack).conversations_history(channel="C3", limit=15)
+        bare_client(slack).conversations_history(channel=dm, limit=15)
     assert limited.value.response.status_code == 429
 
 

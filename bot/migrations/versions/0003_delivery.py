@@ -1,6 +1,6 @@
 """rounds.delivery_attempts: a bounded number of deliveries per round
 
-Revision ID: 0002_delivery
+Revision ID: 0003_delivery
 Revises: 0002_platform
 Create Date: 2026-11-29
 """
@@ -8,7 +8,7 @@ Create Date: 2026-11-29
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_delivery"
+revision = "0003_delivery"
 down_revision = "0002_platform"
 branch_labels = None
 depends_on = None
