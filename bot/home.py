@@ -355,7 +355,7 @@ def settings_modal(form: SettingsForm) -> View:
     if chosen:
         checkboxes.initial_options = chosen
     blocks = [
-        SectionBlock(text=_md(f"Lunch pairing in *#{texts.escape(form.channel_name)[:80]}*")),
+        SectionBlock(text=_md(f"Lunch pairing in *#{texts.escape(form.channel_name[:80])}*")),
         InputBlock(
             block_id="cadence",
             label="How often",

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import html
 import re
 import unicodedata
 from dataclasses import dataclass
 
-from bot import schedule
+from bot import schedule, texts
 
 MAX_PAUSE_WEEKS = 52
 MAX_PAUSE_DAYS = 366
@@ -209,7 +208,7 @@ def shown(text: str, limit: int = 30) -> str:
     text = "".join(" " if unicodedata.category(c)[0] in "CZ" else c for c in text).strip()
     if len(text) > limit:
         text = text[:limit] + "…"
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("`", "'")
+    return texts.escape(text).replace("`", "'")
 
 
 def parse_mention(word: str) -> str | None:
@@ -269,13 +268,17 @@ def parse_level(word: str, usage: str = USAGE["level"]) -> int:
 
 
 def parse_name(text: str, attribute: str) -> str:
-    """A department or location: plain text, 1 to 80 characters, no mentions or links."""
+    """A department or location: plain text, 1 to 80 characters, no mentions or links.
+
+    A real ``<`` or ``>`` is markup Slack made (a mention, channel or link) and is refused;
+    characters the person typed arrive escaped and are kept as the plain text they meant.
+    """
     usage = USAGE[attribute]
     if "<" in text or ">" in text:
         raise UsageError(
             f"A {attribute} is plain text: mentions, channels and links can't be used.", usage
         )
-    name = html.unescape(text)
+    name = texts.unescape_slack(text)
     if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn") for c in name):
         raise UsageError(f"A {attribute} can't contain control characters.", usage)
     name = " ".join(name.split())

@@ -1,5 +1,7 @@
 """The messages of a round (intro, check-in, answers, notices), built with Block Kit models
-so Slack's limits are checked before anything is sent. None of them mentions a level."""
+so Slack's limits are checked before anything is sent. None of them mentions a level, and
+plain text (departments in "why", locations in a reason, the starter) is escaped here, where
+the mrkdwn is built."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from slack_sdk.models.blocks import (
     MarkdownTextObject,
     SectionBlock,
 )
+
+from bot.texts import escape
 
 INTRO_EVENT = "worth_knowing_intro"
 
@@ -38,14 +42,14 @@ def intro(
 ) -> tuple[str, list[dict]]:
     text = f"Hi {mentions(user_ids)}! You're a lunch group from <#{channel_id}> this round."
     blocks = [
-        SectionBlock(text=MarkdownTextObject(text=f"👋 {text}\n{why}")),
+        SectionBlock(text=MarkdownTextObject(text=f"👋 {text}\n{escape(why)}")),
         SectionBlock(
             text=MarkdownTextObject(
                 text=f"🗓️ <@{organiser}> is organising this one: suggest a day and a place "
                 "that works for everyone."
             )
         ),
-        SectionBlock(text=MarkdownTextObject(text=f"💬 To get you started: _{starter}_")),
+        SectionBlock(text=MarkdownTextObject(text=f"💬 To get you started: _{escape(starter)}_")),
         ActionsBlock(
             block_id=f"intro-{group_id}",
             elements=[
@@ -88,7 +92,7 @@ def answered(outcome: str, user_id: str) -> tuple[str, list[dict]]:
 
 def unmatched(channel_id: str, reason: str) -> str:
     return (
-        f"No lunch group for you this round in <#{channel_id}>: {reason}. "
+        f"No lunch group for you this round in <#{channel_id}>: {escape(reason)}. "
         "You'll be first in line next round."
     )
 

@@ -1,12 +1,14 @@
 """What the app says to people, kept together so the voice stays consistent.
 
-Anything a person typed is escaped before it is shown (`escape`), so a department called
-"<!channel>" can never ping anyone.
+Text people type is stored as plain text (`unescape_slack` undoes Slack's escaping once) and
+escaped by `escape` wherever mrkdwn is built, so a department called "<!channel>" is shown
+as those characters and can never ping anyone, link anywhere or mention someone.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 
 HELP = (
@@ -16,7 +18,8 @@ HELP = (
     "• `/meet history`: whom you have met\n"
     "• `/meet leave` / `/meet join`: stop or start taking part in this channel\n"
     "• `/meet pause 2 weeks` or `/meet pause until 2026-01-31`, `/meet resume`: skip a while\n"
-    "• `/meet level <1-9>`, `/meet department <name>`, `/meet location <name>`: "
+    "• `/meet level &lt;1-9&gt;`, `/meet department &lt;name&gt;`, "
+    "`/meet location &lt;name&gt;`: "
     "help matching find you a good lunch\n"
     "• `/meet forget-me`: delete what the app stores about you\n"
     "Admins: `/meet setup`, `/meet schedule weekly mon 12:00 Europe/Berlin`, `/meet size 2`, "
@@ -35,12 +38,22 @@ NOT_ADMIN = (
 SLACK_TROUBLE = "Slack didn't let me do that just now ({error}). Please try again in a minute."
 
 
+_SLACK_ENTITIES = {"&amp;": "&", "&lt;": "<", "&gt;": ">"}
+_SLACK_ENTITY = re.compile("|".join(_SLACK_ENTITIES))
+
+
 def escape(text: str) -> str:
+    """Plain text → mrkdwn that shows exactly that text (Slack's rule: escape &, < and >)."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def unescape_slack(text: str) -> str:
+    """What a person typed, from the text Slack sent: its three escapes undone exactly once."""
+    return _SLACK_ENTITY.sub(lambda match: _SLACK_ENTITIES[match.group(0)], text)
+
+
 def usage_error(message: str, usage: str | None) -> str:
-    return f"{message}\nTry: `{usage}`" if usage else message
+    return f"{message}\nTry: `{escape(usage)}`" if usage else message
 
 
 def channel(channel_id: str) -> str:

@@ -97,7 +97,7 @@ def test_a_command_is_acknowledged_at_once_and_answered_through_the_response_url
     assert reply["response_type"] == "ephemeral" and "<#C1>" in reply["text"]
 
     url, (status, _, body) = post_command(slack, served, "level 12")
-    assert status == 200 and "is not a level" in body and "/meet level <1-9>" in body
+    assert status == 200 and "is not a level" in body and "/meet level &lt;1-9&gt;" in body
 
 
 def test_an_event_sent_many_times_to_two_workers_is_processed_once(slack, served, settings):

@@ -219,7 +219,10 @@ def _profile_line(session, asker: Asker) -> str:
                 f"{attribute} *{texts.escape(str(value))}*" + (f" ({origin})" if origin else "")
             )
     if not parts:
-        return "Your profile for matching is empty: `/meet department <name>` and `/meet location <name>` help."
+        return (
+            "Your profile for matching is empty: `/meet department &lt;name&gt;` and "
+            "`/meet location &lt;name&gt;` help."
+        )
     return (
         "Your profile for matching (only you and admins see your level): " + ", ".join(parts) + "."
     )
