@@ -1,7 +1,11 @@
-"""Reading spreadsheets people export by hand: one clear line for whatever is wrong.
+"""Spreadsheets in and out.
 
-Every problem names the file, the line and, where it helps, the column, e.g.
+Reading files people export by hand: one clear line for whatever is wrong. Every problem
+names the file, the line and, where it helps, the column, e.g.
 ``people.csv line 7, column "level": "abc" is not a whole number from 1 to 9``.
+
+Writing: every CSV the app writes goes through :func:`write_csv`, whose :func:`safe_cell`
+keeps a department such as ``=HYPERLINK(...)`` from running as a formula in a spreadsheet.
 """
 
 from __future__ import annotations
@@ -9,9 +13,14 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TextIO
 
+# OWASP's CSV injection rule: a cell starting with one of these is read as a formula.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 SAVE_AS_UTF8 = 'save it as UTF-8 (in Excel: "CSV UTF-8"; or iconv -t UTF-8)'
 
 
@@ -133,3 +142,22 @@ def read_table(path: str | Path, data: bytes | None = None) -> tuple[list[str], 
 
 def _comment(line: str) -> bool:
     return line.lstrip().startswith("#")
+
+
+def safe_cell(value: Any) -> str:
+    """A value as a CSV cell that no spreadsheet runs: text that would start a formula gets a
+    leading ``'``; numbers (also as text, like ``-3``) stay numbers and None is empty."""
+    if value is None:
+        return ""
+    text = str(value)
+    if isinstance(value, int | float) or _NUMBER.fullmatch(text):
+        return text
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def write_csv(stream: TextIO, header: Iterable[str], rows: Iterable[Iterable[Any]]) -> None:
+    """A header and rows as CSV, every cell through :func:`safe_cell`."""
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow([safe_cell(cell) for cell in header])
+    for row in rows:
+        writer.writerow([safe_cell(cell) for cell in row])

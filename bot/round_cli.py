@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 import sys
 
 from sqlalchemy import select
 
 from bot.config import ConfigError
+from bot.csvfile import write_csv
 from bot.db import session_scope
 from bot.models import Program
 from bot.runtime import settings_for_command, team_for_command
@@ -88,14 +88,14 @@ def cmd_stats(args) -> int:
     with session_scope(settings.database_url) as session:
         rows = stats_service.all_stats(session, args.team)
     if args.csv:
-        writer = csv.writer(sys.stdout)
-        writer.writerow(COLUMNS)
-        for s in rows:
-            rate = "" if s.meet_rate is None else f"{s.meet_rate:.3f}"
-            writer.writerow([
+        write_csv(sys.stdout, COLUMNS, (
+            [
                 s.team_id, s.channel_id, s.enabled, s.rounds, s.people_paired, s.groups,
-                s.groups_met, rate, s.groups_failed, " ".join(s.non_responders),
-            ])
+                s.groups_met, None if s.meet_rate is None else f"{s.meet_rate:.3f}",
+                s.groups_failed, " ".join(s.non_responders),
+            ]
+            for s in rows
+        ))
         return 0
     if not rows:
         print("no programs yet: run /meet setup in a channel")

@@ -5,7 +5,6 @@ These show levels, so they are for admins (and the person themself) only.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.csvfile import write_csv
 from bot.levels.sources import ATTRIBUTES, PRECEDENCE, SOURCE_NAMES
 from bot.levels.titles import TitleMatch, rules_for
 from bot.models import Member
@@ -137,10 +137,7 @@ def export_rows(session: Session, team_id: str | None = None) -> list[dict[str, 
 
 def export_csv(rows: Iterable[dict[str, Any]]) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({key: "" if value is None else value for key, value in row.items()})
+    write_csv(out, EXPORT_COLUMNS, ([row.get(key) for key in EXPORT_COLUMNS] for row in rows))
     return out.getvalue()
 
 
