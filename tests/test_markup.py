@@ -29,7 +29,8 @@ START = dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)
 PEOPLE = ("UADMIN", "U1", "U2", "U3", "U4")
 # Everything the app itself may write between < and >: people of the workspace, the
 # program's channel, and Slack's date formatting.
-OWN_MARKUP = re.compile(r"^(?:@(?:%s)|#C1|!date\^\d+\^[^<>|]*\|[^<>]*)$" % "|".join(PEOPLE))
+_PEOPLE = "|".join(PEOPLE)
+OWN_MARKUP = re.compile(rf"^(?:@(?:{_PEOPLE})|#C1|!date\^\d+\^[^<>|]*\|[^<>]*)$")
 ENTITY = re.compile(r"<([^<>]*)>")
 HOSTILE = [
     "<!channel>",
