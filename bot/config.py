@@ -7,7 +7,8 @@ value is reported the same way everywhere: one line naming the variable and wher
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from dotenv import load_dotenv
@@ -32,6 +33,15 @@ BOT_SCOPES = (
     "users:read.email",
     "users.profile:read",
 )
+
+
+SECRET_FIELDS = ("bot_token", "signing_secret", "app_token", "client_secret", "state_secret")
+_URL_PASSWORD = re.compile(r"(://[^/\s:@]*:)[^@\s/]*@")
+
+
+def hide_password(url: str) -> str:
+    """A database URL fit to show: ``postgresql://app:***@db/lunch``."""
+    return _URL_PASSWORD.sub(r"\1***@", url)
 
 
 class ConfigError(Exception):
@@ -63,6 +73,20 @@ class Settings:
         if self.slack_app_distribution:
             return self.slack_app_distribution
         return "unlisted" if self.oauth else "internal"
+
+    def __repr__(self) -> str:
+        """Every setting but the secrets, so a traceback or a log line never shows them."""
+        shown = []
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if item.name in SECRET_FIELDS and value:
+                value = "***"
+            elif item.name == "database_url":
+                value = hide_password(value)
+            shown.append(f"{item.name}={value!r}")
+        return f"Settings({', '.join(shown)})"
+
+    __str__ = __repr__
 
     @property
     def oauth(self) -> bool:
@@ -163,8 +187,8 @@ def _database_url(raw: str | None) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     if "://" not in url:
-        raise ConfigError(
-            f"DATABASE_URL is {url!r}: use a URL such as {DATABASE_DEFAULT} "
+        raise ConfigError(  # not echoed: it may hold a password
+            f"DATABASE_URL is not a database URL: use a URL such as {DATABASE_DEFAULT} "
             "or postgresql://user@host/dbname"
         )
     return url

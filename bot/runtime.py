@@ -3,20 +3,15 @@ and which workspace it works on."""
 
 from __future__ import annotations
 
-import logging
-
 from sqlalchemy import select
 
-from bot import config
+from bot import config, logs
 from bot.config import ConfigError, Settings
 
 
 def settings_for_command(*, migrate: bool = True) -> Settings:
     settings = config.load()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
+    logs.configure(settings)
     if migrate:
         from bot.db import migrate as upgrade
 

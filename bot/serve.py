@@ -57,6 +57,7 @@ def serve_http(settings: Settings, host: str, workers: int, threads: int, with_c
         "graceful_timeout": 10,
         "accesslog": "-" if settings.log_level == "DEBUG" else None,
         "loglevel": settings.log_level.lower(),
+        "logger_class": "bot.logs.GunicornLogger",  # redacts like every other log
         "proc_name": "worth-knowing",
         "control_socket_disable": True,
     }

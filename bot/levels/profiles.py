@@ -197,7 +197,8 @@ def sync_profiles(
                     parsed = level_from_field(value)
                     if parsed is None:
                         report.unreadable += 1
-                        log.info("%s: profile level %r is not a number from 1 to 9", user_id, value)
+                        # the value itself is not logged: it is someone's level, however written
+                        log.info("%s: profile level %r is not a number", user_id, value)
                     value = parsed
                 try:
                     value = normalise(attribute, value)
