@@ -22,7 +22,7 @@ from bot.privacy import LEVEL_EXPRESSION
 
 STATE_SECRET = "state-secret-4711"
 EMAILS = ("ada.lovelace@acme.test", "bob+lunch@acme.test", "cy@acme.test", "dee@acme.test")
-GRADES = {"U1": "Grade 7", "U2": "Level 2", "U3": "grade: 8", "U4": "L5"}
+GRADES = {"U1": "Grade 7", "U2": "Level 2", "U3": "grade: 8", "U4": "Band 7 of 9"}
 
 
 def secrets_in(text: str, secrets: list[str]) -> list[str]:
