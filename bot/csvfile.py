@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -21,6 +21,12 @@ from typing import Any, TextIO
 # OWASP's CSV injection rule: a cell starting with one of these is read as a formula.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+# Files are read with bounded memory: a line or a file beyond these is not a CSV export.
+MAX_LINE_CHARS = 65_536
+MAX_TABLE_BYTES = 64 * 2**20  # read whole (HR imports, title tables)
+MAX_STREAM_BYTES = 1024 * 2**20  # read line by line (preview's members and history)
+# Control characters other than tab, CR and LF: a NUL cannot even be stored by PostgreSQL.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 SAVE_AS_UTF8 = 'save it as UTF-8 (in Excel: "CSV UTF-8"; or iconv -t UTF-8)'
 
 
@@ -57,10 +63,82 @@ def column_key(name: str) -> str:
     return re.sub(r"[\s\-.]+", "_", name.strip().lower()).strip("_")
 
 
+def _megabytes(size: int) -> str:
+    return f"{size // 2**20:,} MB"
+
+
+def check_line(
+    file: str,
+    number: int,
+    line: str,
+    header: list[str] | None = None,
+    delimiter: str = ",",
+) -> None:
+    """Refuse a physical line that is too long or holds a control character, naming the
+    line, the field (when the header is known) and the character's position."""
+    if len(line.rstrip("\r\n")) > MAX_LINE_CHARS:
+        raise InputError(
+            file, number, None,
+            f"is longer than {MAX_LINE_CHARS:,} characters: is this really a CSV file?",
+        )  # fmt: skip
+    bad = _CONTROL.search(line)
+    if bad is None:
+        return
+    field = None
+    if header:
+        before = next(csv.reader([line[: bad.start()]], delimiter=delimiter), [""]) or [""]
+        field = header[len(before) - 1] if len(before) <= len(header) else None
+    raise InputError(
+        file, number, field,
+        f"has a control character (U+{ord(bad.group()):04X}) at character {bad.start() + 1}: "
+        "remove it and save the file again",
+    )  # fmt: skip
+
+
+def read_capped(path: str | Path, limit: int = MAX_TABLE_BYTES) -> bytes:
+    """A file's bytes, never more than ``limit`` in memory (``/dev/zero`` is refused)."""
+    name = str(path)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(limit + 1)
+    except FileNotFoundError:
+        raise InputError(name, None, None, "no such file") from None
+    except IsADirectoryError:
+        raise InputError(name, None, None, "is a directory, not a CSV file") from None
+    except OSError as error:
+        raise InputError(name, None, None, f"cannot be read ({error.strerror})") from None
+    if len(data) > limit:
+        raise InputError(name, None, None, f"is larger than {_megabytes(limit)}: split it up")
+    return data
+
+
+def stream_lines(
+    handle: TextIO, file: str, header: list[str], limit: int = MAX_STREAM_BYTES
+) -> Iterator[str]:
+    """The lines of an open text file (newline=""), each checked by :func:`check_line`, read
+    without ever holding more than one line; an InputError past ``limit``. ``header`` is
+    filled in by the caller once it has read the header row, to name fields in errors."""
+    total = 0
+    number = 0
+    while True:
+        line = handle.readline(MAX_LINE_CHARS + 2)
+        if not line:
+            return
+        number += 1
+        total += len(line)
+        if total > limit:
+            raise InputError(file, None, None, f"is larger than {_megabytes(limit)}: split it up")
+        check_line(file, number, line, header)
+        yield line
+
+
 def decode(path: str | Path, data: bytes) -> str:
     """Text of a CSV file, or an InputError saying which encoding it is and how to fix it."""
     name = str(path)
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(data) >= 2 and b"\x00" in data[:200]):
+    start = data[:200]
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or (
+        len(start) >= 2 and start.count(b"\x00") * 4 >= len(start)
+    ):
         raise InputError(name, None, None, f"is UTF-16 encoded, not UTF-8: {SAVE_AS_UTF8}")
     try:
         return data.decode("utf-8-sig")
@@ -90,14 +168,9 @@ def read_table(path: str | Path, data: bytes | None = None) -> tuple[list[str], 
     """
     name = str(path)
     if data is None:
-        try:
-            data = Path(path).read_bytes()
-        except FileNotFoundError:
-            raise InputError(name, None, None, "no such file") from None
-        except IsADirectoryError:
-            raise InputError(name, None, None, "is a directory, not a CSV file") from None
-        except OSError as error:
-            raise InputError(name, None, None, f"cannot be read ({error.strerror})") from None
+        data = read_capped(path)
+    elif len(data) > MAX_TABLE_BYTES:
+        raise InputError(name, None, None, f"is larger than {_megabytes(MAX_TABLE_BYTES)}")
     text = decode(name, data)
     if not text.strip():
         raise InputError(name, None, None, "is empty: expected a header row, then one row a line")
@@ -105,12 +178,15 @@ def read_table(path: str | Path, data: bytes | None = None) -> tuple[list[str], 
     first = next((i for i, line in enumerate(lines) if line.strip() and not _comment(line)), None)
     if first is None:
         raise InputError(name, None, None, "has no header row, only comments")
-    reader = csv.reader(
-        io.StringIO("".join(lines[first:])), delimiter=_delimiter(lines[first]), strict=True
-    )
+    delimiter = _delimiter(lines[first])
+    for number, line in enumerate(lines[: first + 1], start=1):
+        check_line(name, number, line)
+    reader = csv.reader(io.StringIO("".join(lines[first:])), delimiter=delimiter, strict=True)
     try:
         raw_header = next(reader)
         header = [column_key(c) for c in raw_header]
+        for number, line in enumerate(lines[first + 1 :], start=first + 2):
+            check_line(name, number, line, header, delimiter)
         header_line = first + 1
         for i, key in enumerate(header):
             if not key:

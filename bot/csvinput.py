@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.csvfile import InputError
+from bot.csvfile import InputError, stream_lines
 from bot.matching import Person, offset_minutes
 
 HISTORY_COLUMNS = ("date", "user_ids")
+MAX_GROUP = 50  # people in one past group; a row naming more is a mistake, not a lunch
+FIRST_YEAR, LAST_YEAR = 2000, 2100
 _OFFSET = re.compile(r"^(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)
 _ZERO = {"utc", "gmt", "z", "+00:00", "-00:00", "+0000", "+00"}
 
@@ -76,7 +78,8 @@ def _rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str
     except OSError as error:
         raise InputError(name, None, None, error.strerror or "cannot be read") from None
     with handle:
-        reader = csv.reader(handle)
+        named: list[str] = []  # the header's columns, once read, to name fields in errors
+        reader = csv.reader(stream_lines(handle, name, named))
         try:
             header = next(reader, None)
             while header is not None and not any(cell.strip() for cell in header):
@@ -86,6 +89,7 @@ def _rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str
                                  f"{', '.join(required)}")
             header_line = reader.line_num
             columns = [cell.strip().lower() for cell in header]
+            named.extend(columns)
             for column in required:
                 if column not in columns:
                     raise InputError(
@@ -173,12 +177,22 @@ def read_history(
         day = parsed.get(text)
         if day is None:
             try:
-                day = parsed[text] = datetime.date.fromisoformat(text)
+                day = datetime.date.fromisoformat(text)
             except ValueError:
                 raise InputError(
                     name, line, "date", f'"{text}" is not a date (use YYYY-MM-DD)'
                 ) from None
+            if not FIRST_YEAR <= day.year <= LAST_YEAR:
+                raise InputError(
+                    name, line, "date", f'"{text}" is not between {FIRST_YEAR} and {LAST_YEAR}'
+                )
+            parsed[text] = day
         members = tuple(row["user_ids"].split())
+        if len(members) > MAX_GROUP:
+            raise InputError(
+                name, line, "user_ids",
+                f"names {len(members):,} people: a past group has at most {MAX_GROUP}",
+            )  # fmt: skip
         if len(members) >= 2:
             dates.append(day)
             groups.append(members)

@@ -14,11 +14,12 @@ import time
 from typing import TextIO
 
 from bot.csvfile import InputError
-from bot.csvinput import MemberRow, read_history, read_members
+from bot.csvinput import FIRST_YEAR, LAST_YEAR, MemberRow, read_history, read_members
 from bot.matching import Grouping, History, PastGroup, Rules, form_groups
 from bot.matching.types import MAX_GROUP_SIZE, MIN_GROUP_SIZE
 
 ROUND_EVERY = datetime.timedelta(days=7)
+MAX_ROUNDS = 520  # ten years of weekly rounds
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -43,8 +44,9 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         help="past groups: a header row date,user_ids; ids separated by spaces",
     )
     parser.add_argument(
-        "--rounds", type=_positive, default=1, metavar="N",
-        help="simulate N weekly rounds, each seeing the earlier ones (default 1)",
+        "--rounds", type=_rounds, default=1, metavar="N",
+        help=f"simulate N weekly rounds, each seeing the earlier ones (default 1, at most "
+        f"{MAX_ROUNDS})",
     )
     parser.add_argument(
         "--group-size", type=_group_size, default=Rules.group_size, metavar="K",
@@ -77,6 +79,13 @@ def _positive(text: str) -> int:
     return value
 
 
+def _rounds(text: str) -> int:
+    value = _positive(text)
+    if value > MAX_ROUNDS:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_ROUNDS} (ten years of weeks)")
+    return value
+
+
 def _group_size(text: str) -> int:
     value = _positive(text)
     if not MIN_GROUP_SIZE <= value <= MAX_GROUP_SIZE:
@@ -98,9 +107,12 @@ def _hours(text: str) -> float:
 
 def _date(text: str) -> datetime.date:
     try:
-        return datetime.date.fromisoformat(text)
+        day = datetime.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (use YYYY-MM-DD)") from None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise argparse.ArgumentTypeError(f"{text!r} is not between {FIRST_YEAR} and {LAST_YEAR}")
+    return day
 
 
 class Progress:
