@@ -25,7 +25,7 @@ _EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Z
 # OAuth codes, in a query string (code=…) or a message (code: …); short numbers are status codes.
 _CODE = re.compile(r"(?i)(\bcode[\"']?\s*[:=]\s*[\[\"']*)(?!\d{1,3}(?![\w.]))[A-Za-z0-9._~%-]+")
 _SECRET_FIELD = re.compile(
-    r"(?i)(\b\w*(?:secret|password|passwd|token)[\"']?\s*[:=]\s*[\"']?)(?!\[redacted\])"
+    r"(?i)(\b\w*(?:secret|password|passwd|token|ticket)[\"']?\s*[:=]\s*[\"']?)(?!\[redacted\])"
     r"[^\s\"',;&}\]]+"
 )
 # A level a few words after the word ("'s level is now *8*"), beyond privacy's own pattern.
