@@ -1,6 +1,6 @@
 """Text people type is shown as text: whatever someone puts in a department or location
-(through /meet or an HR import), no message or view of a real round mentions anyone,
-pings a channel or a group, or links anywhere because of it."""
+(through /meet, an admin's /meet, an HR import or their Slack profile), no message or view
+of a real round mentions anyone, pings a channel or a group, or links anywhere because of it."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from sqlalchemy import select
 from test_meet_harness import make_program, open_harness
 
 from bot.csvfile import InputError
+from bot.levels.admin import map_fields
 from bot.levels.importer import import_levels
 from bot.meet_command import parse_name
 from bot.models import Member
@@ -26,7 +27,7 @@ from bot.services.workspaces import client_for_team
 from bot.texts import escape, unescape_slack
 
 START = dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)
-PEOPLE = ("UADMIN", "U1", "U2", "U3", "U4")
+PEOPLE = ("UADMIN", "U1", "U2", "U3", "U4", "U5")
 # Everything the app itself may write between < and >: people of the workspace, the
 # program's channel, and Slack's date formatting.
 _PEOPLE = "|".join(PEOPLE)
@@ -116,6 +117,11 @@ def a_round_with(harness, slack, texts: list[str]) -> list:
     harness.week = week + 1
     if not hasattr(harness, "program"):
         slack.add_member("T1", "C1", "UBOT")
+        slack.add_member("T1", "C1", "U5")
+        slack.set_profile_fields("T1", [{"id": "Xf2", "label": "Department"}])
+        with harness.session() as session:
+            map_fields(session, "T1", client_for_team(harness.settings, "T1"),
+                       department="Department")  # fmt: skip
         harness.program = make_program(harness.settings, "C1", post_summary=True)
     since = len(slack.calls())
     one, two, three, four = (texts * 4)[:4]
@@ -130,6 +136,7 @@ def a_round_with(harness, slack, texts: list[str]) -> list:
         result = harness.command(f"{attribute} {as_slack_sends(text)}", user=user)
         answers += [result.ack, *result.responses]
     hr_import(harness, [("U2", "", three), ("U3", two, ""), ("UADMIN", four, one)])
+    slack.update_user("T1", "U5", profile_fields={"Xf2": three})  # read at the round
     start = START + dt.timedelta(weeks=week)
     with freeze_time(start):
         rounds.run_round(harness.settings, harness.program, slot=rounds.utcnow())
