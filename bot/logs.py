@@ -38,6 +38,8 @@ _PAYLOAD = re.compile(
     re.DOTALL,
 )
 _PAYLOAD_LOGGERS = ("slack_sdk", "slack_bolt", "slack")
+# SQLAlchemy's errors quote the row they failed on: levels, departments, emails.
+_SQL_PARAMETERS = re.compile(r"\[parameters: .*?(?=\n\(Background on this error|\Z)", re.DOTALL)
 
 _known: set[str] = set()
 _known_lock = threading.Lock()
@@ -53,6 +55,7 @@ def redact(text: str, logger_name: str = "") -> str:
     """``text`` without secrets, tokens, OAuth codes, emails, levels or Slack payloads."""
     if logger_name.startswith(_PAYLOAD_LOGGERS):
         text = _PAYLOAD.sub(lambda m: f"{m.group(1)}{m.group(2)}(not logged)", text, count=1)
+    text = _SQL_PARAMETERS.sub("[parameters: (not logged)]", text)
     with _known_lock:
         known = sorted(_known, key=len, reverse=True)
     for value in known:

@@ -134,6 +134,9 @@ def test_a_round_and_a_profile_sync_at_debug_log_no_secret(slack, settings, tmp_
         ("postgresql://app:pw-9911@db.internal/lunch", "pw-9911"),
         ("who: ada.lovelace@acme.test", "ada.lovelace@acme.test"),
         ("Saved: <@U2>'s level is now *8*", "level is now *8"),
+        ("(sqlite3.IntegrityError) UNIQUE failed\n[SQL: INSERT INTO members VALUES (?, ?)]\n"
+         "[parameters: ('T1', 'Finance and Payroll', 8)]\n(Background on this error at: "
+         "https://sqlalche.me/e/20/gkpj)", "Finance and Payroll"),
     ],
 )  # fmt: skip
 def test_redact_hides_each_kind_of_secret(line, hidden):
