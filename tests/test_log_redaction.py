@@ -15,7 +15,7 @@ from test_meet_harness import make_program, populate
 from test_oauth import CLIENT_ID, CLIENT_SECRET, get
 
 from bot import logs
-from bot.config import load
+from bot.config import ConfigError, load
 from bot.db import session_scope
 from bot.levels.sources import set_value
 from bot.privacy import LEVEL_EXPRESSION
@@ -191,3 +191,9 @@ def test_settings_never_show_secrets():
                        "state-s-42", "db-pass-42"):  # fmt: skip
             assert secret not in shown
         assert "postgresql+psycopg://lunch:***@db/lunch" in shown and "client_id='1.2'" in shown
+
+
+def test_a_bad_database_url_is_refused_without_echoing_its_password():
+    with pytest.raises(ConfigError) as refused:
+        load({"DATABASE_URL": "lunch:db-pass-42@db.internal/lunch"})
+    assert "db-pass-42" not in str(refused.value) and "DATABASE_URL" in str(refused.value)
