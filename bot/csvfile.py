@@ -170,7 +170,9 @@ def read_table(path: str | Path, data: bytes | None = None) -> tuple[list[str], 
     if data is None:
         data = read_capped(path)
     elif len(data) > MAX_TABLE_BYTES:
-        raise InputError(name, None, None, f"is larger than {_megabytes(MAX_TABLE_BYTES)}")
+        raise InputError(
+            name, None, None, f"is larger than {_megabytes(MAX_TABLE_BYTES)}: split it up"
+        )
     text = decode(name, data)
     if not text.strip():
         raise InputError(name, None, None, "is empty: expected a header row, then one row a line")
