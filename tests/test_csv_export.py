@@ -12,7 +12,7 @@ from conftest import app_env, run_cli
 from bot.csvfile import safe_cell
 from bot.db import session_scope
 from bot.levels.sources import set_value
-from bot.models import Program
+from bot.models import Program, Workspace
 
 FORMULAS = {
     "U1": "=HYPERLINK(\"https://evil.example\",\"Payroll\")",
@@ -81,3 +81,19 @@ def test_stats_export_goes_through_the_same_guard(env, migrated_url, tmp_path):
 )
 def test_a_cell_is_neutralised_only_when_it_would_start_a_formula(value, cell):
     assert safe_cell(value) == cell
+
+
+def test_the_title_table_printed_as_csv_goes_through_the_same_guard(env, migrated_url, tmp_path):
+    from bot.levels.admin import set_title_rules
+
+    with session_scope(migrated_url) as session:
+        session.add(Workspace(team_id="T1", name="Acme"))
+        session.flush()
+        set_title_rules(session, "T1", [("=cmd|x", 3), ('say "hi", boss', 7), ("intern", 1)])
+    result = run_cli("levels", "titles", "--team", "T1", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    comment, table = result.stdout.split("\n", 1)
+    assert comment.startswith("# workspace table for workspace T1")
+    assert list(csv.reader(io.StringIO(table))) == [
+        ["pattern", "level"], ["'=cmd|x", "3"], ['say "hi", boss', "7"], ["intern", "1"],
+    ]

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from bot.config import Settings
-from bot.csvfile import InputError
+from bot.csvfile import InputError, write_csv
 from bot.levels.admin import UnknownField, current_mapping, map_fields, set_title_rules
 from bot.levels.importer import import_levels, walk_users
 from bot.levels.profiles import sync_profiles
@@ -220,10 +220,8 @@ def cmd_titles(args) -> int:
         print(
             f"# {active.origin} table for workspace {team_id}, {len(active)} rules; first match wins"
         )
-        print("pattern,level")
-        for rule in active.rules:
-            pattern = f'"{rule.pattern}"' if "," in rule.pattern else rule.pattern
-            print(f"{pattern},{rule.level}")
+        sys.stdout.flush()
+        write_csv(sys.stdout, ("pattern", "level"), ((r.pattern, r.level) for r in active.rules))
     return 0
 
 
