@@ -132,8 +132,12 @@ def a_round_with(harness, slack, texts: list[str]) -> list:
         ("U2", "department", three),
         ("UADMIN", "department <@U4|dee>", four),
         ("UADMIN", "location <@U3|cy>", one),
+        ("U1", "", two),  # echoed back in "I don't know `/meet …`"
+        ("U1", "pause until", three),
+        ("UADMIN", "schedule weekly mon 12:00", four),
+        ("UADMIN", "admins add", one),
     ):
-        result = harness.command(f"{attribute} {as_slack_sends(text)}", user=user)
+        result = harness.command(f"{attribute} {as_slack_sends(text)}".strip(), user=user)
         answers += [result.ack, *result.responses]
     hr_import(harness, [("U2", "", three), ("U3", two, ""), ("UADMIN", four, one)])
     slack.update_user("T1", "U5", profile_fields={"Xf2": three})  # read at the round
