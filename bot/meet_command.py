@@ -204,7 +204,9 @@ _DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 
 
 def shown(text: str, limit: int = 30) -> str:
-    """Echo user input back safely: short, one line, no Slack markup."""
+    """Echo user input back safely: short, one line, no Slack markup. The text is as Slack
+    sent it, so its escapes are undone once before the whole is escaped once."""
+    text = texts.unescape_slack(text)
     text = "".join(" " if unicodedata.category(c)[0] in "CZ" else c for c in text).strip()
     if len(text) > limit:
         text = text[:limit] + "…"

@@ -211,3 +211,19 @@ def test_slacks_escaping_is_undone_exactly_once(sent, meant):
     assert unescape_slack(sent) == meant
     assert parse_name(sent, "department") == meant
     assert unescape_slack(escape(meant)) == meant
+
+
+@pytest.mark.parametrize(
+    ("typed", "echoed"),
+    [("R&D<x>", "R&amp;D&lt;x&gt;"), ("&lt;", "&amp;lt;"), ("a>b", "a&gt;b")],
+)
+def test_words_echoed_back_are_escaped_exactly_once(harness, typed, echoed):
+    result = harness.command(as_slack_sends(typed), user="U1")
+    assert f"I don't know `/meet {echoed}`" in result.ack_text, result.ack_text
+
+
+def test_markup_slack_made_is_echoed_as_text(harness):
+    result = harness.command("dance <!channel> <@UEVIL|boss>", user="U1")
+    assert "I don't know `/meet dance`" in result.ack_text
+    result = harness.command("pause until <!here>", user="U1")
+    assert "`&lt;!here&gt;` is not a date" in result.ack_text, result.ack_text
