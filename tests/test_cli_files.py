@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy
-from conftest import app_env, run_cli
+from conftest import RATE_SCALE, app_env, run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from slack_double import SlackDouble
@@ -18,6 +18,7 @@ from bot.models import Member
 @pytest.fixture
 def slack():
     with SlackDouble() as double:
+        double.rate_limit_scale = RATE_SCALE
         double.add_team("T1", name="Acme", bot_token="xoxb-T1")
         for user in ("U1", "U2", "U3"):
             double.add_user("T1", user, email=f"{user.lower()}@acme.test")

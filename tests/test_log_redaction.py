@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import slack_signing as signing
-from conftest import SIGNING_SECRET, AppProcess, app_env, run_cli
+from conftest import RATE_SCALE, SIGNING_SECRET, AppProcess, app_env, run_cli
 from test_meet_harness import make_program, populate
 from test_oauth import CLIENT_ID, CLIENT_SECRET, get
 
@@ -64,6 +64,7 @@ def test_an_oauth_install_and_commands_at_debug_log_no_secret(slack, migrated_ur
         SLACK_STATE_SECRET=STATE_SECRET,
         SLACK_API_URL=slack.api_url,
         DATABASE_URL=migrated_url,
+        SLACK_RATE_SCALE=str(RATE_SCALE),
         LOG_LEVEL="DEBUG",
     )
     slack.add_team("TA", name="Alpha", bot_token="xoxb-unused")
@@ -105,7 +106,7 @@ def test_a_round_and_a_profile_sync_at_debug_log_no_secret(slack, settings, tmp_
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
         SLACK_API_URL=slack.api_url,
         DATABASE_URL=settings.database_url,
-        SLACK_RATE_SCALE="1000",
+        SLACK_RATE_SCALE=str(RATE_SCALE),
         LOG_LEVEL="DEBUG",
     )
     outputs = []
