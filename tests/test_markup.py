@@ -170,6 +170,7 @@ hostile_text = st.one_of(
 @given(st.lists(hostile_text, min_size=1, max_size=4))
 @example(["<!channel>", "<https://evil.example/login|Payroll: re-enter password>",
           "<@UEVIL> <!subteam^S0EVIL>", "R&D <#CEVIL>"])  # fmt: skip
+@example(["<!channel>", "<!channel>", "\x00"])  # a NUL in a profile field, on PostgreSQL
 def test_nothing_anyone_types_becomes_a_mention_a_ping_or_a_link(harness, slack, texts):
     shown = a_round_with(harness, slack, texts)
     assert any("You come from" in json.dumps(s) for s in shown), "an intro was sent"

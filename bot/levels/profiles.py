@@ -28,6 +28,7 @@ from bot.levels.sources import (
     apply,
     member_for,
     normalise,
+    one_line,
 )
 from bot.levels.titles import rules_for
 from bot.models import Member, Workspace, utcnow
@@ -185,7 +186,7 @@ def sync_profiles(
     for user_id, profile in profiles.items():
         member = members.get(user_id) or member_for(session, team_id, user_id)
         changed = False
-        title = " ".join(str(profile.get("title") or "").split())[:TITLE_MAX] or None
+        title = one_line(profile.get("title") or "")[:TITLE_MAX] or None
         if member.title != title:
             member.title = title
             changed = True

@@ -62,9 +62,19 @@ def parse_level(text: str | int) -> int:
     return number
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def one_line(text: object) -> str:
+    """Text from Slack or a person as one plain line: control characters (a NUL cannot even
+    be stored by PostgreSQL) become spaces, runs of whitespace one space."""
+    return " ".join(_CONTROL.sub(" ", str(text)).split())
+
+
 def clean_text(text: str) -> str:
-    """A department or location as stored: whitespace collapsed, at most 200 characters."""
-    cleaned = " ".join(str(text).split())
+    """A department or location as stored: one line (:func:`one_line`), at most 200
+    characters."""
+    cleaned = one_line(text)
     if len(cleaned) > TEXT_MAX:
         raise InvalidValue(f"is longer than {TEXT_MAX} characters")
     return cleaned

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot.db import insert_missing
 from bot.levels.profiles import TITLE_MAX, field_labels, sync_profiles
-from bot.levels.sources import apply
+from bot.levels.sources import apply, one_line
 from bot.levels.titles import rules_for
 from bot.models import Member, Participation, Program, Workspace, utcnow
 from bot.services.pacing import Pacer
@@ -86,7 +86,7 @@ def upsert_members(session: Session, team_id: str, users: dict[str, dict]) -> di
     for user_id, user in users.items():
         member = existing[user_id]
         member.timezone = user.get("tz") or member.timezone
-        title = " ".join(str((user.get("profile") or {}).get("title") or "").split())
+        title = one_line((user.get("profile") or {}).get("title") or "")
         member.title = title[:TITLE_MAX] or None
         apply(member, "level", rules.level(member.title), "title")
         member.deactivated = bool(user.get("deleted"))
