@@ -12,7 +12,6 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import (
@@ -66,6 +65,7 @@ CADENCE_LABELS = {
 }
 OPTION_LABELS = {
     "allow_guests": "Guests (single- and multi-channel) take part",
+    "allow_external": "People from other organisations (Slack Connect) take part",
     "post_summary": "Post a short summary in the channel after each round",
     "heads_up": "Remind the channel the day before a round",
     "self_service_levels": "Members may set their own level (/meet level)",
@@ -82,6 +82,7 @@ class MyProgram:
     paused_until: dt.date | None
     group: Sequence[str] | None = None  # the others in the current group
     group_outcome: str | None = None
+    left_out: str | None = None  # why they are not grouped here (a guest, another company)
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,8 @@ class AdminProgram:
     meet_rate: str
     next_round: str
     failures: Sequence = ()  # stats.FailedGroup, newest first
+    paused: int = 0
+    members_error: str | None = None  # why the channel's members could not be read
 
 
 @dataclass
@@ -171,7 +174,10 @@ def _my_programs(data: HomeData) -> list:
         return blocks
     for program in data.programs[:MAX_PROGRAMS_SHOWN]:
         where = texts.channel(program.channel_id)
-        if not program.taking_part:
+        if program.left_out:
+            state = texts.left_out(program.left_out)
+            buttons = []
+        elif not program.taking_part:
             state = "You're not taking part."
             buttons = [_button("Take part again", JOIN, str(program.program_id), "primary")]
         elif program.paused_until:
@@ -202,7 +208,8 @@ def _my_programs(data: HomeData) -> list:
                 f"{texts.outcome(program.group_outcome)}."
             )
         blocks.append(SectionBlock(text=_md("\n".join(lines))))
-        blocks.append(ActionsBlock(block_id=f"mine-{program.program_id}", elements=buttons))
+        if buttons:
+            blocks.append(ActionsBlock(block_id=f"mine-{program.program_id}", elements=buttons))
     hidden = len(data.programs) - MAX_PROGRAMS_SHOWN
     if hidden > 0:
         blocks.append(ContextBlock(elements=[_md(f"…and {hidden} more: `/meet status`.")]))
@@ -236,14 +243,16 @@ def _admin(programs: list[AdminProgram]) -> list:
         return blocks
     for program in programs[:MAX_ADMIN_PROGRAMS_SHOWN]:
         size = "pairs" if program.group_size == 2 else f"groups of {program.group_size}"
-        people = "?" if program.participants is None else str(program.participants)
         state = f"next round {program.next_round}" if program.enabled else "*switched off*"
         blocks.append(
             SectionBlock(
                 text=_md(
                     f"*{texts.channel(program.channel_id)}*: {program.schedule}, {size}; {state}\n"
-                    f"{people} taking part · {program.rounds} rounds · "
-                    f"meet rate {program.meet_rate}" + _failures(program.failures)
+                    f"{texts.taking_part(program.participants, program.paused)} · "
+                    f"{texts.rounds(program.rounds)} · "
+                    f"meet rate {program.meet_rate}"
+                    + texts.members_error(program.members_error)
+                    + _failures(program.failures)
                 )
             )
         )
@@ -463,12 +472,9 @@ def errors_by_block(errors: dict[str, str]) -> dict[str, str]:
 
 def today_in(timezone: str | None) -> dt.date:
     """Today in this IANA time zone; in UTC when it is missing or unknown."""
-    from bot.models import utcnow
+    from bot.schedule import today_in as today
 
-    try:
-        return utcnow().astimezone(ZoneInfo(timezone or "UTC")).date()
-    except (KeyError, ValueError):
-        return utcnow().date()
+    return today(timezone)
 
 
 def viewer(client, user_id: str) -> dict | None:
@@ -488,29 +494,27 @@ def gather(
     """What the person's Home tab shows; `user` is their Slack user object when the caller
     already has it."""
     from bot.db import session_scope
-    from bot.services import history, people, programs, stats
+    from bot.services import history, membership, people, programs, stats
 
     if user is None:
         user = people.slack_user(client, user_id) or {}
-    timezone = user.get("tz") or "UTC"
-    today = today_in(timezone)
+    own_zone = user.get("tz")  # None: each program's zone stands in for the person's days
+    timezone = own_zone or "UTC"
+    data = HomeData(user_id=user_id, notice=notice)
     with session_scope(deps.settings.database_url) as session:
         team_programs = programs.of_team(session, team_id)
         admin = people.is_admin(session, client, team_id, user_id, user)
-    enabled = [p for p in team_programs if p.enabled]
-    members = {
-        p.channel_id: programs.channel_members(client, p.channel_id)
-        for p in (team_programs if admin else enabled)
-    }
-    data = HomeData(user_id=user_id, notice=notice)
-    bot_user_id = _bot_user_id(client) if admin else None
-    with session_scope(deps.settings.database_url) as session:
-        data.paused_everywhere_until = people.paused_until(session, team_id, user_id, None, today)
-        for program in enabled:
-            if user_id not in members.get(program.channel_id, set()):
+        # The channels they are in, as the app keeps them: no Slack call per program.
+        mine = membership.kinds_of(session, team_id, user_id)
+        data.paused_everywhere_until = people.paused_until(
+            session, team_id, user_id, None, today_in(own_zone)
+        )
+        for program in team_programs:
+            if not program.enabled or program.id not in mine:
                 continue
+            today = today_in(own_zone or program.timezone)
             choice = people.participation(session, program, user_id, create=False)
-            group = history.current_group(session, team_id, user_id, program.id)
+            group = history.current_group(session, team_id, user_id, program.id, own_zone)
             data.programs.append(
                 MyProgram(
                     program_id=program.id,
@@ -519,21 +523,25 @@ def gather(
                     next_round=programs.format_when(programs.next_round(program), timezone),
                     taking_part=not (choice is not None and choice.opted_out),
                     paused_until=choice.paused_until
-                    if choice is not None and choice.paused_until and choice.paused_until >= today
+                    if choice is not None and people.paused_on(choice.paused_until, today)
                     else None,
                     group=group.others if group else None,
                     group_outcome=group.outcome if group else None,
+                    left_out=membership.left_out(mine[program.id], program),
                 )
             )
         data.history = [
             PastGroup(g.channel_id, g.date, g.others, g.outcome)
-            for g in history.groups_of(session, team_id, user_id, limit=MAX_HISTORY_SHOWN + 5)
+            for g in history.groups_of(
+                session, team_id, user_id, own_zone, limit=MAX_HISTORY_SHOWN + 5
+            )
             if not g.current
         ][:MAX_HISTORY_SHOWN]
         if admin:
             data.admin = []
             for program in team_programs:
                 figures = stats.program_stats(session, program)
+                count = membership.count(session, program)
                 data.admin.append(
                     AdminProgram(
                         program_id=program.id,
@@ -541,48 +549,16 @@ def gather(
                         enabled=program.enabled,
                         schedule=programs.describe(program),
                         group_size=program.group_size,
-                        participants=_taking_part(
-                            session, program, members.get(program.channel_id), bot_user_id
-                        ),
+                        participants=count.taking_part,
                         rounds=figures.rounds,
                         meet_rate=stats.format_rate(figures),
                         next_round=programs.format_when(programs.next_round(program), timezone),
                         failures=figures.failures,
+                        paused=count.paused,
+                        members_error=count.error,
                     )
                 )
     return data
-
-
-def _taking_part(session, program, members: set[str] | None, bot_user_id: str | None):
-    """Channel members who have not opted out, the app itself aside (other bots and guests
-    are counted: telling them apart would take a Slack call per person)."""
-    from sqlalchemy import select
-
-    from bot.models import Participation
-
-    if not members:
-        return None
-    out = set(
-        session.scalars(
-            select(Participation.user_id).where(
-                Participation.program_id == program.id, Participation.opted_out.is_(True)
-            )
-        )
-    )
-    return len(members - out - {bot_user_id, "USLACKBOT"})
-
-
-_bot_user_ids: dict[str, str] = {}  # bot token -> the bot's user id, which never changes
-
-
-def _bot_user_id(client) -> str | None:
-    """Asked of Slack once per token, not at every admin's Home tab."""
-    if client.token not in _bot_user_ids:
-        try:
-            _bot_user_ids[client.token] = client.auth_test()["user_id"]
-        except SlackApiError:
-            return None
-    return _bot_user_ids[client.token]
 
 
 def publish(

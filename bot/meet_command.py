@@ -51,6 +51,7 @@ USAGE = {
     "disable": "/meet disable",
     "now": "/meet now",
     "stats": "/meet stats",
+    "external": "/meet external on   or   /meet external off",
     "admins": "/meet admins add @person   /meet admins remove @person   /meet admins list",
 }
 ALIASES = {
@@ -177,6 +178,14 @@ class RunNow(Command):
 @dataclass(frozen=True)
 class Stats(Command):
     admin_only = True
+
+
+@dataclass(frozen=True)
+class SetExternal(Command):
+    """Whether people of another organisation (Slack Connect) take part in this channel."""
+
+    admin_only = True
+    allowed: bool
 
 
 @dataclass(frozen=True)
@@ -472,6 +481,18 @@ def _parse_admins(args: list[str], today: dt.date) -> Command:
     return AdminsAdd(user_id) if action == "add" else AdminsRemove(user_id)
 
 
+_ON = ("on", "yes", "allow", "true")
+_OFF = ("off", "no", "deny", "false")
+
+
+def _parse_external(args: list[str], today: dt.date) -> SetExternal:
+    usage = USAGE["external"]
+    word = args[0].lower() if len(args) == 1 else ""
+    if word not in _ON + _OFF:
+        raise UsageError("Say `on` or `off`.", usage)
+    return SetExternal(word in _ON)
+
+
 _PARSERS = {
     "help": _no_args(Help(), "help"),
     "join": _no_args(Join(), "join"),
@@ -492,4 +513,5 @@ _PARSERS = {
     "now": _no_args(RunNow(), "now"),
     "stats": _no_args(Stats(), "stats"),
     "admins": _parse_admins,
+    "external": _parse_external,
 }

@@ -130,6 +130,8 @@ class Program(Base):
     group_size: Mapped[int] = mapped_column(Integer, default=2)
     tz_window_hours: Mapped[int] = mapped_column(Integer, default=3)
     allow_guests: Mapped[bool] = mapped_column(Boolean, default=False)
+    # People of another organisation in a Slack Connect channel take part too.
+    allow_external: Mapped[bool] = mapped_column(Boolean, default=False)
     post_summary: Mapped[bool] = mapped_column(Boolean, default=False)
     heads_up: Mapped[bool] = mapped_column(Boolean, default=False)
     self_service_levels: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -139,8 +141,30 @@ class Program(Base):
     heads_up_sent_for: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_by: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the channel's members (ChannelMember) were last read in full, and why the last
+    # attempt failed if it did.
+    members_read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    members_error: Mapped[str | None] = mapped_column(String(200))
 
     rounds: Mapped[list[Round]] = relationship(back_populates="program")
+
+
+class ChannelMember(Base):
+    """Someone in a program's channel, as the app last saw it: read in full at each round and
+    at setup, kept up by member_joined/member_left events. The Home tab and `/meet status`
+    count from here instead of asking Slack. `kind` is Slack's view of the person (see
+    bot.services.membership), never their choices, which live in Participation."""
+
+    __tablename__ = "channel_members"
+    __table_args__ = (
+        UniqueConstraint("program_id", "user_id", name="uq_channel_members_program_user"),
+        Index("ix_channel_members_user", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))
 
 
 class Participation(Base):

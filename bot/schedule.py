@@ -128,6 +128,30 @@ def local_instant(day: dt.date, time_of_day: dt.time, tz: ZoneInfo) -> dt.dateti
     return dt.datetime.combine(day, time_of_day, tzinfo=tz).astimezone(dt.UTC)
 
 
+def local_date(moment: dt.datetime, timezone: str | None) -> dt.date:
+    """The date `moment` falls on in this IANA time zone; in UTC when it is missing or
+    unknown. People's days (pauses, history, "today") are their own, not UTC's."""
+    try:
+        tz = zone(timezone or "UTC")
+    except ValueError:
+        tz = ZoneInfo("UTC")
+    return moment.astimezone(tz).date()
+
+
+def today_in(timezone: str | None, now: dt.datetime | None = None) -> dt.date:
+    """Today in this IANA time zone (UTC when it is missing or unknown)."""
+    return local_date(now or dt.datetime.now(dt.UTC), timezone)
+
+
+def day_ends(day: dt.date, timezone: str | None) -> dt.datetime:
+    """The instant `day` is over in this time zone (its next midnight), as UTC."""
+    try:
+        tz = zone(timezone or "UTC")
+    except ValueError:
+        tz = ZoneInfo("UTC")
+    return local_instant(day + dt.timedelta(days=1), dt.time(0), tz)
+
+
 def _days(schedule: Schedule, start: dt.date):
     """The schedule's dates from `start` on, in order, forever."""
     if schedule.cadence == MONTHLY:

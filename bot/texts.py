@@ -23,7 +23,7 @@ HELP = (
     "help matching find you a good lunch\n"
     "• `/meet forget-me`: delete what the app stores about you\n"
     "Admins: `/meet setup`, `/meet schedule weekly mon 12:00 Europe/Berlin`, `/meet size 2`, "
-    "`/meet now`, `/meet stats`, `/meet enable` / `disable`, "
+    "`/meet now`, `/meet stats`, `/meet enable` / `disable`, `/meet external on|off`, "
     "`/meet level|department|location @person …`, `/meet admins add|remove|list`."
 )
 
@@ -350,5 +350,59 @@ def welcome(channel_id: str, schedule: str, opted_out: bool) -> str:
         "opts you out and you can stay in the channel; `/meet pause 2 weeks` skips a while."
     )
 
+
+APP_REMOVED = "the app was removed from the channel"
+
+
+# -- who takes part ---------------------------------------------------------------------------
+
+LEFT_OUT = {
+    "external": (
+        "You're in this channel from another organisation, and this program pairs only "
+        "people of its own workspace: an admin here can change that with `/meet external on`."
+    ),
+    "guest": (
+        "Guests aren't paired in this program: an admin can change that in its settings."
+    ),
+    "deactivated": "Your account is deactivated here, so you aren't paired.",
+    "bot": "Bots aren't paired.",
+    "not found": "Slack didn't tell me who you are here, so you aren't paired.",
+}
+
+
+def left_out(kind: str) -> str:
+    return LEFT_OUT.get(kind, "You aren't paired in this program.")
+
+
+def taking_part(count: int | None, paused: int = 0) -> str:
+    if count is None:
+        return "members not counted yet (the next round or `/meet setup` counts them)"
+    text = f"{count} taking part"
+    return text + (f" ({paused} paused)" if paused else "")
+
+
+def rounds(count: int) -> str:
+    return "1 round" if count == 1 else f"{count} rounds"
+
+
+def members_error(error: str | None) -> str:
+    if not error:
+        return ""
+    return (
+        f"\n⚠️ I couldn't read the channel's members last time ({escape(error)}): "
+        "counts may be out of date. Is the app still in the channel?"
+    )
+
+
+def external_set(channel_id: str, allowed: bool, changed: bool) -> str:
+    if allowed:
+        text = f"People from other organisations in {channel(channel_id)} now take part."
+        if not changed:
+            text = f"People from other organisations already take part in {channel(channel_id)}."
+    else:
+        text = f"Only people of this workspace take part in {channel(channel_id)} now."
+        if not changed:
+            text = f"Only people of this workspace took part in {channel(channel_id)} already."
+    return text
 
 NOT_YOUR_GROUP = "That lunch group isn't yours to answer for, so nothing changed."

@@ -84,7 +84,8 @@ def test_an_admin_also_sees_every_program_with_settings_and_run_now(harness):
     valid(view)
     text = text_of(view)
     assert "Programs (admins)" in text
-    assert "pairs; next round Monday" in text and "1 rounds · meet rate 50%" in text
+    assert "pairs; next round Monday" in text and "1 round · meet rate 50%" in text
+    assert "5 taking part" in text  # UADMIN and U1-U4: no bot, no guest
     assert "*<#C2>*: every Monday at 12:00 America/New_York, groups of 3; *switched off*" in text
     assert (home.SETTINGS, str(c1)) in buttons(view) and (home.RUN_NOW, str(c1)) in buttons(view)
     assert (home.SETTINGS, str(c2)) in buttons(view) and (home.RUN_NOW, str(c2)) not in buttons(

@@ -38,8 +38,10 @@ def harness(slack, settings):
 
 @pytest.fixture
 def lunch(harness):
-    """Programs in #lunch (C1) and #random (C2)."""
-    return make_program(harness.settings, "C1"), make_program(harness.settings, "C2")
+    """Programs in #lunch (C1) and #random (C2), set up (members counted) before the test."""
+    programs = make_program(harness.settings, "C1"), make_program(harness.settings, "C2")
+    harness.slack.reset_calls()
+    return programs
 
 
 # -- help and malformed commands ---------------------------------------------------------------
@@ -179,6 +181,7 @@ def test_status_shows_programs_next_round_in_the_persons_time_zone_group_and_pau
 
 def test_status_after_leaving_the_channel_no_longer_lists_it(harness, lunch):
     harness.slack.remove_member("T1", "C2", "U1")
+    harness.event({"type": "member_left_channel", "user": "U1", "channel": "C2", "team": "T1"})
     text = harness.command("status", user="U1").text
     assert "<#C1>" in text and "<#C2>" not in text
 

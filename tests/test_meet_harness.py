@@ -227,9 +227,17 @@ def test_a_listener_that_raises_fails_the_test(harness):
 # -- rows a test starts from ------------------------------------------------------------------
 
 
-def make_program(settings, channel: str = "C1", team: str = "T1", **options) -> int:
+def make_program(
+    settings, channel: str = "C1", team: str = "T1", *, count_members: bool = True, **options
+) -> int:
+    """A program as `/meet setup` leaves it: scheduled, and its channel's members counted
+    (read from the Slack double, when it has that channel)."""
+    from slack_sdk.errors import SlackApiError
+
     from bot.models import Program
     from bot.services.due import reschedule
+    from bot.services.participants import read_members
+    from bot.services.workspaces import client_for_team
 
     options.setdefault("timezone", "America/New_York")
     with session_scope(settings.database_url) as session:
@@ -237,7 +245,17 @@ def make_program(settings, channel: str = "C1", team: str = "T1", **options) -> 
         session.add(program)
         session.flush()
         reschedule(program)
-        return program.id
+        program_id = program.id
+    if count_members:
+        try:
+            with session_scope(settings.database_url) as session:
+                read_members(
+                    client_for_team(settings, team), session, session.get(Program, program_id),
+                    bot_user_id="UBOT",
+                )
+        except SlackApiError:
+            pass  # a channel the double doesn't have: noted on the program, as in production
+    return program_id
 
 
 def add_group(

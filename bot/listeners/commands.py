@@ -21,7 +21,7 @@ from bot.db import session_scope
 from bot.levels.sources import SOURCE_NAMES, InvalidValue
 from bot.meet_command import UsageError
 from bot.models import Program, utcnow
-from bot.services import history, people, programs
+from bot.services import history, membership, people, programs
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,7 @@ class Asker:
     channel_id: str | None
     respond: Callable
     trigger_id: str | None = None
+    bot_user_id: str | None = None
     _user: dict | None = field(default=None, repr=False)
 
     @property
@@ -58,8 +59,13 @@ class Asker:
     def timezone(self) -> str:
         return self.user().get("tz") or "UTC"
 
-    def today(self) -> dt.date:
-        return home.today_in(self.timezone())
+    def own_zone(self) -> str | None:
+        """Their Slack time zone; None when Slack has none for them."""
+        return self.user().get("tz")
+
+    def today(self, program: Program | None = None) -> dt.date:
+        """Today for them: in their own time zone, else the program's, else UTC."""
+        return home.today_in(self.own_zone() or (program.timezone if program else None))
 
     def is_admin(self) -> bool:
         with session_scope(self.database_url) as session:
@@ -89,6 +95,7 @@ def register(app: App, deps) -> None:
             channel_id=body.get("channel_id"),
             respond=respond,
             trigger_id=body.get("trigger_id"),
+            bot_user_id=context.bot_user_id,
         )
         deps.later(answer, command, asker)
 
@@ -135,10 +142,11 @@ def _program_here(asker: Asker) -> Program | None:
 
 
 def _my_program_channels(asker: Asker) -> list[str]:
+    """Program channels they are in, as the app keeps them (no Slack call per program)."""
     with session_scope(asker.database_url) as session:
+        mine = membership.kinds_of(session, asker.team_id, asker.user_id)
         team_programs = programs.of_team(session, asker.team_id, enabled_only=True)
-    mine = programs.channels_with_member(asker.client, team_programs, asker.user_id)
-    return [p.channel_id for p in mine]
+        return [p.channel_id for p in team_programs if p.id in mine]
 
 
 def _join_or_leave(command, asker: Asker) -> str:
@@ -155,9 +163,9 @@ def _join_or_leave(command, asker: Asker) -> str:
 
 
 def _pause(command: meet_command.Pause, asker: Asker) -> str:
-    until = command.until or asker.today() + dt.timedelta(weeks=command.weeks or 1)
     with session_scope(asker.database_url) as session:
         program = programs.in_channel(session, asker.team_id, asker.channel_id)
+        until = command.until or asker.today(program) + dt.timedelta(weeks=command.weeks or 1)
         people.pause(session, asker.team_id, asker.user_id, until, program)
         return texts.paused(program.channel_id if program else None, until)
 
@@ -165,33 +173,42 @@ def _pause(command: meet_command.Pause, asker: Asker) -> str:
 def _resume(command, asker: Asker) -> str:
     with session_scope(asker.database_url) as session:
         program = programs.in_channel(session, asker.team_id, asker.channel_id)
-        result = people.resume(session, asker.team_id, asker.user_id, program, asker.today())
+        result = people.resume(
+            session, asker.team_id, asker.user_id, program, asker.today(program)
+        )
         return texts.resumed(
             program.channel_id if program else None, result.resumed, result.still_paused_until
         )
 
 
 def _status(command, asker: Asker) -> str:
-    today = asker.today()
-    mine = set(_my_program_channels(asker))
     lines = ["*Your lunch programs*"]
     with session_scope(asker.database_url) as session:
-        paused_all = people.paused_until(session, asker.team_id, asker.user_id, None, today)
+        mine = membership.kinds_of(session, asker.team_id, asker.user_id)
+        paused_all = people.paused_until(
+            session, asker.team_id, asker.user_id, None, asker.today()
+        )
         if paused_all:
             lines.append(f"⏸️ Paused in all programs through {texts.day(paused_all)}.")
         for program in programs.of_team(session, asker.team_id, enabled_only=True):
-            if program.channel_id not in mine:
+            if program.id not in mine:
                 continue
+            today = asker.today(program)
             choice = people.participation(session, program, asker.user_id, create=False)
             line = f"• {texts.channel(program.channel_id)}: {programs.describe(program)}. "
             paused = people.paused_until(session, asker.team_id, asker.user_id, program, today)
-            if choice is not None and choice.opted_out:
+            why_not = membership.left_out(mine[program.id], program)
+            if why_not:
+                line += texts.left_out(why_not)
+            elif choice is not None and choice.opted_out:
                 line += "You're not taking part (`/meet join` there to come back)."
             elif paused:
                 line += f"You're paused through {texts.day(paused)}."
             else:
                 line += f"Next round: {asker.when(program)}."
-            group = history.current_group(session, asker.team_id, asker.user_id, program.id)
+            group = history.current_group(
+                session, asker.team_id, asker.user_id, program.id, asker.own_zone()
+            )
             if group is not None:
                 line += (
                     f"\n   This round you're with {texts.people(group.others)}: "
@@ -230,7 +247,9 @@ def _profile_line(session, asker: Asker) -> str:
 
 def _history(command, asker: Asker) -> str:
     with session_scope(asker.database_url) as session:
-        groups = history.groups_of(session, asker.team_id, asker.user_id, limit=HISTORY_SHOWN)
+        groups = history.groups_of(
+            session, asker.team_id, asker.user_id, asker.own_zone(), limit=HISTORY_SHOWN
+        )
     if not groups:
         return texts.NO_HISTORY
     lines = ["*Your lunch groups*, newest first:"]
@@ -323,6 +342,7 @@ def _setup(command, asker: Asker) -> str | dict:
             session, asker.team_id, channel_id, asker.user_id, asker.timezone()
         )
         schedule, when, program_id = programs.describe(program), asker.when(program), program.id
+    _read_members(asker, program_id)
     if created:
         try:
             asker.client.chat_postMessage(channel=channel_id, text=texts.announcement(schedule))
@@ -332,6 +352,19 @@ def _setup(command, asker: Asker) -> str | dict:
     else:
         text = texts.setup_exists(channel_id, schedule, when)
     return {"text": text, "blocks": home.settings_button_blocks(text, program_id)}
+
+
+def _read_members(asker: Asker, program_id: int) -> None:
+    """Count the channel once at setup, so the Home tab has figures before the first round."""
+    from bot.services.participants import read_members
+
+    try:
+        with session_scope(asker.database_url) as session:
+            program = programs.by_id(session, asker.team_id, program_id)
+            read_members(asker.client, session, program, bot_user_id=asker.bot_user_id)
+    except SlackApiError as error:  # noted on the program; the Home tab shows it
+        log.warning("could not read the members of a program channel: %s",
+                    error.response.get("error"))
 
 
 def _with_program(action: Callable[[object, Program, Asker], str], name: str):
@@ -362,6 +395,12 @@ def _schedule(command: meet_command.SetSchedule, program: Program, asker: Asker)
 def _size(command: meet_command.SetSize, program: Program, asker: Asker) -> str:
     program.group_size = command.size
     return texts.size_set(program.channel_id, command.size)
+
+
+def _external(command: meet_command.SetExternal, program: Program, asker: Asker) -> str:
+    changed = program.allow_external != command.allowed
+    program.allow_external = command.allowed
+    return texts.external_set(program.channel_id, command.allowed, changed)
 
 
 def _enable(command, program: Program, asker: Asker) -> str:
@@ -471,6 +510,7 @@ HANDLERS: dict[type, Callable] = {
     meet_command.Setup: _setup,
     meet_command.SetSchedule: _with_program(_schedule, "schedule"),
     meet_command.SetSize: _with_program(_size, "size"),
+    meet_command.SetExternal: _with_program(_external, "external"),
     meet_command.Enable: _with_program(_enable, "enable"),
     meet_command.Disable: _with_program(_disable, "disable"),
     meet_command.RunNow: _now,

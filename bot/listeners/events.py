@@ -14,8 +14,7 @@ from slack_sdk.errors import SlackApiError
 from bot import home, texts
 from bot.db import session_scope
 from bot.listeners import in_background
-from bot.services import dedup, people, programs
-from bot.services.participants import exclusion
+from bot.services import dedup, membership, people, programs
 
 log = logging.getLogger(__name__)
 
@@ -64,15 +63,17 @@ def register(app: App, deps) -> None:
             return
         with session_scope(url) as session:
             program = programs.in_channel(session, context.team_id, channel_id)
-            if program is None or not program.enabled:
+            if program is None:
                 return
-            allow_guests, program_id = program.allow_guests, program.id
+            enabled, program_id = program.enabled, program.id
             schedule = programs.describe(program)
         user = people.slack_user(client, user_id)
-        if exclusion(user, context.bot_user_id, allow_guests):
-            return  # bots, and guests where guests don't take part, get no welcome
         with session_scope(url) as session:
             program = programs.by_id(session, context.team_id, program_id)
+            kind = membership.kind_of(user, program.team_id, context.bot_user_id)
+            membership.joined(session, program, user_id, kind)
+            if not enabled or membership.left_out(kind, program):
+                return  # bots, and guests or outsiders where they don't take part, get no welcome
             choice = people.claim_welcome(session, program, user_id)
             if choice is None:
                 return  # welcomed before: once per person per program
@@ -90,8 +91,15 @@ def register(app: App, deps) -> None:
     @in_background(deps)
     def left(event: dict, context) -> None:
         # Rounds read channel membership live, so leaving the channel already ends pairing
-        # there; their choices are kept in case they come back.
-        log.debug("someone left channel %s", event.get("channel"))
+        # there; their choices are kept in case they come back. The kept count drops now.
+        user_id = event.get("user")
+        with session_scope(url) as session:
+            program = programs.in_channel(session, context.team_id, event.get("channel"))
+            if program is None or not user_id:
+                return
+            membership.left(session, program, user_id)
+            if user_id == context.bot_user_id:
+                membership.record_error(session, program, texts.APP_REMOVED)
 
     @app.event("user_change")
     @in_background(deps)
@@ -104,6 +112,7 @@ def register(app: App, deps) -> None:
         team_id = context.team_id or user.get("team_id")
         with session_scope(url) as session:
             people.set_deactivated(session, team_id, user_id, bool(user.get("deleted")))
+            membership.changed(session, team_id, user, context.bot_user_id)
 
     @app.event("app_uninstalled")
     @in_background(deps)

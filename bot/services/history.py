@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from bot.models import Group, GroupMember, Program, Round
+from bot.schedule import local_date
 
 
 @dataclass(frozen=True)
@@ -24,9 +25,13 @@ class GroupView:
 
 
 def groups_of(
-    session: Session, team_id: str, user_id: str, *, limit: int = 20
+    session: Session, team_id: str, user_id: str, timezone: str | None = None, *, limit: int = 20
 ) -> list[GroupView]:
-    """Newest first, delivered groups only, within one workspace."""
+    """Newest first, delivered groups only, within one workspace.
+
+    Dates are the person's own: the round's day in `timezone` (their Slack time zone), or in
+    the program's when they have none.
+    """
     mine = aliased(GroupMember)
     rows = session.execute(
         select(Group, Round, Program)
@@ -49,7 +54,7 @@ def groups_of(
                 group_id=group.id,
                 program_id=program.id,
                 channel_id=program.channel_id,
-                date=round_.slot.date(),
+                date=local_date(round_.slot, timezone or program.timezone),
                 others=others,
                 organiser_id=group.organiser_id,
                 outcome=group.outcome,
@@ -60,9 +65,9 @@ def groups_of(
 
 
 def current_group(
-    session: Session, team_id: str, user_id: str, program_id: int
+    session: Session, team_id: str, user_id: str, program_id: int, timezone: str | None = None
 ) -> GroupView | None:
-    for view in groups_of(session, team_id, user_id, limit=5):
+    for view in groups_of(session, team_id, user_id, timezone, limit=5):
         if view.program_id == program_id and view.current:
             return view
     return None

@@ -20,9 +20,11 @@ from bot.levels.profiles import TITLE_MAX, field_labels, sync_profiles
 from bot.levels.sources import apply, one_line
 from bot.levels.titles import rules_for
 from bot.models import Member, Participation, Program, Workspace, utcnow
+from bot.schedule import local_date
+from bot.services import membership
 from bot.services.pacing import Pacer
+from bot.services.people import paused_on
 
-SLACKBOT = "USLACKBOT"
 # Above this many members one users.list walk is cheaper than a users.info call each.
 USERS_LIST_THRESHOLD = 50
 
@@ -112,38 +114,30 @@ def _insert_missing(session: Session, team_id: str, users: dict[str, dict]) -> N
     insert_missing(session, Member, rows, ["team_id", "user_id"])
 
 
-def exclusion(user: dict | None, bot_user_id: str | None, allow_guests: bool) -> str | None:
-    """Why Slack's view of this person keeps them out of a round, if it does."""
-    if user is None:
-        return "not found"
-    if user.get("id") in (SLACKBOT, bot_user_id) or user.get("is_bot") or user.get("is_app_user"):
-        return "bot"
-    if user.get("deleted"):
-        return "deactivated"
-    if (user.get("is_restricted") or user.get("is_ultra_restricted")) and not allow_guests:
-        return "guest"
-    return None
-
-
 def build_roster(
     client: WebClient,
     session: Session,
     program: Program,
-    round_date: dt.date,
+    slot: dt.datetime,
     *,
     bot_user_id: str | None,
     pacer: Pacer | None = None,
 ) -> Roster:
+    """Everyone in the channel now who takes part in the round at `slot`; the channel's
+    members are stored on the way (bot.services.membership), so counts stay fresh.
+
+    A pause runs through the person's own date: the round's date is taken where they are
+    (their Slack time zone, or the program's when Slack has none).
+    """
     roster = Roster()
-    ids = channel_member_ids(client, program.channel_id)
-    users = fetch_users(client, ids, pacer)
+    ids, users = read_members(client, session, program, bot_user_id=bot_user_id, pacer=pacer)
     choices = {
         p.user_id: p
         for p in session.scalars(select(Participation).where(Participation.program_id == program.id))
     }
     for user_id in ids:
         choice = choices.get(user_id)
-        reason = exclusion(users.get(user_id), bot_user_id, program.allow_guests)
+        reason = membership.exclusion(users.get(user_id), bot_user_id, program)
         if reason is None and choice is not None and choice.opted_out:
             reason = "opted out"
         if reason is not None:
@@ -155,8 +149,9 @@ def build_roster(
     for user_id in candidates:
         member = members[user_id]
         choice = choices.get(user_id)
-        if _paused(member.paused_until, round_date) or (
-            choice is not None and _paused(choice.paused_until, round_date)
+        day = local_date(slot, member.timezone or program.timezone)
+        if paused_on(member.paused_until, day) or (
+            choice is not None and paused_on(choice.paused_until, day)
         ):
             roster.excluded[user_id] = "paused"
         else:
@@ -169,5 +164,33 @@ def build_roster(
     return roster
 
 
-def _paused(until: dt.date | None, round_date: dt.date) -> bool:
-    return until is not None and until >= round_date
+def read_members(
+    client: WebClient,
+    session: Session,
+    program: Program,
+    *,
+    bot_user_id: str | None,
+    pacer: Pacer | None = None,
+) -> tuple[list[str], dict[str, dict]]:
+    """Read the channel's members and their user objects from Slack, and keep them
+    (bot.services.membership). A channel that cannot be read is noted on the program, so
+    the Home tab shows why, and the error goes on to the caller."""
+    try:
+        ids = channel_member_ids(client, program.channel_id)
+    except SlackApiError as error:
+        _note_error(session, program.id, str(error.response.get("error")))
+        raise
+    users = fetch_users(client, ids, pacer)
+    kinds = {u: membership.kind_of(users.get(u), program.team_id, bot_user_id) for u in ids}
+    membership.record_all(session, program, kinds)
+    return ids, users
+
+
+def _note_error(session: Session, program_id: int, error: str) -> None:
+    """Keep why the channel could not be read, in its own transaction: the round's own work
+    is rolled back when it fails."""
+    with Session(session.get_bind()) as own:
+        program = own.get(Program, program_id)
+        if program is not None:
+            membership.record_error(own, program, error)
+            own.commit()

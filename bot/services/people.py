@@ -162,27 +162,28 @@ def resume(
     person = member(session, team_id, user_id, create=False)
     if program is not None:
         choice = participation(session, program, user_id, create=False)
-        if choice is not None and _active(choice.paused_until, today):
+        if choice is not None and paused_on(choice.paused_until, today):
             resumed = True
         if choice is not None:
             choice.paused_until = None
-        still = person.paused_until if person and _active(person.paused_until, today) else None
+        still = person.paused_until if person and paused_on(person.paused_until, today) else None
         return Resumed(resumed, still)
     if person is not None:
-        resumed = _active(person.paused_until, today)
+        resumed = paused_on(person.paused_until, today)
         person.paused_until = None
     for choice in session.scalars(
         select(Participation)
         .join(Program, Program.id == Participation.program_id)
         .where(Program.team_id == team_id, Participation.user_id == user_id)
     ):
-        resumed = resumed or _active(choice.paused_until, today)
+        resumed = resumed or paused_on(choice.paused_until, today)
         choice.paused_until = None
     return Resumed(resumed, None)
 
 
-def _active(until: dt.date | None, today: dt.date) -> bool:
-    return until is not None and until >= today
+def paused_on(until: dt.date | None, day: dt.date) -> bool:
+    """Whether a pause through `until` (the person's own date, inclusive) covers `day`."""
+    return until is not None and until >= day
 
 
 def paused_until(
@@ -191,11 +192,11 @@ def paused_until(
     """The latest date through which this person skips rounds (here, or everywhere)."""
     dates = []
     person = member(session, team_id, user_id, create=False)
-    if person and _active(person.paused_until, today):
+    if person and paused_on(person.paused_until, today):
         dates.append(person.paused_until)
     if program is not None:
         choice = participation(session, program, user_id, create=False)
-        if choice and _active(choice.paused_until, today):
+        if choice and paused_on(choice.paused_until, today):
             dates.append(choice.paused_until)
     return max(dates) if dates else None
 
@@ -264,7 +265,8 @@ def forget(session: Session, team_id: str, user_id: str) -> str:
 
     Past groups keep an anonymous placeholder in their place, so other people's history and
     the no-repeat rule stay right. What remains about them is one marker per program of the
-    workspace that they opted out, so the next round does not pair them again.
+    workspace that they opted out, so the next round does not pair them again (and, while
+    they stay in a program's channel, Slack's own list of its members, read at each round).
     """
     placeholder = FORGOTTEN_PREFIX + secrets.token_hex(8)
     program_ids = select(Program.id).where(Program.team_id == team_id)

@@ -131,7 +131,7 @@ def _plan(settings, client, pacer, program_id: int, slot: dt.datetime | None):
             if not program.enabled:
                 raise NoProgram(f"the program in {program.channel_id} is switched off")
             roster = build_roster(
-                client, session, program, slot.date(), bot_user_id=bot_user_id, pacer=pacer
+                client, session, program, slot, bot_user_id=bot_user_id, pacer=pacer
             )
             grouping = plan_groups(session, program, roster.members, slot, seed)
             days = CADENCE_DAYS.get(program.cadence, 7)
