@@ -32,7 +32,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from bot.config import ConfigError, Settings
 from bot.db import session_scope
 from bot.models import utcnow
-from bot.schedule import latest_due, next_run
+from bot.schedule import latest_due, next_day_somewhere, next_run, over_somewhere
 from bot.services import due as due_work
 from bot.services import heartbeat, locks, reminders
 
@@ -288,17 +288,21 @@ class Clock:
     # ------------------------------------------------------------ pauses
 
     def _pause_cutoff(self, now: dt.datetime) -> dt.date:
-        """Pauses that ended yesterday (UTC) may still be on their last day west of UTC;
-        while such a pause waits, it is left out of the "anything due?" question."""
-        today = now.date()
+        """Pauses through a date before the cutoff may have ended where their person is: a
+        date is over first in UTC+14, 10 h before UTC. While every such pause waits for its
+        own midnight, nothing can end, and the "anything due?" question leaves pauses out."""
         if self._pauses_quiet_until is not None and now < self._pauses_quiet_until:
-            return today - dt.timedelta(days=1)
-        return today
+            return dt.date.min
+        return over_somewhere(now)
 
     def _end_pauses(self, now: dt.datetime, cutoff: dt.date, report: TickReport) -> None:
         pauses = reminders.end_pauses(self.settings, now, cutoff)
         report.pauses_ended = pauses.ended
-        self._pauses_quiet_until = pauses.waiting_until
+        # Quiet until the first waiting pause ends, or a new date begins somewhere.
+        if pauses.waiting_until is None:
+            self._pauses_quiet_until = None
+        else:
+            self._pauses_quiet_until = min(pauses.waiting_until, next_day_somewhere(now))
 
 
 def _iso(moment: dt.datetime) -> str:

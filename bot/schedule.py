@@ -143,6 +143,21 @@ def today_in(timezone: str | None, now: dt.datetime | None = None) -> dt.date:
     return local_date(now or dt.datetime.now(dt.UTC), timezone)
 
 
+# The first time zone to start a new day (Pacific/Kiritimati, UTC+14).
+EARLIEST_OFFSET = dt.timedelta(hours=14)
+
+
+def over_somewhere(now: dt.datetime) -> dt.date:
+    """Every date before this one has ended somewhere on Earth by `now` (in UTC+14 first)."""
+    return (now.astimezone(dt.UTC) + EARLIEST_OFFSET).date()
+
+
+def next_day_somewhere(now: dt.datetime) -> dt.datetime:
+    """When `over_somewhere` moves on to the next date: the next midnight in UTC+14."""
+    day = over_somewhere(now) + dt.timedelta(days=1)
+    return dt.datetime.combine(day, dt.time(0), tzinfo=dt.UTC) - EARLIEST_OFFSET
+
+
 def day_ends(day: dt.date, timezone: str | None) -> dt.datetime:
     """The instant `day` is over in this time zone (its next midnight), as UTC."""
     try:

@@ -186,10 +186,12 @@ class _User:
     email: str | None = None
     title: str = ""
     profile_fields: dict[str, Any] = field(default_factory=dict)
-    # Someone from another organisation (Slack Connect): their home team, and whether this
-    # workspace's bot may see them at all.
+    # Someone from another organisation (Slack Connect): their home team, whether this
+    # workspace's bot may see them at all, and whether Slack calls them a stranger (they
+    # share no workspace with this one).
     home_team: str | None = None
     visible: bool = True
+    is_stranger: bool = False
 
 
 @dataclass
@@ -411,7 +413,12 @@ class SlackDouble:
         title: str = "",
         profile_fields: dict[str, Any] | None = None,
         display_name: str = "",
+        home_team: str | None = None,
+        is_stranger: bool = False,
     ) -> None:
+        """A person visible in `team_id`. With `home_team` they belong to another organisation
+        (Slack Connect): their user object carries that team's id, and `is_stranger` when
+        they share no workspace with this one."""
         if tz is not None:
             ZoneInfo(tz)  # fail at setup, not inside a request
         name = name or user_id.lower()
@@ -431,6 +438,8 @@ class SlackDouble:
             email,
             title,
             dict(profile_fields or {}),
+            home_team=home_team,
+            is_stranger=is_stranger,
         )
         with self._lock:
             self._team(team_id).users[user_id] = user
@@ -970,7 +979,7 @@ class SlackDouble:
             "display_name": u.display_name,
             "display_name_normalized": u.display_name,
             "title": u.title,
-            "team": team.id,
+            "team": u.home_team or team.id,
         }
         if u.email:
             profile["email"] = u.email
@@ -980,7 +989,7 @@ class SlackDouble:
             profile["fields"] = self._fields_json(u)
         obj: dict[str, Any] = {
             "id": u.id,
-            "team_id": team.id,
+            "team_id": u.home_team or team.id,
             "name": u.name,
             "deleted": u.deleted,
             "real_name": u.real_name,
@@ -994,6 +1003,8 @@ class SlackDouble:
             "updated": int(time.time()),
             "profile": profile,
         }
+        if u.is_stranger:
+            obj["is_stranger"] = True
         if u.tz:
             now = datetime.now(ZoneInfo(u.tz))
             offset = now.utcoffset()

@@ -344,8 +344,9 @@ def test_a_tick_with_nothing_due_is_one_indexed_query(settings):
                           closes_at=now + dt.timedelta(days=2)))
         session.add(Member(team_id="T1", user_id="U1", values={}, sources={},
                            paused_until=dt.date(2026, 2, 10)))
+        # through tomorrow: not over anywhere yet (in UTC+14 it is 02:00 on the 3rd)
         session.add(Participation(program_id=program_id, user_id="U2",
-                                  paused_until=dt.date(2026, 2, 2)))
+                                  paused_until=dt.date(2026, 2, 3)))
     clock = Clock(settings, start_round=Rounds())
     engine = engine_for(settings.database_url)
     statements = []

@@ -11,12 +11,12 @@ import logging
 from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from bot.config import Settings
 from bot.db import session_scope
 from bot.models import Member, Participation, Program, Workspace
-from bot.schedule import local_instant, zone
+from bot.schedule import day_ends, zone
 from bot.services.due import HEADS_UP_AHEAD, heads_up_pending
 from bot.services.workspaces import NotInstalled, client_for_team
 
@@ -91,7 +91,7 @@ def end_pauses(settings: Settings, now: dt.datetime, cutoff: dt.date) -> Pauses:
     """Clear pauses whose last day (`paused_until`) is over where the person is, and tell them.
 
     Only pauses before `cutoff` are looked at. A person without a known time zone counts in
-    UTC.
+    the program's (for a pause in one program) or in UTC (a pause everywhere).
     """
     url = settings.database_url
     with session_scope(url) as session:
@@ -113,7 +113,7 @@ def end_pauses(settings: Settings, now: dt.datetime, cutoff: dt.date) -> Pauses:
                 Program.team_id,
                 Participation.user_id,
                 Participation.paused_until,
-                Member.timezone,
+                func.coalesce(Member.timezone, Program.timezone),
                 Workspace.active,
                 Program.channel_id,
             )
@@ -131,7 +131,7 @@ def end_pauses(settings: Settings, now: dt.datetime, cutoff: dt.date) -> Pauses:
         for row in rows:
             row_id, team_id, user_id, until, timezone, active = row[:6]
             channel_id = row[6] if model is Participation else None
-            ends = local_instant(until + dt.timedelta(days=1), dt.time(0), _zone_or_utc(timezone))
+            ends = day_ends(until, timezone)
             if now < ends:
                 waiting.append(ends)
                 continue
