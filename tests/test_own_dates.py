@@ -6,11 +6,13 @@ across daylight saving changes, with a frozen clock."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from zoneinfo import ZoneInfo
 
 import pytest
 from freezegun import freeze_time
 from sqlalchemy import select
+from test_meet_harness import Harness
 
 from bot.clock import Clock
 from bot.db import session_scope
@@ -189,3 +191,76 @@ def test_every_pause_ends_within_a_tick_of_its_own_midnight_however_they_interle
         )
         assert midnight <= told_at[user] < midnight + dt.timedelta(minutes=5), (user, zone)
         assert len(back_in_dms(slack, user)) == 1
+
+
+# ---------------------------------------------------------------- what people read
+
+
+@pytest.fixture
+def sydney_channel(slack, settings):
+    """A Sydney program with people in Sydney, in Los Angeles and without a time zone, who
+    were a lunch group in the round of Monday 2 March, 09:00 in Sydney (Sunday in UTC)."""
+    from test_meet_harness import make_program
+
+    people = {"USYD": SYDNEY, "ULAX": LOS_ANGELES, "UNOZONE": None}
+    for user, tz in people.items():
+        slack.add_user("T1", user, tz=tz)
+    slack.add_channel("T1", "C1", "lunch", members=[*people, "UBOT"])
+    program_id = make_program(settings, "C1", timezone=SYDNEY)
+    slot = utc(2026, 3, 1, 22)
+    with session_scope(settings.database_url) as session:
+        round_ = Round(program_id=program_id, slot=slot, status="closed", closed_at=slot)
+        round_.groups.append(
+            Group(position=0, organiser_id="USYD", delivery="posted", outcome="met",
+                  members=[GroupMember(user_id=u) for u in people])
+        )
+        session.add(round_)
+    h = Harness(slack, settings)
+    try:
+        yield h, program_id
+    finally:
+        h.close()
+
+
+def test_history_shows_the_day_of_the_lunch_where_each_person_is(sydney_channel):
+    harness, _ = sydney_channel
+    with freeze_time(utc(2026, 3, 4, 12)):
+        assert "Monday 2 March 2026 in <#C1>" in harness.command("history", user="USYD").text
+        assert "Sunday 1 March 2026 in <#C1>" in harness.command("history", user="ULAX").text
+        # no time zone of their own: the program's
+        assert "Monday 2 March 2026 in <#C1>" in harness.command("history", user="UNOZONE").text
+        harness.event({"type": "app_home_opened", "user": "ULAX", "channel": "D1", "tab": "home"})
+    home = json.dumps(harness.slack.home_view("T1", "ULAX"))
+    assert "Sunday 1 March 2026 in <#C1>" in home
+
+
+def test_status_and_home_say_paused_through_the_persons_own_last_day(sydney_channel, settings):
+    harness, program_id = sydney_channel
+    for user in ("USYD", "UNOZONE"):
+        pause(settings, program_id, user, dt.date(2026, 3, 2))
+    pause(settings, program_id, "ULAX", dt.date(2026, 3, 2))
+    # 14:00 UTC on the 2nd: already the 3rd in Sydney, so the Sydney pauses are over
+    with freeze_time(utc(2026, 3, 2, 14)):
+        for user in ("USYD", "UNOZONE"):
+            text = harness.command("status", user=user).text
+            assert "<#C1>" in text and "Next round:" in text and "paused" not in text, user
+        harness.event({"type": "app_home_opened", "user": "UNOZONE", "channel": "D1"})
+        assert "Paused through" not in json.dumps(harness.slack.home_view("T1", "UNOZONE"))
+    # 01:00 UTC on the 3rd: still Monday the 2nd in Los Angeles
+    with freeze_time(utc(2026, 3, 3, 1)):
+        text = harness.command("status", user="ULAX").text
+        assert "You're paused through Monday 2 March 2026." in text
+        harness.event({"type": "app_home_opened", "user": "ULAX", "channel": "D1"})
+        assert "Paused through Monday 2 March 2026" in json.dumps(
+            harness.slack.home_view("T1", "ULAX")
+        )
+
+
+def test_pause_for_weeks_counts_from_the_persons_today(sydney_channel):
+    harness, _ = sydney_channel
+    with freeze_time(utc(2026, 3, 1, 22)):  # Monday 09:00 in Sydney, Sunday in UTC
+        for user in ("USYD", "UNOZONE"):
+            text = harness.command("pause 1 week", user=user).text
+            assert "through Monday 9 March 2026" in text, user
+        text = harness.command("pause 1 week", user="ULAX").text  # Sunday 14:00 there
+        assert "through Sunday 8 March 2026" in text
