@@ -158,6 +158,17 @@ def next_day_somewhere(now: dt.datetime) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(0), tzinfo=dt.UTC) - EARLIEST_OFFSET
 
 
+def days_later(moment: dt.datetime, days: int, timezone: str | None) -> dt.datetime:
+    """The same wall-clock time `days` calendar days after `moment` in this time zone, as
+    UTC: across a DST change that is an hour more or less than `days` x 24 h."""
+    try:
+        tz = zone(timezone or "UTC")
+    except ValueError:
+        tz = ZoneInfo("UTC")
+    local = moment.astimezone(tz)
+    return local_instant(local.date() + dt.timedelta(days=days), local.time(), tz)
+
+
 def day_ends(day: dt.date, timezone: str | None) -> dt.datetime:
     """The instant `day` is over in this time zone (its next midnight), as UTC."""
     try:

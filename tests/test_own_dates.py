@@ -264,3 +264,18 @@ def test_pause_for_weeks_counts_from_the_persons_today(sydney_channel):
             assert "through Monday 9 March 2026" in text, user
         text = harness.command("pause 1 week", user="ULAX").text  # Sunday 14:00 there
         assert "through Sunday 8 March 2026" in text
+
+
+def test_did_you_meet_comes_at_the_rounds_local_time_across_a_dst_change(slack, settings):
+    """Thursday 2 April, 12:00 in Sydney; three days later summer time has ended, and the
+    check-in still comes at 12:00 there, not at 11:00."""
+    program_id = program_in(slack, settings, SYDNEY, {})
+    with session_scope(settings.database_url) as session:
+        session.get(Program, program_id).checkin_after_days = 3
+    slot = utc(2026, 4, 2, 1)  # 12:00 AEDT (+11)
+    with freeze_time(slot):
+        report = run_round(settings, program_id, slot)
+    with session_scope(settings.database_url) as session:
+        checkin_at = session.get(Round, report.round_id).checkin_at
+    assert checkin_at == utc(2026, 4, 5, 2)  # Sunday 12:00 AEST (+10)
+    assert checkin_at.astimezone(ZoneInfo(SYDNEY)).time() == dt.time(12, 0)

@@ -21,6 +21,7 @@ from bot import round_messages
 from bot.config import Settings
 from bot.db import session_scope
 from bot.models import Group, Participation, Program, Round, UnmatchedMember, Workspace, utcnow
+from bot.schedule import days_later
 from bot.services import locks
 from bot.services.delivery import Delivery
 from bot.services.pacing import Pacer
@@ -140,7 +141,9 @@ def _plan(settings, client, pacer, program_id: int, slot: dt.datetime | None):
                 slot=slot,
                 status="planned",
                 seed=seed,
-                checkin_at=slot + dt.timedelta(days=min(program.checkin_after_days, days - 1)),
+                checkin_at=days_later(
+                    slot, min(program.checkin_after_days, days - 1), program.timezone
+                ),
                 closes_at=slot + dt.timedelta(days=days),
             )
             session.add(round_)
