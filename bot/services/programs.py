@@ -7,7 +7,6 @@ read or changed from another, even when channel ids or program ids are guessed.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -84,17 +83,6 @@ def deactivate(session: Session, team_id: str) -> None:
     workspace = ensure_workspace(session, team_id)
     workspace.active = False
     workspace.uninstalled_at = utcnow()
-
-
-def channels_with_member(
-    client: WebClient, programs: Iterable[Program], user_id: str
-) -> list[Program]:
-    """The programs whose channel this person is in now (membership is read live)."""
-    found = []
-    for program in programs:
-        if user_id in channel_members(client, program.channel_id):
-            found.append(program)
-    return found
 
 
 def channel_members(client: WebClient, channel_id: str) -> set[str]:
