@@ -495,12 +495,14 @@ def gather(
     already has it."""
     from bot.db import session_scope
     from bot.services import history, membership, people, programs, stats
+    from bot.services.participants import read_never_read
 
     if user is None:
         user = people.slack_user(client, user_id) or {}
     own_zone = user.get("tz")  # None: each program's zone stands in for the person's days
     timezone = own_zone or "UTC"
     data = HomeData(user_id=user_id, notice=notice)
+    read_never_read(client, deps.settings.database_url, team_id)
     with session_scope(deps.settings.database_url) as session:
         team_programs = programs.of_team(session, team_id)
         admin = people.is_admin(session, client, team_id, user_id, user)

@@ -189,3 +189,24 @@ def test_a_deactivated_account_stops_counting_and_a_reactivated_one_counts_again
     assert "11 taking part" in admin_home(harness)
     harness.event({"type": "user_change", "user": {**user, "deleted": False}})
     assert "12 taking part" in admin_home(harness)
+
+
+def test_a_program_set_up_before_members_were_kept_is_read_once(slack, settings):
+    """After an upgrade no program has kept members: the first Home tab or /meet status
+    reads them once, and later opens ask Slack nothing."""
+    from test_meet_harness import make_program
+
+    for user in PEOPLE:
+        slack.add_user("T1", user)
+    slack.add_channel("T1", "C1", "lunch", members=[*PEOPLE, "UBOT"])
+    make_program(settings, "C1", count_members=False)
+    h = Harness(slack, settings)
+    try:
+        assert "<#C1>" in h.command("status", user="U01", channel="D1").text
+        assert len(slack.calls("conversations.members")) == 1
+        h.command("status", user="U02", channel="D1")
+        h.event({"type": "app_home_opened", "user": "U03", "channel": "D1", "tab": "home"})
+        assert "<#C1>" in json.dumps(slack.home_view("T1", "U03"))
+        assert len(slack.calls("conversations.members")) == 1
+    finally:
+        h.close()

@@ -279,3 +279,15 @@ def test_did_you_meet_comes_at_the_rounds_local_time_across_a_dst_change(slack, 
         checkin_at = session.get(Round, report.round_id).checkin_at
     assert checkin_at == utc(2026, 4, 5, 2)  # Sunday 12:00 AEST (+10)
     assert checkin_at.astimezone(ZoneInfo(SYDNEY)).time() == dt.time(12, 0)
+
+
+def test_the_home_tabs_pause_button_counts_from_the_programs_today_without_a_zone(
+    sydney_channel,
+):
+    from bot import home
+
+    harness, program_id = sydney_channel
+    with freeze_time(utc(2026, 3, 1, 22)):  # Monday 09:00 in Sydney, Sunday in UTC
+        harness.click(home.PAUSE, str(program_id), user="UNOZONE", from_home=True)
+    view = json.dumps(harness.slack.home_view("T1", "UNOZONE"))
+    assert "through Monday 16 March 2026" in view

@@ -60,11 +60,13 @@ def _home_buttons(app: App, deps) -> None:
     def pause(ack: Ack, body: dict, context, client: WebClient) -> None:
         team_id, user_id, value = _ids(body, context)
         user = home.viewer(client, user_id)
-        until = home.today_in((user or {}).get("tz")) + dt.timedelta(weeks=home.HOME_PAUSE_WEEKS)
         notice = None
         with session_scope(url) as session:
             program = programs.by_id(session, team_id, value)
             if program is not None:
+                # their own today; the program's when Slack has no time zone for them
+                today = home.today_in((user or {}).get("tz") or program.timezone)
+                until = today + dt.timedelta(weeks=home.HOME_PAUSE_WEEKS)
                 people.pause(session, team_id, user_id, until, program)
                 notice = texts.paused(program.channel_id, until)
         home.publish(deps, client, team_id, user_id, notice=notice, user=user)
@@ -74,11 +76,12 @@ def _home_buttons(app: App, deps) -> None:
     def resume(ack: Ack, body: dict, context, client: WebClient) -> None:
         team_id, user_id, value = _ids(body, context)
         user = home.viewer(client, user_id)
-        today = home.today_in((user or {}).get("tz"))
         notice = None
         with session_scope(url) as session:
             program = None if value == "all" else programs.by_id(session, team_id, value)
             if value == "all" or program is not None:
+                zone = (user or {}).get("tz") or (program.timezone if program else None)
+                today = home.today_in(zone)
                 result = people.resume(session, team_id, user_id, program, today)
                 channel_id = program.channel_id if program else None
                 notice = texts.resumed(channel_id, result.resumed, result.still_paused_until)

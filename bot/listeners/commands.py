@@ -22,6 +22,7 @@ from bot.levels.sources import SOURCE_NAMES, InvalidValue
 from bot.meet_command import UsageError
 from bot.models import Program, utcnow
 from bot.services import history, membership, people, programs
+from bot.services.participants import read_never_read
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +144,7 @@ def _program_here(asker: Asker) -> Program | None:
 
 def _my_program_channels(asker: Asker) -> list[str]:
     """Program channels they are in, as the app keeps them (no Slack call per program)."""
+    read_never_read(asker.client, asker.database_url, asker.team_id, asker.bot_user_id)
     with session_scope(asker.database_url) as session:
         mine = membership.kinds_of(session, asker.team_id, asker.user_id)
         team_programs = programs.of_team(session, asker.team_id, enabled_only=True)
@@ -183,6 +185,7 @@ def _resume(command, asker: Asker) -> str:
 
 def _status(command, asker: Asker) -> str:
     lines = ["*Your lunch programs*"]
+    read_never_read(asker.client, asker.database_url, asker.team_id, asker.bot_user_id)
     with session_scope(asker.database_url) as session:
         mine = membership.kinds_of(session, asker.team_id, asker.user_id)
         paused_all = people.paused_until(

@@ -7,6 +7,7 @@ profiles are refreshed in the same pass so time zones and titles are never stale
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -24,6 +25,8 @@ from bot.schedule import local_date
 from bot.services import membership
 from bot.services.pacing import Pacer
 from bot.services.people import paused_on
+
+log = logging.getLogger(__name__)
 
 # Above this many members one users.list walk is cheaper than a users.info call each.
 USERS_LIST_THRESHOLD = 50
@@ -184,6 +187,33 @@ def read_members(
     kinds = {u: membership.kind_of(users.get(u), program.team_id, bot_user_id) for u in ids}
     membership.record_all(session, program, kinds)
     return ids, users
+
+
+def read_never_read(
+    client: WebClient, database_url: str, team_id: str, bot_user_id: str | None = None
+) -> None:
+    """Read, once, the members of programs set up before the app kept them (an upgrade):
+    afterwards setup, rounds and member events keep them, and a failure waits for those."""
+    from bot.db import session_scope
+
+    with session_scope(database_url) as session:
+        ids = list(
+            session.scalars(
+                select(Program.id).where(
+                    Program.team_id == team_id,
+                    Program.members_read_at.is_(None),
+                    Program.members_error.is_(None),
+                )
+            )
+        )
+    for program_id in ids:
+        try:
+            with session_scope(database_url) as session:
+                program = session.get(Program, program_id)
+                read_members(client, session, program, bot_user_id=bot_user_id)
+        except SlackApiError as error:  # noted on the program for admins to see
+            log.warning("could not read the members of program %s: %s", program_id,
+                        error.response.get("error"))
 
 
 def _note_error(session: Session, program_id: int, error: str) -> None:
