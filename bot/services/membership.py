@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from bot.db import insert_missing
 from bot.models import ChannelMember, Member, Participation, Program, utcnow
 from bot.schedule import local_date
+from bot.services.programs import next_round
 
 SLACKBOT = "USLACKBOT"
 
@@ -66,13 +67,6 @@ def left_out(kind: str | None, program: Program) -> str | None:
     if kind == EXTERNAL and program.allow_external:
         return None
     return kind
-
-
-def exclusion(
-    user: dict | None, bot_user_id: str | None, program: Program, team_id: str | None = None
-) -> str | None:
-    """Why Slack's view of this person keeps them out of this program's rounds, if it does."""
-    return left_out(kind_of(user, team_id or program.team_id, bot_user_id), program)
 
 
 # -- keeping the list ---------------------------------------------------------------------------
@@ -178,8 +172,6 @@ def count(session: Session, program: Program, day: dt.date | None = None) -> Cou
     if program.members_read_at is None:
         return Count(None, error=program.members_error)
     if day is None:
-        from bot.services.programs import next_round
-
         moment = next_round(program) or utcnow()
         day = local_date(moment, program.timezone)
     rows = session.execute(

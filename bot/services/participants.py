@@ -1,7 +1,8 @@
 """Who takes part in a round: the channel's members now, minus those who should not be paired.
 
 Membership is read live from Slack at every round (joining the channel is the opt-in), and
-profiles are refreshed in the same pass so time zones and titles are never stale.
+profiles are refreshed in the same pass so time zones and titles are never stale. The member
+list is kept on the way, so counting between rounds asks Slack nothing.
 """
 
 from __future__ import annotations
@@ -133,14 +134,15 @@ def build_roster(
     (their Slack time zone, or the program's when Slack has none).
     """
     roster = Roster()
-    ids, users = read_members(client, session, program, bot_user_id=bot_user_id, pacer=pacer)
+    users, kinds = read_members(client, session, program, bot_user_id=bot_user_id, pacer=pacer)
+    ids = list(kinds)
     choices = {
         p.user_id: p
         for p in session.scalars(select(Participation).where(Participation.program_id == program.id))
     }
     for user_id in ids:
         choice = choices.get(user_id)
-        reason = membership.exclusion(users.get(user_id), bot_user_id, program)
+        reason = membership.left_out(kinds[user_id], program)
         if reason is None and choice is not None and choice.opted_out:
             reason = "opted out"
         if reason is not None:
@@ -174,10 +176,11 @@ def read_members(
     *,
     bot_user_id: str | None,
     pacer: Pacer | None = None,
-) -> tuple[list[str], dict[str, dict]]:
-    """Read the channel's members and their user objects from Slack, and keep them
-    (bot.services.membership). A channel that cannot be read is noted on the program, so
-    the Home tab shows why, and the error goes on to the caller."""
+) -> tuple[dict[str, dict], dict[str, str]]:
+    """Read the channel's members and their user objects from Slack, and keep them with
+    their kinds (bot.services.membership); returns (user objects, kinds in channel order).
+    A channel that cannot be read is noted on the program, so the Home tab shows why, and
+    the error goes on to the caller."""
     try:
         ids = channel_member_ids(client, program.channel_id)
     except SlackApiError as error:
@@ -186,7 +189,7 @@ def read_members(
     users = fetch_users(client, ids, pacer)
     kinds = {u: membership.kind_of(users.get(u), program.team_id, bot_user_id) for u in ids}
     membership.record_all(session, program, kinds)
-    return ids, users
+    return users, kinds
 
 
 def read_never_read(
