@@ -21,6 +21,7 @@ from bot.schedule import local_date
 from bot.services.programs import next_round
 
 SLACKBOT = "USLACKBOT"
+CHUNK = 500  # ids per statement, well under every backend's limit on bound parameters
 
 PERSON = "person"
 GUEST = "guest"  # single- or multi-channel guest of this workspace
@@ -74,11 +75,6 @@ def left_out(kind: str | None, program: Program) -> str | None:
 
 def record_all(session: Session, program: Program, kinds: dict[str, str]) -> None:
     """The channel's members as just read in full: everyone else has left."""
-    session.execute(
-        delete(ChannelMember)
-        .where(ChannelMember.program_id == program.id, ChannelMember.user_id.not_in(list(kinds)))
-        .execution_options(synchronize_session=False)
-    )
     known = dict(
         session.execute(
             select(ChannelMember.user_id, ChannelMember).where(
@@ -86,8 +82,19 @@ def record_all(session: Session, program: Program, kinds: dict[str, str]) -> Non
             )
         ).all()
     )
+    gone = [u for u in known if u not in kinds]
+    for start in range(0, len(gone), CHUNK):
+        session.execute(
+            delete(ChannelMember)
+            .where(
+                ChannelMember.program_id == program.id,
+                ChannelMember.user_id.in_(gone[start : start + CHUNK]),
+            )
+            .execution_options(synchronize_session=False)
+        )
     for user_id, row in known.items():
-        row.kind = kinds[user_id]
+        if user_id in kinds and row.kind != kinds[user_id]:
+            row.kind = kinds[user_id]
     rows = [
         {"program_id": program.id, "user_id": u, "kind": k}
         for u, k in kinds.items()
