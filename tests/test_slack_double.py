@@ -706,3 +706,18 @@ def test_token_rotation_issues_expiring_tokens_and_refreshes_once(slack):
         frozen.tick(43200)
         assert error_of(client(slack, "xoxb-TR").auth_test) == "token_expired"
         assert error_of(client(slack, refreshed["access_token"]).auth_test) == "token_expired"
+
+
+def test_a_slack_connect_user_carries_their_own_organisations_team(slack):
+    """Seen from T1, someone from another organisation: their team, and `is_stranger` only
+    when Slack would say so."""
+    slack.add_user("T1", "UEXT", home_team="TOTHER", is_stranger=True)
+    slack.add_user("T1", "UPARTNER", home_team="TOTHER")
+    web = WebClient(token="xoxb-T1", base_url=slack.api_url)
+    user = web.users_info(user="UEXT")["user"]
+    assert (user["team_id"], user["profile"]["team"], user["is_stranger"]) == (
+        "TOTHER", "TOTHER", True,
+    )
+    partner = web.users_info(user="UPARTNER")["user"]
+    assert partner["team_id"] == "TOTHER" and "is_stranger" not in partner
+    assert "is_stranger" not in web.users_info(user="U1")["user"]
