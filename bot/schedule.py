@@ -128,14 +128,19 @@ def local_instant(day: dt.date, time_of_day: dt.time, tz: ZoneInfo) -> dt.dateti
     return dt.datetime.combine(day, time_of_day, tzinfo=tz).astimezone(dt.UTC)
 
 
+def zone_or_utc(name: str | None) -> ZoneInfo:
+    """A person's or program's zone, UTC when it is missing or unknown (Slack's own names
+    are IANA names, but a stored one may have been removed from the tz database)."""
+    try:
+        return zone(name or "UTC")
+    except ValueError:
+        return ZoneInfo("UTC")
+
+
 def local_date(moment: dt.datetime, timezone: str | None) -> dt.date:
     """The date `moment` falls on in this IANA time zone; in UTC when it is missing or
     unknown. People's days (pauses, history, "today") are their own, not UTC's."""
-    try:
-        tz = zone(timezone or "UTC")
-    except ValueError:
-        tz = ZoneInfo("UTC")
-    return moment.astimezone(tz).date()
+    return moment.astimezone(zone_or_utc(timezone)).date()
 
 
 def today_in(timezone: str | None, now: dt.datetime | None = None) -> dt.date:
@@ -161,21 +166,14 @@ def next_day_somewhere(now: dt.datetime) -> dt.datetime:
 def days_later(moment: dt.datetime, days: int, timezone: str | None) -> dt.datetime:
     """The same wall-clock time `days` calendar days after `moment` in this time zone, as
     UTC: across a DST change that is an hour more or less than `days` x 24 h."""
-    try:
-        tz = zone(timezone or "UTC")
-    except ValueError:
-        tz = ZoneInfo("UTC")
+    tz = zone_or_utc(timezone)
     local = moment.astimezone(tz)
     return local_instant(local.date() + dt.timedelta(days=days), local.time(), tz)
 
 
 def day_ends(day: dt.date, timezone: str | None) -> dt.datetime:
     """The instant `day` is over in this time zone (its next midnight), as UTC."""
-    try:
-        tz = zone(timezone or "UTC")
-    except ValueError:
-        tz = ZoneInfo("UTC")
-    return local_instant(day + dt.timedelta(days=1), dt.time(0), tz)
+    return local_instant(day + dt.timedelta(days=1), dt.time(0), zone_or_utc(timezone))
 
 
 def _days(schedule: Schedule, start: dt.date):

@@ -16,7 +16,7 @@ from sqlalchemy import and_, func, or_, select, update
 from bot.config import Settings
 from bot.db import session_scope
 from bot.models import Member, Participation, Program, Workspace
-from bot.schedule import day_ends, zone
+from bot.schedule import day_ends, zone_or_utc
 from bot.services.due import HEADS_UP_AHEAD, heads_up_pending
 from bot.services.workspaces import NotInstalled, client_for_team
 
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 def heads_up_text(slot: dt.datetime, timezone: str) -> str:
     # Slack shows the date in each reader's own time zone ("tomorrow at 12:00").
-    local = slot.astimezone(_zone_or_utc(timezone))
+    local = slot.astimezone(zone_or_utc(timezone))
     fallback = f"{local:%A} at {local:%H:%M} {timezone}"
     when = f"<!date^{int(slot.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
     return f"Pairing {when} — `/meet pause 1 week` to skip this round."
@@ -155,13 +155,6 @@ def end_pauses(settings: Settings, now: dt.datetime, cutoff: dt.date) -> Pauses:
             except (SlackApiError, NotInstalled) as error:
                 log.warning("could not tell %s they are back in: %s", user_id, _reason(error))
     return Pauses(ended=ended, waiting_until=min(waiting, default=None))
-
-
-def _zone_or_utc(name: str | None):
-    try:
-        return zone(name or "UTC")
-    except ValueError:
-        return dt.UTC
 
 
 def _reason(error: Exception) -> str:
