@@ -1102,7 +1102,14 @@ class SlackDouble:
             if refused:
                 raise _ApiError(refused)
             homes.add(user.home_team or team.id)
-        if len(homes) > 1 and len(user_ids) > 1:  # people of several organisations at once
+        # People of several organisations at once: Slack wants them "already in at least one
+        # channel together" (a Slack Connect channel).
+        together = any(
+            set(user_ids) <= set(ch.members)
+            for ch in team.channels.values()
+            if not (ch.is_im or ch.is_mpim)
+        )
+        if len(homes) > 1 and len(user_ids) > 1 and not together:
             raise _ApiError("invalid_user_combination")
         key = frozenset(user_ids) | {team.bot_user_id}
         if key in team.conversations:

@@ -135,7 +135,15 @@ def test_an_admin_lets_people_from_other_organisations_take_part(harness):
     assert "Next round:" in harness.command("status", user="UEXT", channel="C1").text
     harness.command("now", user="UADMIN", channel="C1")
     with session_scope(harness.settings.database_url) as session:
-        assert "UEXT" in set(session.scalars(select(GroupMember.user_id)))
+        (group_id,) = session.scalars(
+            select(GroupMember.group_id).where(GroupMember.user_id == "UEXT")
+        )
+        others = set(
+            session.scalars(select(GroupMember.user_id).where(GroupMember.group_id == group_id))
+        )
+    # Slack opens a group DM across organisations for people who share a channel
+    conversation = harness.slack.conversation_id("T1", sorted(others))
+    assert conversation and "a lunch group from <#C1>" in harness.slack.messages(conversation)[0].text
 
     assert "Only people of this workspace" in harness.command(
         "external off", user="UADMIN", channel="C1"

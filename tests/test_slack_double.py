@@ -612,6 +612,8 @@ def test_conversations_open_refuses_more_than_eight_and_external_people(slack):
     slack.update_user("T1", "UEXT", home_team="TOTHER")
     assert web.conversations_open(users="UEXT")["ok"]
     assert error_of(lambda: web.conversations_open(users="U1,UEXT")) == "invalid_user_combination"
+    slack.add_member("T1", "C2", "UEXT")  # now in a (Slack Connect) channel together
+    assert web.conversations_open(users="U1,UEXT")["ok"]
     slack.update_user("T1", "UEXT", visible=False)
     assert error_of(lambda: web.conversations_open(users="UEXT")) == "user_not_visible"
 

@@ -1,7 +1,7 @@
 """channel members kept by the app; Slack Connect setting
 
 Revision ID: 0002_dates
-Revises: 0001
+Revises: 0002_platform
 Create Date: 2026-11-29
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0002_dates"
-down_revision = "0001"
+down_revision = "0002_platform"
 branch_labels = None
 depends_on = None
 
