@@ -189,6 +189,9 @@ def test_who_is_from_another_organisation():
     # Enterprise Grid: a sibling workspace of the same organisation
     grid = {"id": "W1", "team_id": "T2", "enterprise_user": {"teams": ["T1", "T2"]}}
     assert not is_external(grid, "T1")
+    org = {"id": "W2", "team_id": "T3", "enterprise_user": {"enterprise_id": "E1", "teams": ["T3"]}}
+    assert not is_external(org, "T1", "E1")
+    assert is_external(org, "T1", "E2") and is_external(org, "T1")
 
 
 def test_a_deactivated_account_stops_counting_and_a_reactivated_one_counts_again(harness):

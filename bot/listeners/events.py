@@ -70,7 +70,8 @@ def register(app: App, deps) -> None:
         user = people.slack_user(client, user_id)
         with session_scope(url) as session:
             program = programs.by_id(session, context.team_id, program_id)
-            kind = membership.kind_of(user, program.team_id, context.bot_user_id)
+            grid = membership.enterprise_of(session, program.team_id)
+            kind = membership.kind_of(user, program.team_id, context.bot_user_id, grid)
             membership.joined(session, program, user_id, kind)
             if not enabled or membership.left_out(kind, program):
                 return  # bots, and guests or outsiders where they don't take part, get no welcome

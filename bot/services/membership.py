@@ -16,7 +16,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bot.db import insert_missing
-from bot.models import ChannelMember, Member, Participation, Program, utcnow
+from bot.models import ChannelMember, Member, Participation, Program, Workspace, utcnow
 from bot.schedule import local_date
 from bot.services.programs import next_round
 
@@ -31,32 +31,37 @@ DEACTIVATED = "deactivated"
 NOT_FOUND = "not found"
 
 
-def kind_of(user: dict | None, team_id: str, bot_user_id: str | None) -> str:
-    """Slack's view of a person, from their user object (users.info, users.list, events)."""
+def kind_of(
+    user: dict | None, team_id: str, bot_user_id: str | None, enterprise_id: str | None = None
+) -> str:
+    """Slack's view of a person, from their user object (users.info, users.list, events);
+    `enterprise_id` is the workspace's Enterprise Grid organisation, if it has one."""
     if user is None:
         return NOT_FOUND
     if user.get("id") in (SLACKBOT, bot_user_id) or user.get("is_bot") or user.get("is_app_user"):
         return BOT
     if user.get("deleted"):
         return DEACTIVATED
-    if is_external(user, team_id):
+    if is_external(user, team_id, enterprise_id):
         return EXTERNAL
     if user.get("is_restricted") or user.get("is_ultra_restricted"):
         return GUEST
     return PERSON
 
 
-def is_external(user: dict, team_id: str) -> bool:
+def is_external(user: dict, team_id: str, enterprise_id: str | None = None) -> bool:
     """From another organisation: Slack says they are a stranger, or their home team is not
-    this workspace. On Enterprise Grid a person of a sibling workspace of the same
-    organisation lists this workspace among their teams, and is not external."""
+    this workspace. On Enterprise Grid a person of the same organisation (their
+    `enterprise_user` names it, or lists this workspace among their teams) is not external."""
     if user.get("is_stranger"):
         return True
+    grid = user.get("enterprise_user") or {}
+    if enterprise_id and grid.get("enterprise_id") == enterprise_id:
+        return False
     home = user.get("team_id") or (user.get("profile") or {}).get("team")
     if not home or home == team_id:
         return False
-    teams = (user.get("enterprise_user") or {}).get("teams") or []
-    return team_id not in teams
+    return team_id not in (grid.get("teams") or [])
 
 
 def left_out(kind: str | None, program: Program) -> str | None:
@@ -68,6 +73,12 @@ def left_out(kind: str | None, program: Program) -> str | None:
     if kind == EXTERNAL and program.allow_external:
         return None
     return kind
+
+
+def enterprise_of(session: Session, team_id: str) -> str | None:
+    """The workspace's Enterprise Grid organisation, when the app knows one."""
+    workspace = session.get(Workspace, team_id)
+    return workspace.enterprise_id if workspace is not None else None
 
 
 # -- keeping the list ---------------------------------------------------------------------------
@@ -138,7 +149,7 @@ def left(session: Session, program: Program, user_id: str) -> None:
 def changed(session: Session, team_id: str, user: dict, bot_user_id: str | None) -> None:
     """A person's account changed (deactivated, reactivated, became a guest): every program
     of the workspace they are in sees the new kind."""
-    kind = kind_of(user, team_id, bot_user_id)
+    kind = kind_of(user, team_id, bot_user_id, enterprise_of(session, team_id))
     for row in session.scalars(
         select(ChannelMember)
         .join(Program, Program.id == ChannelMember.program_id)

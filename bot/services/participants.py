@@ -187,7 +187,8 @@ def read_members(
         _note_error(session, program.id, str(error.response.get("error")))
         raise
     users = fetch_users(client, ids, pacer)
-    kinds = {u: membership.kind_of(users.get(u), program.team_id, bot_user_id) for u in ids}
+    grid = membership.enterprise_of(session, program.team_id)
+    kinds = {u: membership.kind_of(users.get(u), program.team_id, bot_user_id, grid) for u in ids}
     membership.record_all(session, program, kinds)
     return users, kinds
 
