@@ -90,7 +90,8 @@ def register(app: App, deps) -> None:
 
     @app.event("member_left_channel")
     @in_background(deps)
-    def left(event: dict, context) -> None:
+    @once
+    def left(event: dict, body: dict, context) -> None:
         # Rounds read channel membership live, so leaving the channel already ends pairing
         # there; their choices are kept in case they come back. The kept count drops now.
         user_id = event.get("user")

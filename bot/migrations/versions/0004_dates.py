@@ -1,15 +1,15 @@
 """channel members kept by the app; Slack Connect setting
 
-Revision ID: 0002_dates
-Revises: 0002_platform
+Revision ID: 0004_dates
+Revises: 0003_delivery
 Create Date: 2026-11-29
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_dates"
-down_revision = "0002_platform"
+revision = "0004_dates"
+down_revision = "0003_delivery"
 branch_labels = None
 depends_on = None
 
