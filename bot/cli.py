@@ -52,7 +52,7 @@ def cmd_clock(args) -> int:
     if args.tick < 1:
         raise ConfigError(f"--tick is {args.tick}: use a whole number of seconds, such as 30")
     migrate(settings.database_url)
-    run_clock(settings, tick_seconds=args.tick, grace=grace)
+    run_clock(settings, tick_seconds=args.tick, grace=grace, parent_pid=args.parent_pid)
     return 0
 
 
@@ -105,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="HOURS",
         help="after downtime, still start a round this many hours after its slot; later ones "
         "are skipped (default CLOCK_GRACE_HOURS, else 24)",
+    )
+    clock.add_argument(  # set by `serve`, whose child the clock then is
+        "--parent-pid", type=int, default=None, help=argparse.SUPPRESS
     )
     clock.set_defaults(func=cmd_clock)
 

@@ -380,7 +380,8 @@ def _schedule(scheduler: BaseScheduler, clock: Clock, tick_seconds: int) -> None
 def start_background(
     settings: Settings, tick_seconds: int = TICK_SECONDS, grace: float | None = None
 ) -> BackgroundScheduler:
-    """The clock inside `serve`, for a one-process install."""
+    """The clock inside `serve` in Socket Mode (one process that never forks; over HTTP
+    gunicorn forks, and serve starts `python -m bot clock` as its child instead)."""
     clock = Clock(settings, grace=dt.timedelta(hours=grace_hours(grace)))
     scheduler = BackgroundScheduler(timezone="UTC", daemon=True)
     _schedule(scheduler, clock, tick_seconds)
@@ -390,12 +391,16 @@ def start_background(
 
 
 def run_clock(
-    settings: Settings, tick_seconds: int = TICK_SECONDS, grace: float | None = None
+    settings: Settings,
+    tick_seconds: int = TICK_SECONDS,
+    grace: float | None = None,
+    parent_pid: int | None = None,
 ) -> None:
     """The `clock` process: ticks until SIGTERM or SIGINT, finishing the round under way.
 
     A round interrupted harder than that (SIGKILL, a crash) keeps its slot due, and the next
-    tick of any clock resumes it.
+    tick of any clock resumes it. Started by `serve` (`parent_pid`), it also stops once that
+    process is gone, however it went, so it is never left running on its own.
     """
     hours = grace_hours(grace)
     clock = Clock(settings, grace=dt.timedelta(hours=hours))
@@ -409,6 +414,15 @@ def run_clock(
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    if parent_pid is not None:
+
+        def watch_parent() -> None:
+            if os.getppid() != parent_pid:
+                log.info("clock stopping: serve (pid %s) is gone", parent_pid)
+                clock.stop()
+                scheduler.shutdown(wait=False)
+
+        scheduler.add_job(watch_parent, "interval", seconds=1, id="parent", name="watch serve")
     log.info(
         "clock started: checking every %s s, catching up on rounds up to %s h late",
         tick_seconds, f"{hours:g}",

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 
 from alembic import command
@@ -24,11 +24,12 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 _engines: dict[str, Engine] = {}
+_sessionmakers: dict[str, sessionmaker[Session]] = {}
 _lock = threading.Lock()
 
 
 def engine_for(url: str) -> Engine:
-    """One engine (and pool) per database URL per process."""
+    """One engine (and pool) per database URL per process: a forked child builds its own."""
     with _lock:
         engine = _engines.get(url)
         if engine is None:
@@ -42,7 +43,22 @@ def dispose_engines() -> None:
         for engine in _engines.values():
             engine.dispose()
         _engines.clear()
-        _sessions.cache_clear()
+        _sessionmakers.clear()
+
+
+def _after_fork_in_child() -> None:
+    """Drop the parent's engines without touching their connections, which the parent still
+    uses (SQLAlchemy's pattern for os.fork: dispose(close=False)); and a lock another thread
+    held at the fork would stay held here forever, so start with a new one."""
+    global _lock
+    _lock = threading.Lock()
+    for engine in _engines.values():
+        engine.dispose(close=False)
+    _engines.clear()
+    _sessionmakers.clear()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _create_engine(url: str) -> Engine:
@@ -64,9 +80,13 @@ def _create_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
 
-@lru_cache(maxsize=8)
 def _sessions(url: str) -> sessionmaker[Session]:
-    return sessionmaker(engine_for(url), expire_on_commit=False)
+    engine = engine_for(url)
+    with _lock:
+        maker = _sessionmakers.get(url)
+        if maker is None or maker.kw["bind"] is not engine:
+            maker = _sessionmakers[url] = sessionmaker(engine, expire_on_commit=False)
+        return maker
 
 
 @contextmanager

@@ -1,11 +1,22 @@
-"""`python -m bot serve`: gunicorn in HTTP mode, or a Socket Mode connection."""
+"""`python -m bot serve`: gunicorn in HTTP mode, or a Socket Mode connection.
+
+gunicorn's master forks its workers, so it holds no thread, scheduler or database
+connection: a lock held by one of them at the fork would stay held forever in the worker.
+Scheduled work therefore runs in a clock process of its own (`python -m bot clock`) that the
+master starts after its workers, restarts if it dies and stops when it stops; the clock
+also stops by itself if the master disappears without a word (SIGKILL).
+"""
 
 from __future__ import annotations
 
 import logging
 import os
+import subprocess
+import sys
+import time
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -18,9 +29,10 @@ log = logging.getLogger(__name__)
 class _Gunicorn(BaseApplication):
     """Builds the app in each worker, after the fork, so no connection is shared."""
 
-    def __init__(self, settings: Settings, options: dict):
+    def __init__(self, settings: Settings, options: dict, clock: ClockChild | None):
         self._settings = settings
         self._options = options
+        self._clock = clock
         super().__init__()
 
     def load_config(self):
@@ -33,6 +45,96 @@ class _Gunicorn(BaseApplication):
 
         return create_wsgi(self._settings)
 
+    def run(self):
+        try:
+            _Master(self, self._clock).run()
+        except RuntimeError as error:  # gunicorn's own way of saying it cannot start
+            raise ConfigError(str(error)) from None
+
+
+class ClockChild:
+    """`python -m bot clock` as a child of serve: started, restarted after a pause that
+    grows while it keeps dying (a bad setting must not spin), and stopped."""
+
+    STOP_SECONDS = 30  # a round under way is finished first; a later tick resumes it anyway
+    FIRST_PAUSE = 1.0
+    LONGEST_PAUSE = 60.0
+
+    def __init__(self, command: list[str] | None = None):
+        self.command = command or [
+            sys.executable, "-m", "bot", "clock", "--parent-pid", str(os.getpid())
+        ]  # fmt: skip
+        self.process: subprocess.Popen | None = None
+        self.pause = self.FIRST_PAUSE
+        self.not_before = 0.0
+        self.started_at = 0.0
+        self.stopping = False
+
+    def keep_running(self) -> None:
+        """Start the clock if it is not running and its pause is over; never blocks."""
+        if self.stopping or self.running():
+            return
+        now = time.monotonic()
+        if self.process is not None:  # it died: wait a while, longer each time in a row
+            code = self.process.returncode
+            self.process = None
+            if now - self.started_at > self.LONGEST_PAUSE:
+                self.pause = self.FIRST_PAUSE
+            self.not_before = now + self.pause
+            log.error("clock process exited (code %s); restarting in %g s", code, self.pause)
+            self.pause = min(self.pause * 2, self.LONGEST_PAUSE)
+        if now < self.not_before:
+            return
+        self.process = subprocess.Popen(self.command)
+        self.started_at = now
+        log.info("clock process started (pid %s)", self.process.pid)
+
+    def running(self) -> bool:
+        """Whether the clock lives; reaps it if it died (poll waits for exactly its pid)."""
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self) -> None:
+        """Ask the clock to stop (SIGTERM); `wait` then makes sure it did."""
+        self.stopping = True
+        if self.running():
+            self.process.terminate()
+
+    def wait(self) -> None:
+        if self.process is None:
+            return
+        try:
+            self.process.wait(timeout=self.STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            log.error("clock process did not stop within %s s; killing it", self.STOP_SECONDS)
+            self.process.kill()
+            self.process.wait()
+
+
+class _Master(Arbiter):
+    """gunicorn's master, which also supervises the clock process from its own loop (no
+    thread): checked after each signal or second, reaped before gunicorn reaps workers."""
+
+    def __init__(self, app, clock: ClockChild | None):
+        self.clock = clock
+        super().__init__(app)
+
+    def manage_workers(self):
+        super().manage_workers()
+        if self.clock is not None:
+            self.clock.keep_running()
+
+    def handle_chld(self):
+        if self.clock is not None:
+            self.clock.running()
+        super().handle_chld()
+
+    def stop(self, graceful=True):
+        if self.clock is not None:
+            self.clock.stop()  # it finishes its work while the workers finish theirs
+        super().stop(graceful)
+        if self.clock is not None:
+            self.clock.wait()
+
 
 def serve_http(settings: Settings, host: str, workers: int, threads: int, with_clock: bool) -> None:
     if not settings.oauth:
@@ -40,15 +142,9 @@ def serve_http(settings: Settings, host: str, workers: int, threads: int, with_c
 
         check_bot_token(settings)  # here, so a bad token stops serve with one line, not a crash
     dispose_engines()  # connections opened before the fork must not be shared with workers
-
-    def when_ready(_server):
-        if with_clock:  # in the master process, so there is one clock however many workers
-            from bot.clock import start_background
-
-            start_background(settings)
+    import bot.web  # noqa: F401 - code only (no app, thread or connection): workers boot faster
 
     options = {
-        "when_ready": when_ready,
         "bind": f"{host}:{settings.port}",
         "workers": workers,
         "worker_class": "gthread",
@@ -61,7 +157,8 @@ def serve_http(settings: Settings, host: str, workers: int, threads: int, with_c
         "proc_name": "worth-knowing",
         "control_socket_disable": True,
     }
-    _Gunicorn(settings, options).run()
+    clock = ClockChild() if with_clock else None  # one clock, however many workers
+    _Gunicorn(settings, options, clock).run()
 
 
 def serve_socket_mode(settings: Settings, with_clock: bool) -> None:

@@ -1,0 +1,150 @@
+"""`python -m bot serve` with default settings starts every time and keeps time itself.
+
+With SQLite, serve runs scheduled work too, in a clock process of its own that it supervises:
+nothing that forks (gunicorn's master) holds a thread, a scheduler or a database connection,
+so a worker never inherits a lock held mid-tick. Each start here has a round due at once,
+so the clock is busy in the database exactly while gunicorn forks its workers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import signal
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import slack_signing as signing
+from conftest import SIGNING_SECRET, AppProcess, app_env
+from sqlalchemy import func, select, update
+from test_meet_harness import make_program, populate
+
+from bot.db import session_scope
+from bot.models import Program, Round, utcnow
+
+pytestmark = pytest.mark.slow
+
+STARTS = 20
+CLOCK_PID = re.compile(rb"clock process started \(pid (\d+)\)")
+
+
+def _alive(pid: int) -> bool:
+    """Whether `pid` is a live process (a zombie is not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state != "Z"
+
+
+def _clock_pids(app: AppProcess) -> list[int]:
+    return [int(pid) for pid in CLOCK_PID.findall(app.log_path.read_bytes())]
+
+
+def _help(slack, app: AppProcess) -> tuple[int, str]:
+    body, headers = signing.slash_command(
+        SIGNING_SECRET, "help", user_id="U1", channel_id="C1", response_url=slack.new_response_url()
+    )
+    status, _, text = signing.post(app.url + "/slack/events", body, headers, timeout=5)
+    return status, text
+
+
+def _make_due(settings, program_id: int) -> None:
+    with session_scope(settings.database_url) as session:
+        session.execute(
+            update(Program)
+            .where(Program.id == program_id)
+            .values(next_run_at=utcnow() - dt.timedelta(minutes=1))
+        )
+
+
+def _rounds(settings) -> int:
+    with session_scope(settings.database_url) as session:
+        return session.scalar(select(func.count()).select_from(Round))
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads process states from /proc")
+def test_serve_with_default_settings_answers_every_start_and_leaves_no_clock(
+    slack, settings, tmp_path
+):
+    if not settings.database_url.startswith("sqlite"):
+        pytest.skip("the clock runs inside serve by default only with SQLite")
+    populate(slack)
+    program_id = make_program(settings, "C1")
+    env = app_env(
+        SLACK_BOT_TOKEN="xoxb-T1",
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=slack.api_url,
+        DATABASE_URL=settings.database_url,
+        SLACK_RATE_SCALE="1000",
+    )
+    failures = []
+    for start in range(STARTS):
+        _make_due(settings, program_id)  # the clock has work at once, while workers fork
+        workers = "3" if start % 2 else "1"
+        app = AppProcess({**env, "WEB_CONCURRENCY": workers}, tmp_path)
+        try:
+            app.start(timeout=20)
+            status, text = _help(slack, app)
+            if status != 200 or "/meet status" not in text:
+                failures.append((start, f"/meet help answered {status}"))
+            if start == 0:  # the due round runs without any extra command
+                deadline = time.monotonic() + 15
+                while _rounds(settings) == 0 and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                assert _rounds(settings) >= 1, app.output()
+        except RuntimeError as error:  # did not answer /healthz in time
+            failures.append((start, str(error)[:2000]))
+        finally:
+            app.stop()
+        clocks = _clock_pids(app)
+        assert len(clocks) == 1, app.output()
+        deadline = time.monotonic() + 5
+        while _alive(clocks[0]) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _alive(clocks[0]):
+            os.kill(clocks[0], signal.SIGKILL)
+            raise AssertionError(f"start {start}: clock {clocks[0]} outlived serve")
+        assert "Traceback" not in app.output(), app.output()
+    assert failures == []
+
+
+def test_the_clock_is_restarted_when_it_dies_and_stops_when_serve_is_killed(
+    slack, settings, tmp_path
+):
+    if not settings.database_url.startswith("sqlite"):
+        pytest.skip("the clock runs inside serve by default only with SQLite")
+    env = app_env(
+        SLACK_BOT_TOKEN="xoxb-T1",
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=slack.api_url,
+        DATABASE_URL=settings.database_url,
+    )
+    with AppProcess(env, tmp_path) as app:
+        deadline = time.monotonic() + 10
+        while not _clock_pids(app) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        first = _clock_pids(app)[0]
+        os.kill(first, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while len(_clock_pids(app)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(_clock_pids(app)) == 2, app.output()
+        second = _clock_pids(app)[1]
+        assert second != first and _alive(second)
+        with urllib.request.urlopen(app.url + "/healthz", timeout=5) as response:
+            assert response.status == 200
+
+        # serve dies without a chance to stop its clock: the clock notices and stops itself
+        os.kill(app.process.pid, signal.SIGKILL)
+        app.process.wait()
+        deadline = time.monotonic() + 10
+        while _alive(second) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        outlived = _alive(second)
+        if outlived:
+            os.kill(second, signal.SIGKILL)
+        assert not outlived, "the clock outlived a killed serve"
