@@ -7,7 +7,7 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.error import URLError
 
-from slack_bolt import App
+from slack_bolt import App, BoltResponse
 from slack_bolt.authorization.authorize import InstallationStoreAuthorize
 from slack_bolt.error import BoltError
 from slack_bolt.oauth.oauth_settings import OAuthSettings
@@ -127,7 +127,7 @@ def build_app(
                 listener_executor=executor,
             )
         else:
-            check_bot_token(settings)
+            identity = check_bot_token(settings)
             app = App(
                 client=web_client(settings, settings.bot_token),
                 signing_secret=settings.signing_secret or "",
@@ -143,12 +143,40 @@ def build_app(
             f"Slack refused SLACK_BOT_TOKEN ({_reason(error)}): check the Bot User OAuth Token "
             "under OAuth & Permissions and that the app is installed"
         ) from None
+    if not settings.oauth:
+        app.use(only_our_workspace(identity))
     listeners.register(app, Deps(settings, work))
     return app
 
 
-def check_bot_token(settings: Settings) -> None:
-    """Ask Slack once, with few retries, whether the bot token works; say plainly if not."""
+FOREIGN_WORKSPACE = (
+    "Worth Knowing here is set up for another Slack workspace, so it cannot answer in this "
+    "one. Ask whoever runs it to set it up for this workspace too."
+)
+
+
+def only_our_workspace(identity: dict):
+    """With one bot token, requests from any other workspace are refused: Slack signs every
+    workspace's requests with the app's one signing secret, and the listeners would otherwise
+    read and write that workspace's rows. A slash command is told why; anything else is 401."""
+    org_wide = bool(identity.get("is_enterprise_install"))
+    ours = identity.get("enterprise_id") if org_wide else identity.get("team_id")
+
+    def middleware(req, resp, next):
+        theirs = req.context.enterprise_id if org_wide else req.context.team_id
+        if theirs is None or theirs == ours:
+            return next()
+        log.warning("refused a request from another workspace")
+        if req.body.get("command"):
+            return BoltResponse(status=200, body=FOREIGN_WORKSPACE)
+        return BoltResponse(status=401, body="this app serves another workspace")
+
+    return middleware
+
+
+def check_bot_token(settings: Settings) -> dict:
+    """Ask Slack once, with few retries, whether the bot token works; say plainly if not.
+    Returns auth.test's answer (whose workspace the token is)."""
     client = WebClient(
         token=settings.bot_token,
         base_url=settings.slack_api_url,
@@ -156,7 +184,7 @@ def check_bot_token(settings: Settings) -> None:
         retry_handlers=retry_handlers(max_retries=2),
     )
     try:
-        client.auth_test()
+        return client.auth_test().data
     except SlackApiError as error:
         raise ConfigError(
             f"Slack refused SLACK_BOT_TOKEN ({_reason(error)}): check the Bot User OAuth Token "

@@ -103,14 +103,17 @@ def session_scope(url: str) -> Iterator[Session]:
         session.close()
 
 
-def insert_missing(session: Session, model, rows: list[dict], keys: list[str]) -> None:
+def insert_missing(session: Session, model, rows: list[dict], keys: list[str]) -> int:
     """INSERT the rows whose keys are not taken yet; a row another process inserted first is
-    left as it is (ON CONFLICT DO NOTHING, which SQLite and PostgreSQL both speak)."""
+    left as it is (ON CONFLICT DO NOTHING, which SQLite and PostgreSQL both speak).
+    Returns how many rows this call inserted."""
     dialect = session.get_bind().dialect.name
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    inserted = 0
     for start in range(0, len(rows), 500):
         statement = insert(model).values(rows[start : start + 500])
-        session.execute(statement.on_conflict_do_nothing(index_elements=keys))
+        inserted += session.execute(statement.on_conflict_do_nothing(index_elements=keys)).rowcount
+    return inserted
 
 
 def alembic_config(url: str) -> Config:

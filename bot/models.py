@@ -317,3 +317,15 @@ class ClockTick(Base):
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     last_tick_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class SeenSignature(Base):
+    """Slack request signatures accepted within the last few minutes, so a captured request
+    sent again (a replay) is refused by every web process. Slack's own retries are signed
+    anew, so they are not refused here (ProcessedEvent handles those)."""
+
+    __tablename__ = "seen_signatures"
+
+    signature: Mapped[str] = mapped_column(String(80), primary_key=True)
+    # Slack's X-Slack-Request-Timestamp; once it is older than the window, the row can go.
+    signed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)

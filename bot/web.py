@@ -1,7 +1,13 @@
-"""The HTTP edge: Slack's requests go to Bolt, `/healthz` tells a load balancer we are alive."""
+"""The HTTP edge: Slack's requests go to Bolt, `/healthz` tells a load balancer we are alive.
+
+A POST to /slack/events reaches Bolt only once its raw body passed the signature check and
+its signature was never seen before (bot/signatures.py); anything else is a 401 here, so no
+forged body is ever parsed.
+"""
 
 from __future__ import annotations
 
+import io
 import logging
 
 from slack_bolt.adapter.wsgi import SlackRequestHandler
@@ -9,19 +15,65 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from bot.app import build_app
 from bot.config import Settings
 from bot.db import ping
+from bot.signatures import RefusalLog, SeenSignatures, refusal
 
 log = logging.getLogger(__name__)
 
+EVENTS_PATH = "/slack/events"
+# Slack's requests are a few kilobytes; a larger body is refused before it is read.
+MAX_BODY_BYTES = 1024 * 1024
+
 
 def create_wsgi(settings: Settings):
-    handler = SlackRequestHandler(build_app(settings), path="/slack/events")
+    handler = SlackRequestHandler(build_app(settings), path=EVENTS_PATH)
+    seen = SeenSignatures(settings.database_url)
+    refusals = RefusalLog()
 
     def application(environ, start_response):
-        if environ.get("PATH_INFO") == "/healthz":
+        path = environ.get("PATH_INFO")
+        if path == "/healthz":
             return _health(settings, start_response)
+        if path == EVENTS_PATH and environ.get("REQUEST_METHOD") == "POST":
+            answer = _admit(settings, seen, refusals, environ)
+            if answer is not None:
+                return _plain(start_response, *answer)
         return handler(environ, start_response)
 
     return application
+
+
+def _admit(settings: Settings, seen: SeenSignatures, refusals: RefusalLog, environ):
+    """None if Bolt may have the request (its body put back for Bolt to read); otherwise
+    the (status, text) to answer with."""
+    if not settings.signing_secret:  # Socket Mode: requests never come over HTTP
+        return "404 Not Found", "not found"
+    length = environ.get("CONTENT_LENGTH") or ""
+    if length.isdigit() and int(length) > MAX_BODY_BYTES:
+        return "413 Content Too Large", "request body too large"
+    body = environ["wsgi.input"].read(MAX_BODY_BYTES + 1)
+    if len(body) > MAX_BODY_BYTES:
+        return "413 Content Too Large", "request body too large"
+    timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP")
+    signature = environ.get("HTTP_X_SLACK_SIGNATURE")
+    why = refusal(settings.signing_secret, timestamp, signature, body)
+    if why is None and not seen.first_time(signature, timestamp):
+        why = "a signature already used (a replay)"
+    if why is not None:
+        refusals.refused(why)
+        return "401 Unauthorized", "invalid request signature"
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:  # signed, so from Slack, but Bolt could not read it
+        return "400 Bad Request", "request body is not UTF-8"
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    return None
+
+
+def _plain(start_response, status: str, text: str):
+    body = (text + "\n").encode()
+    start_response(status, [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
 
 
 def _health(settings: Settings, start_response):
@@ -29,8 +81,5 @@ def _health(settings: Settings, start_response):
         ping(settings.database_url)
     except Exception as error:  # noqa: BLE001 - any failure means unhealthy
         log.warning("health check failed: %s", error)
-        body, status = b"database unavailable\n", "503 Service Unavailable"
-    else:
-        body, status = b"ok\n", "200 OK"
-    start_response(status, [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
-    return [body]
+        return _plain(start_response, "503 Service Unavailable", "database unavailable")
+    return _plain(start_response, "200 OK", "ok")

@@ -24,8 +24,8 @@ VERIFICATION_TOKEN = "legacy-verification-token"
 
 
 def signature(secret: str, timestamp: int | str, body: bytes | str) -> str:
-    raw = body.decode("utf-8") if isinstance(body, bytes) else body
-    base = f"v0:{timestamp}:{raw}".encode()
+    raw = body if isinstance(body, bytes) else body.encode()
+    base = f"v0:{timestamp}:".encode() + raw
     return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
 
 

@@ -1,0 +1,254 @@
+"""The HTTP edge of a real `python -m bot serve`: whatever a request without Slack's valid
+signature holds, it gets a 401 and leaves no traceback; a signed request is accepted once
+(a replay is refused, across workers); and with one bot token, another workspace's signed
+requests are refused."""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.client
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import slack_signing as signing
+from conftest import SIGNING_SECRET, AppProcess, app_env
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+from test_meet_harness import make_program, populate
+
+from bot.db import session_scope
+from bot.models import Member, ProcessedEvent, SeenSignature
+from bot.signatures import SeenSignatures
+
+pytestmark = pytest.mark.slow
+
+WORKERS = 2
+
+
+@pytest.fixture
+def served(slack, settings, tmp_path):
+    populate(slack)
+    make_program(settings, "C1")
+    env = app_env(
+        SLACK_BOT_TOKEN="xoxb-T1",
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=slack.api_url,
+        DATABASE_URL=settings.database_url,
+    )
+    with AppProcess(env, tmp_path, ("--no-clock", "--workers", str(WORKERS))) as app:
+        yield app
+
+
+def raw_post(app: AppProcess, body: bytes, headers: dict[str, str]) -> int:
+    """POST exactly these headers (no Content-Type unless given) and body; the status."""
+    connection = http.client.HTTPConnection("127.0.0.1", app.port, timeout=10)
+    try:
+        connection.putrequest("POST", "/slack/events", skip_accept_encoding=True)
+        for name, value in headers.items():
+            connection.putheader(name, value.encode())
+        connection.putheader("Content-Length", str(len(body)))
+        connection.endheaders(body)
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    finally:
+        connection.close()
+
+
+def command_body(text: str = "help", team_id: str = "T1") -> bytes:
+    return signing.slash_command(
+        SIGNING_SECRET, text, user_id="U1", channel_id="C1", response_url="https://x",
+        team_id=team_id,
+    )[0]  # fmt: skip
+
+
+SPECIAL_BODIES = [
+    b"{",
+    b"[]",
+    b"null",
+    b"payload=notjson",
+    b"payload=%7B",
+    b"payload=null",
+    b"\xff\xfe\xfa",
+    b"",
+    b'{"type": "url_verification", "challenge": "c"}',
+    b'{"type": "event_callback", "event": null}',
+    command_body(),
+]
+CONTENT_TYPES = [
+    None,
+    "application/json",
+    "application/x-www-form-urlencoded",
+    "text/plain",
+    "multipart/form-data; boundary=x",
+    "application/json; charset=latin-1",
+]
+HEADER_TEXT = st.text(
+    alphabet=st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_categories=["Cc"]),
+    max_size=40,
+)
+
+
+@st.composite
+def timestamps(draw):
+    now = int(time.time())
+    return draw(
+        st.one_of(
+            st.none(),
+            st.sampled_from(
+                [str(now), "abc", "", "1e9", "-1", f"+{now}", f" {now}", "99999999999999999999",
+                 "\u0661\u0662\u0663", str(now - 301), str(now + 301), f"{now}.5"]
+            ),  # fmt: skip
+            HEADER_TEXT,
+        )
+    )
+
+
+@st.composite
+def forged_requests(draw):
+    body = draw(st.one_of(st.sampled_from(SPECIAL_BODIES), st.binary(max_size=200)))
+    content_type = draw(st.one_of(st.sampled_from(CONTENT_TYPES), HEADER_TEXT))
+    timestamp = draw(timestamps())
+    kind = draw(st.sampled_from(["none", "random", "other body", "other secret", "text"]))
+    signed_ts = timestamp if timestamp is not None else str(int(time.time()))
+    signature = {
+        "none": None,
+        "random": "v0=" + draw(st.binary(min_size=32, max_size=32)).hex(),
+        "other body": signing.signature(SIGNING_SECRET, signed_ts, body + b" "),
+        "other secret": signing.signature("not-the-secret", signed_ts, body),
+        "text": draw(HEADER_TEXT),
+    }[kind]
+    headers = {}
+    if content_type is not None:
+        headers["Content-Type"] = content_type
+    if timestamp is not None:
+        headers["X-Slack-Request-Timestamp"] = timestamp
+    if signature is not None:
+        headers["X-Slack-Signature"] = signature
+    if draw(st.booleans()):
+        headers["X-Slack-Retry-Num"] = draw(st.sampled_from(["1", "x", ""]))
+    return body, headers
+
+
+def test_every_request_without_a_valid_signature_is_401_and_logs_no_traceback(served):
+    statuses = []
+
+    @hypothesis_settings(
+        max_examples=150,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(request=forged_requests())
+    def forged(request):
+        body, headers = request
+        status = raw_post(served, body, headers)
+        statuses.append(status)
+        assert status == 401, (body, headers)
+
+    forged()
+    # a signature made for the body, but at a timestamp too old or too far ahead
+    for shift in (-301, 301):
+        body, headers = signing.sign(
+            SIGNING_SECRET, command_body(), signing.FORM, time.time() + shift
+        )
+        assert raw_post(served, body, headers) == 401
+    # and the same request, signed now, is answered
+    body, headers = signing.sign(SIGNING_SECRET, command_body(), signing.FORM)
+    assert raw_post(served, body, headers) == 200
+
+    log = served.output()
+    assert "Traceback" not in log and " 500 " not in log
+    refusals = [line for line in log.splitlines() if "refused a request" in line]
+    assert 1 <= len(refusals) <= WORKERS  # one short line per process and minute, at most
+    assert all(len(line) < 200 for line in refusals)
+    assert len(statuses) >= 100
+
+
+def test_a_replayed_request_is_refused_across_workers_but_slacks_retries_are_not(
+    slack, served, settings
+):
+    url = slack.new_response_url()
+    body, headers = signing.slash_command(
+        SIGNING_SECRET, "status", user_id="U1", channel_id="C1", response_url=url
+    )
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(
+            pool.map(lambda _: signing.post(served.url + "/slack/events", body, headers)[0],
+                     range(8))
+        )  # fmt: skip
+    assert sorted(statuses) == [200] + [401] * 7
+    time.sleep(0.5)
+    assert len(slack.responses(url)) == 1  # answered once
+
+    # Slack's retry of an event is signed anew: accepted here, then handled once by event id
+    event = {"type": "member_joined_channel", "user": "U5", "channel": "C1", "channel_type": "C"}
+    first = signing.event_callback(SIGNING_SECRET, event, event_id="EvRetried")
+    time.sleep(1.1)  # a new second, so a new timestamp and signature
+    retry = signing.event_callback(SIGNING_SECRET, event, event_id="EvRetried", retry_num=1)
+    assert first[1]["X-Slack-Signature"] != retry[1]["X-Slack-Signature"]
+    assert signing.post(served.url + "/slack/events", *first)[0] == 200
+    assert signing.post(served.url + "/slack/events", *retry)[0] == 200
+    assert signing.post(served.url + "/slack/events", *retry)[0] == 401  # the retry, replayed
+    with session_scope(settings.database_url) as session:
+        assert session.scalar(select(func.count()).select_from(ProcessedEvent)) == 1
+
+
+def test_another_workspaces_signed_requests_are_refused_with_one_bot_token(
+    slack, served, settings
+):
+    url = slack.new_response_url()
+    body, headers = signing.slash_command(
+        SIGNING_SECRET, "pause", user_id="U1", channel_id="C1", response_url=url, team_id="T2"
+    )
+    status, _, text = signing.post(served.url + "/slack/events", body, headers)
+    assert status == 200 and "another Slack workspace" in text
+
+    body, headers = signing.block_action(
+        SIGNING_SECRET, "anything", "1", user_id="U1", team_id="T2", view={"type": "home"}
+    )
+    assert signing.post(served.url + "/slack/events", body, headers)[0] == 401
+    event = {"type": "user_change", "user": {"id": "U1", "deleted": True}}
+    body, headers = signing.event_callback(SIGNING_SECRET, event, team_id="T2")
+    assert signing.post(served.url + "/slack/events", body, headers)[0] == 401
+
+    time.sleep(0.5)
+    assert slack.responses(url) == []
+    with session_scope(settings.database_url) as session:
+        assert session.scalar(select(func.count()).select_from(ProcessedEvent)) == 0
+        assert session.scalars(select(Member).where(Member.team_id == "T2")).all() == []
+        assert session.scalar(select(Member.deactivated).where(Member.user_id == "U1")) in (
+            None, False,
+        )  # fmt: skip
+
+    # our own workspace is answered as before
+    status, _, text = signing.post(
+        served.url + "/slack/events",
+        *signing.slash_command(
+            SIGNING_SECRET, "help", user_id="U1", channel_id="C1", response_url="https://x"
+        ),
+    )
+    assert status == 200 and "/meet status" in text
+
+
+def test_seen_signatures_older_than_the_window_are_pruned(migrated_url):
+    seen = SeenSignatures(migrated_url)
+    old = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=30)
+    with session_scope(migrated_url) as session:
+        session.add(SeenSignature(signature="v0=old", signed_at=old))
+    now = str(int(time.time()))
+    assert seen.first_time("v0=new", now) is True
+    assert seen.first_time("v0=new", now) is False
+    with session_scope(migrated_url) as session:
+        assert list(session.scalars(select(SeenSignature.signature))) == ["v0=new"]
+
+
+def test_signed_json_is_parsed_as_json(slack, served):
+    """Sanity: a validly signed url_verification still reaches Bolt through the edge."""
+    body, headers = signing.url_verification(SIGNING_SECRET, "challenge-9")
+    status, _, text = signing.post(served.url + "/slack/events", body, headers)
+    assert status == 200 and json.loads(text)["challenge"] == "challenge-9"
