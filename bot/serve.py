@@ -147,7 +147,9 @@ def serve_http(settings: Settings, host: str, workers: int, threads: int, with_c
     options = {
         "bind": f"{host}:{settings.port}",
         "workers": workers,
-        "worker_class": "gthread",
+        # gthread, reading each request whole before a thread takes it (slow clients)
+        "worker_class": "bot.http_worker.BufferedThreadWorker",
+        "keepalive": 0,  # so every request is read that way
         "threads": threads,
         "timeout": 60,
         "graceful_timeout": 10,
