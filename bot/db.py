@@ -106,13 +106,16 @@ def session_scope(url: str) -> Iterator[Session]:
 def insert_missing(session: Session, model, rows: list[dict], keys: list[str]) -> int:
     """INSERT the rows whose keys are not taken yet; a row another process inserted first is
     left as it is (ON CONFLICT DO NOTHING, which SQLite and PostgreSQL both speak).
-    Returns how many rows this call inserted."""
+    Returns how many rows this call inserted (counted with RETURNING: psycopg reports no
+    rowcount for it)."""
     dialect = session.get_bind().dialect.name
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    key = getattr(model, keys[0])
     inserted = 0
     for start in range(0, len(rows), 500):
         statement = insert(model).values(rows[start : start + 500])
-        inserted += session.execute(statement.on_conflict_do_nothing(index_elements=keys)).rowcount
+        statement = statement.on_conflict_do_nothing(index_elements=keys).returning(key)
+        inserted += len(session.execute(statement).all())
     return inserted
 
 
