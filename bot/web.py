@@ -37,6 +37,12 @@ def create_wsgi(settings: Settings):
             answer = _admit(settings, seen, refusals, environ)
             if answer is not None:
                 return _plain(start_response, *answer)
+            try:
+                return handler(environ, start_response)
+            except Exception as error:  # noqa: BLE001 - signed, yet not a request Bolt can read
+                log.warning("answered 400 to a signed request Bolt could not read (%s)",
+                            type(error).__name__)  # fmt: skip
+                return _plain(start_response, "400 Bad Request", "malformed request")
         return handler(environ, start_response)
 
     return application

@@ -161,6 +161,13 @@ def test_every_request_without_a_valid_signature_is_401_and_logs_no_traceback(se
     body, headers = signing.sign(SIGNING_SECRET, command_body(), signing.FORM)
     assert raw_post(served, body, headers) == 200
 
+    # signed, but nothing Slack would send: a clear 400, not a 500
+    for body, content_type in [
+        (b"{", signing.JSON), (b"null", signing.JSON), (b"a=b", signing.JSON),
+        (b"payload=notjson", signing.FORM), (b"payload=null", signing.FORM),
+    ]:  # fmt: skip
+        assert raw_post(served, *signing.sign(SIGNING_SECRET, body, content_type)) == 400, body
+
     log = served.output()
     assert "Traceback" not in log and " 500 " not in log
     refusals = [line for line in log.splitlines() if "refused a request" in line]
