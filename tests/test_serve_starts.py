@@ -2,8 +2,8 @@
 
 With SQLite, serve runs scheduled work too, in a clock process of its own that it supervises:
 nothing that forks (gunicorn's master) holds a thread, a scheduler or a database connection,
-so a worker never inherits a lock held mid-tick. Each start here has a round due at once,
-so the clock is busy in the database exactly while gunicorn forks its workers.
+so a worker never inherits a lock held mid-tick. Every third start (with 1 or 3 workers) has
+a round due at once, so the clock is busy in the database while gunicorn forks its workers.
 """
 
 from __future__ import annotations
@@ -83,16 +83,19 @@ def test_serve_with_default_settings_answers_every_start_and_leaves_no_clock(
     )
     failures = []
     for start in range(STARTS):
-        _make_due(settings, program_id)  # the clock has work at once, while workers fork
+        if start % 3 == 0:  # the clock has work at once, while workers fork
+            _make_due(settings, program_id)
         workers = "3" if start % 2 else "1"  # and SIGINT or SIGTERM, see below
         app = AppProcess({**env, "WEB_CONCURRENCY": workers}, tmp_path)
         try:
             app.start(timeout=20)
+            threads = len(os.listdir(f"/proc/{app.process.pid}/task"))
+            assert threads == 1, f"gunicorn's master, which forks, runs {threads} threads"
             status, text = _help(slack, app)
             if status != 200 or "/meet status" not in text:
                 failures.append((start, f"/meet help answered {status}"))
             if start == 0:  # the due round runs without any extra command
-                deadline = time.monotonic() + 15
+                deadline = time.monotonic() + 60  # generous: a loaded machine is slow to start
                 while _rounds(settings) == 0 and time.monotonic() < deadline:
                     time.sleep(0.1)
                 assert _rounds(settings) >= 1, app.output()
@@ -104,10 +107,7 @@ def test_serve_with_default_settings_answers_every_start_and_leaves_no_clock(
             app.stop()
         clocks = _clock_pids(app)
         assert len(clocks) == 1, app.output()
-        deadline = time.monotonic() + 5
-        while _alive(clocks[0]) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if _alive(clocks[0]):
+        if _alive(clocks[0]):  # serve stopped its clock before it exited itself
             os.kill(clocks[0], signal.SIGKILL)
             raise AssertionError(f"start {start}: clock {clocks[0]} outlived serve")
         assert "Traceback" not in app.output(), app.output()
