@@ -11,17 +11,17 @@ import io
 import logging
 
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.app import build_app
 from bot.config import Settings
 from bot.db import ping
+from bot.http_worker import MAX_BODY_BYTES
 from bot.signatures import RefusalLog, SeenSignatures, refusal
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
-# Slack's requests are a few kilobytes; a larger body is refused before it is read.
-MAX_BODY_BYTES = 1024 * 1024
 
 
 def create_wsgi(settings: Settings):
@@ -53,17 +53,19 @@ def _admit(settings: Settings, seen: SeenSignatures, refusals: RefusalLog, envir
     the (status, text) to answer with."""
     if not settings.signing_secret:  # Socket Mode: requests never come over HTTP
         return "404 Not Found", "not found"
-    length = environ.get("CONTENT_LENGTH") or ""
-    if length.isdigit() and int(length) > MAX_BODY_BYTES:
-        return "413 Content Too Large", "request body too large"
-    body = environ["wsgi.input"].read(MAX_BODY_BYTES + 1)
+    body = environ["wsgi.input"].read(MAX_BODY_BYTES + 1)  # the worker refused larger ones
     if len(body) > MAX_BODY_BYTES:
         return "413 Content Too Large", "request body too large"
     timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP")
     signature = environ.get("HTTP_X_SLACK_SIGNATURE")
     why = refusal(settings.signing_secret, timestamp, signature, body)
-    if why is None and not seen.first_time(signature, timestamp):
-        why = "a signature already used (a replay)"
+    if why is None:
+        try:
+            if not seen.first_time(signature, timestamp):
+                why = "a signature already used (a replay)"
+        except SQLAlchemyError as error:
+            log.warning("cannot record a request signature: %s", type(error).__name__)
+            return "503 Service Unavailable", "database unavailable"
     if why is not None:
         refusals.refused(why)
         return "401 Unauthorized", "invalid request signature"

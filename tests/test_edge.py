@@ -17,7 +17,7 @@ from conftest import SIGNING_SECRET, AppProcess, app_env
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from test_meet_harness import make_program, populate
 
 from bot.db import session_scope
@@ -259,3 +259,15 @@ def test_signed_json_is_parsed_as_json(slack, served):
     body, headers = signing.url_verification(SIGNING_SECRET, "challenge-9")
     status, _, text = signing.post(served.url + "/slack/events", body, headers)
     assert status == 200 and json.loads(text)["challenge"] == "challenge-9"
+
+
+def test_a_database_that_cannot_record_signatures_is_a_503_not_a_traceback(served, settings):
+    from bot.db import engine_for
+
+    with engine_for(settings.database_url).begin() as connection:
+        connection.execute(text("DROP TABLE seen_signatures"))
+    body, headers = signing.slash_command(
+        SIGNING_SECRET, "help", user_id="U1", channel_id="C1", response_url="https://x"
+    )
+    assert signing.post(served.url + "/slack/events", body, headers)[0] == 503
+    assert "Traceback" not in served.output()
