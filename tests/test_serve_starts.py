@@ -117,15 +117,13 @@ def test_serve_with_default_settings_answers_every_start_and_leaves_no_clock(
 def test_the_clock_is_restarted_when_it_dies_and_stops_when_serve_is_killed(
     slack, settings, tmp_path
 ):
-    if not settings.database_url.startswith("sqlite"):
-        pytest.skip("the clock runs inside serve by default only with SQLite")
     env = app_env(
         SLACK_BOT_TOKEN="xoxb-T1",
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
         SLACK_API_URL=slack.api_url,
         DATABASE_URL=settings.database_url,
     )
-    with AppProcess(env, tmp_path) as app:
+    with AppProcess(env, tmp_path, ("--with-clock",)) as app:  # the default with SQLite
         deadline = time.monotonic() + 10
         while not _clock_pids(app) and time.monotonic() < deadline:
             time.sleep(0.05)
