@@ -131,6 +131,12 @@ class Clock:
         """Finish the program at hand, then do nothing more (the process is shutting down)."""
         self._stopping.set()
 
+    def wait_until_idle(self) -> None:
+        """Block until the tick under way, if any, has returned: a process that exited
+        during it would cut the round short (no new threads once Python shuts down)."""
+        with self._busy:
+            pass
+
     # ------------------------------------------------------------ the tick
 
     def tick(self, now: dt.datetime | None = None) -> TickReport:
@@ -428,4 +434,5 @@ def run_clock(
         tick_seconds, f"{hours:g}",
     )
     scheduler.start()
+    clock.wait_until_idle()
     log.info("clock stopped")

@@ -12,6 +12,8 @@ import datetime as dt
 import os
 import re
 import signal
+import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -148,3 +150,40 @@ def test_the_clock_is_restarted_when_it_dies_and_stops_when_serve_is_killed(
         if outlived:
             os.kill(second, signal.SIGKILL)
         assert not outlived, "the clock outlived a killed serve"
+
+
+def test_a_clock_stopped_mid_round_finishes_the_round_first(slack, settings, tmp_path):
+    """SIGTERM (serve stopping its clock) lets the round under way deliver, without a
+    traceback: the process must not exit, and so refuse new threads, in the middle of it."""
+    populate(slack)
+    program_id = make_program(settings, "C1")
+    _make_due(settings, program_id)
+    slack.latency = 0.2  # each Slack call is slow, so the round is still going when stopped
+    env = app_env(
+        SLACK_BOT_TOKEN="xoxb-T1",
+        SLACK_API_URL=slack.api_url,
+        DATABASE_URL=settings.database_url,
+        SLACK_RATE_SCALE="1000",
+    )
+    log_path = tmp_path / "clock.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "clock"], env=env, cwd=tmp_path, stdout=log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 60
+            while b"starting the round" not in log_path.read_bytes():
+                assert time.monotonic() < deadline and process.poll() is None, log_path.read_text()
+                time.sleep(0.05)
+            process.terminate()
+            process.wait(timeout=60)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    output = log_path.read_text()
+    assert "Traceback" not in output, output
+    with session_scope(settings.database_url) as session:
+        assert session.scalar(select(Round.status)) == "delivered", output
+    assert slack.messages()  # the intros went out
