@@ -1,15 +1,15 @@
 """seen request signatures, for refusing replayed requests
 
-Revision ID: 0004_edge
-Revises: 0003_delivery
+Revision ID: 0005_edge
+Revises: 0004_dates
 Create Date: 2026-11-29
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_edge"
-down_revision = "0003_delivery"
+revision = "0005_edge"
+down_revision = "0004_dates"
 branch_labels = None
 depends_on = None
 
