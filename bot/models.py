@@ -137,6 +137,8 @@ class Program(Base):
     # The next slot the clock will run, kept here so a tick is one indexed query.
     next_run_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
     heads_up_sent_for: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Slack's error when the channel's members could not be read last time, shown to admins.
+    channel_error: Mapped[str | None] = mapped_column(String(100))
     created_by: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -293,3 +295,13 @@ class ClockTick(Base):
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     last_tick_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class Lock(Base):
+    """A named lock held by one process or thread until `expires_at` (see services.locks)."""
+
+    __tablename__ = "locks"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
