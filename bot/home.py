@@ -104,6 +104,7 @@ class AdminProgram:
     meet_rate: str
     next_round: str
     failures: Sequence = ()  # stats.FailedGroup, newest first
+    channel_error: str | None = None
 
 
 @dataclass
@@ -243,7 +244,13 @@ def _admin(programs: list[AdminProgram]) -> list:
                 text=_md(
                     f"*{texts.channel(program.channel_id)}*: {program.schedule}, {size}; {state}\n"
                     f"{people} taking part · {program.rounds} rounds · "
-                    f"meet rate {program.meet_rate}" + _failures(program.failures)
+                    f"meet rate {program.meet_rate}"
+                    + _failures(program.failures)
+                    + (
+                        "\n" + texts.channel_unreadable(program.channel_id, program.channel_error)
+                        if program.channel_error
+                        else ""
+                    )
                 )
             )
         )
@@ -498,10 +505,7 @@ def gather(
         team_programs = programs.of_team(session, team_id)
         admin = people.is_admin(session, client, team_id, user_id, user)
     enabled = [p for p in team_programs if p.enabled]
-    members = {
-        p.channel_id: programs.channel_members(client, p.channel_id)
-        for p in (team_programs if admin else enabled)
-    }
+    members, unreadable = programs.read_members(client, team_programs if admin else enabled)
     data = HomeData(user_id=user_id, notice=notice)
     bot_user_id = _bot_user_id(client) if admin else None
     with session_scope(deps.settings.database_url) as session:
@@ -533,6 +537,7 @@ def gather(
         if admin:
             data.admin = []
             for program in team_programs:
+                programs.note_channel_error(session, program.id, unreadable.get(program.id))
                 figures = stats.program_stats(session, program)
                 data.admin.append(
                     AdminProgram(
@@ -548,6 +553,7 @@ def gather(
                         meet_rate=stats.format_rate(figures),
                         next_round=programs.format_when(programs.next_round(program), timezone),
                         failures=figures.failures,
+                        channel_error=unreadable.get(program.id),
                     )
                 )
     return data

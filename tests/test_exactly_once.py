@@ -287,3 +287,34 @@ def test_a_schedule_changed_while_the_clock_runs_a_round_is_kept(settings):
         moved = session.get(Program, program_id).next_run_at
     assert moved == dt.datetime(2026, 5, 7, 12, tzinfo=dt.UTC)  # the admin's Thursday
 
+
+
+# -- a channel Slack won't list is an error, never an empty channel ------------------------------
+
+
+def test_a_channel_slack_will_not_list_stops_the_round_and_admins_are_told_what_to_do(
+    slack, settings, program, caplog
+):
+    import json
+
+    from bot.services.participants import ChannelUnreadable
+
+    slack.fail_next("conversations.members", error="not_in_channel")
+    with pytest.raises(ChannelUnreadable):
+        run_round(settings, program)
+    with session_scope(settings.database_url) as session:
+        assert session.scalar(select(Round.id)) is None  # no empty round in its place
+    h = Harness(slack, settings)
+    try:
+        stats = h.command("stats", user="UADMIN", channel="C1").text
+        assert "I can't see who is in <#C1> (Slack says `not_in_channel`)" in stats
+        assert "`/invite @Worth Knowing`" in stats
+        slack.fail_next("conversations.members", error="token_revoked")
+        h.event({"type": "app_home_opened", "user": "UADMIN", "tab": "home"})
+        home = json.dumps(slack.home_view("T1", "UADMIN"))
+        assert "Slack says `token_revoked`" in home and "reinstall Worth Knowing" in home
+        run_round(settings, program)  # Slack answers again: the warning goes
+        assert "can't see who is in" not in h.command("stats", user="UADMIN", channel="C1").text
+    finally:
+        h.close()
+    assert_one_round_one_intro_per_group(slack, settings)

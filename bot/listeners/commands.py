@@ -432,6 +432,8 @@ def _stats(command, asker: Asker) -> str:
         )
         if f.non_responders:
             line += f"; quiet lately: {texts.people(f.non_responders[:10])}"
+        if f.channel_error:
+            line += "\n    " + texts.channel_unreadable(f.channel_id, f.channel_error)
         lines.append(line)
         lines.extend(_failure_lines(f.failures))
     return "\n".join(lines)

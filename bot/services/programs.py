@@ -7,13 +7,13 @@ read or changed from another, even when channel ids or program ids are guessed.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,6 +22,9 @@ from bot.levels.admin import workspace_row
 from bot.meet_command import UsageError
 from bot.models import Program, Workspace, utcnow
 from bot.services.due import reschedule
+from bot.services.participants import ChannelUnreadable, channel_member_ids
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TIME = "12:00"
 DEFAULT_WEEKDAY = 0
@@ -89,26 +92,46 @@ def deactivate(session: Session, team_id: str) -> None:
 def channels_with_member(
     client: WebClient, programs: Iterable[Program], user_id: str
 ) -> list[Program]:
-    """The programs whose channel this person is in now (membership is read live)."""
+    """The programs whose channel this person is in now (membership is read live); a
+    channel Slack will not list is left out, and noted for its admins."""
     found = []
     for program in programs:
-        if user_id in channel_members(client, program.channel_id):
-            found.append(program)
+        try:
+            if user_id in channel_members(client, program.channel_id):
+                found.append(program)
+        except ChannelUnreadable as error:
+            log.warning("cannot read the members of %s: %s", program.channel_id, error.code)
     return found
 
 
 def channel_members(client: WebClient, channel_id: str) -> set[str]:
-    members: set[str] = set()
-    cursor = None
-    try:
-        while True:
-            response = client.conversations_members(channel=channel_id, limit=1000, cursor=cursor)
-            members.update(response.get("members", []))
-            cursor = (response.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return members
-    except SlackApiError:
-        return members  # archived, or the bot was removed: nobody takes part there
+    """Who is in the channel now; raises ChannelUnreadable when Slack won't say."""
+    return set(channel_member_ids(client, channel_id))
+
+
+def read_members(
+    client: WebClient, programs: Iterable[Program]
+) -> tuple[dict[str, set[str]], dict[int, str]]:
+    """Members per channel, and Slack's error per program whose channel would not be read."""
+    members: dict[str, set[str]] = {}
+    errors: dict[int, str] = {}
+    for program in programs:
+        try:
+            members[program.channel_id] = channel_members(client, program.channel_id)
+        except ChannelUnreadable as error:
+            log.warning("cannot read the members of %s: %s", program.channel_id, error.code)
+            errors[program.id] = error.code
+    return members, errors
+
+
+def note_channel_error(session: Session, program_id: int, code: str | None) -> None:
+    """Remember (or forget, with None) why the channel could not be read, for its admins."""
+    session.execute(
+        update(Program)
+        .where(Program.id == program_id, Program.channel_error.is_distinct_from(code))
+        .values(channel_error=code)
+        .execution_options(synchronize_session=False)
+    )
 
 
 # -- schedule ---------------------------------------------------------------------------------

@@ -21,10 +21,10 @@ from bot import round_messages
 from bot.config import Settings
 from bot.db import session_scope
 from bot.models import Group, Participation, Program, Round, UnmatchedMember, Workspace, utcnow
-from bot.services import locks
+from bot.services import locks, programs
 from bot.services.delivery import Delivery, is_transient
 from bot.services.pacing import Pacer
-from bot.services.participants import build_roster
+from bot.services.participants import ChannelUnreadable, build_roster
 from bot.services.planning import add_plan, plan_groups
 from bot.services.workspaces import bot_token_for, client_for_team
 from bot.slack import TOKEN_ERRORS, rate_limit_only_client
@@ -139,9 +139,14 @@ def _plan(settings, client, pacer, program_id: int, slot: dt.datetime | None):
             program = session.get(Program, program_id)
             if not program.enabled:
                 raise NoProgram(f"the program in {program.channel_id} is switched off")
-            roster = build_roster(
-                client, session, program, slot.date(), bot_user_id=bot_user_id, pacer=pacer
-            )
+            try:
+                roster = build_roster(
+                    client, session, program, slot.date(), bot_user_id=bot_user_id, pacer=pacer
+                )
+            except ChannelUnreadable as error:
+                _note_channel_error(url, program_id, error.code)
+                raise
+            programs.note_channel_error(session, program_id, None)
             grouping = plan_groups(session, program, roster.members, slot, seed)
             days = CADENCE_DAYS.get(program.cadence, 7)
             round_ = Round(
@@ -169,6 +174,11 @@ def _plan(settings, client, pacer, program_id: int, slot: dt.datetime | None):
         if existing is None:
             raise
         return existing, False  # another process planned this slot first
+
+
+def _note_channel_error(url: str, program_id: int, code: str) -> None:
+    with session_scope(url) as session:
+        programs.note_channel_error(session, program_id, code)
 
 
 def resume_deliveries(settings: Settings) -> int:
