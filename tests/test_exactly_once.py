@@ -318,3 +318,37 @@ def test_a_channel_slack_will_not_list_stops_the_round_and_admins_are_told_what_
     finally:
         h.close()
     assert_one_round_one_intro_per_group(slack, settings)
+
+
+def test_four_clock_processes_close_each_round_once(slack, settings, tmp_path):
+    from test_clock import clock_env, start_clocks, stop_clocks, wait_for
+
+    channels = ["C1", "C2", "C3"]
+    for user in PEOPLE[:12]:
+        slack.add_user("T1", user)
+    slot = utcnow().replace(second=0, microsecond=0) - dt.timedelta(days=8)
+    for n, channel in enumerate(channels):
+        people = PEOPLE[4 * n: 4 * n + 4]
+        slack.add_channel("T1", channel, channel, members=[*people, "UBOT"])
+        program_id = make_program(settings, channel=channel, post_summary=True)
+        run_round(settings, program_id, slot=slot)
+        with session_scope(settings.database_url) as session:
+            for user in people:
+                session.add(Participation(program_id=program_id, user_id=user, silent_rounds=2))
+    slack.slow_next("chat.postMessage", 0.2, count=30)  # closing takes a while: room to race
+
+    def all_closed():
+        with session_scope(settings.database_url) as session:
+            return session.scalar(select(Round.id).where(Round.closed_at.is_(None))) is None
+
+    clocks = start_clocks(4, clock_env(settings, slack), tmp_path)
+    try:
+        wait_for(all_closed, clocks)
+    finally:
+        stop_clocks(clocks)
+    for channel in channels:
+        assert [m.text for m in slack.messages(channel)] == [round_messages.summary(2, 0)]
+    nudged = Counter(m.channel for m in slack.messages() if "haven't heard from you" in m.text)
+    assert len(nudged) == 12 and set(nudged.values()) == {1}
+    with session_scope(settings.database_url) as session:
+        assert set(session.scalars(select(Participation.silent_rounds))) == {3}
