@@ -320,6 +320,7 @@ def test_a_channel_slack_will_not_list_stops_the_round_and_admins_are_told_what_
     assert_one_round_one_intro_per_group(slack, settings)
 
 
+@pytest.mark.slow
 def test_four_clock_processes_close_each_round_once(slack, settings, tmp_path):
     from test_clock import clock_env, start_clocks, stop_clocks, wait_for
 
