@@ -1,15 +1,15 @@
 """locks that work on every database; a program's channel read error
 
-Revision ID: 0002_exact
-Revises: 0002_platform
+Revision ID: 0004_exact
+Revises: 0003_delivery
 Create Date: 2026-11-29
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_exact"
-down_revision = "0002_platform"
+revision = "0004_exact"
+down_revision = "0003_delivery"
 branch_labels = None
 depends_on = None
 
