@@ -201,7 +201,7 @@ class Clock:
         if retry is not None and now < retry.at:
             return
         url = self.settings.database_url
-        with locks.try_advisory_lock(url, locks.CLOCK, program_id) as mine:
+        with locks.try_hold(url, locks.CLOCK, program_id) as mine:
             if not mine:
                 log.debug("program %s is being handled by another clock", program_id)
                 return

@@ -329,3 +329,13 @@ class SeenSignature(Base):
     signature: Mapped[str] = mapped_column(String(80), primary_key=True)
     # Slack's X-Slack-Request-Timestamp; once it is older than the window, the row can go.
     signed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class Lock(Base):
+    """A named lock held by one process or thread until `expires_at` (see services.locks)."""
+
+    __tablename__ = "locks"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

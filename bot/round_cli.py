@@ -111,4 +111,6 @@ def cmd_stats(args) -> int:
         for failed in s.failures:
             who = " ".join(failed.user_ids) or "-"
             print(f"  not delivered {failed.date} ({who}): {failed.error}: {failed.advice}")
+        if s.channel_error:
+            print(f"  cannot read the channel's members: {s.channel_error}")
     return 0

@@ -304,6 +304,21 @@ def round_done(channel_id: str, report) -> str:
     return text + "."
 
 
+def channel_unreadable(channel_id: str, code: str) -> str:
+    """Why a program's channel could not be read, and what an admin can do about it."""
+    where = channel(channel_id)
+    if code in ("not_in_channel", "channel_not_found", "is_archived"):
+        fix = "invite the app there with `/invite @Worth Knowing`, or `/meet disable` it"
+    elif code in ("token_revoked", "token_expired", "invalid_auth", "account_inactive",
+                  "not_authed", "missing_scope", "no_permission"):
+        fix = "reinstall Worth Knowing in this workspace"
+    elif code == "ratelimited":
+        fix = "Slack is busy; nothing to do, the next round tries again"
+    else:
+        fix = "the next round tries again; if this stays, reinstall Worth Knowing"
+    return f"⚠️ I can't see who is in {where} (Slack says `{code}`), so no round can run there: {fix}."
+
+
 def round_failed(channel_id: str, reason: str) -> str:
     return f"The round in {channel(channel_id)} didn't run: {reason}."
 

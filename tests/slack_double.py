@@ -275,6 +275,7 @@ class SlackDouble:
         self._views: dict[str, dict] = {}
         self._home: dict[tuple[str, str], str] = {}
         self._failures: list[dict] = []
+        self._fail_after: dict[str, list] = {}
         self._limits: dict[tuple[str, bool], _Limit] = {}
         self._responses: list[tuple[str, Any]] = []
         self._response_ids: dict[str, list] = {}  # id -> [issued at, posts so far]
@@ -824,6 +825,12 @@ class SlackDouble:
             time.sleep(delay)
         return status, headers, body
 
+    def fail_after_next(self, method: str, status: int = 500, count: int = 1) -> None:
+        """Carry out the next ``count`` calls of ``method``, then answer HTTP ``status``
+        anyway (a reply lost after Slack acted, as a 5xx from a proxy can be)."""
+        with self._lock:
+            self._fail_after[method] = [status, count]
+
     def slow_next(self, method: str, seconds: float, count: int = 1) -> None:
         """Hold back the answer to the next `count` calls of `method` after they took effect."""
         with self._lock:
@@ -874,6 +881,13 @@ class SlackDouble:
                 result = handler(token, args) if app_method else handler(team, args)
         except _ApiError as e:
             return 200, headers, {"ok": False, "error": e.error, **e.extra}
+        with self._lock:
+            after = self._fail_after.get(method)
+            if after:
+                after[1] -= 1
+                if after[1] <= 0:
+                    del self._fail_after[method]
+                return after[0], {}, {"ok": False, "error": "fatal_error"}
         return 200, headers, {"ok": True, **result}
 
     def _scope_headers(self, team: _Team, method: str, args: dict) -> dict[str, str]:

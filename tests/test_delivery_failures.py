@@ -161,7 +161,13 @@ def harness(slack, settings):
 def test_meet_now_says_which_groups_failed_and_which_wait_for_slack(harness, settings, program):
     harness.slack.refuse_dms("T1", "U01", error="user_not_visible")  # its group fails at once
     harness.slack.fail_next("chat.postMessage", error="service_unavailable")  # another waits
-    text = harness.command("now", user="UADMIN", channel="C1").text
+    harness.command("now", user="UADMIN", channel="C1")
+    # the outcome comes privately: an ephemeral message, or a DM where that is refused
+    dm = harness.slack.conversation_id("T1", ["UADMIN"])
+    told = harness.slack.ephemerals("C1", user="UADMIN") + (
+        harness.slack.messages(dm) if dm else []
+    )
+    text = "\n".join(m.text for m in told)
     assert "4 groups, 2 introduced, 1 could not be reached (`/meet stats` says why)" in text
     assert "1 to be tried again in a few minutes" in text
 

@@ -161,6 +161,16 @@ def test_a_retried_event_is_processed_once(harness):
         assert session.scalar(select(func.count()).select_from(ProcessedEvent)) == 2
 
 
+def test_a_retried_home_opened_event_publishes_the_home_tab_once(harness):
+    """Opening Home twice publishes twice; Slack's retry of one opening must not."""
+    for retry in (None, 1):
+        harness.event({"type": "app_home_opened", "user": "U1", "tab": "home"},
+                      event_id="EvHome1", retry_num=retry)
+    assert len(harness.slack.calls("views.publish")) == 1
+    harness.event({"type": "app_home_opened", "user": "U1", "tab": "home"}, event_id="EvHome2")
+    assert len(harness.slack.calls("views.publish")) == 2
+
+
 def test_the_same_event_in_two_app_processes_at_once_is_processed_once(harness, slack, settings):
     """Two app instances on one database (as two workers would be) receive the same event."""
     make_program(settings, "C1")

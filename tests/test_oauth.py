@@ -274,8 +274,11 @@ def test_a_workspace_of_an_enterprise_grid_org_gets_its_scheduled_rounds(grid):
 
     # /meet now in the Grid workspace: the request names the org, Bolt finds the token
     h.slack.add_user("TG", "UADMIN", is_admin=True)
-    now = h.command("now", user="UADMIN", channel="C1", team="TG", enterprise_id="E1")
-    assert "Round in <#C1> done: 2 groups" in now.text, now.text
+    h.command("now", user="UADMIN", channel="C1", team="TG", enterprise_id="E1")
+    # the admin is not in C1, so Slack refuses the ephemeral outcome: it comes as a DM
+    dm = h.slack.conversation_id("TG", ["UADMIN"])
+    outcome = [m.text for m in h.slack.messages(dm) if m.team_id == "TG"]
+    assert len(outcome) == 1 and "Round in <#C1> done: 2 groups" in outcome[0]
 
 
 def test_a_scheduled_round_after_the_token_expired_refreshes_it_first(grid):

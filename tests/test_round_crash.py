@@ -1,5 +1,6 @@
 """Exactly once, the hard way: real `python -m bot round` processes killed mid-delivery
-against a Slack that throttles, and (on PostgreSQL) two processes racing for one round."""
+against a Slack that throttles, and two processes racing for one round (SQLite and
+PostgreSQL alike)."""
 
 from __future__ import annotations
 
@@ -103,7 +104,6 @@ def test_killed_round_resumes_and_every_group_gets_exactly_one_intro(
     assert any(c.status == 429 for c in slack.calls())  # Slack did push back
 
 
-@pytest.mark.postgres
 def test_two_processes_started_together_make_one_round_and_one_intro_per_group(
     slack, settings, big_channel, tmp_path
 ):

@@ -2,7 +2,8 @@
 
 A malformed command is answered in the acknowledgement itself (nothing is looked up or
 stored). Everything else is acknowledged empty and answered through the response_url once
-done, so Slack's 3 seconds are never at risk, whatever Slack or the database do.
+done, so Slack's 3 seconds are never at risk, whatever Slack or the database do. The outcome
+of `/meet now`, which may come after the response_url has expired, is an ephemeral message.
 """
 
 from __future__ import annotations
@@ -422,7 +423,22 @@ def _now(command, asker: Asker) -> str | None:
     if not program.enabled:
         return texts.program_off(program.channel_id)
     send(asker.respond, texts.round_starting(program.channel_id))
-    return run_round_now(asker.deps.settings, program)
+    # A round can outlast the response_url (30 minutes, 5 posts): the outcome comes privately.
+    tell_privately(asker, run_round_now(asker.deps.settings, program))
+    return None
+
+
+def tell_privately(asker: Asker, text: str) -> None:
+    """An ephemeral message to the asker where they asked, or a DM if that is refused."""
+    try:
+        if asker.channel_id:
+            asker.client.chat_postEphemeral(
+                channel=asker.channel_id, user=asker.user_id, text=text
+            )
+            return
+    except SlackApiError as error:
+        log.info("ephemeral answer refused (%s); sending a DM", error.response.get("error"))
+    asker.client.chat_postMessage(channel=asker.user_id, text=text)
 
 
 def run_round_now(settings, program: Program) -> str:
@@ -461,6 +477,8 @@ def _stats(command, asker: Asker) -> str:
         )
         if f.non_responders:
             line += f"; quiet lately: {texts.people(f.non_responders[:10])}"
+        if f.channel_error:
+            line += "\n    " + texts.channel_unreadable(f.channel_id, f.channel_error)
         lines.append(line)
         lines.extend(_failure_lines(f.failures))
     return "\n".join(lines)

@@ -4,13 +4,12 @@ Every tick starts with `due_now`: one statement of EXISTS tests that says which 
 work are due. When nothing is, that statement is the whole tick.
 
 A program's slot is claimed in the database, not in memory, so any number of clock
-processes can run. On PostgreSQL the clock takes a per-program advisory lock (try-lock: a
-busy program is left to the process that has it), reads the program again, runs the round
-and only then moves `next_run_at` on, with an UPDATE that checks the old value. A process
-that dies mid-round leaves `next_run_at` where it was and frees its lock with its
-connection, so the next tick anywhere resumes the same slot; `run_round` finds the round
-already planned under its unique (program, slot) key and only finishes what is left.
-SQLite has one clock process, so its lock is a plain one in memory.
+processes can run. The clock takes the program's lock (bot.services.locks; try-lock: a busy
+program is left to whoever has it), reads the program again, runs the round and only then
+moves `next_run_at` on, with an UPDATE that checks the old value. A process that dies
+mid-round leaves `next_run_at` where it was and its lock is taken over, so a later tick
+anywhere resumes the same slot; `run_round` finds the round already planned under its
+unique (program, slot) key and only finishes what is left.
 """
 
 from __future__ import annotations

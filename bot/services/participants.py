@@ -45,11 +45,23 @@ class Roster:
         return [m.user_id for m in self.members]
 
 
+class ChannelUnreadable(SlackApiError):
+    """Slack would not say who is in a program's channel: an error, never an empty channel."""
+
+    def __init__(self, channel_id: str, error: SlackApiError):
+        super().__init__(f"cannot read the members of {channel_id}", error.response)
+        self.channel_id = channel_id
+        self.code = str(error.response.get("error") or "unknown_error")
+
+
 def channel_member_ids(client: WebClient, channel_id: str) -> list[str]:
     """Every member of a channel, all pages (slack_sdk follows the cursors)."""
     ids: list[str] = []
-    for page in client.conversations_members(channel=channel_id, limit=1000):
-        ids.extend(page.get("members", []))
+    try:
+        for page in client.conversations_members(channel=channel_id, limit=1000):
+            ids.extend(page.get("members", []))
+    except SlackApiError as error:
+        raise ChannelUnreadable(channel_id, error) from None
     return ids
 
 

@@ -7,11 +7,11 @@ read or changed from another, even when channel ids or program ids are guessed.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -21,6 +21,9 @@ from bot.levels.admin import workspace_row
 from bot.meet_command import UsageError
 from bot.models import Program, Workspace, utcnow
 from bot.services.due import reschedule
+from bot.services.participants import channel_member_ids
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TIME = "12:00"
 DEFAULT_WEEKDAY = 0
@@ -86,17 +89,8 @@ def deactivate(session: Session, team_id: str) -> None:
 
 
 def channel_members(client: WebClient, channel_id: str) -> set[str]:
-    members: set[str] = set()
-    cursor = None
-    try:
-        while True:
-            response = client.conversations_members(channel=channel_id, limit=1000, cursor=cursor)
-            members.update(response.get("members", []))
-            cursor = (response.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return members
-    except SlackApiError:
-        return members  # archived, or the bot was removed: nobody takes part there
+    """Who is in the channel now; raises ChannelUnreadable when Slack won't say."""
+    return set(channel_member_ids(client, channel_id))
 
 
 # -- schedule ---------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from bot.db import session_scope
 from bot.models import Member, Participation, Program, Workspace
 from bot.schedule import day_ends, zone_or_utc
 from bot.services.due import HEADS_UP_AHEAD, heads_up_pending
-from bot.services.workspaces import NotInstalled, client_for_team
+from bot.services.workspaces import client_for_team
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +74,11 @@ def send_heads_ups(settings: Settings, now: dt.datetime) -> int:
             )
             sent += 1
             log.info("heads-up posted in %s for the round at %s", channel_id, slot)
-        except (SlackApiError, NotInstalled) as error:
-            log.warning("could not post the heads-up in %s: %s", channel_id, _reason(error))
+        except Exception as error:  # one workspace's trouble must not stop the others
+            log.warning(
+                "could not post the heads-up in %s (program %s, workspace %s): %s",
+                channel_id, program_id, team_id, _reason(error),
+            )
     return sent
 
 
@@ -152,8 +155,11 @@ def end_pauses(settings: Settings, now: dt.datetime, cutoff: dt.date) -> Pauses:
                 client_for_team(settings, team_id).chat_postMessage(
                     channel=user_id, text=back_in_text(channel_id)
                 )
-            except (SlackApiError, NotInstalled) as error:
-                log.warning("could not tell %s they are back in: %s", user_id, _reason(error))
+            except Exception as error:  # one workspace's trouble must not stop the others
+                log.warning(
+                    "could not tell %s in workspace %s they are back in: %s",
+                    user_id, team_id, _reason(error),
+                )
     return Pauses(ended=ended, waiting_until=min(waiting, default=None))
 
 

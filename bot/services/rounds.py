@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -23,11 +23,12 @@ from bot.db import session_scope
 from bot.models import Group, Participation, Program, Round, UnmatchedMember, Workspace, utcnow
 from bot.schedule import days_later
 from bot.services import locks
-from bot.services.delivery import Delivery
+from bot.services.delivery import Delivery, is_transient
 from bot.services.pacing import Pacer
 from bot.services.participants import build_roster
 from bot.services.planning import add_plan, plan_groups
-from bot.services.workspaces import client_for_team
+from bot.services.workspaces import bot_token_for, client_for_team
+from bot.slack import TOKEN_ERRORS, rate_limit_only_client
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +61,12 @@ def run_round(
     slot: dt.datetime | None = None,
     *,
     progress: Callable[[int, int], None] | None = None,
+    wait: bool = True,
 ) -> RoundReport:
     """Plan the round for `slot` (once, whoever else tries) and deliver what is undelivered.
 
     Without a slot (a manual round) an unfinished or very recent round is resumed instead of
-    starting another one.
+    starting another one. With wait=False a round someone else is delivering is left to them.
     """
     url = settings.database_url
     with session_scope(url) as session:
@@ -76,20 +78,25 @@ def run_round(
         team_id = program.team_id
     client = client_for_team(settings, team_id)
     pacer = Pacer(settings.slack_rate_scale)
-    with locks.advisory_lock(url, locks.PLAN, program_id):
+    with locks.hold(url, locks.PLAN, program_id):
         round_id, created = _existing_round(settings, program_id, slot), False
         if round_id is None:
             round_id, created = _plan(settings, client, pacer, program_id, slot)
-    with locks.advisory_lock(url, locks.DELIVER, round_id):
-        result = Delivery(settings, client, pacer).deliver(round_id, progress)
+    # Whoever holds a round's delivery lock delivers it; a second caller waits (or, with
+    # wait=False, leaves it to the first) and then finds nothing left to send.
+    hold = locks.hold if wait else locks.try_hold
+    with hold(url, locks.DELIVER, round_id) as mine:
+        if mine is not False:
+            Delivery(settings, client, pacer).deliver(round_id, progress)
     with session_scope(url) as session:
+        states = list(session.scalars(select(Group.delivery).where(Group.round_id == round_id)))
         return RoundReport(
             round_id=round_id,
             program_id=program_id,
             created=created,
-            groups=_count(session, Group, Group.round_id == round_id),
-            delivered=result.delivered,
-            failed=result.failed,
+            groups=len(states),
+            delivered=states.count("posted"),
+            failed=states.count("failed"),
             unmatched=_count(session, UnmatchedMember, UnmatchedMember.round_id == round_id),
             status=session.get(Round, round_id).status,
         )
@@ -120,11 +127,13 @@ def _plan(settings, client, pacer, program_id: int, slot: dt.datetime | None):
     slot = (slot or utcnow()).replace(second=0, microsecond=0)
     bot_user_id = client.auth_test().get("user_id")
     with session_scope(url) as session:
-        unclosed = session.scalars(
-            select(Round).where(Round.program_id == program_id, Round.closed_at.is_(None))
-        ).all()  # read in full: closing one commits
-        for previous in unclosed:
-            _close(settings, client, session, previous)
+        previous = list(
+            session.scalars(
+                select(Round.id).where(Round.program_id == program_id, Round.closed_at.is_(None))
+            )
+        )
+    for round_id in previous:
+        close_round(settings, client, round_id)
     seed = random.SystemRandom().randrange(2**31)
     try:
         with session_scope(url) as session:
@@ -173,83 +182,190 @@ def resume_deliveries(settings: Settings) -> int:
         ).all()
     for program_id, slot in rows:
         try:
-            run_round(settings, program_id, slot)
+            run_round(settings, program_id, slot, wait=False)
         except Exception:  # one workspace's trouble must not stop the others
             log.exception("could not resume the round of program %s", program_id)
     return len(rows)
 
 
 def send_due_checkins(settings: Settings, now: dt.datetime) -> int:
-    """Ask each delivered group "did you get to meet?" once, at mid-round."""
-    url = settings.database_url
-    with session_scope(url) as session:
+    """Ask each delivered group "did you get to meet?" once, at mid-round.
+
+    Each round is handled on its own: a workspace whose token fails is logged and tried
+    again at the next tick, and the others go on.
+    """
+    with session_scope(settings.database_url) as session:
         due = session.execute(
-            select(Round.id, Program.team_id)
+            select(Round.id, Program.id, Program.team_id)
             .join(Program, Program.id == Round.program_id)
+            .outerjoin(Workspace, Workspace.team_id == Program.team_id)
             .where(
                 Round.checkin_at <= now,
                 Round.checkin_sent_at.is_(None),
                 Round.closed_at.is_(None),
                 Round.status == "delivered",
+                Workspace.active.is_not(False),
             )
         ).all()
     sent = 0
-    for round_id, team_id in due:
-        client = client_for_team(settings, team_id)
-        pacer = Pacer(settings.slack_rate_scale)
-        with locks.advisory_lock(url, locks.DELIVER, round_id):
-            with session_scope(url) as session:
-                groups = session.execute(
-                    select(Group.id, Group.conversation_id).where(
-                        Group.round_id == round_id,
-                        Group.delivery == "posted",
-                        Group.checkin_ts.is_(None),
-                        Group.outcome.is_distinct_from("met"),
-                    )
-                ).all()
-            for group_id, conversation in groups:
-                text, blocks = round_messages.checkin(group_id)
-                pacer.wait("chat.postMessage", conversation)
-                try:
-                    response = client.chat_postMessage(
-                        channel=conversation, text=text, blocks=blocks
-                    )
-                except SlackApiError as error:
-                    log.warning("check-in for group %s: %s", group_id, error.response.get("error"))
-                    continue
-                with session_scope(url) as session:
-                    session.get(Group, group_id).checkin_ts = response["ts"]
-                sent += 1
-            with session_scope(url) as session:
+    for round_id, program_id, team_id in due:
+        try:
+            sent += _send_checkins(settings, round_id, team_id)
+        except Exception as error:
+            log.error(
+                "check-ins of round %s (program %s, workspace %s) failed, trying again at the "
+                "next tick: %s", round_id, program_id, team_id, _reason(error),
+            )
+    return sent
+
+
+# checkin_ts while a check-in is on its way, or when Slack refused it for good.
+CHECKIN_SENDING = "sending"
+CHECKIN_FAILED = "failed"
+
+
+def _send_checkins(settings: Settings, round_id: int, team_id: str) -> int:
+    url = settings.database_url
+    client = rate_limit_only_client(settings, bot_token_for(settings, team_id))
+    pacer = Pacer(settings.slack_rate_scale)
+    waiting = (
+        Group.round_id == round_id,
+        Group.delivery == "posted",
+        Group.checkin_ts.is_(None),
+        Group.outcome.is_distinct_from("met"),
+    )
+    sent = 0
+    with locks.try_hold(url, locks.DELIVER, round_id) as mine:
+        if not mine:
+            return 0  # another clock is sending them
+        with session_scope(url) as session:
+            groups = session.execute(select(Group.id, Group.conversation_id).where(*waiting)).all()
+        for group_id, conversation in groups:
+            # Claimed before it is sent: a check-in whose fate is unknown is never repeated.
+            if not _set_checkin(url, group_id, None, CHECKIN_SENDING):
+                continue
+            text, blocks = round_messages.checkin(group_id)
+            pacer.wait("chat.postMessage", conversation)
+            try:
+                response = client.chat_postMessage(channel=conversation, text=text, blocks=blocks)
+            except Exception as error:
+                code = _reason(error)
+                if not _surely_not_sent(error):
+                    log.warning("check-in for group %s may not have arrived: %s", group_id, code)
+                elif not is_transient(error) and code not in TOKEN_ERRORS:
+                    log.warning("check-in for group %s not sent: %s", group_id, code)
+                    _set_checkin(url, group_id, CHECKIN_SENDING, CHECKIN_FAILED)
+                else:
+                    _set_checkin(url, group_id, CHECKIN_SENDING, None)  # next tick tries again
+                    log.warning("check-in for group %s: %s; trying again later", group_id, code)
+                    if code in TOKEN_ERRORS:
+                        raise
+                continue
+            _set_checkin(url, group_id, CHECKIN_SENDING, response["ts"])
+            sent += 1
+        with session_scope(url) as session:
+            left = session.scalar(select(func.count()).select_from(Group).where(*waiting))
+            if not left:
                 session.get(Round, round_id).checkin_sent_at = utcnow()
     return sent
 
 
+def _set_checkin(url: str, group_id: int, old: str | None, new: str | None) -> bool:
+    condition = Group.checkin_ts.is_(None) if old is None else Group.checkin_ts == old
+    with session_scope(url) as session:
+        return bool(
+            session.execute(
+                update(Group)
+                .where(Group.id == group_id, condition)
+                .values(checkin_ts=new)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+        )
+
+
+def _surely_not_sent(error: Exception) -> bool:
+    """Slack answered and refused (or throttled): the message did not go out."""
+    if not isinstance(error, SlackApiError):
+        return False  # the connection broke: it may have
+    status = getattr(error.response, "status_code", None)
+    return status is not None and status < 500
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, SlackApiError):
+        return str(error.response.get("error"))
+    return f"{type(error).__name__}: {error}"
+
+
 def close_due_rounds(settings: Settings, now: dt.datetime) -> int:
+    """Close every round whose time is up, each on its own (see close_round)."""
     with session_scope(settings.database_url) as session:
         due = session.execute(
-            select(Round.id, Program.team_id)
+            select(Round.id, Program.id, Program.team_id, Workspace.active)
             .join(Program, Program.id == Round.program_id)
+            .outerjoin(Workspace, Workspace.team_id == Program.team_id)
             .where(Round.closes_at <= now, Round.closed_at.is_(None))
         ).all()
-    for round_id, team_id in due:
-        client = client_for_team(settings, team_id)
-        with session_scope(settings.database_url) as session:
-            _close(settings, client, session, session.get(Round, round_id))
-    return len(due)
+    closed = 0
+    for round_id, program_id, team_id, active in due:
+        try:
+            # An uninstalled workspace's rounds still close, without a word in Slack.
+            client = None if active is False else client_for_team(settings, team_id)
+            closed += close_round(settings, client, round_id)
+        except Exception as error:
+            log.error(
+                "closing round %s (program %s, workspace %s) failed, trying again at the next "
+                "tick: %s", round_id, program_id, team_id, _reason(error),
+            )
+    return closed
 
 
-def _close(settings: Settings, client, session, round_: Round) -> None:
+def close_round(settings: Settings, client, round_id: int) -> bool:
     """Count silence per person, nudge the persistently silent once, post the summary.
 
-    Commits the session before asking Slack anything, so no write transaction (SQLite's
-    write lock) waits on Slack; nudges and the summary are claimed first, released if Slack
-    refuses them.
+    Once per round whoever else tries: under the round's close lock, and the counts are
+    committed with `closed_at`. Nudges and the summary are claimed in that same commit and
+    sent after it, so a crash can lose one but never send it twice. False if the round was
+    closed already or is being closed elsewhere.
     """
-    if round_.closed_at is not None:
-        return
+    url = settings.database_url
+    with locks.try_hold(url, locks.CLOSE, round_id) as mine:
+        if not mine:
+            return False
+        with session_scope(url) as session:
+            round_ = session.get(Round, round_id)
+            if round_ is None or round_.closed_at is not None:
+                return False
+            program_id = round_.program_id
+            nudges, summary, channel_id = _close(session, round_, speak=client is not None)
+        if client is None:
+            return True
+        post = rate_limit_only_client(settings, client.token)
+        for choice_id, user_id, silent in nudges:
+            text, blocks = round_messages.nudge(channel_id, program_id, silent)
+            try:
+                post.chat_postMessage(channel=user_id, text=text, blocks=blocks)
+            except Exception as error:
+                log.warning("could not nudge %s: %s", user_id, _reason(error))
+                if _surely_not_sent(error):
+                    with session_scope(url) as session:
+                        session.get(Participation, choice_id).nudged_at = None
+        if summary:
+            try:
+                post.chat_postMessage(channel=channel_id, text=summary)
+            except Exception as error:
+                log.warning("summary for round %s: %s", round_id, _reason(error))
+                if _surely_not_sent(error):
+                    with session_scope(url) as session:
+                        session.get(Round, round_id).summary_posted_at = None
+    return True
+
+
+def _close(session, round_: Round, speak: bool):
+    """Close the round in this transaction; (nudges to send, summary text, channel)."""
     program = session.get(Program, round_.program_id)
-    round_.closed_at = utcnow()
+    now = utcnow()
+    round_.closed_at = now
     if round_.status in UNFINISHED:
         log.warning("round %s closed before its delivery finished", round_.id)
     round_.status = "closed"
@@ -281,26 +397,17 @@ def _close(settings: Settings, client, session, round_: Round) -> None:
             choice.silent_rounds = (choice.silent_rounds or 0) + 1
             if choice.silent_rounds >= SILENT_ROUNDS_BEFORE_NUDGE and choice.nudged_at is None:
                 to_nudge.append(choice)
-    for choice in to_nudge:
-        choice.nudged_at = utcnow()
     summary = None
-    if program.post_summary and round_.summary_posted_at is None and groups:
-        summary = round_messages.summary(len(groups), sum(g.outcome == "met" for g in groups))
-        round_.summary_posted_at = utcnow()
-    session.commit()
+    if not speak:
+        return [], summary, program.channel_id
     for choice in to_nudge:
-        text, blocks = round_messages.nudge(program.channel_id, program.id, choice.silent_rounds)
-        try:
-            client.chat_postMessage(channel=choice.user_id, text=text, blocks=blocks)
-        except SlackApiError as error:
-            log.warning("could not nudge %s: %s", choice.user_id, error.response.get("error"))
-            choice.nudged_at = None
-    if summary:
-        try:
-            client.chat_postMessage(channel=program.channel_id, text=summary)
-        except SlackApiError as error:
-            log.warning("summary for round %s: %s", round_.id, error.response.get("error"))
-            round_.summary_posted_at = None
+        choice.nudged_at = now
+    if program.post_summary and round_.summary_posted_at is None and groups:
+        round_.summary_posted_at = now
+        summary = round_messages.summary(len(groups), sum(g.outcome == "met" for g in groups))
+    session.flush()
+    nudges = [(c.id, c.user_id, c.silent_rounds) for c in to_nudge]
+    return nudges, summary, program.channel_id
 
 
 def record_checkin(

@@ -42,6 +42,7 @@ class ProgramStats:
     groups_failed: int
     non_responders: list[str]
     failures: list[FailedGroup] = field(default_factory=list)
+    channel_error: str | None = None  # Slack's answer when the channel could not be read
 
     @property
     def meet_rate(self) -> float | None:
@@ -83,6 +84,7 @@ def program_stats(session: Session, program: Program) -> ProgramStats:
         groups_failed=sum(delivery == "failed" for delivery, _ in group_rows),
         non_responders=list(silent),
         failures=failed_groups(session, program),
+        channel_error=program.members_error,
     )
 
 
