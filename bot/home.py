@@ -251,7 +251,11 @@ def _admin(programs: list[AdminProgram]) -> list:
                     f"{texts.taking_part(program.participants, program.paused)} · "
                     f"{texts.rounds(program.rounds)} · "
                     f"meet rate {program.meet_rate}"
-                    + texts.members_error(program.members_error)
+                    + (
+                        "\n" + texts.channel_unreadable(program.channel_id, program.members_error)
+                        if program.members_error
+                        else ""
+                    )
                     + _failures(program.failures)
                 )
             )

@@ -366,7 +366,6 @@ def welcome(channel_id: str, schedule: str, opted_out: bool) -> str:
     )
 
 
-APP_REMOVED = "the app was removed from the channel"
 
 
 # -- who takes part ---------------------------------------------------------------------------
@@ -398,15 +397,6 @@ def taking_part(count: int | None, paused: int = 0) -> str:
 
 def rounds(count: int) -> str:
     return "1 round" if count == 1 else f"{count} rounds"
-
-
-def members_error(error: str | None) -> str:
-    if not error:
-        return ""
-    return (
-        f"\n⚠️ I couldn't read the channel's members last time ({escape(error)}): "
-        "counts may be out of date. Is the app still in the channel?"
-    )
 
 
 def external_set(channel_id: str, allowed: bool, changed: bool) -> str:

@@ -101,7 +101,7 @@ def register(app: App, deps) -> None:
                 return
             membership.left(session, program, user_id)
             if user_id == context.bot_user_id:
-                membership.record_error(session, program, texts.APP_REMOVED)
+                membership.record_error(session, program, "not_in_channel")  # as Slack would say
 
     @app.event("user_change")
     @in_background(deps)

@@ -11,7 +11,6 @@ import logging
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from slack_sdk import WebClient
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -21,7 +20,6 @@ from bot.levels.admin import workspace_row
 from bot.meet_command import UsageError
 from bot.models import Program, Workspace, utcnow
 from bot.services.due import reschedule
-from bot.services.participants import channel_member_ids
 
 log = logging.getLogger(__name__)
 
@@ -86,11 +84,6 @@ def deactivate(session: Session, team_id: str) -> None:
     workspace = ensure_workspace(session, team_id)
     workspace.active = False
     workspace.uninstalled_at = utcnow()
-
-
-def channel_members(client: WebClient, channel_id: str) -> set[str]:
-    """Who is in the channel now; raises ChannelUnreadable when Slack won't say."""
-    return set(channel_member_ids(client, channel_id))
 
 
 # -- schedule ---------------------------------------------------------------------------------
