@@ -24,13 +24,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-
-import slack_signing as signing  # noqa: E402
-from slack_double import SlackDouble  # noqa: E402
+sys.path.insert(0, str(ROOT))
 
 from bot.db import migrate, session_scope  # noqa: E402
 from bot.models import Program  # noqa: E402
+from bot.sandbox import signing  # noqa: E402
+from bot.sandbox.slack import SlackDouble  # noqa: E402
 
 SECRET = "bench-signing-secret"
 

@@ -161,7 +161,7 @@ RATE_SCALE = 1000
 @pytest.fixture
 def slack():
     """A running Slack test double with one workspace, T1, whose bot token is xoxb-T1."""
-    from slack_double import SlackDouble
+    from bot.sandbox.slack import SlackDouble
 
     double = SlackDouble().start()
     double.rate_limit_scale = RATE_SCALE

@@ -5,13 +5,13 @@ import io
 
 import pytest
 from conftest import RATE_SCALE, app_env, run_cli
-from slack_double import SlackDouble
 from sqlalchemy import select
 
 from bot.db import session_scope
 from bot.levels import cli as levels_cli
 from bot.levels.sources import set_value
 from bot.models import Member, Workspace
+from bot.sandbox.slack import SlackDouble
 
 
 @pytest.fixture

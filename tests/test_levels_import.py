@@ -2,7 +2,6 @@
 
 import pytest
 from conftest import RATE_SCALE
-from slack_double import SlackDouble
 from sqlalchemy import select
 
 from bot import config
@@ -11,6 +10,7 @@ from bot.db import session_scope
 from bot.levels.importer import import_levels
 from bot.levels.sources import set_value
 from bot.models import Member
+from bot.sandbox.slack import SlackDouble
 from bot.services.workspaces import client_for_team
 
 PEOPLE = [

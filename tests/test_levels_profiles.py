@@ -4,7 +4,6 @@ import datetime as dt
 
 import pytest
 from conftest import RATE_SCALE
-from slack_double import SlackDouble
 from sqlalchemy import select
 
 from bot import config
@@ -14,6 +13,7 @@ from bot.levels.profiles import level_from_field, sync_profiles
 from bot.levels.report import explain
 from bot.levels.sources import set_value
 from bot.models import Member, Workspace, utcnow
+from bot.sandbox.slack import SlackDouble
 from bot.services.workspaces import client_for_team
 
 FIELDS = [

@@ -15,11 +15,11 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 import pytest
-import slack_signing as signing
 from conftest import SIGNING_SECRET
 
 from bot.app import build_app
 from bot.db import session_scope
+from bot.sandbox import signing
 
 
 class ErrorLog(logging.Handler):

@@ -10,7 +10,6 @@ import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import slack_signing as signing
 from conftest import SIGNING_SECRET, AppProcess, app_env, run_cli
 from freezegun import freeze_time
 from slack_sdk import WebClient
@@ -23,6 +22,7 @@ from bot import home
 from bot.app import installation_store
 from bot.config import load
 from bot.models import Participation, Program, Workspace
+from bot.sandbox import signing
 from bot.services.workspaces import NotInstalled, bot_token_for
 
 CLIENT_ID = "111.222"

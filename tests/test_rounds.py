@@ -216,9 +216,9 @@ def test_three_silent_rounds_bring_one_nudge_and_the_answer_is_acted_on(
     assert len([m for m in slack.messages() if "haven't heard from you" in m.text]) == 11
     # U01 clicks "Take me out" on the nudge; U02 keeps going
     from conftest import SIGNING_SECRET
-    from slack_signing import block_action, bolt_request
 
     from bot.app import build_app
+    from bot.sandbox.signing import block_action, bolt_request
 
     dm = slack.conversation_id("T1", ["U01"])
     (nudge,) = [m for m in slack.messages(dm) if "haven't heard from you" in m.text]
@@ -262,9 +262,9 @@ def wait_until(predicate, timeout=10.0):
 
 def test_check_in_buttons_record_the_answer_and_acknowledge_in_place(slack, settings, channel):
     from conftest import SIGNING_SECRET
-    from slack_signing import block_action, bolt_request
 
     from bot.app import build_app
+    from bot.sandbox.signing import block_action, bolt_request
 
     with freeze_time("2026-03-02 12:00:00"):
         report = run_round(settings, channel, slot=rounds.utcnow())

@@ -9,7 +9,6 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import slack_signing as signing
 from conftest import SIGNING_SECRET, AppProcess, app_env
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.socket_mode.internals import run_bolt_app
@@ -23,6 +22,7 @@ from bot.app import build_app
 from bot.config import load
 from bot.db import session_scope
 from bot.models import Member, ProcessedEvent, Program
+from bot.sandbox import signing
 
 pytestmark = pytest.mark.slow
 

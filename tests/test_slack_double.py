@@ -13,14 +13,15 @@ import urllib.request
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import slack_signing as signing
 from freezegun import freeze_time
-from slack_double import SlackDouble
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook import WebhookClient
+
+from bot.sandbox import signing
+from bot.sandbox.slack import SlackDouble
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 
@@ -566,7 +567,8 @@ def test_slack_tiers_are_on_by_default():
 
 def test_granted_scopes_come_from_the_manifest_and_are_enforced(slack):
     import yaml
-    from slack_double import ROOT_MANIFEST
+
+    from bot.sandbox.slack import ROOT_MANIFEST
 
     manifest = yaml.safe_load(ROOT_MANIFEST.read_text())
     asked = manifest["oauth_config"]["scopes"]["bot"]

@@ -8,7 +8,6 @@ import json
 from urllib.parse import parse_qs, parse_qsl
 
 import pytest
-import slack_signing as signing
 from conftest import AppProcess, app_env, run_cli
 from sqlalchemy import select
 from test_meet_harness import make_program, populate
@@ -17,6 +16,7 @@ from test_serve import wait_for
 from bot import home, texts
 from bot.db import session_scope
 from bot.models import Program
+from bot.sandbox import signing
 
 pytestmark = pytest.mark.slow
 

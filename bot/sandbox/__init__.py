@@ -1,0 +1,1 @@
+"""A simulated Slack workspace on loopback: the one the tests and `python -m bot demo` use."""
