@@ -14,6 +14,7 @@ from bot.config import ConfigError
 from bot.db import migrate
 from bot.levels import cli as levels_cli
 from bot.runtime import settings_for_command
+from bot.sandbox import demo
 
 EXIT_USAGE = 2
 
@@ -130,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     levels_cli.add_parser(sub)
     round_cli.add_parser(sub)
     doctor.add_parser(sub)
+    demo.add_parser(sub)
     return parser
 
 
