@@ -1,0 +1,119 @@
+"""`python -m bot demo` as a person runs it: a real process, no Slack settings, no network."""
+
+from __future__ import annotations
+
+import csv
+import re
+import time
+
+import pytest
+from conftest import ROOT, app_env, run_cli
+
+pytestmark = pytest.mark.slow
+
+NAMES = {row["name"] for row in csv.DictReader((ROOT / "examples" / "members.csv").open())}
+# Development-only packages: the demo must run without them.
+DEV_ONLY = ("yaml", "freezegun", "hypothesis", "networkx", "jsonschema", "pytest")
+
+
+def demo_env(tmp_path) -> dict[str, str]:
+    """No Slack settings, a `.env` that would lead nowhere, and dev packages unimportable."""
+    (tmp_path / ".env").write_text(
+        "SLACK_BOT_TOKEN=xoxb-from-a-developers-dotenv\n"
+        "SLACK_SIGNING_SECRET=not-this-one\n"
+        "SLACK_API_URL=http://192.0.2.1/api/\n"
+        "DATABASE_URL=postgresql://nobody@192.0.2.1/nothing\n"
+    )
+    blocked = tmp_path / "no-dev-packages"
+    blocked.mkdir()
+    for name in DEV_ONLY:
+        (blocked / f"{name}.py").write_text(f"raise ImportError('{name} is a dev dependency')\n")
+    return app_env(PYTHONPATH=str(blocked))
+
+
+def intros(out: str) -> list[tuple[list[str], str]]:
+    """(the people in the group DM, what the intro says) for every intro printed."""
+    found = []
+    for match in re.finditer(r"  Group DM with (.+):\n((?:    .*\n)+)", out):
+        found.append((match.group(1).split(", "), match.group(2)))
+    return found
+
+
+def test_the_demo_plays_weeks_of_lunch_groups_as_people_see_them(tmp_path):
+    started = time.monotonic()
+    result = run_cli("demo", "--weeks", "2", "--seed", "3", env=demo_env(tmp_path), cwd=tmp_path)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert elapsed < 60
+    assert "Traceback" not in result.stderr
+    assert "== Week 1:" in out and "== Week 2:" in out and "== Week 3:" not in out
+
+    shown = intros(out)
+    assert len(shown) >= 4  # a few intros each week
+    for people, text in shown:
+        assert set(people) <= NAMES and len(people) >= 2
+        assert "Hi " + " and ".join(f"@{p}" for p in people) in text.replace(", @", " and @")
+        organiser = re.search(r"@(.+?) is organising this one", text)
+        assert organiser and organiser.group(1) in people
+        assert re.search(r"To get you started: \S.+", text)
+        assert "[ We met 🎉 ]" in text
+        assert "level" not in text.lower() and not re.search(r"\bL\d\b", text)
+
+    assert "== Hannah Schmidt types /meet setup in #lunch" in out
+    assert "Lunch pairing is on in #lunch" in out
+    assert "Welcome to #lunch!" in out  # the person who joined
+    assert "Paused in #lunch" in out
+    assert "Saved: your level is now 3. Only you and admins can see your level." in out
+    assert re.search(r"the app asks \d+ groups \"Did you get to meet\?\"", out)
+    assert re.search(r"says you met|says not yet|couldn't make it", out)
+    home = out.split("opens Worth Knowing's Home tab")[1].split("== ")[0]
+    assert "Your lunch programs" in home and "#lunch" in home
+    stats = out.split("types /meet stats")[1]
+    assert re.search(r"#lunch: 2 rounds, \d+ groups, \d+ people paired, \d+ groups met", stats)
+
+
+def test_the_kept_database_answers_the_admin_tools(tmp_path):
+    env = demo_env(tmp_path)
+    kept = tmp_path / "demo-data"
+    result = run_cli("demo", "--weeks", "1", "--keep", str(kept), env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    url = f"sqlite:///{kept.resolve() / 'worthknowing.db'}"
+    assert f"DATABASE_URL={url} python -m bot stats" in result.stdout
+
+    stats = run_cli("stats", env=app_env(DATABASE_URL=url), cwd=tmp_path)
+    assert stats.returncode == 0, stats.stderr
+    assert re.search(r"TDEMO CLUNCH: 1 rounds, \d+ people paired", stats.stdout)
+    again = run_cli("demo", "--weeks", "1", "--keep", str(kept), env=env, cwd=tmp_path)
+    assert again.returncode == 2 and "already holds a worthknowing.db" in again.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("--weeks", "0"), "error: --weeks is '0': use a whole number from 1 to 12"),
+        (("--weeks", "two"), "error: --weeks is 'two'"),
+        (("--size", "9"), "error: --size is '9': use a whole number from 2 to 8"),
+        (("--people", "nobody.csv"), "error: nobody.csv: no such file"),
+    ],
+)
+def test_bad_options_get_one_line_and_exit_code_2(tmp_path, args, says):
+    result = run_cli("demo", *args, env=app_env(), cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert result.stderr.startswith(says)
+
+
+def test_a_bad_people_file_is_named_by_line_and_column(tmp_path):
+    people = tmp_path / "people.csv"
+    people.write_text("user_id,level\nU1,3\nU2,senior\n")
+    result = run_cli("demo", "--people", str(people), env=app_env(), cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr == 'error: people.csv line 3, column "level": "senior" is not a whole number\n'
+
+
+def test_help_names_the_options(tmp_path):
+    result = run_cli("demo", "--help", env=app_env(), cwd=tmp_path)
+    assert result.returncode == 0
+    for option in ("--weeks", "--people", "--size", "--seed", "--keep"):
+        assert option in result.stdout
