@@ -46,6 +46,7 @@ ANSWERS = ((0.6, round_messages.CHECKIN_MET), (0.15, round_messages.CHECKIN_NOT_
            (0.05, round_messages.CHECKIN_COULDNT))
 INTROS_SHOWN = 3
 CHECKINS_SHOWN = 2
+DIRECT_SHOWN = 2
 
 
 @dataclass(frozen=True)
@@ -187,7 +188,7 @@ class Demo:
         rest = [p for p in people if p is not self.admin]
         self.joiner = rest[-1]
         self.pauser = rest[len(rest) // 3]
-        self.leveller = _pick(rest, lambda p: p.level is None)
+        self.leveller = _pick(rest[::-1], lambda p: p.level is None)
         if self.leveller in (self.joiner, self.pauser):
             self.leveller = rest[1]
 
@@ -355,13 +356,14 @@ class Demo:
             print(_indent(render.message(_body(message), self.names, self.channels)))
         if len(intros) > INTROS_SHOWN:
             print(f"\n  … and {len(intros) - INTROS_SHOWN} more intros like these.")
-        for message in posted:
-            if message.channel == CHANNEL or message in intros:
-                continue
+        direct = [m for m in posted if m.channel != CHANNEL and m not in intros]
+        for message in direct[:DIRECT_SHOWN]:
             to = [u for u in self.slack.channel_members(TEAM, message.channel) if u != BOT_USER]
             text = render.message(_body(message), self.names, self.channels)
             print(f"\n  A direct message to {', '.join(self.names.get(u, u) for u in to)}:")
             print(_indent(text))
+        if len(direct) > DIRECT_SHOWN:
+            print(f"\n  … and {len(direct) - DIRECT_SHOWN} more direct messages.")
         checkin_at = self._checkin_time(slot)
         before = len(self.slack.messages())
         self.clock.tick(checkin_at)
