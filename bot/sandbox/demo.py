@@ -444,20 +444,18 @@ class Demo:
         slot = self._program().next_run_at
         return slot.replace(tzinfo=dt.UTC) if slot is not None and slot.tzinfo is None else slot
 
-    def _rounds(self):
+    def _checkin_time(self, slot: dt.datetime) -> dt.datetime:
+        """When the round just started asks "did you meet?" (a minute after it, at least)."""
         from sqlalchemy import select
 
         from bot.db import session_scope
         from bot.models import Round
 
         with session_scope(self.settings.database_url) as session:
-            rows = session.execute(select(Round.checkin_at, Round.closes_at)
-                                   .order_by(Round.slot)).all()
-        return [tuple(_aware(v) for v in row) for row in rows]
-
-    def _checkin_time(self, slot: dt.datetime) -> dt.datetime:
-        checkin_at = self._rounds()[-1][0]
-        return max(checkin_at, slot + dt.timedelta(minutes=1))
+            checkin_at = session.scalar(
+                select(Round.checkin_at).order_by(Round.slot.desc()).limit(1)
+            )
+        return max(_aware(checkin_at), slot + dt.timedelta(minutes=1))
 
     # -- people in Slack -----------------------------------------------------------------------
 
