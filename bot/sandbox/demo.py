@@ -255,7 +255,7 @@ class Demo:
         admin, joiner, pauser, leveller = self.admin, self.joiner, self.pauser, self.leveller
         heading(f"{TEAM_NAME}: {len(self.people)} people, #{CHANNEL_NAME} has "
                 f"{len(self.people) - 1} of them")
-        print(f"{admin.name} ({admin.title}) is a workspace admin and sets up lunch pairing.")
+        print(f"{_who(admin)} is a workspace admin and sets up lunch pairing.")
 
         heading(f"{admin.name} types /meet setup in #{CHANNEL_NAME}")
         self.show_reply(admin, self.command(admin, "setup"))
@@ -277,7 +277,7 @@ class Demo:
         heading(f"{pauser.name} types /meet pause 2 weeks")
         self.show_reply(pauser, self.command(pauser, "pause 2 weeks"))
         level = 3 if leveller.level is None else leveller.level
-        heading(f"{leveller.name} ({leveller.title}) types /meet level {level}")
+        heading(f"{_who(leveller)} types /meet level {level}")
         self.show_reply(leveller, self.command(leveller, f"level {level}"))
 
         now = _utcnow()
@@ -540,6 +540,10 @@ def filled_in(view: dict, tick: set[str] = frozenset()) -> dict[str, dict[str, d
 def _pick(people: list[Person], rule: Callable[[Person], bool]) -> Person:
     """The first person the rule fits, else the first person."""
     return next((p for p in people if rule(p)), people[0])
+
+
+def _who(person: Person) -> str:
+    return f"{person.name} ({person.title})" if person.title else person.name
 
 
 def _body(message) -> dict:
