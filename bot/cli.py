@@ -136,7 +136,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args, unknown = build_parser().parse_known_args(argv)
+    if unknown:
+        print(
+            f"error: unrecognized arguments: {' '.join(unknown)} "
+            f"(python -m bot {args.command} --help lists the options)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     try:
         return args.func(args) or 0
     except ConfigError as error:

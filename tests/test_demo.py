@@ -95,6 +95,7 @@ def test_the_kept_database_answers_the_admin_tools(tmp_path):
         (("--weeks", "two"), "error: --weeks is 'two'"),
         (("--size", "9"), "error: --size is '9': use a whole number from 2 to 8"),
         (("--people", "nobody.csv"), "error: nobody.csv: no such file"),
+        (("--weeks", "2", "--colour"), "error: unrecognized arguments: --colour"),
     ],
 )
 def test_bad_options_get_one_line_and_exit_code_2(tmp_path, args, says):
