@@ -40,8 +40,11 @@ def intros(out: str) -> list[tuple[list[str], str]]:
 
 
 def test_the_demo_plays_weeks_of_lunch_groups_as_people_see_them(tmp_path):
+    env, kept = demo_env(tmp_path), tmp_path / "demo-data"
     started = time.monotonic()
-    result = run_cli("demo", "--weeks", "2", "--seed", "3", env=demo_env(tmp_path), cwd=tmp_path)
+    result = run_cli(
+        "demo", "--weeks", "2", "--seed", "3", "--keep", str(kept), env=env, cwd=tmp_path
+    )
     elapsed = time.monotonic() - started
     assert result.returncode == 0, result.stderr
     out = result.stdout
@@ -72,19 +75,13 @@ def test_the_demo_plays_weeks_of_lunch_groups_as_people_see_them(tmp_path):
     stats = out.split("types /meet stats")[1]
     assert re.search(r"#lunch: 2 rounds, \d+ groups, \d+ people paired, \d+ groups met", stats)
 
-
-def test_the_kept_database_answers_the_admin_tools(tmp_path):
-    env = demo_env(tmp_path)
-    kept = tmp_path / "demo-data"
-    result = run_cli("demo", "--weeks", "1", "--keep", str(kept), env=env, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
+    # The kept database answers the admin tools.
     url = f"sqlite:///{kept.resolve() / 'worthknowing.db'}"
-    assert f"DATABASE_URL={url} python -m bot stats" in result.stdout
-
-    stats = run_cli("stats", env=app_env(DATABASE_URL=url), cwd=tmp_path)
-    assert stats.returncode == 0, stats.stderr
-    assert re.search(r"TDEMO CLUNCH: 1 rounds, \d+ people paired", stats.stdout)
-    again = run_cli("demo", "--weeks", "1", "--keep", str(kept), env=env, cwd=tmp_path)
+    assert f"DATABASE_URL={url} python -m bot stats" in out
+    kept_stats = run_cli("stats", env=app_env(DATABASE_URL=url), cwd=tmp_path)
+    assert kept_stats.returncode == 0, kept_stats.stderr
+    assert re.search(r"TDEMO CLUNCH: 2 rounds, \d+ people paired", kept_stats.stdout)
+    again = run_cli("demo", "--keep", str(kept), env=env, cwd=tmp_path)
     assert again.returncode == 2 and "already holds a worthknowing.db" in again.stderr
 
 
