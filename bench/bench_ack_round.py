@@ -25,17 +25,17 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-import slack_signing as signing  # noqa: E402
 from bench_ack import percentile, start_app  # noqa: E402
-from slack_double import SlackDouble  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from bot import home  # noqa: E402
 from bot.db import migrate, session_scope  # noqa: E402
 from bot.models import Group, Program, Round  # noqa: E402
+from bot.sandbox import signing  # noqa: E402
+from bot.sandbox.slack import SlackDouble  # noqa: E402
 
 SECRET = "bench-signing-secret"
 # A valid settings form, as Slack sends it back.

@@ -11,7 +11,6 @@ import sqlite3
 import time
 
 import pytest
-import slack_signing as signing
 from conftest import SIGNING_SECRET
 from sqlalchemy import create_engine, select, text
 from test_meet_admin import form
@@ -20,6 +19,7 @@ from test_meet_harness import make_program, open_harness
 from bot import home
 from bot.db import session_scope
 from bot.models import ProcessedEvent, Program
+from bot.sandbox import signing
 
 SLOW_SLACK = 2.0
 ACK_WITHIN = 1.0
