@@ -134,16 +134,14 @@ def read_people(path: Path) -> list[Person]:
     title columns the simulated workspace shows."""
     rows = read_members(path)
     with path.open(newline="", encoding="utf-8-sig") as handle:
-        lines = [line for line in handle if not line.lstrip().startswith("#")]
-    extra = {
-        (row.get("user_id") or "").strip(): row
-        for row in csv.DictReader(lines)
-        if row.get("user_id")
-    }
+        extra = {}
+        for raw in csv.DictReader(handle):
+            row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()
+                   if isinstance(v, str)}
+            extra.setdefault(row.get("user_id", ""), row)
     people = []
     for row in rows:
-        more = {k.strip().lower(): (v or "").strip() for k, v in extra.get(row.user_id, {}).items()
-                if k}
+        more = extra.get(row.user_id, {})
         zone = row.timezone if isinstance(row.timezone, str) else getattr(row.timezone, "key", None)
         people.append(
             Person(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import re
 
-_USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+_USER = re.compile(r"<@([^|>]+)(?:\|[^>]*)?>")
 _CHANNEL = re.compile(r"<#([CG][A-Z0-9]+)(?:\|([^>]*))?>")
 _DATE = re.compile(r"<!date\^[^|>]*\|([^>]*)>")
 _SPECIAL = re.compile(r"<!(here|channel|everyone)[^>]*>")
