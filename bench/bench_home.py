@@ -24,11 +24,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from slack_double import SlackDouble  # noqa: E402
 from test_meet_harness import Harness  # noqa: E402
 
 from bot.config import load  # noqa: E402
 from bot.db import migrate  # noqa: E402
+from bot.sandbox.slack import SlackDouble  # noqa: E402
 
 
 def main() -> int:

@@ -9,10 +9,10 @@ import sqlalchemy
 from conftest import RATE_SCALE, app_env, run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from slack_double import SlackDouble
 
 from bot.db import session_scope
 from bot.models import Member
+from bot.sandbox.slack import SlackDouble
 
 
 @pytest.fixture

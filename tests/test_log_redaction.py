@@ -9,7 +9,6 @@ import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import slack_signing as signing
 from conftest import RATE_SCALE, SIGNING_SECRET, AppProcess, app_env, run_cli
 from test_meet_harness import make_program, populate
 from test_oauth import CLIENT_ID, CLIENT_SECRET, get
@@ -19,6 +18,7 @@ from bot.config import ConfigError, load
 from bot.db import session_scope
 from bot.levels.sources import set_value
 from bot.privacy import LEVEL_EXPRESSION
+from bot.sandbox import signing
 
 STATE_SECRET = "state-secret-4711"
 EMAILS = ("ada.lovelace@acme.test", "bob+lunch@acme.test", "cy@acme.test", "dee@acme.test")
