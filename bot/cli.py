@@ -136,14 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args, unknown = build_parser().parse_known_args(argv)
-    if unknown:
-        print(
-            f"error: unrecognized arguments: {' '.join(unknown)} "
-            f"(python -m bot {args.command} --help lists the options)",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
+    args = build_parser().parse_args(argv)
     try:
         return args.func(args) or 0
     except ConfigError as error:

@@ -16,7 +16,6 @@ import logging
 import random
 import secrets
 import socketserver
-import sys
 import tempfile
 import threading
 import time
@@ -82,12 +81,6 @@ def add_parser(sub) -> None:
         help="keep the database in DIR (for `python -m bot stats`, `levels export`)",
     )
     demo.set_defaults(func=cmd_demo)
-
-    def one_line(message: str) -> None:
-        print(f"error: {message}", file=sys.stderr)
-        raise SystemExit(2)
-
-    demo.error = one_line
 
 
 def _whole(name: str, raw: str | None, low: int, high: int, default: int) -> int:
