@@ -38,12 +38,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from slack_double import SlackDouble  # noqa: E402
 from sqlalchemy import create_engine, select, text  # noqa: E402
 
 from bot import round_messages  # noqa: E402
 from bot.db import dispose_engines, migrate, session_scope  # noqa: E402
 from bot.models import Group, Program, Round, utcnow  # noqa: E402
+from bot.sandbox.slack import SlackDouble  # noqa: E402
 
 HALF_WEEK = dt.timedelta(days=3, hours=12)
 SCHEDULED = [f"CW{n}" for n in range(6)]

@@ -12,7 +12,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import slack_signing as signing
 from conftest import SIGNING_SECRET, AppProcess, app_env
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
@@ -22,6 +21,7 @@ from test_meet_harness import make_program, populate
 
 from bot.db import session_scope
 from bot.models import Member, ProcessedEvent, SeenSignature
+from bot.sandbox import signing
 from bot.signatures import SeenSignatures
 
 pytestmark = pytest.mark.slow

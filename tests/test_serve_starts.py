@@ -19,13 +19,13 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-import slack_signing as signing
 from conftest import SIGNING_SECRET, AppProcess, app_env
 from sqlalchemy import func, select, update
 from test_meet_harness import make_program, populate
 
 from bot.db import session_scope
 from bot.models import Program, Round, utcnow
+from bot.sandbox import signing
 
 pytestmark = pytest.mark.slow
 

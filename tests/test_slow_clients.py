@@ -9,10 +9,10 @@ import time
 import urllib.request
 
 import pytest
-import slack_signing as signing
 from conftest import SIGNING_SECRET, AppProcess, app_env
 
 from bot.http_worker import REQUEST_SECONDS, request_state
+from bot.sandbox import signing
 
 pytestmark = pytest.mark.slow
 
