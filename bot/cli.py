@@ -14,7 +14,7 @@ from bot.config import ConfigError
 from bot.db import migrate
 from bot.levels import cli as levels_cli
 from bot.runtime import settings_for_command
-from bot.sandbox import demo
+from bot.sandbox import command as demo
 
 EXIT_USAGE = 2
 
