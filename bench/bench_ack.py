@@ -40,6 +40,25 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def app_env(api_url: str, database_url: str, **overrides: str) -> dict[str, str]:
+    """The app's environment: this machine's, less any Slack or database settings of its own,
+    pointed at the simulated workspace and the bench's database."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("SLACK_", "DATABASE_URL", "PORT"))
+    }
+    env.update(
+        SLACK_BOT_TOKEN="xoxb-T1",
+        SLACK_SIGNING_SECRET=SECRET,
+        SLACK_API_URL=api_url,
+        DATABASE_URL=database_url,
+        LOG_LEVEL="WARNING",
+        **overrides,
+    )
+    return env
+
+
 def start_app(env: dict, cwd: str, workers: int) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**env, "PORT": str(port)}
@@ -90,18 +109,7 @@ def main() -> int:
             session.add(Program(team_id="T1", channel_id="C1", timezone="Europe/Berlin"))
         slack.latency = args.slack_latency
 
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("SLACK_", "DATABASE_URL", "PORT"))
-        }
-        env.update(
-            SLACK_BOT_TOKEN="xoxb-T1",
-            SLACK_SIGNING_SECRET=SECRET,
-            SLACK_API_URL=slack.api_url,
-            DATABASE_URL=database_url,
-            LOG_LEVEL="WARNING",
-        )
+        env = app_env(slack.api_url, database_url)
         process, url = start_app(env, tmp, args.workers)
         try:
             # one warm-up request per worker thread pool, not counted

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import subprocess
 import sys
@@ -28,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_ack import percentile, start_app  # noqa: E402
+from bench_ack import SECRET, app_env, percentile, start_app  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from bot import home  # noqa: E402
@@ -37,7 +36,6 @@ from bot.models import Group, Program, Round  # noqa: E402
 from bot.sandbox import signing  # noqa: E402
 from bot.sandbox.slack import SlackDouble  # noqa: E402
 
-SECRET = "bench-signing-secret"
 # A valid settings form, as Slack sends it back.
 SETTINGS_FORM = {
     "cadence": {"value": {"type": "static_select", "selected_option": {"value": "weekly"}}},
@@ -85,19 +83,8 @@ def main() -> int:
             program_id = program.id
         slack.latency = args.slack_latency
 
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("SLACK_", "DATABASE_URL", "PORT"))
-        }
-        env.update(
-            SLACK_BOT_TOKEN="xoxb-T1",
-            SLACK_SIGNING_SECRET=SECRET,
-            SLACK_API_URL=slack.api_url,
-            DATABASE_URL=database_url,
-            LOG_LEVEL="WARNING",
-            SLACK_RATE_SCALE="1000",  # Slack's slowness, not the app's pacing, sets the pace
-        )
+        # Slack's slowness, not the app's pacing, sets the pace
+        env = app_env(slack.api_url, database_url, SLACK_RATE_SCALE="1000")
         process, url = start_app(env, tmp, workers=1)
         round_log = open(Path(tmp) / "round.log", "wb")
         delivering = subprocess.Popen(

@@ -186,3 +186,23 @@ def settings(slack, migrated_url):
             "SLACK_RATE_SCALE": str(RATE_SCALE),
         }
     )
+
+
+SERVED_WORKERS = 2
+
+
+@pytest.fixture
+def served(slack, settings, tmp_path):
+    """The app in its own process (two gunicorn workers), one workspace, a program in #lunch."""
+    from test_meet_harness import make_program, populate
+
+    populate(slack)
+    make_program(settings, "C1")
+    env = app_env(
+        SLACK_BOT_TOKEN="xoxb-T1",
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=slack.api_url,
+        DATABASE_URL=settings.database_url,
+    )
+    with AppProcess(env, tmp_path, ("--no-clock", "--workers", str(SERVED_WORKERS))) as app:
+        yield app

@@ -12,12 +12,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from conftest import SIGNING_SECRET, AppProcess, app_env
+from conftest import SERVED_WORKERS, SIGNING_SECRET, AppProcess
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, text
-from test_meet_harness import make_program, populate
 
 from bot.db import session_scope
 from bot.models import Member, ProcessedEvent, SeenSignature
@@ -26,21 +25,6 @@ from bot.signatures import SeenSignatures
 
 pytestmark = pytest.mark.slow
 
-WORKERS = 2
-
-
-@pytest.fixture
-def served(slack, settings, tmp_path):
-    populate(slack)
-    make_program(settings, "C1")
-    env = app_env(
-        SLACK_BOT_TOKEN="xoxb-T1",
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_API_URL=slack.api_url,
-        DATABASE_URL=settings.database_url,
-    )
-    with AppProcess(env, tmp_path, ("--no-clock", "--workers", str(WORKERS))) as app:
-        yield app
 
 
 def raw_post(app: AppProcess, body: bytes, headers: dict[str, str]) -> int:
@@ -171,7 +155,7 @@ def test_every_request_without_a_valid_signature_is_401_and_logs_no_traceback(se
     log = served.output()
     assert "Traceback" not in log and " 500 " not in log
     refusals = [line for line in log.splitlines() if "refused a request" in line]
-    assert 1 <= len(refusals) <= WORKERS  # one short line per process and minute, at most
+    assert 1 <= len(refusals) <= SERVED_WORKERS  # one short line per process and minute, at most
     assert all(len(line) < 200 for line in refusals)
     assert len(statuses) >= 100
 

@@ -9,13 +9,13 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from conftest import SIGNING_SECRET, AppProcess, app_env
+from conftest import SIGNING_SECRET
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.socket_mode.internals import run_bolt_app
 from slack_bolt.util.utils import get_name_for_callable
 from slack_sdk.socket_mode.request import SocketModeRequest
 from sqlalchemy import func, select
-from test_meet_harness import DrainableExecutor, make_program, populate
+from test_meet_harness import DrainableExecutor, populate
 
 from bot import home
 from bot.app import build_app
@@ -35,21 +35,6 @@ def wait_for(condition, timeout: float = 10):
             return value
         time.sleep(0.05)
     raise AssertionError("timed out")
-
-
-@pytest.fixture
-def served(slack, settings, tmp_path):
-    """The app in its own process (two gunicorn workers), one workspace, a program in #lunch."""
-    populate(slack)
-    make_program(settings, "C1")
-    env = app_env(
-        SLACK_BOT_TOKEN="xoxb-T1",
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_API_URL=slack.api_url,
-        DATABASE_URL=settings.database_url,
-    )
-    with AppProcess(env, tmp_path, ("--no-clock", "--workers", "2")) as app:
-        yield app
 
 
 def post_command(slack, app, text: str, **kwargs):
