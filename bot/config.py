@@ -86,8 +86,6 @@ class Settings:
             shown.append(f"{item.name}={value!r}")
         return f"Settings({', '.join(shown)})"
 
-    __str__ = __repr__
-
     @property
     def oauth(self) -> bool:
         """Many workspaces: tokens come from the installation store, not the environment."""

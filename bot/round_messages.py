@@ -14,6 +14,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.slack import REINSTALL_ERRORS, TRANSIENT_ERRORS
 from bot.texts import escape
 
 INTRO_EVENT = "worth_knowing_intro"
@@ -160,14 +161,13 @@ FAILURE_ADVICE["invalid_user_combination"] = FAILURE_ADVICE["user_not_visible"]
 FAILURE_ADVICE["users_not_found"] = FAILURE_ADVICE["user_not_found"]
 FAILURE_ADVICE["user_is_restricted"] = FAILURE_ADVICE["restricted_action"]
 FAILURE_ADVICE["connection_error"] = FAILURE_ADVICE["timeout"]
-for _code in ("not_authed", "invalid_auth", "account_inactive", "token_revoked", "missing_scope",
-              "token_expired", "no_permission"):
+for _code in REINSTALL_ERRORS:
     FAILURE_ADVICE[_code] = _REINSTALL
-for _code in ("fatal_error", "internal_error", "service_unavailable", "request_timeout",
-              "post_failed"):
-    FAILURE_ADVICE[_code] = (
+for _code in TRANSIENT_ERRORS:  # those without a sentence of their own above
+    FAILURE_ADVICE.setdefault(
+        _code,
         "Slack had trouble at every attempt; nothing to fix unless it happens again "
-        "(see status.slack.com)."
+        "(see status.slack.com).",
     )
 
 

@@ -60,10 +60,8 @@ class ClockChild:
     FIRST_PAUSE = 1.0
     LONGEST_PAUSE = 60.0
 
-    def __init__(self, command: list[str] | None = None):
-        self.command = command or [
-            sys.executable, "-m", "bot", "clock", "--parent-pid", str(os.getpid())
-        ]  # fmt: skip
+    def __init__(self):
+        self.command = [sys.executable, "-m", "bot", "clock", "--parent-pid", str(os.getpid())]
         self.process: subprocess.Popen | None = None
         self.pause = self.FIRST_PAUSE
         self.not_before = 0.0

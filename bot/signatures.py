@@ -30,15 +30,13 @@ LOG_EVERY_SECONDS = 60
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
 
-def refusal(secret: str, timestamp: str | None, signature: str | None, body: bytes,
-            now: float | None = None) -> str | None:  # fmt: skip
+def refusal(secret: str, timestamp: str | None, signature: str | None, body: bytes) -> str | None:
     """None when Slack signed this body within the window; otherwise why not (for the log)."""
     if timestamp is None or signature is None:
         return "no signature"
     if not _TIMESTAMP.fullmatch(timestamp):
         return "a timestamp that is not a number"
-    now = time.time() if now is None else now
-    if abs(now - int(timestamp)) > WINDOW_SECONDS:
+    if abs(time.time() - int(timestamp)) > WINDOW_SECONDS:
         return "a stale timestamp"
     base = b"v0:" + timestamp.encode() + b":" + body
     expected = b"v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest().encode()
@@ -81,8 +79,7 @@ class RefusalLog:
     """One short line per refused request at most once a minute, with a count: forged
     requests must not flood the log (nor any traceback)."""
 
-    def __init__(self, every: float = LOG_EVERY_SECONDS):
-        self.every = every
+    def __init__(self):
         self._lock = threading.Lock()
         self._next = 0.0
         self._quiet = 0
@@ -93,6 +90,6 @@ class RefusalLog:
             if now < self._next:
                 self._quiet += 1
                 return
-            more, self._quiet, self._next = self._quiet, 0, now + self.every
+            more, self._quiet, self._next = self._quiet, 0, now + LOG_EVERY_SECONDS
         also = f" (and {more} more since the last such line)" if more else ""
         log.warning("refused a request with %s%s", reason, also)

@@ -24,6 +24,14 @@ log = logging.getLogger(__name__)
 TOKEN_ERRORS = frozenset(
     {"invalid_auth", "not_authed", "token_revoked", "account_inactive", "missing_scope"}
 )
+# What an admin is told to fix by reinstalling the app.
+REINSTALL_ERRORS = TOKEN_ERRORS | {"token_expired", "no_permission"}
+# Slack answers that say "not now" rather than "never"; HTTP 429 and 5xx answers, timeouts and
+# dropped connections are transient too.
+TRANSIENT_ERRORS = frozenset(
+    {"ratelimited", "fatal_error", "internal_error", "service_unavailable", "request_timeout",
+     "post_failed", "timeout", "connection_error"}
+)
 
 
 def retry_handlers(max_retries: int = 8) -> list:

@@ -11,6 +11,8 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 
+from bot.slack import REINSTALL_ERRORS
+
 HELP = (
     "*Worth Knowing* pairs people in a channel for lunch with someone from another corner "
     "of the company, on a schedule.\n"
@@ -309,8 +311,7 @@ def channel_unreadable(channel_id: str, code: str) -> str:
     where = channel(channel_id)
     if code in ("not_in_channel", "channel_not_found", "is_archived"):
         fix = "invite the app there with `/invite @Worth Knowing`, or `/meet disable` it"
-    elif code in ("token_revoked", "token_expired", "invalid_auth", "account_inactive",
-                  "not_authed", "missing_scope", "no_permission"):
+    elif code in REINSTALL_ERRORS:
         fix = "reinstall Worth Knowing in this workspace"
     elif code == "ratelimited":
         fix = "Slack is busy; nothing to do, the next round tries again"

@@ -13,7 +13,6 @@ import pytest
 from conftest import SIGNING_SECRET, AppProcess, app_env, run_cli
 from freezegun import freeze_time
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from slack_sdk.oauth.installation_store import Installation
 from sqlalchemy import select
 from test_meet_harness import Harness, add_group, make_program, populate, snapshot
@@ -311,16 +310,6 @@ def test_a_scheduled_round_after_the_token_expired_refreshes_it_first(grid):
     assert {c.token for c in calls if c.team_id == "TR"} == {stored.bot_token}
     assert not [c for c in calls if c.error == "token_expired"]
 
-
-def test_an_expired_token_is_refused_by_slack(grid):
-    h = grid
-    h.slack.token_lifetime = 12 * 3600
-    oauth_install(h, "code-X", "TX")
-    token = installation_store(h.settings).find_bot(enterprise_id=None, team_id="TX").bot_token
-    h.slack.expire_token(token)
-    with pytest.raises(SlackApiError) as error:
-        WebClient(token=token, base_url=h.slack.api_url).auth_test()
-    assert error.value.response["error"] == "token_expired"
 
 
 def test_oauth_with_socket_mode_is_refused_in_one_line(migrated_url, tmp_path):

@@ -199,7 +199,7 @@ def sync_profiles(
                     if parsed is None:
                         report.unreadable += 1
                         # the value itself is not logged: it is someone's level, however written
-                        log.info("%s: profile level %r is not a number", user_id, value)
+                        log.info("%s: the profile's level field is not a number", user_id)
                     value = parsed
                 try:
                     value = normalise(attribute, value)

@@ -65,9 +65,7 @@ def blocks(items: list[dict], names: dict[str, str], channels: dict[str, str]) -
             ]
             if buttons:
                 lines.append("  ".join(buttons))
-        elif kind == "rich_text":
-            continue
-    return "\n".join(line for line in lines if line is not None)
+    return "\n".join(lines)
 
 
 def message(body: dict, names: dict[str, str], channels: dict[str, str]) -> str:

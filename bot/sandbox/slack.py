@@ -54,7 +54,6 @@ import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
@@ -65,26 +64,9 @@ from bot.config import BOT_SCOPES
 JSON_ARGS = ("blocks", "view", "attachments", "metadata")
 
 
-ROOT_MANIFEST = Path(__file__).resolve().parents[2] / "manifest.yml"
-
-
-def _manifest_scopes() -> tuple[str, ...]:
-    """The bot scopes the repository's manifest.yml asks for: what an install grants.
-
-    An installed package has no manifest.yml beside it (and PyYAML is a development
-    dependency); the app's own BOT_SCOPES, which tests/test_manifest.py keeps equal to the
-    manifest's, stand in then.
-    """
-    try:
-        import yaml
-    except ImportError:
-        return BOT_SCOPES
-    if not ROOT_MANIFEST.is_file():
-        return BOT_SCOPES
-    return tuple(yaml.safe_load(ROOT_MANIFEST.read_text())["oauth_config"]["scopes"]["bot"])
-
-
-MANIFEST_SCOPES = _manifest_scopes()
+# What an install grants: the bot scopes manifest.yml asks for, which tests/test_manifest.py
+# keeps equal to the app's own BOT_SCOPES.
+MANIFEST_SCOPES = BOT_SCOPES
 DEFAULT_SCOPE = ",".join(MANIFEST_SCOPES)
 # Which bot scopes let a method through (any one of them), as Slack's method pages list them.
 # Methods on a conversation need the scope of its kind; see _accepted_scopes.

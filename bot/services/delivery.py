@@ -30,17 +30,12 @@ from bot.db import session_scope
 from bot.models import Group, Member, Program, Round, UnmatchedMember, utcnow
 from bot.privacy import describe_mix
 from bot.services.pacing import HISTORY_LIMITS, Pacer
-from bot.slack import TOKEN_ERRORS, rate_limit_only_client
+from bot.slack import TOKEN_ERRORS, TRANSIENT_ERRORS, rate_limit_only_client
 
 log = logging.getLogger(__name__)
 
-# Slack answers that say "not now" rather than "never": the group is tried again at the next
-# resume. Any other error code is final for that group (recorded, the round goes on); HTTP
-# 429 and 5xx answers, timeouts and dropped connections are transient too.
-TRANSIENT = frozenset(
-    {"ratelimited", "fatal_error", "internal_error", "service_unavailable", "request_timeout",
-     "post_failed", "timeout", "connection_error"}
-)
+# A transient answer (bot.slack.TRANSIENT_ERRORS) is tried again at the next resume; any other
+# error code is final for that group (recorded, the round goes on).
 # Deliveries of one round (its first run and each resume, every few minutes): the last one
 # marks whatever Slack still refuses as failed, so the round closes and check-ins go out.
 DELIVERY_ATTEMPTS = 5
@@ -75,7 +70,7 @@ def is_transient(error: Exception) -> bool:
     if not isinstance(error, SlackApiError):
         return True  # a timeout or a dropped connection, after the client's own retries
     status = getattr(error.response, "status_code", 200)
-    return status == 429 or status >= 500 or error_code(error) in TRANSIENT
+    return status == 429 or status >= 500 or error_code(error) in TRANSIENT_ERRORS
 
 
 class Delivery:

@@ -4,22 +4,25 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import update
+
 from bot.db import insert_missing, session_scope
 from bot.models import ClockTick
 
-CLOCK = "clock"
+CLOCK = "clock"  # one row: several clocks share it, the latest tick wins
 
 
-def record(database_url: str, at: dt.datetime, name: str = CLOCK) -> None:
-    """Note a tick (one row per name; several clocks share it, the latest tick wins)."""
+def record(database_url: str, at: dt.datetime) -> None:
     with session_scope(database_url) as session:
-        insert_missing(session, ClockTick, [{"name": name, "last_tick_at": at}], ["name"])
-        row = session.get(ClockTick, name)
-        if row.last_tick_at < at:
-            row.last_tick_at = at
+        if not insert_missing(session, ClockTick, [{"name": CLOCK, "last_tick_at": at}], ["name"]):
+            session.execute(
+                update(ClockTick)
+                .where(ClockTick.name == CLOCK, ClockTick.last_tick_at < at)
+                .values(last_tick_at=at)
+            )
 
 
-def last_tick(database_url: str, name: str = CLOCK) -> dt.datetime | None:
+def last_tick(database_url: str) -> dt.datetime | None:
     with session_scope(database_url) as session:
-        row = session.get(ClockTick, name)
+        row = session.get(ClockTick, CLOCK)
         return row.last_tick_at if row else None

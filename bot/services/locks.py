@@ -20,9 +20,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
 
-from bot.db import session_scope
+from bot.db import insert_missing, session_scope
 from bot.models import Lock, utcnow
 
 log = logging.getLogger(__name__)
@@ -74,12 +73,10 @@ def _claim(url: str, name: str, owner: str) -> bool:
         ).rowcount
     if taken:
         return True
-    try:
-        with session_scope(url) as session:
-            session.add(Lock(name=name, owner=owner, expires_at=now + LEASE))
-        return True
-    except IntegrityError:
-        pass
+    with session_scope(url) as session:
+        row = {"name": name, "owner": owner, "expires_at": now + LEASE}
+        if insert_missing(session, Lock, [row], ["name"]):
+            return True
     with session_scope(url) as session:
         holder = session.scalar(select(Lock.owner).where(Lock.name == name))
     if holder is None or not _owner_gone(holder):

@@ -195,8 +195,8 @@ def read_members(
     the error goes on to the caller."""
     try:
         ids = channel_member_ids(client, program.channel_id)
-    except SlackApiError as error:
-        _note_error(session, program.id, str(error.response.get("error")))
+    except ChannelUnreadable as error:
+        _note_error(session, program.id, error.code)
         raise
     users = fetch_users(client, ids, pacer)
     grid = membership.enterprise_of(session, program.team_id)

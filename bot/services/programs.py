@@ -7,7 +7,6 @@ read or changed from another, even when channel ids or program ids are guessed.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -20,8 +19,6 @@ from bot.levels.admin import workspace_row
 from bot.meet_command import UsageError
 from bot.models import Program, Workspace, utcnow
 from bot.services.due import reschedule
-
-log = logging.getLogger(__name__)
 
 DEFAULT_TIME = "12:00"
 DEFAULT_WEEKDAY = 0
