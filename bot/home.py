@@ -35,6 +35,7 @@ from slack_sdk.models.views import View
 
 from bot import texts
 from bot.meet_command import GROUP_SIZES, WEEKDAY_NAMES
+from bot.schedule import today_in
 from bot.services.programs import CHECKIN_DAYS_MAX
 
 log = logging.getLogger(__name__)
@@ -472,13 +473,6 @@ def errors_by_block(errors: dict[str, str]) -> dict[str, str]:
 
 # -- gathering and publishing -----------------------------------------------------------------
 # Below here the Home tab meets storage and Slack; everything above stays pure.
-
-
-def today_in(timezone: str | None) -> dt.date:
-    """Today in this IANA time zone; in UTC when it is missing or unknown."""
-    from bot.schedule import today_in as today
-
-    return today(timezone)
 
 
 def viewer(client, user_id: str) -> dict | None:

@@ -401,14 +401,13 @@ def rounds(count: int) -> str:
 
 
 def external_set(channel_id: str, allowed: bool, changed: bool) -> str:
+    where = channel(channel_id)
+    if allowed and changed:
+        return f"People from other organisations in {where} now take part."
     if allowed:
-        text = f"People from other organisations in {channel(channel_id)} now take part."
-        if not changed:
-            text = f"People from other organisations already take part in {channel(channel_id)}."
-    else:
-        text = f"Only people of this workspace take part in {channel(channel_id)} now."
-        if not changed:
-            text = f"Only people of this workspace took part in {channel(channel_id)} already."
-    return text
+        return f"People from other organisations already take part in {where}."
+    if changed:
+        return f"Only people of this workspace take part in {where} now."
+    return f"Only people of this workspace took part in {where} already."
 
 NOT_YOUR_GROUP = "That lunch group isn't yours to answer for, so nothing changed."

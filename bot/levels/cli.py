@@ -220,7 +220,6 @@ def cmd_titles(args) -> int:
         print(
             f"# {active.origin} table for workspace {team_id}, {len(active)} rules; first match wins"
         )
-        sys.stdout.flush()
         write_csv(sys.stdout, ("pattern", "level"), ((r.pattern, r.level) for r in active.rules))
     return 0
 

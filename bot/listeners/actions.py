@@ -18,6 +18,7 @@ from bot import home, texts
 from bot.db import session_scope
 from bot.listeners import in_background
 from bot.listeners.commands import run_round_now
+from bot.schedule import today_in
 from bot.services import people, programs
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ def _home_buttons(app: App, deps) -> None:
             program = programs.by_id(session, team_id, value)
             if program is not None:
                 # their own today; the program's when Slack has no time zone for them
-                today = home.today_in((user or {}).get("tz") or program.timezone)
+                today = today_in((user or {}).get("tz") or program.timezone)
                 until = today + dt.timedelta(weeks=home.HOME_PAUSE_WEEKS)
                 people.pause(session, team_id, user_id, until, program)
                 notice = texts.paused(program.channel_id, until)
@@ -81,7 +82,7 @@ def _home_buttons(app: App, deps) -> None:
             program = None if value == "all" else programs.by_id(session, team_id, value)
             if value == "all" or program is not None:
                 zone = (user or {}).get("tz") or (program.timezone if program else None)
-                today = home.today_in(zone)
+                today = today_in(zone)
                 result = people.resume(session, team_id, user_id, program, today)
                 channel_id = program.channel_id if program else None
                 notice = texts.resumed(channel_id, result.resumed, result.still_paused_until)

@@ -22,6 +22,7 @@ from bot.db import session_scope
 from bot.levels.sources import SOURCE_NAMES, InvalidValue
 from bot.meet_command import UsageError
 from bot.models import Program, utcnow
+from bot.schedule import today_in
 from bot.services import history, membership, people, programs
 from bot.services.participants import read_never_read
 
@@ -59,7 +60,7 @@ class Asker:
         return self._user
 
     def timezone(self) -> str:
-        return self.user().get("tz") or "UTC"
+        return self.own_zone() or "UTC"
 
     def own_zone(self) -> str | None:
         """Their Slack time zone; None when Slack has none for them."""
@@ -67,7 +68,7 @@ class Asker:
 
     def today(self, program: Program | None = None) -> dt.date:
         """Today for them: in their own time zone, else the program's, else UTC."""
-        return home.today_in(self.own_zone() or (program.timezone if program else None))
+        return today_in(self.own_zone() or (program.timezone if program else None))
 
     def is_admin(self) -> bool:
         with session_scope(self.database_url) as session:
@@ -166,6 +167,7 @@ def _join_or_leave(command, asker: Asker) -> str:
 
 
 def _pause(command: meet_command.Pause, asker: Asker) -> str:
+    asker.user()  # ask Slack first: never while the write below holds the database
     with session_scope(asker.database_url) as session:
         program = programs.in_channel(session, asker.team_id, asker.channel_id)
         until = command.until or asker.today(program) + dt.timedelta(weeks=command.weeks or 1)
@@ -174,6 +176,7 @@ def _pause(command: meet_command.Pause, asker: Asker) -> str:
 
 
 def _resume(command, asker: Asker) -> str:
+    asker.user()  # ask Slack first: never while the write below holds the database
     with session_scope(asker.database_url) as session:
         program = programs.in_channel(session, asker.team_id, asker.channel_id)
         result = people.resume(

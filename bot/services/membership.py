@@ -179,7 +179,6 @@ class Count:
     taking_part: int | None  # None: the members were never read
     paused: int = 0
     error: str | None = None
-    read_at: dt.datetime | None = None
 
 
 def count(session: Session, program: Program, day: dt.date | None = None) -> Count:
@@ -225,6 +224,5 @@ def count(session: Session, program: Program, day: dt.date | None = None) -> Cou
         taking_part=len(taking_part - paused),
         paused=len(taking_part & paused),
         error=program.members_error,
-        read_at=program.members_read_at,
     )
 

@@ -72,6 +72,7 @@ def program_stats(session: Session, program: Program) -> ProgramStats:
         )
         .order_by(Participation.user_id)
     ).all()
+    failed = sum(delivery == "failed" for delivery, _ in group_rows)
     return ProgramStats(
         program_id=program.id,
         team_id=program.team_id,
@@ -81,9 +82,9 @@ def program_stats(session: Session, program: Program) -> ProgramStats:
         people_paired=people or 0,
         groups=len(group_rows),
         groups_met=sum(outcome == "met" for _, outcome in group_rows),
-        groups_failed=sum(delivery == "failed" for delivery, _ in group_rows),
+        groups_failed=failed,
         non_responders=list(silent),
-        failures=failed_groups(session, program),
+        failures=failed_groups(session, program) if failed else [],
         channel_error=program.members_error,
     )
 
