@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
 import json
 import logging
 import random
@@ -140,18 +139,6 @@ class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
     daemon_threads = True
 
 
-def _bounded_input(app):
-    """wsgi.input ends where the request's body does, as gunicorn makes it (wsgiref hands the
-    raw socket over, and a read past Content-Length would wait for the next request)."""
-
-    def bounded(environ, start_response):
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        environ["wsgi.input"] = io.BytesIO(environ["wsgi.input"].read(length) if length else b"")
-        return app(environ, start_response)
-
-    return bounded
-
-
 class Demo:
     """One play-through: a workspace, the app on loopback, and the people using it."""
 
@@ -223,7 +210,7 @@ class Demo:
         from bot.web import create_wsgi
 
         server = make_server(
-            "127.0.0.1", 0, _bounded_input(create_wsgi(self.settings)),
+            "127.0.0.1", 0, create_wsgi(self.settings),
             server_class=_ThreadingWSGIServer, handler_class=_QuietHandler,
         )
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
