@@ -509,12 +509,16 @@ def gather(
         data.paused_everywhere_until = people.paused_until(
             session, team_id, user_id, None, today_in(own_zone)
         )
+        recent = history.groups_of(
+            session, team_id, user_id, own_zone, limit=MAX_HISTORY_SHOWN + history.CURRENT_WITHIN
+        )
+        current = history.current_groups(recent)
         for program in team_programs:
             if not program.enabled or program.id not in mine:
                 continue
             today = today_in(own_zone or program.timezone)
             choice = people.participation(session, program, user_id, create=False)
-            group = history.current_group(session, team_id, user_id, program.id, own_zone)
+            group = current.get(program.id)
             data.programs.append(
                 MyProgram(
                     program_id=program.id,
@@ -531,11 +535,7 @@ def gather(
                 )
             )
         data.history = [
-            PastGroup(g.channel_id, g.date, g.others, g.outcome)
-            for g in history.groups_of(
-                session, team_id, user_id, own_zone, limit=MAX_HISTORY_SHOWN + 5
-            )
-            if not g.current
+            PastGroup(g.channel_id, g.date, g.others, g.outcome) for g in recent if not g.current
         ][:MAX_HISTORY_SHOWN]
         if admin:
             data.admin = []

@@ -197,6 +197,12 @@ def _status(command, asker: Asker) -> str:
         )
         if paused_all:
             lines.append(f"⏸️ Paused in all programs through {texts.day(paused_all)}.")
+        current = history.current_groups(
+            history.groups_of(
+                session, asker.team_id, asker.user_id, asker.own_zone(),
+                limit=history.CURRENT_WITHIN,
+            )
+        )  # fmt: skip
         for program in programs.of_team(session, asker.team_id, enabled_only=True):
             if program.id not in mine:
                 continue
@@ -213,9 +219,7 @@ def _status(command, asker: Asker) -> str:
                 line += f"You're paused through {texts.day(paused)}."
             else:
                 line += f"Next round: {asker.when(program)}."
-            group = history.current_group(
-                session, asker.team_id, asker.user_id, program.id, asker.own_zone()
-            )
+            group = current.get(program.id)
             if group is not None:
                 line += (
                     f"\n   This round you're with {texts.people(group.others)}: "

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from bot.models import Group, GroupMember, Program, Round
 from bot.schedule import local_date
@@ -41,6 +41,7 @@ def groups_of(
         .where(Program.team_id == team_id, mine.user_id == user_id, Group.delivery == "posted")
         .order_by(Round.slot.desc(), Group.id)
         .limit(limit)
+        .options(selectinload(Group.members))
     ).all()
     views = []
     for group, round_, program in rows:
@@ -64,10 +65,14 @@ def groups_of(
     return views
 
 
-def current_group(
-    session: Session, team_id: str, user_id: str, program_id: int, timezone: str | None = None
-) -> GroupView | None:
-    for view in groups_of(session, team_id, user_id, timezone, limit=5):
-        if view.program_id == program_id and view.current:
-            return view
-    return None
+# A round under way is among a person's newest groups.
+CURRENT_WITHIN = 5
+
+
+def current_groups(views: list[GroupView]) -> dict[int, GroupView]:
+    """Each program's group of the round under way, from groups_of's newest-first views."""
+    current: dict[int, GroupView] = {}
+    for view in views[:CURRENT_WITHIN]:
+        if view.current:
+            current.setdefault(view.program_id, view)
+    return current
