@@ -18,7 +18,7 @@ from bot.db import session_scope
 from bot.models import Member, Participation, Program, Workspace
 from bot.schedule import day_ends, zone_or_utc
 from bot.services.due import HEADS_UP_AHEAD, heads_up_pending
-from bot.services.workspaces import client_for_team
+from bot.services.workspaces import clients_for_teams
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,7 @@ def send_heads_ups(settings: Settings, now: dt.datetime) -> int:
             .where(*heads_up_pending(now, now + HEADS_UP_AHEAD))
         ).all()
     sent = 0
+    client_of = clients_for_teams(settings)
     for program_id, team_id, channel_id, slot, timezone, active in rows:
         with session_scope(url) as session:
             claimed = session.execute(
@@ -69,7 +70,7 @@ def send_heads_ups(settings: Settings, now: dt.datetime) -> int:
         if not claimed or active is False:
             continue
         try:
-            client_for_team(settings, team_id).chat_postMessage(
+            client_of(team_id).chat_postMessage(
                 channel=channel_id, text=heads_up_text(slot, timezone)
             )
             sent += 1
@@ -130,6 +131,7 @@ def end_pauses(settings: Settings, now: dt.datetime, cutoff: dt.date) -> Pauses:
         ).all()
     ended = 0
     waiting: list[dt.datetime] = []
+    client_of = clients_for_teams(settings)
     for model, rows in ((Member, people), (Participation, choices)):
         for row in rows:
             row_id, team_id, user_id, until, timezone, active = row[:6]
@@ -152,7 +154,7 @@ def end_pauses(settings: Settings, now: dt.datetime, cutoff: dt.date) -> Pauses:
             if active is False:
                 continue
             try:
-                client_for_team(settings, team_id).chat_postMessage(
+                client_of(team_id).chat_postMessage(
                     channel=user_id, text=back_in_text(channel_id)
                 )
             except Exception as error:  # one workspace's trouble must not stop the others

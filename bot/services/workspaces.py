@@ -9,7 +9,9 @@ refreshes it here first.
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackTokenRotationError
@@ -90,3 +92,9 @@ def fresh_installation(settings: Settings, store, installation: Installation) ->
 def client_for_team(settings: Settings, team_id: str | None) -> WebClient:
     """A client for scheduled jobs and CLI work, which have no request to take a token from."""
     return web_client(settings, bot_token_for(settings, team_id))
+
+
+def clients_for_teams(settings: Settings) -> Callable[[str | None], WebClient]:
+    """client_for_team for one pass over many rows: each workspace's token is looked up (and
+    refreshed) once, not once per row; a workspace that fails is asked again next time."""
+    return functools.cache(functools.partial(client_for_team, settings))
