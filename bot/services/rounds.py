@@ -338,26 +338,28 @@ def close_round(settings: Settings, client, round_id: int) -> bool:
                 return False
             program_id = round_.program_id
             nudges, summary, channel_id = _close(session, round_, speak=client is not None)
-        if client is None:
-            return True
-        post = rate_limit_only_client(settings, client.token)
-        for choice_id, user_id, silent in nudges:
-            text, blocks = round_messages.nudge(channel_id, program_id, silent)
-            try:
-                post.chat_postMessage(channel=user_id, text=text, blocks=blocks)
-            except Exception as error:
-                log.warning("could not nudge %s: %s", user_id, _reason(error))
-                if _surely_not_sent(error):
-                    with session_scope(url) as session:
-                        session.get(Participation, choice_id).nudged_at = None
-        if summary:
-            try:
-                post.chat_postMessage(channel=channel_id, text=summary)
-            except Exception as error:
-                log.warning("summary for round %s: %s", round_id, _reason(error))
-                if _surely_not_sent(error):
-                    with session_scope(url) as session:
-                        session.get(Round, round_id).summary_posted_at = None
+    # Closed and claimed in that commit: whoever comes next finds closed_at and stops, so the
+    # posts need no lock.
+    if client is None:
+        return True
+    post = rate_limit_only_client(settings, client.token)
+    for choice_id, user_id, silent in nudges:
+        text, blocks = round_messages.nudge(channel_id, program_id, silent)
+        try:
+            post.chat_postMessage(channel=user_id, text=text, blocks=blocks)
+        except Exception as error:
+            log.warning("could not nudge %s: %s", user_id, _reason(error))
+            if _surely_not_sent(error):
+                with session_scope(url) as session:
+                    session.get(Participation, choice_id).nudged_at = None
+    if summary:
+        try:
+            post.chat_postMessage(channel=channel_id, text=summary)
+        except Exception as error:
+            log.warning("summary for round %s: %s", round_id, _reason(error))
+            if _surely_not_sent(error):
+                with session_scope(url) as session:
+                    session.get(Round, round_id).summary_posted_at = None
     return True
 
 
