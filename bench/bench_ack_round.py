@@ -87,11 +87,12 @@ def main() -> int:
         env = app_env(slack.api_url, database_url, SLACK_RATE_SCALE="1000")
         process, url = start_app(env, tmp, workers=1)
         round_log = open(Path(tmp) / "round.log", "wb")
-        delivering = subprocess.Popen(
-            [sys.executable, "-m", "bot", "round", "C1"], env=env, cwd=ROOT,
-            stdout=round_log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        try:
+        delivering = None
+        try:  # from serve's start on: whatever fails, no process is left behind
+            delivering = subprocess.Popen(
+                [sys.executable, "-m", "bot", "round", "C1"], env=env, cwd=ROOT,
+                stdout=round_log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
             deadline = time.monotonic() + 120
             while round_state(database_url)[0] != "delivering":
                 if time.monotonic() > deadline or delivering.poll() is not None:
@@ -131,7 +132,7 @@ def main() -> int:
             wall = time.perf_counter() - start
             status_after, posted_after = round_state(database_url)
         finally:
-            for proc in (delivering, process):
+            for proc in (p for p in (delivering, process) if p is not None):
                 proc.terminate()
                 try:
                     proc.wait(timeout=15)

@@ -245,13 +245,13 @@ class Soak:
 
     def run(self, weeks: int) -> int:
         self.set_up()
-        for managed in self.processes:
-            managed.start()
         chaos = threading.Thread(target=self.chaos, daemon=True)
-        chaos.start()
         stuck = 0
         started = time.monotonic()
-        try:
+        try:  # from the first start on: a failed start stops the ones already running
+            for managed in self.processes:
+                managed.start()
+            chaos.start()
             for week in range(weeks):
                 self.killing.set()
                 self.run_manual_rounds()
@@ -266,7 +266,8 @@ class Soak:
             self.killing.clear()
         finally:
             self.stopping.set()
-            chaos.join()
+            if chaos.is_alive():
+                chaos.join()
             for managed in self.processes:
                 managed.stop()
         wall = time.monotonic() - started
