@@ -62,6 +62,17 @@ def migrated_url(database_url):
     return database_url
 
 
+def wait_for(condition, timeout: float = 10, poll: float = 0.02):
+    """Poll until `condition()` is truthy and return its value; fail after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(poll)
+    raise AssertionError("timed out")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -11,7 +11,7 @@ import sqlite3
 import time
 
 import pytest
-from conftest import SIGNING_SECRET
+from conftest import SIGNING_SECRET, wait_for
 from sqlalchemy import create_engine, select, text
 from test_meet_admin import form
 from test_meet_harness import make_program, open_harness
@@ -142,12 +142,6 @@ def others_can_write(database_url: str, table: str) -> None:
     assert writers == 0, f"a write transaction on {table} is open while Slack answers"
 
 
-def wait_until(predicate, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
-
 
 def test_planning_stores_members_before_reading_their_profiles(harness):
     """Custom profile fields take a users.profile.get per person: no write waits on them."""
@@ -166,7 +160,7 @@ def test_planning_stores_members_before_reading_their_profiles(harness):
     planning = threading.Thread(target=run_round, args=(h.settings, program_id))
     planning.start()
     try:
-        wait_until(lambda: h.slack.calls("users.profile.get"))
+        wait_for(lambda: h.slack.calls("users.profile.get"))
         others_can_write(h.settings.database_url, "members")
     finally:
         planning.join(timeout=30)
@@ -195,7 +189,7 @@ def test_closing_a_round_commits_before_it_posts_to_slack(harness):
     closing = threading.Thread(target=close_due_rounds, args=(h.settings, utcnow()))
     closing.start()
     try:
-        wait_until(lambda: h.slack.messages("C1"))
+        wait_for(lambda: h.slack.messages("C1"))
         assert "1 lunch group formed, 1 reported meeting" in h.slack.messages("C1")[0].text
         others_can_write(h.settings.database_url, "rounds")
     finally:

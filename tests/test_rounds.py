@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import time
 from collections import Counter
 
 import pytest
+from conftest import wait_for
 from freezegun import freeze_time
 from sqlalchemy import select
 
@@ -227,7 +227,7 @@ def test_three_silent_rounds_bring_one_nudge_and_the_answer_is_acted_on(
         channel_id=dm, message_ts=nudge.ts,
     )
     assert build_app(settings).dispatch(bolt_request(body, headers)).status == 200
-    wait_until(lambda: "no more lunch groups" in slack.messages(dm)[-1].text)
+    wait_for(lambda: "no more lunch groups" in slack.messages(dm)[-1].text)
     assert answer_nudge(settings, "T1", channel, "U02", stay=True) == "C1"
     assert answer_nudge(settings, "T2", channel, "U03", stay=False) is None  # other workspace
     with freeze_time(start + dt.timedelta(weeks=5)):
@@ -250,14 +250,6 @@ def test_round_summary_goes_to_the_channel_only_when_enabled_and_names_nobody(sl
     assert "2 lunch groups formed" in summaries[0].text
     assert "<@" not in summaries[0].text
 
-
-def wait_until(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError("timed out")
 
 
 def test_check_in_buttons_record_the_answer_and_acknowledge_in_place(slack, settings, channel):
@@ -286,9 +278,9 @@ def test_check_in_buttons_record_the_answer_and_acknowledge_in_place(slack, sett
         assert app.dispatch(bolt_request(body, headers)).status == 200
 
     click(round_messages.CHECKIN_NOT_YET, member)
-    wait_until(lambda: len(slack.calls("chat.update")) == 1)
+    wait_for(lambda: len(slack.calls("chat.update")) == 1)
     click(round_messages.CHECKIN_MET, member)
-    wait_until(lambda: len(slack.calls("chat.update")) == 2)
+    wait_for(lambda: len(slack.calls("chat.update")) == 2)
     (updated,) = [m for m in slack.messages(conversation) if m.ts == question.ts]
     assert f"<@{member}> says you met" in updated.text
     assert all(b["type"] != "actions" for b in updated.blocks)  # buttons replaced by the answer
@@ -299,7 +291,7 @@ def test_check_in_buttons_record_the_answer_and_acknowledge_in_place(slack, sett
         response_url=response_url,
     )
     assert app.dispatch(bolt_request(body, headers)).status == 200  # someone outside the group
-    wait_until(lambda: slack.responses(response_url))
+    wait_for(lambda: slack.responses(response_url))
     assert "isn't yours" in slack.responses(response_url)[0]["text"]
     with session_scope(settings.database_url) as session:
         assert session.get(Group, group_id).outcome == "met"

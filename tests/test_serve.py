@@ -9,7 +9,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from conftest import SIGNING_SECRET
+from conftest import SIGNING_SECRET, wait_for
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.socket_mode.internals import run_bolt_app
 from slack_bolt.util.utils import get_name_for_callable
@@ -26,15 +26,6 @@ from bot.sandbox import signing
 
 pytestmark = pytest.mark.slow
 
-
-def wait_for(condition, timeout: float = 10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("timed out")
 
 
 def post_command(slack, app, text: str, **kwargs):

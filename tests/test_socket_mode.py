@@ -8,10 +8,9 @@ import json
 from urllib.parse import parse_qs, parse_qsl
 
 import pytest
-from conftest import AppProcess, app_env, run_cli
+from conftest import AppProcess, app_env, run_cli, wait_for
 from sqlalchemy import select
 from test_meet_harness import make_program, populate
-from test_serve import wait_for
 
 from bot import home, texts
 from bot.db import session_scope
