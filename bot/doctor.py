@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import BOT_SCOPES, Settings
-from bot.models import Program, Workspace, utcnow
-from bot.slack import TOKEN_ERRORS
+from bot.models import Program, utcnow
+from bot.slack import TOKEN_ERRORS, reason
 
 # A clock ticks every 30 s by default; this long without a tick means none is running.
 CLOCK_STALE = dt.timedelta(minutes=5)
@@ -85,7 +85,7 @@ def connection_check(settings: Settings) -> Check:
         except SlackApiError as error:
             return Check(
                 False,
-                f"Socket Mode: Slack refused SLACK_APP_TOKEN ({_code(error)})",
+                f"Socket Mode: Slack refused SLACK_APP_TOKEN ({reason(error)})",
                 "create an app-level token with connections:write under Basic Information > "
                 "App-Level Tokens, and turn Socket Mode on (manifest.yml: socket_mode_enabled)",
             )
@@ -112,11 +112,11 @@ def database_check(settings: Settings, checks: list[Check]) -> bool:
     try:
         revision = current_revision(settings.database_url)
     except (SQLAlchemyError, OSError) as error:
-        reason = str(getattr(error, "orig", None) or error).splitlines()[0][:160]
+        why = str(getattr(error, "orig", None) or error).splitlines()[0][:160]
         checks.append(
             Check(
                 False,
-                f"Database: cannot open DATABASE_URL ({reason})",
+                f"Database: cannot open DATABASE_URL ({why})",
                 "check DATABASE_URL and that the database server is running",
             )
         )
@@ -161,16 +161,9 @@ def teams(settings: Settings, team: str | None, database_ok: bool, checks: list[
         return [team]  # None: the bot token's own workspace, found by auth.test
     if not database_ok:
         return []
-    from bot.db import session_scope
+    from bot.services.workspaces import active_teams
 
-    with session_scope(settings.database_url) as session:
-        found = list(
-            session.scalars(
-                select(Workspace.team_id)
-                .where(Workspace.active.is_(True))
-                .order_by(Workspace.team_id)
-            )
-        )
+    found = active_teams(settings.database_url)
     if not found:
         checks.append(
             Check(
@@ -194,7 +187,7 @@ def workspace_checks(
     except NotInstalled as error:
         return [Check(False, f"Slack token of {label}: {error}", _reinstall(settings))]
     except SlackApiError as error:
-        code = _code(error)
+        code = reason(error)
         fix = _reinstall(settings) if code in TOKEN_ERRORS else "see Slack's status page"
         return [Check(False, f"Slack token of {label}: Slack refused it ({code})", fix)]
     except OSError as error:
@@ -256,7 +249,7 @@ def channel_check(client, channel_id, enabled, schedule, next_round, zone) -> Ch
     try:
         info = client.conversations_info(channel=channel_id)["channel"]
     except SlackApiError as error:
-        code = _code(error)
+        code = reason(error)
         if code == "channel_not_found":
             return Check(
                 False,
@@ -308,16 +301,12 @@ def _reinstall(settings: Settings) -> str:
 
 
 def _unreachable(settings: Settings, error: Exception) -> Check:
-    reason = getattr(error, "reason", None) or error
+    why = getattr(error, "reason", None) or error
     return Check(
         False,
-        f"Slack: cannot reach {settings.slack_api_url} ({reason})",
+        f"Slack: cannot reach {settings.slack_api_url} ({why})",
         "check the network connection, or SLACK_API_URL if you changed it",
     )
-
-
-def _code(error: SlackApiError) -> str:
-    return str(error.response.get("error", "error"))
 
 
 def _ago(delta: dt.timedelta) -> str:

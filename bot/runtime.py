@@ -3,8 +3,6 @@ and which workspace it works on."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from bot import config, logs
 from bot.config import ConfigError, Settings
 
@@ -30,11 +28,9 @@ def team_for_command(settings: Settings, team: str | None) -> str:
             return client_for_team(settings, None).auth_test()["team_id"]
         except NotInstalled as error:
             raise ConfigError(str(error)) from None
-    from bot.db import session_scope
-    from bot.models import Workspace
+    from bot.services.workspaces import active_teams
 
-    with session_scope(settings.database_url) as session:
-        teams = list(session.scalars(select(Workspace.team_id).where(Workspace.active.is_(True))))
+    teams = active_teams(settings.database_url)
     if len(teams) == 1:
         return teams[0]
     listed = ", ".join(teams) if teams else "none installed yet"

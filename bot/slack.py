@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
@@ -59,3 +60,10 @@ def rate_limit_only_client(settings: Settings, token: str | None) -> WebClient:
         timeout=30,
         retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=8)],
     )
+
+
+def reason(error: Exception) -> str:
+    """What went wrong, for a log line or a checklist: Slack's error code when Slack answered."""
+    if isinstance(error, SlackApiError):
+        return str(error.response.get("error", "error"))
+    return f"{type(error).__name__}: {error}"

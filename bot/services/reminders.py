@@ -10,7 +10,6 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from slack_sdk.errors import SlackApiError
 from sqlalchemy import and_, func, or_, select, update
 
 from bot.config import Settings
@@ -19,6 +18,7 @@ from bot.models import Member, Participation, Program, Workspace
 from bot.schedule import day_ends, zone_or_utc
 from bot.services.due import HEADS_UP_AHEAD, heads_up_pending
 from bot.services.workspaces import clients_for_teams
+from bot.slack import reason
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ def send_heads_ups(settings: Settings, now: dt.datetime) -> int:
         except Exception as error:  # one workspace's trouble must not stop the others
             log.warning(
                 "could not post the heads-up in %s (program %s, workspace %s): %s",
-                channel_id, program_id, team_id, _reason(error),
+                channel_id, program_id, team_id, reason(error),
             )
     return sent
 
@@ -160,12 +160,6 @@ def end_pauses(settings: Settings, now: dt.datetime, cutoff: dt.date) -> Pauses:
             except Exception as error:  # one workspace's trouble must not stop the others
                 log.warning(
                     "could not tell %s in workspace %s they are back in: %s",
-                    user_id, team_id, _reason(error),
+                    user_id, team_id, reason(error),
                 )
     return Pauses(ended=ended, waiting_until=min(waiting, default=None))
-
-
-def _reason(error: Exception) -> str:
-    if isinstance(error, SlackApiError):
-        return str(error.response.get("error"))
-    return str(error)

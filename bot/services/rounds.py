@@ -28,7 +28,7 @@ from bot.services.pacing import Pacer
 from bot.services.participants import build_roster
 from bot.services.planning import add_plan, plan_groups
 from bot.services.workspaces import bot_token_for, client_for_team
-from bot.slack import TOKEN_ERRORS, rate_limit_only_client
+from bot.slack import TOKEN_ERRORS, rate_limit_only_client, reason
 
 log = logging.getLogger(__name__)
 
@@ -214,7 +214,7 @@ def send_due_checkins(settings: Settings, now: dt.datetime) -> int:
         except Exception as error:
             log.error(
                 "check-ins of round %s (program %s, workspace %s) failed, trying again at the "
-                "next tick: %s", round_id, program_id, team_id, _reason(error),
+                "next tick: %s", round_id, program_id, team_id, reason(error),
             )
     return sent
 
@@ -249,7 +249,7 @@ def _send_checkins(settings: Settings, round_id: int, team_id: str) -> int:
             try:
                 response = client.chat_postMessage(channel=conversation, text=text, blocks=blocks)
             except Exception as error:
-                code = _reason(error)
+                code = reason(error)
                 if not _surely_not_sent(error):
                     log.warning("check-in for group %s may not have arrived: %s", group_id, code)
                 elif not is_transient(error) and code not in TOKEN_ERRORS:
@@ -291,12 +291,6 @@ def _surely_not_sent(error: Exception) -> bool:
     return status is not None and status < 500
 
 
-def _reason(error: Exception) -> str:
-    if isinstance(error, SlackApiError):
-        return str(error.response.get("error"))
-    return f"{type(error).__name__}: {error}"
-
-
 def close_due_rounds(settings: Settings, now: dt.datetime) -> int:
     """Close every round whose time is up, each on its own (see close_round)."""
     with session_scope(settings.database_url) as session:
@@ -315,7 +309,7 @@ def close_due_rounds(settings: Settings, now: dt.datetime) -> int:
         except Exception as error:
             log.error(
                 "closing round %s (program %s, workspace %s) failed, trying again at the next "
-                "tick: %s", round_id, program_id, team_id, _reason(error),
+                "tick: %s", round_id, program_id, team_id, reason(error),
             )
     return closed
 
@@ -348,7 +342,7 @@ def close_round(settings: Settings, client, round_id: int) -> bool:
         try:
             post.chat_postMessage(channel=user_id, text=text, blocks=blocks)
         except Exception as error:
-            log.warning("could not nudge %s: %s", user_id, _reason(error))
+            log.warning("could not nudge %s: %s", user_id, reason(error))
             if _surely_not_sent(error):
                 with session_scope(url) as session:
                     session.get(Participation, choice_id).nudged_at = None
@@ -356,7 +350,7 @@ def close_round(settings: Settings, client, round_id: int) -> bool:
         try:
             post.chat_postMessage(channel=channel_id, text=summary)
         except Exception as error:
-            log.warning("summary for round %s: %s", round_id, _reason(error))
+            log.warning("summary for round %s: %s", round_id, reason(error))
             if _surely_not_sent(error):
                 with session_scope(url) as session:
                     session.get(Round, round_id).summary_posted_at = None

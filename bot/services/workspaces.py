@@ -89,6 +89,23 @@ def fresh_installation(settings: Settings, store, installation: Installation) ->
     return rotated
 
 
+def active_teams(database_url: str) -> list[str]:
+    """The workspaces the app is installed in now."""
+    from sqlalchemy import select
+
+    from bot.db import session_scope
+    from bot.models import Workspace
+
+    with session_scope(database_url) as session:
+        return list(
+            session.scalars(
+                select(Workspace.team_id)
+                .where(Workspace.active.is_(True))
+                .order_by(Workspace.team_id)
+            )
+        )
+
+
 def client_for_team(settings: Settings, team_id: str | None) -> WebClient:
     """A client for scheduled jobs and CLI work, which have no request to take a token from."""
     return web_client(settings, bot_token_for(settings, team_id))
