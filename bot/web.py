@@ -11,11 +11,11 @@ import io
 import logging
 
 from slack_bolt.adapter.wsgi import SlackRequestHandler
-from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.app import build_app
+from bot.bolt_request import bolt_request
 from bot.config import Settings
 from bot.db import ping
 from bot.http_worker import MAX_BODY_BYTES
@@ -32,14 +32,14 @@ class _Handler(SlackRequestHandler):
 
     def dispatch(self, request) -> BoltResponse:
         try:
-            bolt_request = BoltRequest(
-                body=request.get_body(), query=request.query_string, headers=request.get_headers()
+            read = bolt_request(
+                request.get_body(), query=request.query_string, headers=request.get_headers()
             )
         except Exception as error:  # noqa: BLE001 - signed, yet not a request Bolt can read
             log.warning("answered 400 to a signed request Bolt could not read (%s)",
                         type(error).__name__)  # fmt: skip
             return BoltResponse(status=400, body="malformed request")
-        return self.app.dispatch(bolt_request)
+        return self.app.dispatch(read)
 
 
 def create_wsgi(settings: Settings):

@@ -140,6 +140,9 @@ def test_every_request_without_a_valid_signature_is_401_and_logs_no_traceback(se
     # and the same request, signed now, is answered
     body, headers = signing.sign(SIGNING_SECRET, command_body(), signing.FORM)
     assert raw_post(served, body, headers) == 200
+    # a command whose text holds the word Bolt looks for in interactive payloads
+    body, headers = signing.sign(SIGNING_SECRET, command_body("about payload"), signing.FORM)
+    assert raw_post(served, body, headers) == 200
 
     # signed, but nothing Slack would send: a clear 400, not a 500
     for body, content_type in [

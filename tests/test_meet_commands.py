@@ -60,6 +60,7 @@ def test_help(harness, text):
     "text, says, usage",
     [
         ("dance", "I don't know `/meet dance`", "/meet help"),
+        ("payload", "I don't know `/meet payload`", "/meet help"),  # Bolt's word for a form
         ("join please", "takes nothing after it", "/meet join"),
         ("pause", "Say for how long", "/meet pause"),
         ("pause until 2001-01-01", "in the past", "/meet pause"),
@@ -211,6 +212,9 @@ def test_people_set_their_own_department_and_location(harness, lunch):
     assert person.sources == {"department": "self", "location": "self"}
     status = harness.command("status", user="U1").text
     assert "department *Research &amp; Development* (set by you)" in status
+    # a form that says "payload" is still a slash command, not an interactive payload
+    assert "payload systems" in harness.command("department payload systems", user="U2").text
+    assert member(harness, "U2").department == "payload systems"
 
 
 def test_an_admins_value_wins_and_the_person_is_told(harness, lunch):

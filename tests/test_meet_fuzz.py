@@ -38,7 +38,7 @@ fuzz = settings(
 words = st.sampled_from(
     ["pause", "until", "weeks", "level", "size", "schedule", "weekly", "mon", "12:00", "UTC",
      "admins", "add", "<@U1>", "<@UNOBODY>", "department", "location", "history", "9", "0",
-     "&lt;", "<!here>", "`", "*", "\u202e", "🍜"]
+     "&lt;", "<!here>", "`", "*", "\u202e", "🍜", "payload", "payload=", "{"]
 )  # fmt: skip
 
 

@@ -307,6 +307,6 @@ def post(
 
 def bolt_request(body: bytes, headers: dict[str, str]):
     """The same request as a Bolt ``BoltRequest``, for ``app.dispatch(...)`` in-process."""
-    from slack_bolt.request import BoltRequest
+    from bot.bolt_request import bolt_request as read
 
-    return BoltRequest(body=body.decode("utf-8"), headers=headers)
+    return read(body.decode("utf-8"), headers=headers)
