@@ -2,14 +2,17 @@
 
 Starts the Slack test double (Slack's rate tiers scaled up, the app pacing a little faster
 than they allow, so it meets 429s; and 500s at random, some of them after the message went
-out) and, on one database, `python -m bot clock --tick 1` processes: three on PostgreSQL,
-one on SQLite. Six channels have a weekly round; a seventh only gets manual rounds, from two
-`python -m bot round` processes started together each week.
+out) and the app as it is deployed: on PostgreSQL `python -m bot serve --workers 2
+--no-clock` beside three `python -m bot clock --tick 1` processes; on SQLite the default
+`python -m bot serve`, whose clock is its own child. Six channels have a weekly round; a
+seventh only gets manual rounds: each week an admin's signed `/meet now`, double-clicked,
+over HTTP, and two `python -m bot round` processes, all four at once.
 
 Time is simulated: between phases every stored moment (slots, check-in and closing times,
 the clock's next slot…) moves 3.5 days into the past, so a month is eight phases: round,
 check-in, round, check-in… and a last close. While a phase runs, a random process is
-SIGKILLed every 1.5–5 s and restarted at once (a killed `round` is run again). At the end
+SIGKILLed every 1.5–5 s: a clock, a `round` (run again), serve's master (serve is started
+again), one of its workers or its clock child (serve starts those again itself). At the end
 it prints intros per group, summaries per round, check-ins per group, rounds stuck and
 restarts survived. Goal: exactly one intro per group, at most one summary per round and one
 check-in per group, no round stuck, whatever was killed.
@@ -26,11 +29,13 @@ import os
 import random
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.request
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -43,6 +48,7 @@ from sqlalchemy import create_engine, select, text  # noqa: E402
 from bot import round_messages  # noqa: E402
 from bot.db import dispose_engines, migrate, session_scope  # noqa: E402
 from bot.models import Group, Program, Round, utcnow  # noqa: E402
+from bot.sandbox import signing  # noqa: E402
 from bot.sandbox.slack import SlackDouble  # noqa: E402
 
 HALF_WEEK = dt.timedelta(days=3, hours=12)
@@ -50,6 +56,7 @@ SCHEDULED = [f"CW{n}" for n in range(6)]
 MANUAL = "CMANUAL"
 PEOPLE_PER_CHANNEL = 12
 MANUAL_PEOPLE = 40  # two `round` processes racing have 20 intros to double
+ADMIN = "UADMIN"
 PHASE_TIMEOUT = 240.0
 # Seconds between kills: a process needs about one to start, so most get some work done.
 KILL_EVERY = (1.5, 5.0)
@@ -86,9 +93,20 @@ class Managed:
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None and not self.done
 
-    def kill(self) -> None:
-        self.process.kill()
-        self.process.wait()
+    def kill(self, rng: random.Random) -> str:
+        """SIGKILL this process, or for serve one of its children; what was killed."""
+        children = _children(self.process.pid) if self.name == "serve" else []
+        victim = rng.choice([self.process.pid, *children])
+        if victim == self.process.pid:
+            self.process.kill()
+            self.process.wait()
+            return self.name
+        what = "serve's clock" if " clock " in _command_line(victim) else "serve's worker"
+        try:
+            os.kill(victim, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        return what
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -100,20 +118,64 @@ class Managed:
                 self.process.wait()
 
 
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if parent == pid:
+            found.append(int(entry))
+    return found
+
+
+def _command_line(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return cmdline.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 class Soak:
-    def __init__(self, url: str, clocks: int, seed: int, logs: Path, slack: SlackDouble):
+    SECRET = "soak"
+
+    def __init__(
+        self, url: str, clocks: int, workers: int, seed: int, logs: Path, slack: SlackDouble
+    ):
         self.url, self.logs, self.slack = url, logs, slack
         self.random = random.Random(seed)
+        self.port = _free_port()
         self.env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE"))},
-            "DATABASE_URL": url, "SLACK_BOT_TOKEN": "xoxb-T1", "SLACK_SIGNING_SECRET": "soak",
-            "SLACK_API_URL": slack.api_url, "SLACK_RATE_SCALE": "30", "LOG_LEVEL": "INFO",
-            "PYTHONUNBUFFERED": "1",
-        }
+            **{k: v for k, v in os.environ.items()
+               if not k.startswith(("SLACK_", "DATABASE", "WEB_CONCURRENCY"))},
+            "DATABASE_URL": url, "SLACK_BOT_TOKEN": "xoxb-T1",
+            "SLACK_SIGNING_SECRET": self.SECRET, "SLACK_API_URL": slack.api_url,
+            "SLACK_RATE_SCALE": "30", "LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1",
+            "PORT": str(self.port),
+        }  # fmt: skip
+        # with clocks of their own, serve runs none; without, serve's own clock is the one
+        serve = ["serve", "--host", "127.0.0.1", "--workers", str(workers)]
         self.processes = [
-            Managed(f"clock{n}", ["clock", "--tick", "1"], self.env, logs, until_done=False)
-            for n in range(clocks)
-        ]
+            Managed("serve", [*serve, *(["--no-clock"] if clocks else [])], self.env, logs,
+                    until_done=False),
+            *(Managed(f"clock{n}", ["clock", "--tick", "1"], self.env, logs, until_done=False)
+              for n in range(clocks)),
+        ]  # fmt: skip
+        self.clocks, self.workers = clocks, workers
+        self.clicks: list[threading.Thread] = []
+        self.answered = Counter()
+        self.killed = Counter()
         self.kills = 0
         self.kill_every = KILL_EVERY
         self.killing = threading.Event()
@@ -124,6 +186,7 @@ class Soak:
 
     def set_up(self) -> None:
         self.slack.add_team("T1", bot_token="xoxb-T1")
+        self.slack.add_user("T1", ADMIN, tz="UTC", is_admin=True)
         self.slack.apply_slack_tiers(scale=20)  # the app paces for 30x: it meets 429s
         now = utcnow()
         first = (now - dt.timedelta(minutes=2)).replace(second=0, microsecond=0)
@@ -185,12 +248,37 @@ class Soak:
                 alive = [m for m in self.processes if m.alive()]
                 if alive:
                     victim = self.random.choice(alive)
-                    victim.kill()
+                    killed = victim.kill(self.random)
+                    self.killed[re.sub(r"\d+(-\d+)?$", "", killed)] += 1
                     self.kills += 1
-                    victim.start()
+                    if not victim.alive():
+                        victim.start()
+
+    def click_now(self) -> None:
+        """The admin's `/meet now`, tried again (signed anew) while serve is restarting."""
+        deadline = time.monotonic() + PHASE_TIMEOUT / 2
+        while time.monotonic() < deadline:
+            body, headers = signing.slash_command(
+                self.SECRET, "now", user_id=ADMIN, channel_id=MANUAL,
+                response_url=self.slack.new_response_url(),
+            )  # fmt: skip
+            try:
+                status = signing.post(f"http://127.0.0.1:{self.port}/slack/events", body,
+                                      headers, timeout=5)[0]  # fmt: skip
+            except OSError:
+                status = None  # serve was killed, or is starting again
+            if status == 200:
+                self.answered["/meet now answered"] += 1
+                return
+            self.answered[f"/meet now retried after {status or 'no answer'}"] += 1
+            time.sleep(0.5)
+        self.answered["/meet now never answered"] += 1
 
     def run_manual_rounds(self) -> None:
         with self.guard:
+            self.clicks = [threading.Thread(target=self.click_now) for _ in range(2)]
+            for click in self.clicks:
+                click.start()
             for n in range(2):
                 managed = Managed(
                     f"round{len(self.processes)}-{n}", ["round", MANUAL], self.env, self.logs,
@@ -200,11 +288,23 @@ class Soak:
             for managed in self.processes[-2:]:
                 managed.start()
 
+    def wait_for_serve(self) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"serve did not answer /healthz; see {self.logs}/serve.1.log")
+
     def wait(self, what: str, condition) -> bool:
         deadline = time.monotonic() + PHASE_TIMEOUT
         while time.monotonic() < deadline:
             with self.guard:
-                busy = any(m.alive() for m in self.processes if m.until_done)
+                busy = any(m.alive() for m in self.processes if m.until_done) or any(
+                    click.is_alive() for click in self.clicks
+                )
             if not busy and condition():
                 print(f"{what}: done ({self.kills} kills so far)", flush=True)
                 return True
@@ -251,6 +351,7 @@ class Soak:
         try:  # from the first start on: a failed start stops the ones already running
             for managed in self.processes:
                 managed.start()
+            self.wait_for_serve()
             chaos.start()
             for week in range(weeks):
                 self.killing.set()
@@ -299,8 +400,11 @@ class Soak:
         closed = sum(status == "closed" for _, status, _, _ in rounds)
         extra_summaries = sum(max(0, summaries[c] - claimed[c]) for c in summaries)
         calls = self.slack.calls()
-        print(f"database: {self.url.split(':')[0]}; clocks: "
-              f"{sum(not m.until_done for m in self.processes)}; wall time {wall:.0f} s")
+        shape = (f"serve with {self.workers} worker(s) and no clock, {self.clocks} clock(s)"
+                 if self.clocks else f"serve with {self.workers} worker(s) and its own clock")
+        print(f"database: {self.url.split(':')[0]}; {shape}; wall time {wall:.0f} s")
+        print(f"kills (SIGKILL): {dict(sorted(self.killed.items()))}")
+        print(f"/meet now clicks: {dict(sorted(self.answered.items()))}")
         print(f"restarts survived (SIGKILL): {self.kills}; Slack answered "
               f"{sum(c.status == 429 for c in calls)} x 429 and {sum(c.status == 500 for c in calls)}"
               " x 500")
@@ -343,7 +447,11 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the app processes too
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", help="PostgreSQL; default a fresh SQLite file")
-    parser.add_argument("--clocks", type=int, help="default 3 on PostgreSQL, 1 on SQLite")
+    parser.add_argument("--clocks", type=int,
+                        help="clock processes beside serve (default 3 on PostgreSQL; "
+                        "0 on SQLite: serve runs its own clock)")
+    parser.add_argument("--workers", type=int,
+                        help="serve's web workers (default 2 on PostgreSQL, 1 on SQLite)")
     parser.add_argument("--weeks", type=int, default=4)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--kill-every", default="1.5-5", metavar="MIN-MAX",
@@ -358,9 +466,11 @@ def main() -> int:
             url = f"sqlite:///{logs / 'soak.db'}"
         try:
             migrate(url)
-            clocks = args.clocks or (3 if url.startswith("postgresql") else 1)
+            postgres = url.startswith("postgresql")
+            clocks = args.clocks if args.clocks is not None else (3 if postgres else 0)
+            workers = args.workers or (2 if postgres else 1)
             low, _, high = args.kill_every.partition("-")
-            soak = Soak(url, clocks, args.seed, logs, slack)
+            soak = Soak(url, clocks, workers, args.seed, logs, slack)
             soak.kill_every = (float(low), float(high or low))
             return soak.run(args.weeks)
         finally:
