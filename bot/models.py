@@ -79,7 +79,7 @@ class Member(Base):
     # Every source's value per attribute, e.g. {"level": {"admin": 7, "title": 4}}; the
     # level/department/location columns hold the winner so matching reads one column.
     values: Mapped[dict] = mapped_column(JSON, default=dict)
-    # Which source set each resolved attribute ("admin", "import", "profile", "title", "self").
+    # Which source set each resolved attribute ("admin", "import", "profile", "self", "title").
     sources: Mapped[dict] = mapped_column(JSON, default=dict)
     profile_synced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     paused_until: Mapped[dt.date | None] = mapped_column(Date)

@@ -139,8 +139,8 @@ SOURCE_NAMES = {
     "admin": "set by an admin",
     "import": "from the HR import",
     "profile": "from your Slack profile",
-    "title": "from your job title",
     "self": "set by you",
+    "title": "from your job title",
 }
 
 

@@ -115,7 +115,7 @@ def test_unmapping_a_field_forgets_what_it_said(migrated_url, client):
     assert members(migrated_url)["U1"].department is None
 
 
-def test_profile_sits_below_import_and_admin_and_above_title_and_self(migrated_url, client):
+def test_profile_sits_below_import_and_admin_and_above_self_and_title(migrated_url, client):
     mapped(migrated_url, client, level="Grade")
     with session_scope(migrated_url) as session:
         set_value(session, "T1", "U1", "level", 3, "import")
@@ -123,12 +123,19 @@ def test_profile_sits_below_import_and_admin_and_above_title_and_self(migrated_u
     sync(migrated_url, client)
     people = members(migrated_url)
     assert (people["U1"].level, people["U1"].sources["level"]) == (3, "import")
-    assert (people["U2"].level, people["U2"].sources["level"]) == (1, "title")
+    # U2's own word beats the job title's guess (an intern's title gives 1)
+    assert (people["U2"].level, people["U2"].sources["level"]) == (9, "self")
+    assert people["U2"].values["level"]["title"] == 1
     with session_scope(migrated_url) as session:
         text = explain(session, "T1", "U1").text()
     assert "level       3  (HR import)" in text
     assert "  import    3  ← used" in text and "  profile   6" in text
     assert 'from "Senior Engineer" by rule' in text and '"senior" → 5' in text
+    with session_scope(migrated_url) as session:
+        lines = explain(session, "T1", "U2").text().splitlines()
+    mine, titles = (next(i for i, line in enumerate(lines) if line.startswith(f"  {source}"))
+                    for source in ("self", "title"))  # fmt: skip
+    assert mine < titles and "← used" in lines[mine] and "← used" not in lines[titles]
 
 
 def test_recently_read_profiles_are_skipped_until_they_are_stale(migrated_url, client, slack):

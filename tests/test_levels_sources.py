@@ -25,8 +25,8 @@ def load(url, user_id="U1", team_id="T1") -> Member:
         )
 
 
-def test_precedence_order_is_admin_import_profile_title_self():
-    assert PRECEDENCE == ("admin", "import", "profile", "title", "self")
+def test_precedence_order_is_admin_import_profile_self_title():
+    assert PRECEDENCE == ("admin", "import", "profile", "self", "title")
 
 
 def test_each_source_wins_over_the_ones_below_it(migrated_url):
@@ -38,7 +38,7 @@ def test_each_source_wins_over_the_ones_below_it(migrated_url):
         member = load(migrated_url)
         assert (member.level, member.sources["level"]) == (level, source)
     assert load(migrated_url).values == {
-        "level": {"self": 2, "title": 3, "profile": 4, "import": 5, "admin": 6}
+        "level": {"title": 2, "self": 3, "profile": 4, "import": 5, "admin": 6}
     }
     # Removed highest first: the next one down takes over, then nothing is known.
     for source, expected in zip(PRECEDENCE, (5, 4, 3, 2, None), strict=True):

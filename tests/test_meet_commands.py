@@ -246,6 +246,24 @@ def test_own_level_only_when_the_program_allows_it(harness, lunch):
     assert member(harness, "U1").level == 7
 
 
+def test_a_persons_own_level_wins_over_their_job_titles_but_not_over_an_admins(harness, lunch):
+    from bot.levels import set_value
+    from bot.models import Program
+
+    c1, _ = lunch
+    with harness.session() as session:
+        session.get(Program, c1).self_service_levels = True
+        set_value(session, "T1", "U1", "level", 8, "title")  # "VP of Sales", say
+    result = harness.command("level 4", user="U1", channel="C1")
+    assert "your level is now *4*" in result.text and "job title" not in result.text
+    assert (member(harness, "U1").level, member(harness, "U1").sources["level"]) == (4, "self")
+
+    harness.command("level <@U1> 6", user="UADMIN")
+    result = harness.command("level 3", user="U1", channel="C1")
+    assert "matching uses *6* (set by an admin), which comes first" in result.text
+    assert member(harness, "U1").level == 6
+
+
 def test_levels_are_never_shown_to_anyone_else(harness, lunch):
     c1, _ = lunch
     harness.command("level <@U1> 8", user="UADMIN")

@@ -1,5 +1,8 @@
 """Schema upgrades through Alembic, on SQLite and (with TEST_DATABASE_URL) PostgreSQL."""
 
+import datetime as dt
+import json
+
 from conftest import app_env, run_cli
 from sqlalchemy import inspect
 
@@ -97,3 +100,50 @@ def test_grid_workspaces_installed_before_0002_get_their_org(database_url):
             connection.execute(text("SELECT team_id, enterprise_id FROM workspaces")).all()
         )
     assert rows == {"TG": "E1", "TP": None}
+
+
+def test_upgrading_lets_a_persons_own_level_win_over_the_job_titles(database_url):
+    """0007 recomputes the winner for people who gave their own level and have a title's:
+    the upgrade makes theirs count, the downgrade puts the title's back, nothing is lost."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from bot.db import alembic_config
+
+    config = alembic_config(database_url)
+
+    def to(revision: str, down: bool = False) -> None:
+        with engine_for(database_url).begin() as connection:
+            config.attributes["connection"] = connection
+            (command.downgrade if down else command.upgrade)(config, revision)
+
+    def levels() -> dict:
+        with engine_for(database_url).connect() as connection:
+            rows = connection.execute(text("SELECT user_id, level, sources FROM members"))
+            return {  # a JSON column: text on SQLite, already read on PostgreSQL
+                user: (level, (json.loads(sources) if isinstance(sources, str) else sources)["level"])
+                for user, level, sources in rows
+            }
+
+    to("0006_exact")
+    people = {  # user: (level, sources, values) as 0006 resolved them
+        "UBOTH": (8, "title", {"title": 8, "self": 3}),
+        "UADMIN": (6, "admin", {"admin": 6, "title": 8, "self": 3}),
+        "UTITLE": (5, "title", {"title": 5}),
+    }
+    with engine_for(database_url).begin() as connection:
+        for user, (level, source, values) in people.items():
+            connection.execute(
+                text(
+                    "INSERT INTO members (team_id, user_id, level, \"values\", sources, "
+                    "deactivated, created_at, updated_at) VALUES ('T1', :user, :level, "
+                    ":values, :sources, :no, :at, :at)"
+                ),
+                {"user": user, "level": level, "values": json.dumps({"level": values}),
+                 "sources": json.dumps({"level": source, "location": "self"}), "no": False,
+                 "at": dt.datetime(2026, 1, 5, tzinfo=dt.UTC)},
+            )  # fmt: skip
+    to("0007_own_level")
+    assert levels() == {"UBOTH": (3, "self"), "UADMIN": (6, "admin"), "UTITLE": (5, "title")}
+    to("0006_exact", down=True)
+    assert levels() == {"UBOTH": (8, "title"), "UADMIN": (6, "admin"), "UTITLE": (5, "title")}

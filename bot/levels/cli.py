@@ -265,7 +265,7 @@ def add_parser(subparsers) -> None:
         "levels",
         help="levels, departments and locations: HR import, export, explain, profile fields, titles",
         description="Where levels come from, by precedence: admin, HR import, Slack profile "
-        "field, job title, the person themself. Levels are shown only to the person and admins.",
+        "field, the person themself, job title. Levels are shown only to the person and admins.",
     )
     sub = levels.add_subparsers(dest="levels_command", metavar="SUBCOMMAND", required=True)
 

@@ -18,15 +18,16 @@ from sqlalchemy.orm import Session
 from bot.db import insert_missing
 from bot.models import Member, Program
 
-# Highest precedence first. "title" only ever gives a level.
-PRECEDENCE: tuple[str, ...] = ("admin", "import", "profile", "title", "self")
+# Highest precedence first. "title" only ever gives a level: a guess from the job title, so a
+# person's own word comes before it.
+PRECEDENCE: tuple[str, ...] = ("admin", "import", "profile", "self", "title")
 ATTRIBUTES: tuple[str, ...] = ("level", "department", "location")
 SOURCE_NAMES = {
     "admin": "set by an admin",
     "import": "HR import",
     "profile": "Slack profile field",
-    "title": "job title",
     "self": "set by the person",
+    "title": "job title",
 }
 LEVEL_MIN, LEVEL_MAX = 1, 9
 TEXT_MAX = 200
