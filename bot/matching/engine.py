@@ -6,7 +6,8 @@ fresh one), so the same seed always gives the same grouping.
 Steps: members become arrays (:mod:`roster`), are cut into pools of people who can all meet
 (:mod:`pools`), each pool is grouped on its own (:mod:`pairs` for pairs in pools of up to
 ``DENSE_LIMIT`` people, :mod:`bands` otherwise), and whoever is left gets a seat in a
-compatible group or a reason (:mod:`leftovers`). Groups travel as rows of a -1 padded
+compatible group or a reason (:mod:`leftovers`); last, no group may hold a pair kept apart
+(:mod:`apart`). Groups travel as rows of a -1 padded
 matrix so that a round of 100,000 people is scored without a Python loop per group.
 """
 
@@ -17,17 +18,18 @@ from collections.abc import Collection, Sequence
 
 import numpy as np
 
+from bot.matching import apart as kept_apart
 from bot.matching.anneal import ANNEAL_LIMIT, anneal
 from bot.matching.bands import band_groups, cover_groups, refine_groups
 from bot.matching.designs import design_rounds
 from bot.matching.history import History
-from bot.matching.leftovers import place_leftovers
+from bot.matching.leftovers import place_leftovers, reason
 from bot.matching.pairbook import PairBook
 from bot.matching.pairs import pair_pool
 from bot.matching.pool import DEPT_BONUS, Pool, group_sizes
 from bot.matching.pools import build_pools
 from bot.matching.roster import Roster, build_roster
-from bot.matching.types import Grouping, PastGroup, Person, Rules, Score
+from bot.matching.types import Grouping, PastGroup, Person, Rules, Score, Unmatched
 
 DENSE_LIMIT = 600  # pools of pairs up to this size get the exact pairing search
 EXACT_GROUPS_LIMIT = 12  # pools of larger groups up to this size get an exhaustive fallback
@@ -44,16 +46,19 @@ def form_groups(
     *,
     seed: int | None = None,
     priority: Collection[str] = (),
+    apart: Collection[tuple[str, str]] = (),
 ) -> Grouping:
     """Form this round's lunch groups.
 
     ``history`` is the past groups (or a prebuilt :class:`History`, faster when it is
-    reused); ``priority`` the ids of people left out last round, placed first when possible.
+    reused); ``priority`` the ids of people left out last round, placed first when possible;
+    ``apart`` pairs of ids never to be in one group (someone's avoid list).
     """
     if not isinstance(history, History):
         history = History.from_groups(history)
     rng = np.random.default_rng(seed)
-    roster = build_roster(people, history, rules, priority)
+    ids = [p.id for p in people]
+    roster = build_roster(people, history, rules, priority, kept_apart.positions(ids, apart))
     n = len(roster)
     if n == 0:
         return Grouping(groups=[], unmatched=[], score=Score())
@@ -61,7 +66,7 @@ def form_groups(
     cost = roster.repeat_cost()
     a, b = roster.past_a, roster.past_b
     order = np.argsort(a.astype(np.int64) * n + b, kind="stable")
-    a, b, cost = a[order], b[order], cost[order]
+    a, b, cost = kept_apart.with_apart(roster, a[order], b[order], cost[order])
     books = _books(roster, pools, a, b, cost)
 
     blocks: list[np.ndarray] = []
@@ -79,6 +84,10 @@ def form_groups(
 
     everyone = PairBook(n, a, b, cost, dense=False)
     rows, unmatched = place_leftovers(roster, alone, _stack(blocks), everyone, rng)
+    if len(roster.apart_a):
+        groups, out = kept_apart.keep_apart(roster, rows, everyone, rng)
+        rows = _padded(groups)
+        unmatched += [Unmatched(roster.ids[p], reason(roster, p)) for p in out]
     return Grouping(
         groups=_as_ids(roster.ids, rows),
         unmatched=unmatched,

@@ -67,6 +67,9 @@ class Roster:
     past_count: np.ndarray
     past_last: np.ndarray
     today: int  # date ordinal the recency of past meetings is measured from
+    # pairs never to be grouped (positions, a < b): see :mod:`apart`
+    apart_a: np.ndarray
+    apart_b: np.ndarray
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -103,7 +106,11 @@ REPEAT_BASE = 10_000.0
 
 
 def build_roster(
-    people: Sequence[Person], history: History, rules: Rules, priority: Collection[str]
+    people: Sequence[Person],
+    history: History,
+    rules: Rules,
+    priority: Collection[str],
+    apart: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Roster:
     ids = [p.id for p in people]
     if len(set(ids)) != len(ids):
@@ -141,4 +148,6 @@ def build_roster(
         past_count=pc,
         past_last=pl,
         today=today,
+        apart_a=apart[0] if apart else np.zeros(0, np.int64),
+        apart_b=apart[1] if apart else np.zeros(0, np.int64),
     )
