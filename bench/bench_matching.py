@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import itertools
 import json
 import math
 import os
@@ -406,6 +407,34 @@ def _scale4(n: int, quick: bool) -> dict:
     return result
 
 
+def bench_apart(quick: bool) -> list[dict]:
+    """Avoid lists (one pair kept apart per five people): the time they add, as a ratio to
+    the same round without them, and whether anyone is left out because of them."""
+    results = []
+    for n, k in ((2_000, 2), (10_000, 2), (10_000, 4)):
+        people = make_people(n, seed=n + k)
+        rng = np.random.default_rng(k)
+        pairs = [(people[a].id, people[b].id)
+                 for a, b in rng.integers(0, n, (n // 5, 2)) if a != b]  # fmt: skip
+        rules = Rules(group_size=k)
+        plain = median_time(lambda p=people, r=rules: form_groups(p, (), r, seed=1),
+                            1 if quick else 3)  # fmt: skip
+        kept = median_time(lambda p=people, r=rules, a=pairs: form_groups(p, (), r, seed=1,
+                                                                             apart=a),
+                           1 if quick else 3)  # fmt: skip
+        grouping = form_groups(people, (), rules, seed=1, apart=pairs)
+        apart = {frozenset(pair) for pair in pairs}
+        together = sum(frozenset(x) in apart for g in grouping.groups
+                       for x in itertools.combinations(g, 2))  # fmt: skip
+        result = {"members": n, "group_size": k, "pairs_kept_apart": len(pairs),
+                  "engine_s": round(plain, 2), "with_apart_s": round(kept, 2),
+                  "ratio": round(kept / plain, 2), "unmatched": len(grouping.unmatched),
+                  "kept_apart_pairs_grouped": together}  # fmt: skip
+        print(f"apart: {result}", flush=True)
+        results.append(result)
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller and fewer runs")
@@ -421,6 +450,7 @@ def main() -> None:
         "groups": bench_groups,
         "imported": bench_imported,
         "scale4": bench_scale4,
+        "apart": bench_apart,
     }
     chosen = args.only.split(",") if args.only else list(sections)
     results = {}

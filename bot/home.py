@@ -30,6 +30,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
     StaticSelectElement,
     TimePickerElement,
+    UserMultiSelectElement,
 )
 from slack_sdk.models.views import View
 
@@ -49,6 +50,7 @@ SETTINGS = "program_settings"
 RUN_NOW = "program_run_now"
 FORGET_ME = "forget_me_confirm"
 FORGET_ME_CANCEL = "forget_me_cancel"
+AVOID = "home_avoid"
 SETTINGS_CALLBACK = "program_settings"
 HOME_PAUSE_WEEKS = 2
 
@@ -118,6 +120,7 @@ class HomeData:
     history: list[PastGroup] = field(default_factory=list)
     admin: list[AdminProgram] | None = None  # None: the viewer is not an admin
     notice: str | None = None
+    avoided: list[str] = field(default_factory=list)  # their own avoid list: theirs alone
 
 
 def _md(text: str) -> MarkdownTextObject:
@@ -144,6 +147,7 @@ def home_view(data: HomeData) -> View:
     )
     blocks += _my_programs(data)
     blocks += _history(data)
+    blocks += _avoid_list(data)
     if data.admin is not None:
         blocks += _admin(data.admin)
     view = View(type="home", blocks=blocks[:MAX_BLOCKS])
@@ -229,6 +233,28 @@ def _history(data: HomeData) -> list:
         DividerBlock(),
         SectionBlock(text=_md("*Your recent lunch groups*\n" + "\n".join(lines))),
         ContextBlock(elements=[_md("`/meet history` shows more; `/meet forget-me` deletes it.")]),
+    ]
+
+
+def _avoid_list(data: HomeData) -> list:
+    from bot.services.avoids import MAX_AVOIDED
+
+    picker = UserMultiSelectElement(
+        action_id=AVOID,
+        placeholder="Nobody",
+        initial_users=data.avoided or None,
+        max_selected_items=MAX_AVOIDED,
+    )
+    return [
+        DividerBlock(),
+        SectionBlock(
+            block_id="avoid",
+            text=_md(
+                "*People you'd rather not be grouped with*\nThey're never put in your lunch "
+                "group. Private: they aren't told, and nobody else can see this list."
+            ),
+            accessory=picker,
+        ),
     ]
 
 
@@ -492,7 +518,7 @@ def gather(
     """What the person's Home tab shows; `user` is their Slack user object when the caller
     already has it."""
     from bot.db import session_scope
-    from bot.services import history, membership, people, programs, stats
+    from bot.services import avoids, history, membership, people, programs, stats
     from bot.services.participants import read_never_read
 
     if user is None:
@@ -537,6 +563,7 @@ def gather(
         data.history = [
             PastGroup(g.channel_id, g.date, g.others, g.outcome) for g in recent if not g.current
         ][:MAX_HISTORY_SHOWN]
+        data.avoided = avoids.of(session, team_id, user_id)
         if admin:
             data.admin = []
             for program in team_programs:

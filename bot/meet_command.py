@@ -44,6 +44,8 @@ USAGE = {
     "department": "/meet department <name>   (admins: /meet department @person <name>)",
     "location": "/meet location <name>   (admins: /meet location @person <name>)",
     "forget-me": "/meet forget-me",
+    "avoid": "/meet avoid @person   /meet unavoid @person   /meet avoid list",
+    "unavoid": "/meet unavoid @person",
     "setup": "/meet setup",
     "schedule": "/meet schedule <weekly|biweekly|every4weeks|monthly [first..last]> <mon..sun> <HH:MM> [time zone]",
     "size": "/meet size <2-8>",
@@ -136,6 +138,23 @@ class SetProfile(Command):
 
 @dataclass(frozen=True)
 class ForgetMe(Command):
+    pass
+
+
+@dataclass(frozen=True)
+class Avoid(Command):
+    """Never be grouped with these people (a private list)."""
+
+    user_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Unavoid(Command):
+    user_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AvoidList(Command):
     pass
 
 
@@ -481,6 +500,32 @@ def _parse_admins(args: list[str], today: dt.date) -> Command:
     return AdminsAdd(user_id) if action == "add" else AdminsRemove(user_id)
 
 
+def _mentions(args: list[str], usage: str, doing: str) -> tuple[str, ...]:
+    if not args:
+        raise UsageError(f"Name the person to {doing}, with @.", usage)
+    found = []
+    for word in args:
+        user_id = parse_mention(word)
+        if user_id is None:
+            raise UsageError(
+                f"I can't tell who `{shown(word)}` is: pick the person from the @ list so "
+                "Slack links their name.",
+                usage,
+            )
+        found.append(user_id)
+    return tuple(dict.fromkeys(found))
+
+
+def _parse_avoid(args: list[str], today: dt.date) -> Command:
+    if not args or (len(args) == 1 and args[0].lower() == "list"):
+        return AvoidList()
+    return Avoid(_mentions(args, USAGE["avoid"], "avoid"))
+
+
+def _parse_unavoid(args: list[str], today: dt.date) -> Unavoid:
+    return Unavoid(_mentions(args, USAGE["unavoid"], "take off your avoid list"))
+
+
 _ON = ("on", "yes", "allow", "true")
 _OFF = ("off", "no", "deny", "false")
 
@@ -505,6 +550,8 @@ _PARSERS = {
     "department": _profile("department"),
     "location": _profile("location"),
     "forget-me": _no_args(ForgetMe(), "forget-me"),
+    "avoid": _parse_avoid,
+    "unavoid": _parse_unavoid,
     "setup": _no_args(Setup(), "setup"),
     "schedule": _parse_schedule,
     "size": _parse_size,

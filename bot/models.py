@@ -202,6 +202,22 @@ class Admin(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class Avoid(Base):
+    """Someone a person asked never to be grouped with (`/meet avoid`): private to them, and a
+    hard rule for matching in every program of the workspace."""
+
+    __tablename__ = "avoids"
+    __table_args__ = (
+        UniqueConstraint("team_id", "user_id", "avoided_id", name="uq_avoids_team_user_avoided"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    avoided_id: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Round(Base):
     """One scheduled pairing in a program; (program, slot) is unique so it is made once."""
 

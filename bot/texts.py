@@ -23,6 +23,8 @@ HELP = (
     "• `/meet level &lt;1-9&gt;`, `/meet department &lt;name&gt;`, "
     "`/meet location &lt;name&gt;`: "
     "help matching find you a good lunch\n"
+    "• `/meet avoid @person`: never be grouped with someone (private: they're not told, "
+    "nobody sees your list), `/meet unavoid @person`, `/meet avoid list`\n"
     "• `/meet forget-me`: delete what the app stores about you\n"
     "Admins: `/meet setup`, `/meet schedule weekly mon 12:00 Europe/Berlin`, `/meet size 2`, "
     "`/meet now`, `/meet stats`, `/meet enable` / `disable`, `/meet external on|off`, "
@@ -178,6 +180,53 @@ def user_is_bot(user_id: str) -> str:
 
 def user_deactivated(user_id: str) -> str:
     return f"{person(user_id)}'s account is deactivated."
+
+
+# -- avoid lists -------------------------------------------------------------------------------
+
+AVOID_PRIVATE = "They aren't told, and nobody else can see your list."
+
+
+def avoided(new: Sequence[str], already: Sequence[str]) -> str:
+    parts = []
+    if new:
+        parts.append(f"Done: you won't be grouped with {people(new)} in any round. "
+                     + AVOID_PRIVATE)  # fmt: skip
+    if already:
+        parts.append(f"{people(already)} {'was' if len(already) == 1 else 'were'} already on "
+                     "your list.")  # fmt: skip
+    return " ".join(parts) + " `/meet unavoid @person` undoes it; `/meet avoid list` shows it."
+
+
+def unavoided(removed: Sequence[str], absent: Sequence[str]) -> str:
+    parts = []
+    if removed:
+        parts.append(f"Done: {people(removed)} can be grouped with you again.")
+    if absent:
+        parts.append(f"{people(absent)} {'was' if len(absent) == 1 else 'were'} not on your "
+                     "list.")  # fmt: skip
+    return " ".join(parts)
+
+
+def avoid_list(user_ids: Sequence[str]) -> str:
+    if not user_ids:
+        return ("Your avoid list is empty. `/meet avoid @person` keeps you out of groups with "
+                "someone, privately.")  # fmt: skip
+    return (f"You won't be grouped with {people(user_ids)}. " + AVOID_PRIVATE
+            + " `/meet unavoid @person` takes someone off.")  # fmt: skip
+
+
+def avoid_keepers(count: int) -> str:
+    """All admins learn of avoid lists: how many people keep one."""
+    who = "1 person keeps" if count == 1 else f"{count} people keep"
+    return f"{who} a private avoid list; matching never groups them with those on it."
+
+
+AVOID_SELF = "That's you: there's no need to avoid yourself."
+AVOID_FULL = (
+    "Your avoid list is full ({most} people): take someone off with `/meet unavoid @person` "
+    "first."
+)
 
 
 # -- forget-me --------------------------------------------------------------------------------

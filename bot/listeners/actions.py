@@ -19,7 +19,7 @@ from bot.db import session_scope
 from bot.listeners import in_background
 from bot.listeners.commands import run_round_now
 from bot.schedule import today_in
-from bot.services import people, programs
+from bot.services import avoids, people, programs
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,16 @@ def _home_buttons(app: App, deps) -> None:
                 reply = texts.joined if joining else texts.left
                 notice = reply(program.channel_id, True)
         home.publish(deps, client, team_id, user_id, notice=notice)
+
+    @app.action(home.AVOID)
+    @in_background(deps)
+    def avoid(ack: Ack, body: dict, context, client: WebClient) -> None:
+        team_id, user_id, _ = _ids(body, context)
+        chosen = body["actions"][0].get("selected_users") or []
+        with session_scope(url) as session:
+            avoids.replace(session, team_id, user_id, chosen)
+            kept = avoids.of(session, team_id, user_id)
+        home.publish(deps, client, team_id, user_id, notice=texts.avoid_list(kept))
 
     @app.action(home.PAUSE)
     @in_background(deps)

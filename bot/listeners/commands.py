@@ -23,7 +23,7 @@ from bot.levels.sources import SOURCE_NAMES, InvalidValue
 from bot.meet_command import UsageError
 from bot.models import Program, utcnow
 from bot.schedule import today_in
-from bot.services import history, membership, people, programs
+from bot.services import avoids, history, membership, people, programs
 from bot.services.participants import read_never_read
 
 log = logging.getLogger(__name__)
@@ -316,6 +316,29 @@ def _check_person(asker: Asker, user_id: str) -> str | None:
     return None
 
 
+def _avoid(command: meet_command.Avoid, asker: Asker) -> str:
+    others = [u for u in command.user_ids if u != asker.user_id]
+    if not others:
+        return texts.AVOID_SELF
+    with session_scope(asker.database_url) as session:
+        try:
+            new = avoids.add(session, asker.team_id, asker.user_id, others)
+        except avoids.TooMany:
+            return texts.AVOID_FULL.format(most=avoids.MAX_AVOIDED)
+    return texts.avoided(new, [u for u in others if u not in new])
+
+
+def _unavoid(command: meet_command.Unavoid, asker: Asker) -> str:
+    with session_scope(asker.database_url) as session:
+        removed = avoids.remove(session, asker.team_id, asker.user_id, list(command.user_ids))
+    return texts.unavoided(removed, [u for u in command.user_ids if u not in removed])
+
+
+def _avoid_list(command, asker: Asker) -> str:
+    with session_scope(asker.database_url) as session:
+        return texts.avoid_list(avoids.of(session, asker.team_id, asker.user_id))
+
+
 def _forget_me(command, asker: Asker) -> dict:
     return {"text": texts.FORGET_ME_QUESTION, "blocks": home.forget_me_blocks()}
 
@@ -472,6 +495,7 @@ def _stats(command, asker: Asker) -> str:
         here = programs.in_channel(session, asker.team_id, asker.channel_id)
         chosen = [here] if here else programs.of_team(session, asker.team_id)
         figures = [stats.program_stats(session, p) for p in chosen]
+        keepers = avoids.keepers(session, asker.team_id)
     if not figures:
         return "No programs yet: `/meet setup` in a channel starts one."
     lines = ["*Lunch pairing so far*"]
@@ -488,6 +512,8 @@ def _stats(command, asker: Asker) -> str:
             line += "\n    " + texts.channel_unreadable(f.channel_id, f.channel_error)
         lines.append(line)
         lines.extend(_failure_lines(f.failures))
+    if keepers:
+        lines.append(texts.avoid_keepers(keepers))
     return "\n".join(lines)
 
 
@@ -535,6 +561,9 @@ HANDLERS: dict[type, Callable] = {
     meet_command.History: _history,
     meet_command.SetProfile: _profile,
     meet_command.ForgetMe: _forget_me,
+    meet_command.Avoid: _avoid,
+    meet_command.Unavoid: _unavoid,
+    meet_command.AvoidList: _avoid_list,
     meet_command.Setup: _setup,
     meet_command.SetSchedule: _with_program(_schedule, "schedule"),
     meet_command.SetSize: _with_program(_size, "size"),

@@ -135,6 +135,8 @@ def block_action(
     }
     if action_type == "button":
         action.update(value=value, text={"type": "plain_text", "text": value, "emoji": True})
+    elif action_type == "multi_users_select":  # value: the chosen user ids, comma-separated
+        action["selected_users"] = [user for user in value.split(",") if user]
     else:
         action["selected_option"] = {"text": {"type": "plain_text", "text": value}, "value": value}
     payload: dict[str, Any] = {

@@ -29,6 +29,7 @@ from bot.models import (
     UnmatchedMember,
     utcnow,
 )
+from bot.services import avoids
 
 log = logging.getLogger(__name__)
 
@@ -313,6 +314,7 @@ def forget(session: Session, team_id: str, user_id: str) -> str:
         session.add(
             Participation(program_id=program_id, user_id=user_id, opted_out=True, silent_rounds=0)
         )
+    avoids.forget(session, team_id, user_id)
     session.flush()
     log.info("forgot a person in workspace %s", team_id)
     return placeholder

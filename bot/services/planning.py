@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from bot.matching import Grouping, PastGroup, Person, Rules, form_groups, offset_minutes
 from bot.models import Group, GroupMember, Member, Program, Round, UnmatchedMember
+from bot.services import avoids
 
 # A person does not see the same starter again within this many of their groups.
 STARTER_MEMORY = 12
@@ -124,6 +125,7 @@ def plan_groups(
         rules,
         seed=seed,
         priority=last_unmatched(session, program.id),
+        apart=avoids.pairs(session, program.team_id),
     )
 
 
