@@ -51,6 +51,7 @@ RUN_NOW = "program_run_now"
 FORGET_ME = "forget_me_confirm"
 FORGET_ME_CANCEL = "forget_me_cancel"
 AVOID = "home_avoid"
+ABOUT = "home_about"
 SETTINGS_CALLBACK = "program_settings"
 HOME_PAUSE_WEEKS = 2
 
@@ -121,6 +122,7 @@ class HomeData:
     admin: list[AdminProgram] | None = None  # None: the viewer is not an admin
     notice: str | None = None
     avoided: list[str] = field(default_factory=list)  # their own avoid list: theirs alone
+    about: str | None = None  # their "ask me about" line
 
 
 def _md(text: str) -> MarkdownTextObject:
@@ -147,6 +149,7 @@ def home_view(data: HomeData) -> View:
     )
     blocks += _my_programs(data)
     blocks += _history(data)
+    blocks += _about(data)
     blocks += _avoid_list(data)
     if data.admin is not None:
         blocks += _admin(data.admin)
@@ -233,6 +236,29 @@ def _history(data: HomeData) -> list:
         DividerBlock(),
         SectionBlock(text=_md("*Your recent lunch groups*\n" + "\n".join(lines))),
         ContextBlock(elements=[_md("`/meet history` shows more; `/meet forget-me` deletes it.")]),
+    ]
+
+
+def _about(data: HomeData) -> list:
+    from bot.meet_command import MAX_ABOUT_LENGTH
+
+    return [
+        DividerBlock(),
+        InputBlock(
+            block_id="about",
+            label="Ask me about",
+            hint="A line in your intros, for the people in your lunch groups. Press Enter to "
+            "save; empty it to remove it.",
+            dispatch_action=True,
+            optional=True,
+            element=PlainTextInputElement(
+                action_id=ABOUT,
+                initial_value=data.about or None,
+                max_length=MAX_ABOUT_LENGTH,
+                placeholder="sourdough, 20 years of studio history, the best noodles nearby",
+                dispatch_action_config={"trigger_actions_on": ["on_enter_pressed"]},
+            ),
+        ),
     ]
 
 
@@ -564,6 +590,8 @@ def gather(
             PastGroup(g.channel_id, g.date, g.others, g.outcome) for g in recent if not g.current
         ][:MAX_HISTORY_SHOWN]
         data.avoided = avoids.of(session, team_id, user_id)
+        person = people.member(session, team_id, user_id, create=False)
+        data.about = person.about if person else None
         if admin:
             data.admin = []
             for program in team_programs:

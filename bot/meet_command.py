@@ -19,6 +19,7 @@ from bot import schedule, texts
 MAX_PAUSE_WEEKS = 52
 MAX_PAUSE_DAYS = 366
 MAX_NAME_LENGTH = 80
+MAX_ABOUT_LENGTH = 150
 LEVELS = range(1, 10)
 GROUP_SIZES = range(2, 9)
 CADENCES = schedule.CADENCES
@@ -44,6 +45,7 @@ USAGE = {
     "department": "/meet department <name>   (admins: /meet department @person <name>)",
     "location": "/meet location <name>   (admins: /meet location @person <name>)",
     "forget-me": "/meet forget-me",
+    "about": "/meet about <what you'd like to be asked about>   or   /meet about clear",
     "avoid": "/meet avoid @person   /meet unavoid @person   /meet avoid list",
     "unavoid": "/meet unavoid @person",
     "setup": "/meet setup",
@@ -139,6 +141,13 @@ class SetProfile(Command):
 @dataclass(frozen=True)
 class ForgetMe(Command):
     pass
+
+
+@dataclass(frozen=True)
+class About(Command):
+    """Set (a text), clear ("") or show (None) one's "ask me about" line."""
+
+    text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -298,28 +307,46 @@ def parse_level(word: str, usage: str = USAGE["level"]) -> int:
 
 
 def parse_name(text: str, attribute: str) -> str:
-    """A department or location: plain text, 1 to 80 characters, no mentions or links.
+    """A department or location: plain text, 1 to 80 characters, no mentions or links."""
+    return plain_text(text, USAGE[attribute], f"A {attribute}", f"the {attribute}'s name",
+                      MAX_NAME_LENGTH)  # fmt: skip
+
+
+def parse_about(text: str) -> str:
+    """What someone would like to be asked about: plain text, up to 150 characters."""
+    return plain_text(text, USAGE["about"], "What you'd like to be asked about",
+                      "what you'd like to be asked about", MAX_ABOUT_LENGTH)  # fmt: skip
+
+
+def about_from_input(value: str | None) -> str:
+    """The Home tab's field, typed as is (Slack escapes nothing there, and a ``<`` is just a
+    character): the same rules as `/meet about`; "" clears the line."""
+    if not (value or "").strip():
+        return ""
+    return parse_about(texts.escape(value))
+
+
+def plain_text(text: str, usage: str, subject: str, missing: str, limit: int) -> str:
+    """Text a person gives to be shown to others, as the plain text they meant.
 
     A real ``<`` or ``>`` is markup Slack made (a mention, channel or link) and is refused;
     characters the person typed arrive escaped and are kept as the plain text they meant.
     """
-    usage = USAGE[attribute]
     if "<" in text or ">" in text:
         raise UsageError(
-            f"A {attribute} is plain text: mentions, channels and links can't be used.", usage
+            f"{subject} is plain text: mentions, channels and links can't be used.", usage
         )
-    name = texts.unescape_slack(text)
-    if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn") for c in name):
-        raise UsageError(f"A {attribute} can't contain control characters.", usage)
-    name = " ".join(name.split())
-    if not name:
-        raise UsageError(f"Give the {attribute}'s name.", usage)
-    if len(name) > MAX_NAME_LENGTH:
+    value = texts.unescape_slack(text)
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn") for c in value):
+        raise UsageError(f"{subject} can't contain control characters.", usage)
+    value = " ".join(value.split())
+    if not value:
+        raise UsageError(f"Give {missing}.", usage)
+    if len(value) > limit:
         raise UsageError(
-            f"That {attribute} is {len(name)} characters long: keep it to {MAX_NAME_LENGTH}.",
-            usage,
+            f"That is {len(value)} characters long: keep it to {limit}.", usage
         )
-    return name
+    return value
 
 
 def _whole_number(word: str) -> int | None:
@@ -516,6 +543,14 @@ def _mentions(args: list[str], usage: str, doing: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
+def _parse_about(args: list[str], today: dt.date) -> About:
+    if not args:
+        return About()
+    if len(args) == 1 and args[0].lower() in ("clear", "none", "-"):
+        return About("")
+    return About(parse_about(" ".join(args)))
+
+
 def _parse_avoid(args: list[str], today: dt.date) -> Command:
     if not args or (len(args) == 1 and args[0].lower() == "list"):
         return AvoidList()
@@ -550,6 +585,7 @@ _PARSERS = {
     "department": _profile("department"),
     "location": _profile("location"),
     "forget-me": _no_args(ForgetMe(), "forget-me"),
+    "about": _parse_about,
     "avoid": _parse_avoid,
     "unavoid": _parse_unavoid,
     "setup": _no_args(Setup(), "setup"),

@@ -76,6 +76,8 @@ class Member(Base):
     location: Mapped[str | None] = mapped_column(String(200))
     timezone: Mapped[str | None] = mapped_column(String(64))
     title: Mapped[str | None] = mapped_column(String(300))
+    # "Ask me about": the person's own line for their intros, plain text (escaped when shown)
+    about: Mapped[str | None] = mapped_column(String(150))
     # Every source's value per attribute, e.g. {"level": {"admin": 7, "title": 4}}; the
     # level/department/location columns hold the winner so matching reads one column.
     values: Mapped[dict] = mapped_column(JSON, default=dict)

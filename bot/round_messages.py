@@ -14,6 +14,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot import texts
 from bot.slack import REINSTALL_ERRORS, TRANSIENT_ERRORS
 from bot.texts import escape
 
@@ -39,11 +40,20 @@ def mentions(user_ids: Sequence[str]) -> str:
 
 
 def intro(
-    channel_id: str, user_ids: Sequence[str], organiser: str, starter: str, why: str, group_id: int
+    channel_id: str,
+    user_ids: Sequence[str],
+    organiser: str,
+    starter: str,
+    why: str,
+    group_id: int,
+    abouts: Sequence[tuple[str, str]] = (),
 ) -> tuple[str, list[dict]]:
     text = f"Hi {mentions(user_ids)}! You're a lunch group from <#{channel_id}> this round."
     blocks = [
         SectionBlock(text=MarkdownTextObject(text=f"👋 {text}\n{escape(why)}")),
+        *([SectionBlock(text=MarkdownTextObject(
+            text="\n".join(texts.ask_about(user, about) for user, about in abouts)))]
+          if abouts else []),  # fmt: skip
         SectionBlock(
             text=MarkdownTextObject(
                 text=f"🗓️ <@{organiser}> is organising this one: suggest a day and a place "

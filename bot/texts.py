@@ -23,6 +23,7 @@ HELP = (
     "• `/meet level &lt;1-9&gt;`, `/meet department &lt;name&gt;`, "
     "`/meet location &lt;name&gt;`: "
     "help matching find you a good lunch\n"
+    "• `/meet about &lt;text&gt;`: a line in your intros, what you'd like to be asked about\n"
     "• `/meet avoid @person`: never be grouped with someone (private: they're not told, "
     "nobody sees your list), `/meet unavoid @person`, `/meet avoid list`\n"
     "• `/meet forget-me`: delete what the app stores about you\n"
@@ -180,6 +181,29 @@ def user_is_bot(user_id: str) -> str:
 
 def user_deactivated(user_id: str) -> str:
     return f"{person(user_id)}'s account is deactivated."
+
+
+# -- ask me about -----------------------------------------------------------------------------
+
+
+def ask_about(user_id: str, about: str) -> str:
+    """The intro's line for one member: their own words, shown as the plain text they are."""
+    return f"🗣️ Ask {person(user_id)} about: {escape(about)}"
+
+
+def about_shown(user_id: str, about: str | None) -> str:
+    if not about:
+        return ("Your intros have no \"ask me about\" line yet. `/meet about sourdough, "
+                "20 years of studio history` adds one, for the people in your lunch groups.")  # fmt: skip
+    return (f"Your intros say: {ask_about(user_id, about)}\n`/meet about …` changes it, "
+            "`/meet about clear` removes it.")  # fmt: skip
+
+
+def about_saved(user_id: str, about: str) -> str:
+    if not about:
+        return "Done: your intros won't have an \"ask me about\" line."
+    return (f"Saved. Your next lunch groups will read: {ask_about(user_id, about)}\n"
+            "Only the people in your groups see it.")  # fmt: skip
 
 
 # -- avoid lists -------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import home, texts
+from bot import home, meet_command, texts
 from bot.db import session_scope
 from bot.listeners import in_background
 from bot.listeners.commands import run_round_now
@@ -65,6 +65,20 @@ def _home_buttons(app: App, deps) -> None:
             avoids.replace(session, team_id, user_id, chosen)
             kept = avoids.of(session, team_id, user_id)
         home.publish(deps, client, team_id, user_id, notice=texts.avoid_list(kept))
+
+    @app.action(home.ABOUT)
+    @in_background(deps)
+    def about(ack: Ack, body: dict, context, client: WebClient) -> None:
+        team_id, user_id, value = _ids(body, context)
+        try:
+            about = meet_command.about_from_input(value)
+        except meet_command.UsageError as problem:
+            notice = problem.message
+        else:
+            with session_scope(url) as session:
+                people.set_about(session, team_id, user_id, about)
+            notice = texts.about_saved(user_id, about)
+        home.publish(deps, client, team_id, user_id, notice=notice)
 
     @app.action(home.PAUSE)
     @in_background(deps)

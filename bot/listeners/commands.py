@@ -316,6 +316,15 @@ def _check_person(asker: Asker, user_id: str) -> str | None:
     return None
 
 
+def _about(command: meet_command.About, asker: Asker) -> str:
+    with session_scope(asker.database_url) as session:
+        if command.text is None:
+            person = people.member(session, asker.team_id, asker.user_id, create=False)
+            return texts.about_shown(asker.user_id, person.about if person else None)
+        people.set_about(session, asker.team_id, asker.user_id, command.text)
+    return texts.about_saved(asker.user_id, command.text)
+
+
 def _avoid(command: meet_command.Avoid, asker: Asker) -> str:
     others = [u for u in command.user_ids if u != asker.user_id]
     if not others:
@@ -561,6 +570,7 @@ HANDLERS: dict[type, Callable] = {
     meet_command.History: _history,
     meet_command.SetProfile: _profile,
     meet_command.ForgetMe: _forget_me,
+    meet_command.About: _about,
     meet_command.Avoid: _avoid,
     meet_command.Unavoid: _unavoid,
     meet_command.AvoidList: _avoid_list,

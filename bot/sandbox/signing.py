@@ -137,6 +137,8 @@ def block_action(
         action.update(value=value, text={"type": "plain_text", "text": value, "emoji": True})
     elif action_type == "multi_users_select":  # value: the chosen user ids, comma-separated
         action["selected_users"] = [user for user in value.split(",") if user]
+    elif action_type == "plain_text_input":  # Enter pressed in an input that dispatches
+        action["value"] = value
     else:
         action["selected_option"] = {"text": {"type": "plain_text", "text": value}, "value": value}
     payload: dict[str, Any] = {

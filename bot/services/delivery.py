@@ -126,8 +126,9 @@ class Delivery:
                 conversation = response["channel"]["id"]
                 self._set(group_id, delivery="opened", conversation_id=conversation)
             text, blocks = round_messages.intro(
-                channel_id, user_ids, plan.organiser_id, plan.starter, plan.why, group_id
-            )
+                channel_id, user_ids, plan.organiser_id, plan.starter, plan.why, group_id,
+                plan.abouts,
+            )  # fmt: skip
             ts = self._post_once(group_id, conversation, text, blocks)
             self._set(group_id, delivery="posted", message_ts=ts, error=None)
         except (SlackApiError, URLError, OSError) as error:
@@ -254,6 +255,7 @@ class GroupPlan:
     organiser_id: str | None
     starter: str | None
     why: str
+    abouts: list[tuple[str, str]]  # (member, their "ask me about" line), group order
 
 
 def _undelivered(session, round_: Round, program: Program) -> list[GroupPlan]:
@@ -285,6 +287,8 @@ def _undelivered(session, round_: Round, program: Program) -> list[GroupPlan]:
                 starter=group.starter,
                 # Why this group is interesting, in words that never reveal a level.
                 why=f"You come from {describe_mix(known)}.",
+                abouts=[(u, members[u].about) for u in user_ids
+                        if u in members and members[u].about],  # fmt: skip
             )
         )
     return plans

@@ -205,6 +205,11 @@ def paused_until(
 # -- profile ----------------------------------------------------------------------------------
 
 
+def set_about(session: Session, team_id: str, user_id: str, about: str) -> None:
+    """Their "ask me about" line ("" clears it); forget-me deletes it with the member row."""
+    member(session, team_id, user_id).about = about or None
+
+
 def set_profile(
     session: Session, team_id: str, user_id: str, attribute: str, value, source: str
 ) -> levels.Resolution:
