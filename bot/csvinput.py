@@ -10,7 +10,7 @@ import csv
 import datetime
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -34,6 +34,7 @@ class MemberRow:
     department: str | None
     location: str | None
     timezone: ZoneInfo | int | None  # a zone, or a fixed offset in minutes
+    manager: str | None = None  # another row's user_id: never grouped together
 
     def person(self, on: datetime.date) -> Person:
         """The member as the engine sees them on a given day (IANA zones shift with DST)."""
@@ -115,12 +116,14 @@ def _rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str
 
 def read_members(path: str | Path, progress: Progress | None = None) -> list[MemberRow]:
     """Members from a CSV with a ``user_id`` column and optional level, department,
-    location and timezone columns."""
+    location, timezone, email and manager (a user_id or, with an email column, an email)
+    columns."""
     path = Path(path)
     name = path.name
     members: list[MemberRow] = []
     first_line: dict[str, int] = {}
     zones: dict[str, ZoneInfo | int] = {}
+    by_email: dict[str, str] = {}
     for count, (line, row) in enumerate(_rows(path, ("user_id",)), 1):
         user = row["user_id"]
         if not user:
@@ -146,6 +149,12 @@ def read_members(path: str | Path, progress: Progress | None = None) -> list[Mem
                 except ValueError as error:
                     raise InputError(name, line, "timezone", str(error)) from None
             zone = zones[text]
+        manager = row.get("manager") or None
+        if manager is not None and manager in (user, row.get("email")):
+            raise InputError(name, line, "manager", "is the person themself: a manager is "
+                             "someone else")  # fmt: skip
+        if row.get("email"):
+            by_email.setdefault(row["email"].casefold(), user)
         members.append(
             MemberRow(
                 user_id=user,
@@ -153,11 +162,17 @@ def read_members(path: str | Path, progress: Progress | None = None) -> list[Mem
                 department=row.get("department") or None,
                 location=row.get("location") or None,
                 timezone=zone,
+                manager=manager,
             )
         )
         if progress is not None and count % 10_000 == 0:
             progress(count)
-    return members
+    # A manager given by email is whoever has that email in the file, if anyone does.
+    return [
+        replace(m, manager=by_email.get(m.manager.casefold()))
+        if m.manager and "@" in m.manager else m
+        for m in members
+    ]  # fmt: skip
 
 
 def read_history(

@@ -73,6 +73,7 @@ OPTION_LABELS = {
     "post_summary": "Post a short summary in the channel after each round",
     "heads_up": "Remind the channel the day before a round",
     "self_service_levels": "Members may set their own level (/meet level)",
+    "skip_level_apart": "Keep people apart from their manager's manager too",
 }
 
 

@@ -76,6 +76,9 @@ class Member(Base):
     location: Mapped[str | None] = mapped_column(String(200))
     timezone: Mapped[str | None] = mapped_column(String(64))
     title: Mapped[str | None] = mapped_column(String(300))
+    # Their manager's user id (HR import or a profile field of type user): reporting lines
+    # are kept apart in matching.
+    manager: Mapped[str | None] = mapped_column(String(32))
     # "Ask me about": the person's own line for their intros, plain text (escaped when shown)
     about: Mapped[str | None] = mapped_column(String(150))
     # Every source's value per attribute, e.g. {"level": {"admin": 7, "title": 4}}; the
@@ -102,10 +105,11 @@ class Workspace(Base):
     enterprise_id: Mapped[str | None] = mapped_column(String(32))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     uninstalled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    # Labels of the custom profile fields that hold level, department and location.
+    # Labels of the custom profile fields that hold level, department, location and manager.
     level_field: Mapped[str | None] = mapped_column(String(200))
     department_field: Mapped[str | None] = mapped_column(String(200))
     location_field: Mapped[str | None] = mapped_column(String(200))
+    manager_field: Mapped[str | None] = mapped_column(String(200))
     # An admin's own job-title table, replacing the shipped one when set.
     title_rules: Mapped[list | None] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -137,6 +141,8 @@ class Program(Base):
     post_summary: Mapped[bool] = mapped_column(Boolean, default=False)
     heads_up: Mapped[bool] = mapped_column(Boolean, default=False)
     self_service_levels: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Also keep people apart from their manager's manager (direct lines always are).
+    skip_level_apart: Mapped[bool] = mapped_column(Boolean, default=False)
     checkin_after_days: Mapped[int] = mapped_column(Integer, default=3)
     # The next slot the clock will run, kept here so a tick is one indexed query.
     next_run_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)

@@ -15,7 +15,7 @@ from typing import TextIO
 
 from bot.csvfile import InputError
 from bot.csvinput import FIRST_YEAR, LAST_YEAR, MemberRow, read_history, read_members
-from bot.matching import Grouping, History, PastGroup, Rules, form_groups
+from bot.matching import Grouping, History, PastGroup, Rules, form_groups, reporting_lines
 from bot.matching.types import MAX_GROUP_SIZE, MIN_GROUP_SIZE
 
 ROUND_EVERY = datetime.timedelta(days=7)
@@ -37,7 +37,12 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--members", required=True, metavar="CSV",
         help="members: a header row with user_id and optional level, department, location, "
-        "timezone (Europe/Berlin or +05:30)",
+        "timezone (Europe/Berlin or +05:30), email and manager (a user_id or email: never "
+        "grouped with their manager or direct reports)",
+    )
+    parser.add_argument(
+        "--skip-level", action="store_true",
+        help="keep people apart from their manager's manager too",
     )
     parser.add_argument(
         "--history", metavar="CSV",
@@ -162,13 +167,15 @@ def run(args: argparse.Namespace) -> int:
     rules = Rules(group_size=args.group_size, tz_window_hours=args.tz_window)
     day = args.date or _first_day(history)
     details = {m.user_id: m for m in members}
+    apart = reporting_lines({m.user_id: m.manager for m in members}, args.skip_level)
     priority: list[str] = []
     totals = _Totals()
     for number in range(1, args.rounds + 1):
         progress(f"round {number}/{args.rounds}…")
         people = [m.person(day) for m in members]
         seed = None if args.seed is None else args.seed * 1_000_003 + number
-        grouping = form_groups(people, history, rules, seed=seed, priority=priority)
+        grouping = form_groups(people, history, rules, seed=seed, priority=priority,
+                               apart=apart)  # fmt: skip
         progress.done()
         if args.json:
             _print_json(number, grouping)

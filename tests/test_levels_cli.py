@@ -104,17 +104,19 @@ def test_export_shows_every_value_and_its_source(env, capsys):
         set_value(session, "T1", "U1", "level", 8, "admin")
         set_value(session, "T1", "U1", "department", "Engineering", "import")
         set_value(session, "T2", "U7", "location", "Oslo", "self")
+        set_value(session, "T1", "U1", "manager", "U2", "import")
     code, out, _ = levels(capsys, "export", "--csv")
     assert code == 0
     assert out.splitlines() == [
-        "team_id,user_id,level,level_source,department,department_source,location,location_source",
-        "T1,U1,8,admin,Engineering,import,,",
-        "T2,U7,,,,,Oslo,self",
+        "team_id,user_id,level,level_source,department,department_source,location,location_source,"
+        "manager,manager_source",
+        "T1,U1,8,admin,Engineering,import,,,U2,import",
+        "T2,U7,,,,,Oslo,self,,",
     ]
     code, out, _ = levels(capsys, "export", "--team", "T1")
     assert out.splitlines() == [
-        "team  user  level      department            location",
-        "T1    U1    8 (admin)  Engineering (import)  -",
+        "team  user  level      department            location  manager",
+        "T1    U1    8 (admin)  Engineering (import)  -         U2 (import)",
     ]
 
 

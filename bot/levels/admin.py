@@ -31,6 +31,7 @@ class FieldMapping:
     level: str | None
     department: str | None
     location: str | None
+    manager: str | None
 
     def lines(self) -> list[str]:
         return [
@@ -55,7 +56,7 @@ def map_fields(
     client: WebClient | None = None,
     **labels: str | None,
 ) -> FieldMapping:
-    """Name the profile fields for ``level=``, ``department=``, ``location=``.
+    """Name the profile fields for ``level=``, ``department=``, ``location=``, ``manager=``.
 
     A label of ``""`` stops reading that attribute from profiles; an attribute not given is
     left as it is. With a client, each label is checked against ``team.profile.get`` and an

@@ -174,6 +174,7 @@ def cmd_map(args) -> int:
         "level": args.level_field,
         "department": args.department_field,
         "location": args.location_field,
+        "manager": args.manager_field,
     }
     labels = {attribute: label for attribute, label in labels.items() if label is not None}
     with session_scope(settings.database_url) as session:
@@ -306,13 +307,18 @@ def add_parser(subparsers) -> None:
 
     mp = sub.add_parser(
         "map",
-        help="name the Slack profile fields that hold level, department and location",
+        help="name the Slack profile fields that hold level, department, location and manager",
         description="Name custom profile fields by their label (case-insensitive). An empty "
         'label ("") stops reading that attribute. Without options, shows the current mapping.',
     )
     mp.add_argument("--level-field", metavar="LABEL", help='e.g. "Grade"')
     mp.add_argument("--department-field", metavar="LABEL", help='e.g. "Department"')
     mp.add_argument("--location-field", metavar="LABEL", help='e.g. "Office"')
+    mp.add_argument(
+        "--manager-field", metavar="LABEL",
+        help='a field of type "user", e.g. "Manager": people are never grouped with their '
+        "manager or a direct report",
+    )  # fmt: skip
     _team_option(mp)
     mp.set_defaults(func=cmd_map)
 

@@ -1,8 +1,8 @@
-"""The HR import: a CSV of people with level, department and/or location.
+"""The HR import: a CSV of people with level, department, location and/or manager.
 
 A header row names the columns: ``user_id`` or ``email`` says who (emails are matched
-through one paginated ``users.list`` walk), then any of ``level``, ``department`` and
-``location``. A column that is present is the HR truth for everyone in the file: an empty
+through one paginated ``users.list`` walk), then any of ``level``, ``department``,
+``location`` and ``manager`` (a user id or an email). A column that is present is the HR truth for everyone in the file: an empty
 cell removes the value an earlier import gave. Columns that are absent are left alone, and
 so are people not in the file. Importing the same file again changes nothing.
 """
@@ -40,6 +40,11 @@ ALIASES = {
     "location": "location",
     "office": "location",
     "site": "location",
+    "manager": "manager",
+    "manager_id": "manager",
+    "manager_email": "manager",
+    "reports_to": "manager",
+    "line_manager": "manager",
 }
 
 
@@ -158,10 +163,27 @@ def _columns(name: str, header: list[str]) -> tuple[dict[str, str], list[str]]:
             name,
             None,
             None,
-            'has no "level", "department" or "location" column, so nothing to import; '
+            'has no "level", "department", "location" or "manager" column, so nothing to import; '
             f"the header is: {', '.join(header)}",
         )
     return found, ignored
+
+
+def _manager(directory: Directory, cell: str, person: str) -> tuple[str, str | None]:
+    """A manager cell (a user id or an email) as a user id, or why it can't be one."""
+    text = cell.strip()
+    if "@" in text:
+        found = directory.by_email.get(text.casefold())
+        if found is None:
+            return "", f'no Slack user with email "{text[:60]}"'
+    else:
+        user = directory.by_id.get(text) or directory.by_id.get(text.upper())
+        if user is None or user.is_bot:
+            return "", f'no Slack user "{text[:40]}" in this workspace'
+        found = user.id
+    if found == person:
+        return "", "is the person themself: a manager is someone else"
+    return found, None
 
 
 def import_levels(
@@ -275,6 +297,13 @@ def import_levels(
         for attribute in ATTRIBUTES:
             if attribute not in cells:
                 continue
+            if attribute == "manager" and cells["manager"]:
+                manager, problem = _manager(directory, cells["manager"], resolved)
+                if problem:
+                    bad(record.line, "manager", problem)
+                    row_ok = False
+                    break
+                cells["manager"] = manager
             try:
                 values[attribute] = normalise(attribute, cells[attribute] or None)
             except InvalidValue as error:

@@ -46,6 +46,7 @@ FIELD_COLUMNS = {
     "level": "level_field",
     "department": "department_field",
     "location": "location_field",
+    "manager": "manager_field",  # a field of type "user": its value is a user id
 }
 
 
@@ -203,8 +204,10 @@ def sync_profiles(
                     value = parsed
                 try:
                     value = normalise(attribute, value)
-                except InvalidValue:
-                    value = normalise(attribute, str(value)[:TEXT_MAX])
+                except InvalidValue:  # a manager field that holds no user: nobody
+                    value = None if attribute == "manager" else normalise(
+                        attribute, str(value)[:TEXT_MAX]
+                    )
                 changed |= apply(member, attribute, value, SOURCE).changed
         member.profile_synced_at = now
         if changed:

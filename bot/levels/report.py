@@ -21,12 +21,7 @@ from bot.models import Member
 EXPORT_COLUMNS = (
     "team_id",
     "user_id",
-    "level",
-    "level_source",
-    "department",
-    "department_source",
-    "location",
-    "location_source",
+    *(column for attribute in ATTRIBUTES for column in (attribute, f"{attribute}_source")),
 )
 
 
@@ -142,7 +137,7 @@ def export_csv(rows: Iterable[dict[str, Any]]) -> str:
 
 
 def export_table(rows: list[dict[str, Any]]) -> str:
-    headers = ("team", "user", "level", "department", "location")
+    headers = ("team", "user", *ATTRIBUTES)
     table = [headers]
     for row in rows:
         cells = [row["team_id"], row["user_id"]]

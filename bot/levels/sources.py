@@ -21,7 +21,7 @@ from bot.models import Member, Program
 # Highest precedence first. "title" only ever gives a level: a guess from the job title, so a
 # person's own word comes before it.
 PRECEDENCE: tuple[str, ...] = ("admin", "import", "profile", "self", "title")
-ATTRIBUTES: tuple[str, ...] = ("level", "department", "location")
+ATTRIBUTES: tuple[str, ...] = ("level", "department", "location", "manager")
 SOURCE_NAMES = {
     "admin": "set by an admin",
     "import": "HR import",
@@ -81,6 +81,17 @@ def clean_text(text: str) -> str:
     return cleaned
 
 
+_USER_ID = re.compile(r"[UW][A-Z0-9]{1,30}")
+
+
+def parse_user_id(text: object) -> str:
+    """A manager as stored: a Slack user id (an email is resolved before this)."""
+    raw = str(text).strip().upper()
+    if not _USER_ID.fullmatch(raw):
+        raise InvalidValue(f'"{str(text)[:40]}" is not a Slack user id (U…) or email address')
+    return raw
+
+
 def normalise(attribute: str, value: Any) -> Any:
     """The stored form of a value, or None for "no value"; InvalidValue when it is wrong."""
     if attribute not in ATTRIBUTES:
@@ -89,6 +100,8 @@ def normalise(attribute: str, value: Any) -> Any:
         return None
     if attribute == "level":
         return parse_level(value)
+    if attribute == "manager":
+        return parse_user_id(value) if str(value).strip() else None
     return clean_text(value) or None
 
 

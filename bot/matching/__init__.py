@@ -4,6 +4,7 @@ Pure functions over plain data (no Slack, no database); see docs/matching.md for
 and measured figures.
 """
 
+from bot.matching.apart import reporting_lines
 from bot.matching.engine import form_groups
 from bot.matching.history import History
 from bot.matching.types import (
@@ -26,4 +27,5 @@ __all__ = [
     "Unmatched",
     "form_groups",
     "offset_minutes",
+    "reporting_lines",
 ]

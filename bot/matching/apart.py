@@ -1,17 +1,19 @@
-"""Pairs kept apart (someone's avoid list): never in one group, in any round or preview.
+"""Pairs kept apart (someone's avoid list, a reporting line): never in one group, in any
+round or preview.
 
 The search sees such a pair as the worst of repeats (``APART_COST``), so it almost never seats
 one together; this last pass makes it a rule. A group that still holds such a pair trades one
 of the two for a member of another group where both groups come out clean and can still have
 lunch together, or seats them as an extra in a group with room; only when no group can take
 them are they left out, with the same sentence as anyone else without a seat, so nobody can
-tell that someone asked to be kept apart from them.
+tell that someone asked to be kept apart from them. A group that can spare a member also
+gives one up to make a new pair with someone who fits nowhere else.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
 
@@ -21,6 +23,22 @@ from bot.matching.types import MAX_GROUP_SIZE
 
 APART_COST = REPEAT_BASE * 1_000.0
 SWAP_SAMPLE = 1_024  # groups tried for a trade or a seat: one is almost always enough
+
+
+def reporting_lines(
+    manager_of: Mapping[str, str | None], skip_level: bool = False
+) -> set[tuple[str, str]]:
+    """Each person and their manager (so also each manager and their direct reports), and
+    with ``skip_level`` their manager's manager too: lunch is for meeting someone new."""
+    pairs = set()
+    for person, manager in manager_of.items():
+        if not manager or manager == person:
+            continue
+        pairs.add((person, manager))
+        above = manager_of.get(manager)
+        if skip_level and above and above != person:
+            pairs.add((person, above))
+    return pairs
 
 
 def positions(ids: Sequence[str], pairs: Collection[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray]:
@@ -72,14 +90,16 @@ def keep_apart(
                 break
             person = max(clashing, key=lambda m: len(mates[m].intersection(members)))
             groups[g] = [m for m in members if m != person]
-            if not mixer.trade(person, g) and not mixer.seat(person, avoid=g):
+            placed = (mixer.trade(person, g) or mixer.seat(person, avoid=g)
+                      or mixer.split_off(person, avoid=g))  # fmt: skip
+            if not placed:
                 left.append(person)
     for g, members in enumerate(groups):
         if len(members) == 1:  # their partner had to go: a seat elsewhere, or out too
             groups[g] = []
-            if not mixer.seat(members[0], avoid=g):
+            if not (mixer.seat(members[0], avoid=g) or mixer.split_off(members[0], avoid=g)):
                 left.append(members[0])
-    groups = [members for members in groups if members]
+    groups = mixer.groups = [members for members in groups if members]
     while left:  # those taken out may still make a group of their own
         person, others = left[0], left[1:]
         partner = next((other for other in others if mixer.fits(other, [person])), None)
@@ -87,7 +107,6 @@ def keep_apart(
             break
         groups.append([person, partner])
         left = [other for other in others if other != partner]
-        mixer.groups = groups
     return groups, left
 
 
@@ -132,6 +151,21 @@ class _Mixer:
         self.groups[h] = [person if m == other else m for m in self.groups[h]]
         self.groups[g] = [*rest, other]
         return True
+
+    def split_off(self, person: int, avoid: int) -> bool:
+        """A new pair: ``person`` and someone they fit from a group that can spare one
+        (larger than usual first, then any of three or more)."""
+        usual = self.roster.rules.group_size
+        for larger_than in (usual, 2):
+            for h in self.candidates(avoid):
+                if len(self.groups[h]) <= larger_than:
+                    continue
+                other = next((m for m in self.groups[h] if self.fits(m, [person])), None)
+                if other is not None:
+                    self.groups[h] = [m for m in self.groups[h] if m != other]
+                    self.groups.append([person, other])
+                    return True
+        return False
 
     def seat(self, person: int, avoid: int) -> bool:
         """An extra seat for ``person`` in a group with room that they fit."""

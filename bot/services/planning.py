@@ -17,7 +17,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.matching import Grouping, PastGroup, Person, Rules, form_groups, offset_minutes
+from bot.matching import (
+    Grouping,
+    PastGroup,
+    Person,
+    Rules,
+    form_groups,
+    offset_minutes,
+    reporting_lines,
+)
 from bot.models import Group, GroupMember, Member, Program, Round, UnmatchedMember
 from bot.services import avoids
 
@@ -125,8 +133,18 @@ def plan_groups(
         rules,
         seed=seed,
         priority=last_unmatched(session, program.id),
-        apart=avoids.pairs(session, program.team_id),
+        apart=[*avoids.pairs(session, program.team_id), *_reporting(session, program)],
     )
+
+
+def _reporting(session: Session, program: Program) -> set[tuple[str, str]]:
+    """The workspace's reporting lines as pairs kept apart (skip-level if the program asks)."""
+    rows = session.execute(
+        select(Member.user_id, Member.manager).where(
+            Member.team_id == program.team_id, Member.manager.is_not(None)
+        )
+    )
+    return reporting_lines(dict(rows.all()), skip_level=program.skip_level_apart)
 
 
 def add_plan(session: Session, round_: Round, grouping: Grouping, seed: int) -> None:

@@ -22,7 +22,14 @@ from bot.services.due import reschedule
 
 DEFAULT_TIME = "12:00"
 DEFAULT_WEEKDAY = 0
-OPTIONS = ("allow_guests", "allow_external", "post_summary", "heads_up", "self_service_levels")
+OPTIONS = (
+    "allow_guests",
+    "allow_external",
+    "post_summary",
+    "heads_up",
+    "self_service_levels",
+    "skip_level_apart",
+)
 # "Did you meet?" goes out this many days into a round (a round lasts at least a week).
 CHECKIN_DAYS_MAX = 6
 
