@@ -33,8 +33,8 @@ from bot.config import ConfigError, Settings
 from bot.db import session_scope
 from bot.models import utcnow
 from bot.schedule import latest_due, next_day_somewhere, next_run, over_somewhere
+from bot.services import after_lunch, heartbeat, locks, reminders
 from bot.services import due as due_work
-from bot.services import heartbeat, locks, reminders
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +89,7 @@ class TickReport:
     resumed: int = 0
     checkins: int = 0
     heads_ups: int = 0
+    keep_in_touch: int = 0
 
 
 @dataclass
@@ -181,6 +182,10 @@ class Clock:
             if due.heads_ups:
                 report.heads_ups = self._guard(
                     "heads-ups", reminders.send_heads_ups, self.settings, now
+                )
+            if due.touches:
+                report.keep_in_touch = self._guard(
+                    "keep-in-touch reminders", after_lunch.send_reminders, self.settings, now
                 )
             return report
         finally:

@@ -46,6 +46,7 @@ USAGE = {
     "location": "/meet location <name>   (admins: /meet location @person <name>)",
     "forget-me": "/meet forget-me",
     "about": "/meet about <what you'd like to be asked about>   or   /meet about clear",
+    "keep-in-touch": "/meet keep-in-touch",
     "avoid": "/meet avoid @person   /meet unavoid @person   /meet avoid list",
     "unavoid": "/meet unavoid @person",
     "setup": "/meet setup",
@@ -66,6 +67,9 @@ ALIASES = {
     "unpause": "resume",
     "dept": "department",
     "admin": "admins",
+    "keep": "keep-in-touch",
+    "keepintouch": "keep-in-touch",
+    "keep_in_touch": "keep-in-touch",
 }
 
 
@@ -148,6 +152,11 @@ class About(Command):
     """Set (a text), clear ("") or show (None) one's "ask me about" line."""
 
     text: str | None = None
+
+
+@dataclass(frozen=True)
+class KeepInTouchList(Command):
+    pass
 
 
 @dataclass(frozen=True)
@@ -586,6 +595,7 @@ _PARSERS = {
     "location": _profile("location"),
     "forget-me": _no_args(ForgetMe(), "forget-me"),
     "about": _parse_about,
+    "keep-in-touch": _no_args(KeepInTouchList(), "keep-in-touch"),
     "avoid": _parse_avoid,
     "unavoid": _parse_unavoid,
     "setup": _no_args(Setup(), "setup"),

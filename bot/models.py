@@ -143,6 +143,7 @@ class Program(Base):
     self_service_levels: Mapped[bool] = mapped_column(Boolean, default=False)
     # Also keep people apart from their manager's manager (direct lines always are).
     skip_level_apart: Mapped[bool] = mapped_column(Boolean, default=False)
+    keep_in_touch_weeks: Mapped[int] = mapped_column(Integer, default=12)
     checkin_after_days: Mapped[int] = mapped_column(Integer, default=3)
     # The next slot the clock will run, kept here so a tick is one indexed query.
     next_run_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
@@ -266,7 +267,10 @@ class Group(Base):
     """A group of a round, with where its delivery stands and whether it met."""
 
     __tablename__ = "groups"
-    __table_args__ = (UniqueConstraint("round_id", "position", name="uq_groups_round_position"),)
+    __table_args__ = (
+        UniqueConstraint("round_id", "position", name="uq_groups_round_position"),
+        _partial_index("ix_groups_touch_next_at", "touch_next_at", "touch_next_at IS NOT NULL"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"))
@@ -287,11 +291,27 @@ class Group(Base):
     # Everyone who answered a check-in, so silence is tracked per person.
     responders: Mapped[list] = mapped_column(JSON, default=list)
     outcome_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Everyone chose "let's keep in touch": the next reminder in the group DM (None: none).
+    touch_next_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     round: Mapped[Round] = relationship(back_populates="groups")
     members: Mapped[list[GroupMember]] = relationship(
         back_populates="group", cascade="all, delete-orphan"
     )
+
+
+class AfterLunch(Base):
+    """A member's choice after lunch: "thanks" (a note was sent; its words are not kept) or
+    "keep_in_touch". Admins only ever see counts."""
+
+    __tablename__ = "after_lunch"
+    __table_args__ = (Index("ix_after_lunch_group", "group_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class GroupMember(Base):

@@ -10,9 +10,12 @@ from collections.abc import Sequence
 from slack_sdk.models.blocks import (
     ActionsBlock,
     ButtonElement,
+    InputBlock,
     MarkdownTextObject,
+    PlainTextInputElement,
     SectionBlock,
 )
+from slack_sdk.models.views import View
 
 from bot import texts
 from bot.slack import REINSTALL_ERRORS, TRANSIENT_ERRORS
@@ -26,6 +29,10 @@ CHECKIN_COULDNT = "checkin_couldnt"
 CHECKIN_ACTIONS = {CHECKIN_MET: "met", CHECKIN_NOT_YET: "not_yet", CHECKIN_COULDNT: "couldnt"}
 NUDGE_STAY = "nudge_stay"
 NUDGE_LEAVE = "nudge_leave"
+SAY_THANKS = "after_thanks"
+KEEP_IN_TOUCH = "after_keep_in_touch"
+STOP_KEEPING_IN_TOUCH = "after_keep_in_touch_stop"
+THANKS_CALLBACK = "thanks_note"
 
 ANSWER_LINES = {
     "met": "✅ <@{user}> says you met. Thanks for letting us know!",
@@ -96,9 +103,71 @@ def checkin(group_id: int) -> tuple[str, list[dict]]:
     return text, [b.to_dict() for b in blocks]
 
 
-def answered(outcome: str, user_id: str) -> tuple[str, list[dict]]:
+def answered(outcome: str, user_id: str, group_id: int | None = None) -> tuple[str, list[dict]]:
     text = ANSWER_LINES[outcome].format(user=user_id)
-    return text, [SectionBlock(text=MarkdownTextObject(text=text)).to_dict()]
+    blocks = [SectionBlock(text=MarkdownTextObject(text=text))]
+    if outcome == "met" and group_id is not None:
+        blocks.append(after_lunch_buttons(group_id))
+    return text, [b.to_dict() for b in blocks]
+
+
+def after_lunch_buttons(group_id: int) -> ActionsBlock:
+    """For each member after a lunch: a note to the others, and keeping in touch."""
+    return ActionsBlock(
+        block_id=f"after-{group_id}",
+        elements=[
+            ButtonElement(text="Say thanks 💌", action_id=SAY_THANKS, value=str(group_id)),
+            ButtonElement(
+                text="Let's keep in touch 🤝", action_id=KEEP_IN_TOUCH, value=str(group_id)
+            ),
+        ],
+    )
+
+
+def thanks_modal(group_id: int, others: Sequence[str]) -> View:
+    from bot.services.after_lunch import MAX_NOTE
+
+    return View(
+        type="modal",
+        callback_id=THANKS_CALLBACK,
+        private_metadata=str(group_id),
+        title="Say thanks",
+        submit="Send",
+        close="Cancel",
+        blocks=[
+            InputBlock(
+                block_id="note",
+                label="A note for the others in your lunch group",
+                hint="Sent to each of them as a direct message from the app, with your name.",
+                element=PlainTextInputElement(action_id="value", multiline=True,
+                                              max_length=MAX_NOTE),  # fmt: skip
+            ),
+        ],
+    )
+
+
+def thanks_note(from_user: str, channel_id: str, note: str) -> str:
+    """The note as the others read it: their words, shown as the plain text they are."""
+    quoted = "\n".join(f"> {line}" for line in escape(note).splitlines() or [""])
+    return f"💌 A note from <@{from_user}> after your lunch from <#{channel_id}>:\n{quoted}"
+
+
+def keep_in_touch_formed(weeks: int) -> str:
+    return (f"🤝 You all want to keep in touch: I'll remind you here every {weeks} weeks to "
+            "have lunch again. `/meet keep-in-touch` shows or stops it.")  # fmt: skip
+
+
+def keep_in_touch_reminder(group_id: int, weeks: int) -> tuple[str, list[dict]]:
+    text = (f"🤝 It's been {weeks} weeks: time for another lunch together? Whoever suggests "
+            "a day first is organising.")  # fmt: skip
+    blocks = [
+        SectionBlock(text=MarkdownTextObject(text=text)),
+        ActionsBlock(block_id=f"touch-{group_id}", elements=[
+            ButtonElement(text="Stop these reminders", action_id=STOP_KEEPING_IN_TOUCH,
+                          value=str(group_id)),
+        ]),
+    ]  # fmt: skip
+    return text, [b.to_dict() for b in blocks]
 
 
 def unmatched(channel_id: str, reason: str) -> str:

@@ -24,6 +24,7 @@ HELP = (
     "`/meet location &lt;name&gt;`: "
     "help matching find you a good lunch\n"
     "• `/meet about &lt;text&gt;`: a line in your intros, what you'd like to be asked about\n"
+    "• `/meet keep-in-touch`: the groups you keep in touch with after lunch\n"
     "• `/meet avoid @person`: never be grouped with someone (private: they're not told, "
     "nobody sees your list), `/meet unavoid @person`, `/meet avoid list`\n"
     "• `/meet forget-me`: delete what the app stores about you\n"
@@ -204,6 +205,38 @@ def about_saved(user_id: str, about: str) -> str:
         return "Done: your intros won't have an \"ask me about\" line."
     return (f"Saved. Your next lunch groups will read: {ask_about(user_id, about)}\n"
             "Only the people in your groups see it.")  # fmt: skip
+
+
+# -- after lunch -------------------------------------------------------------------------------
+
+
+def keep_in_touch_noted(already: bool, weeks: int) -> str:
+    if already:
+        return "You've already said you'd like to keep in touch with this group."
+    return (f"Noted. If everyone in your group chooses it too, I'll remind you all every {weeks} "
+            "weeks to have lunch again. Nobody is told until then.")  # fmt: skip
+
+
+def keep_in_touch_stopped(stopped: bool, others: Sequence[str]) -> str:
+    if not stopped:
+        return "There are no keep-in-touch reminders for that group."
+    return f"Done: no more keep-in-touch reminders for your group with {people(others)}."
+
+
+def keep_in_touch_list(ties: Sequence[tuple[int, str, Sequence[str]]]) -> str:
+    if not ties:
+        return ("You have no keep-in-touch reminders. After a lunch, \"Let's keep in touch\" "
+                "starts them when everyone in the group chooses it.")  # fmt: skip
+    return "You keep in touch with:"
+
+
+def thanks_sent(others: Sequence[str]) -> str:
+    return f"💌 Your note was sent to {people(others)}."
+
+
+def after_lunch_counts(notes: int, ties: int) -> str:
+    return (f"After lunch: {notes} thank-you note{'s' if notes != 1 else ''} sent, {ties} "
+            f"group{'s' if ties != 1 else ''} keeping in touch.")  # fmt: skip
 
 
 # -- avoid lists -------------------------------------------------------------------------------

@@ -283,7 +283,12 @@ def test_check_in_buttons_record_the_answer_and_acknowledge_in_place(slack, sett
     wait_for(lambda: len(slack.calls("chat.update")) == 2)
     (updated,) = [m for m in slack.messages(conversation) if m.ts == question.ts]
     assert f"<@{member}> says you met" in updated.text
-    assert all(b["type"] != "actions" for b in updated.blocks)  # buttons replaced by the answer
+    # the check-in buttons are replaced by the answer; after a lunch, what comes after it
+    actions = [b for b in updated.blocks if b["type"] == "actions"]
+    assert [b["block_id"] for b in actions] == [f"after-{group_id}"]
+    assert [e["action_id"] for e in actions[0]["elements"]] == [
+        round_messages.SAY_THANKS, round_messages.KEEP_IN_TOUCH
+    ]
     response_url = slack.new_response_url()
     body, headers = block_action(
         SIGNING_SECRET, round_messages.CHECKIN_COULDNT, str(group_id), user_id="UGUEST",

@@ -18,8 +18,9 @@ from bot import home, meet_command, texts
 from bot.db import session_scope
 from bot.listeners import in_background
 from bot.listeners.commands import run_round_now
+from bot.models import utcnow
 from bot.schedule import today_in
-from bot.services import avoids, people, programs
+from bot.services import after_lunch, avoids, people, programs
 
 log = logging.getLogger(__name__)
 
@@ -216,11 +217,54 @@ def register_round_buttons(app: App, deps) -> None:
             respond(text=texts.NOT_YOUR_GROUP, response_type="ephemeral", replace_original=False)
             return
         message = body.get("message") or {}
-        text, answer_blocks = msgs.answered(outcome, user_id)
+        text, answer_blocks = msgs.answered(outcome, user_id, _int(value))
         # Keep the message, swap its buttons for the answer: acknowledged where it was asked.
         kept = [b for b in message.get("blocks") or [] if b.get("type") != "actions"]
         client.chat_update(channel=channel, ts=message.get("ts"), text=text,
                            blocks=kept + answer_blocks)
+
+    @app.action(msgs.SAY_THANKS)
+    @in_background(deps)
+    def say_thanks(ack: Ack, body: dict, context, client: WebClient, respond) -> None:
+        team_id, user_id, value = _ids(body, context)
+        with session_scope(settings.database_url) as session:
+            group = after_lunch.own_group(session, team_id, _int(value), user_id)
+        if group is None or not group.others:
+            respond(text=texts.NOT_YOUR_GROUP, response_type="ephemeral", replace_original=False)
+            return
+        client.views_open(trigger_id=body.get("trigger_id"),
+                          view=msgs.thanks_modal(group.group_id, group.others))  # fmt: skip
+
+    @app.action(msgs.KEEP_IN_TOUCH)
+    @in_background(deps)
+    def keep_in_touch(ack: Ack, body: dict, context, client: WebClient, respond) -> None:
+        team_id, user_id, value = _ids(body, context)
+        with session_scope(settings.database_url) as session:
+            group = after_lunch.own_group(session, team_id, _int(value), user_id)
+            choice = group and after_lunch.keep_in_touch(session, group.group_id, user_id,
+                                                         utcnow())  # fmt: skip
+        if group is None:
+            respond(text=texts.NOT_YOUR_GROUP, response_type="ephemeral", replace_original=False)
+            return
+        if choice.formed and group.conversation_id:
+            client.chat_postMessage(channel=group.conversation_id,
+                                    text=msgs.keep_in_touch_formed(group.weeks))  # fmt: skip
+            return
+        respond(text=texts.keep_in_touch_noted(choice.already, group.weeks),
+                response_type="ephemeral", replace_original=False)  # fmt: skip
+
+    @app.action(msgs.STOP_KEEPING_IN_TOUCH)
+    @in_background(deps)
+    def stop_keeping_in_touch(ack: Ack, body: dict, context, client: WebClient, respond) -> None:
+        team_id, user_id, value = _ids(body, context)
+        with session_scope(settings.database_url) as session:
+            group = after_lunch.own_group(session, team_id, _int(value), user_id)
+            stopped = group is not None and after_lunch.stop(session, group.group_id)
+        if group is None:
+            respond(text=texts.NOT_YOUR_GROUP, response_type="ephemeral", replace_original=False)
+            return
+        respond(text=texts.keep_in_touch_stopped(stopped, group.others),
+                response_type="ephemeral", replace_original=False)  # fmt: skip
 
     @app.action(msgs.NUDGE_STAY)
     @app.action(msgs.NUDGE_LEAVE)

@@ -23,7 +23,7 @@ from bot.levels.sources import SOURCE_NAMES, InvalidValue
 from bot.meet_command import UsageError
 from bot.models import Program, utcnow
 from bot.schedule import today_in
-from bot.services import avoids, history, membership, people, programs
+from bot.services import after_lunch, avoids, history, membership, people, programs
 from bot.services.participants import read_never_read
 
 log = logging.getLogger(__name__)
@@ -325,6 +325,27 @@ def _about(command: meet_command.About, asker: Asker) -> str:
     return texts.about_saved(asker.user_id, command.text)
 
 
+def _keep_in_touch(command, asker: Asker) -> str | dict:
+    from bot import round_messages
+
+    with session_scope(asker.database_url) as session:
+        ties = after_lunch.ties_of(session, asker.team_id, asker.user_id)
+    text = texts.keep_in_touch_list(ties)
+    if not ties:
+        return text
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+    for group_id, channel_id, others in ties[:20]:
+        blocks.append({
+            "type": "section",
+            "text": {"type": "mrkdwn",
+                     "text": f"• {texts.people(others)}, met through {texts.channel(channel_id)}"},
+            "accessory": {"type": "button", "action_id": round_messages.STOP_KEEPING_IN_TOUCH,
+                          "value": str(group_id),
+                          "text": {"type": "plain_text", "text": "Stop reminders"}},
+        })  # fmt: skip
+    return {"text": text, "blocks": blocks}
+
+
 def _avoid(command: meet_command.Avoid, asker: Asker) -> str:
     others = [u for u in command.user_ids if u != asker.user_id]
     if not others:
@@ -505,6 +526,7 @@ def _stats(command, asker: Asker) -> str:
         chosen = [here] if here else programs.of_team(session, asker.team_id)
         figures = [stats.program_stats(session, p) for p in chosen]
         keepers = avoids.keepers(session, asker.team_id)
+        notes, ties = after_lunch.counts(session, asker.team_id)
     if not figures:
         return "No programs yet: `/meet setup` in a channel starts one."
     lines = ["*Lunch pairing so far*"]
@@ -521,6 +543,8 @@ def _stats(command, asker: Asker) -> str:
             line += "\n    " + texts.channel_unreadable(f.channel_id, f.channel_error)
         lines.append(line)
         lines.extend(_failure_lines(f.failures))
+    if notes or ties:
+        lines.append(texts.after_lunch_counts(notes, ties))
     if keepers:
         lines.append(texts.avoid_keepers(keepers))
     return "\n".join(lines)
@@ -572,6 +596,7 @@ HANDLERS: dict[type, Callable] = {
     meet_command.ForgetMe: _forget_me,
     meet_command.About: _about,
     meet_command.Avoid: _avoid,
+    meet_command.KeepInTouchList: _keep_in_touch,
     meet_command.Unavoid: _unavoid,
     meet_command.AvoidList: _avoid_list,
     meet_command.Setup: _setup,

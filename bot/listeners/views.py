@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 
 def register(app: App, deps) -> None:
     url = deps.settings.database_url
+    _thanks_note(app, deps)
 
     @app.view(home.SETTINGS_CALLBACK)
     def save_settings(ack: Ack, body: dict, view: dict, context, client: WebClient) -> None:
@@ -71,3 +72,38 @@ def register(app: App, deps) -> None:
             except Exception:  # noqa: BLE001 - the message may be gone; the Home tab still shows it
                 log.warning("could not update the setup message", exc_info=True)
         home.publish(deps, client, team_id, user_id, notice=text, user=user)
+
+
+def _thanks_note(app: App, deps) -> None:
+    """A thank-you note: checked in the modal, then sent to each of the others as a DM from
+    the app; only that it was sent is stored, never its words."""
+    from bot import round_messages as msgs
+    from bot.services import after_lunch
+
+    url = deps.settings.database_url
+
+    @app.view(msgs.THANKS_CALLBACK)
+    def send_thanks(ack: Ack, body: dict, view: dict, context, client: WebClient) -> None:
+        values = (view.get("state") or {}).get("values") or {}
+        note = ((values.get("note") or {}).get("value") or {}).get("value") or ""
+        if not note.strip():
+            ack(response_action="errors", errors={"note": "Write a few words first."})
+            return
+        ack()
+        team_id = context.team_id or (body.get("team") or {}).get("id")
+        user_id = (body.get("user") or {}).get("id")
+        group_id = view.get("private_metadata") or ""
+        deps.later(_send, client, team_id, user_id, group_id, note.strip())
+
+    def _send(client, team_id, user_id, group_id, note) -> None:
+        with session_scope(url) as session:
+            group = after_lunch.own_group(
+                session, team_id, int(group_id) if group_id.isdigit() else -1, user_id
+            )
+            if group is None:
+                return  # a forged submission: nothing is sent
+            after_lunch.thanked(session, group.group_id, user_id)
+        text = msgs.thanks_note(user_id, group.channel_id, note[: after_lunch.MAX_NOTE])
+        for other in group.others:
+            client.chat_postMessage(channel=other, text=text)
+        client.chat_postMessage(channel=user_id, text=texts.thanks_sent(group.others))

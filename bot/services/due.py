@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from sqlalchemy import Date, bindparam, exists, or_, select, update
 from sqlalchemy.orm import Session
 
-from bot.models import Member, Participation, Program, Round, UTCDateTime, Workspace
+from bot.models import Group, Member, Participation, Program, Round, UTCDateTime, Workspace
 from bot.schedule import Schedule, next_run, schedule_of
 
 UNFINISHED = ("planned", "delivering")
@@ -37,6 +37,7 @@ class Due:
     checkins: bool = False
     closes: bool = False
     deliveries: bool = False
+    touches: bool = False  # keep-in-touch reminders
     pauses: bool = False
 
     def __bool__(self) -> bool:
@@ -87,6 +88,7 @@ def due_now(session: Session, now: dt.datetime, pause_cutoff: dt.date) -> Due:
             .label("checkins"),
             exists().where(Round.closes_at <= now, Round.closed_at.is_(None)).label("closes"),
             exists().where(Round.status.in_(unfinished)).label("deliveries"),
+            exists().where(Group.touch_next_at <= now).label("touches"),
             or_(
                 exists().where(Member.paused_until < pause_cutoff),
                 exists().where(Participation.paused_until < pause_cutoff),

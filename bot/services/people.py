@@ -320,6 +320,9 @@ def forget(session: Session, team_id: str, user_id: str) -> str:
             Participation(program_id=program_id, user_id=user_id, opted_out=True, silent_rounds=0)
         )
     avoids.forget(session, team_id, user_id)
+    from bot.services import after_lunch  # it reads FORGOTTEN_PREFIX from here
+
+    after_lunch.forget(session, user_id, placeholder)
     session.flush()
     log.info("forgot a person in workspace %s", team_id)
     return placeholder

@@ -1,0 +1,138 @@
+"""After lunch: "Say thanks" sends a note to the others (its words are never stored), and
+"Let's keep in touch" reminds a group every few weeks once everyone chose it; a member can
+stop it, admins only see counts, forget-me removes a person's choices."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from freezegun import freeze_time
+from sqlalchemy import select, text
+from test_meet_harness import make_program, open_harness
+
+from bot import home, round_messages
+from bot.clock import Clock
+from bot.models import AfterLunch, Group
+from bot.services import rounds
+
+START = dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def harness(slack, settings):
+    yield from open_harness(slack, settings)
+
+
+@pytest.fixture
+def lunch(harness, slack, settings):
+    """A delivered round in #lunch, and one of its groups that said it met."""
+    slack.add_member("T1", "C1", "UBOT")
+    program_id = make_program(settings, "C1")
+    with freeze_time(START):
+        rounds.run_round(settings, program_id, slot=rounds.utcnow())
+    with harness.session() as session:
+        group = session.scalars(select(Group).order_by(Group.id)).first()
+        members = [m.user_id for m in group.members]
+        found = group.id, group.conversation_id, members
+    group_id, conversation, members = found
+    # (the "We met" button itself, and the buttons it brings: tests/test_rounds.py)
+    assert rounds.record_checkin(settings, "T1", group_id, members[0], "met")
+    slack.reset_calls()
+    return group_id, conversation, members
+
+
+def test_say_thanks_opens_a_note_that_reaches_the_others_and_is_not_kept(harness, slack, lunch):
+    group_id, _, members = lunch
+    me, others = members[0], members[1:]
+    harness.click(round_messages.SAY_THANKS, str(group_id), user=me, channel="D1")
+    (modal,) = [v for v in slack.views("modal") if v["callback_id"] == round_messages.THANKS_CALLBACK]
+    assert modal["private_metadata"] == str(group_id)
+
+    status, ack = harness.submit(round_messages.THANKS_CALLBACK, {"note": {"value": "   "}},
+                                 str(group_id), user=me)  # fmt: skip
+    assert status == 200 and ack["response_action"] == "errors" and "note" in ack["errors"]
+
+    note = "Thank you! <!channel> & see you at the *noodle* place"
+    status, _ = harness.submit(round_messages.THANKS_CALLBACK, {"note": {"value": note}},
+                               str(group_id), user=me)  # fmt: skip
+    assert status == 200
+    for other in others:
+        (dm,) = [m for m in slack.messages() if m.channel == slack.conversation_id("T1", [other])
+                 or m.channel == other]  # fmt: skip
+        assert f"A note from <@{me}>" in dm.text
+        assert "&lt;!channel&gt; &amp; see you" in dm.text and "<!channel>" not in dm.text
+    assert any("Your note was sent to" in m.text for m in slack.messages())
+    with harness.session() as session:
+        assert [(a.user_id, a.kind) for a in session.scalars(select(AfterLunch))] == [(me, "thanks")]
+        dump = "\n".join(str(row) for table in ("after_lunch", "groups", "members")
+                         for row in session.execute(text(f"SELECT * FROM {table}")))  # fmt: skip
+    assert "noodle" not in dump  # the note's words are delivered, never stored
+
+
+def test_only_the_groups_members_can_thank_and_a_forged_note_goes_nowhere(harness, slack, lunch):
+    group_id, _, _ = lunch
+    result = harness.click(round_messages.SAY_THANKS, str(group_id), user="UGUEST", channel="D1")
+    assert "isn't yours" in result.responses[0]["text"]
+    assert not slack.views("modal")
+    harness.submit(round_messages.THANKS_CALLBACK, {"note": {"value": "hi"}}, str(group_id),
+                   user="UGUEST")  # fmt: skip
+    harness.submit(round_messages.THANKS_CALLBACK, {"note": {"value": "hi"}}, "12345x",
+                   user="UGUEST")  # fmt: skip
+    assert not slack.calls("chat.postMessage")
+
+
+def test_keep_in_touch_starts_only_when_everyone_chose_it_and_reminds_until_stopped(
+    harness, slack, settings, lunch
+):
+    group_id, conversation, members = lunch
+    intro_only = slack.messages(conversation)
+    first = harness.click(round_messages.KEEP_IN_TOUCH, str(group_id), user=members[0],
+                          channel=conversation)  # fmt: skip
+    assert "Nobody is told until then" in first.responses[0]["text"]
+    assert slack.messages(conversation) == intro_only  # nobody learns of a one-sided wish
+    again = harness.click(round_messages.KEEP_IN_TOUCH, str(group_id), user=members[0],
+                          channel=conversation)  # fmt: skip
+    assert "already" in again.responses[0]["text"]
+    with freeze_time(START + dt.timedelta(days=2)):
+        for member in members[1:]:
+            harness.click(round_messages.KEEP_IN_TOUCH, str(group_id), user=member,
+                          channel=conversation)  # fmt: skip
+    (formed,) = slack.messages(conversation)[len(intro_only):]
+    assert "You all want to keep in touch" in formed.text and "every 12 weeks" in formed.text
+
+    clock = Clock(settings)
+    reminders = lambda: [m for m in slack.messages(conversation) if "time for another" in m.text]  # noqa: E731
+    clock.tick(START + dt.timedelta(days=2, weeks=12) - dt.timedelta(minutes=1))
+    assert reminders() == []
+    clock.tick(START + dt.timedelta(days=2, weeks=12, minutes=1))
+    clock.tick(START + dt.timedelta(days=2, weeks=12, minutes=2))  # claimed: not twice
+    assert len(reminders()) == 1
+
+    listed = harness.command("keep-in-touch", user=members[1])
+    assert "You keep in touch with" in listed.text
+    assert json.dumps(listed.responses[0]["blocks"]).count(round_messages.STOP_KEEPING_IN_TOUCH) == 1
+    stopped = harness.click(round_messages.STOP_KEEPING_IN_TOUCH, str(group_id), user=members[1],
+                            channel=conversation)  # fmt: skip
+    assert "no more keep-in-touch reminders" in stopped.responses[0]["text"]
+    clock.tick(START + dt.timedelta(days=2, weeks=30))
+    assert len(reminders()) == 1
+    assert "no keep-in-touch reminders" in harness.command("keep-in-touch", user=members[0]).text
+
+
+def test_admins_see_counts_only_and_forget_me_takes_a_persons_choices(harness, slack, lunch):
+    group_id, conversation, members = lunch
+    harness.submit(round_messages.THANKS_CALLBACK, {"note": {"value": "cheers"}}, str(group_id),
+                   user=members[0])  # fmt: skip
+    for member in members:
+        harness.click(round_messages.KEEP_IN_TOUCH, str(group_id), user=member,
+                      channel=conversation)  # fmt: skip
+    stats = harness.command("stats", user="UADMIN", channel="C1").text
+    assert "1 thank-you note sent, 1 group keeping in touch" in stats
+    assert "cheers" not in stats
+
+    harness.click(home.FORGET_ME, "yes", user=members[0])
+    with harness.session() as session:
+        assert members[0] not in {a.user_id for a in session.scalars(select(AfterLunch))}
+        assert session.get(Group, group_id).touch_next_at is None  # no reminders for them
