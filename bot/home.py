@@ -36,8 +36,8 @@ from slack_sdk.models.views import View
 
 from bot import texts
 from bot.meet_command import GROUP_SIZES, WEEKDAY_NAMES
-from bot.schedule import today_in
-from bot.services.programs import CHECKIN_DAYS_MAX
+from bot.schedule import ORDINALS, today_in
+from bot.services.programs import CHECKIN_DAYS_MAX, KEEP_IN_TOUCH_WEEKS
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ CADENCE_LABELS = {
     "weekly": "Every week",
     "biweekly": "Every 2 weeks",
     "every4weeks": "Every 4 weeks",
-    "monthly": "Monthly (first such weekday)",
+    "monthly": "Monthly",
 }
 OPTION_LABELS = {
     "allow_guests": "Guests (single- and multi-channel) take part",
@@ -389,6 +389,8 @@ class SettingsForm:
     options: frozenset[str]
     response_url: str | None = None
     checkin_after_days: int = 3
+    keep_in_touch_weeks: int = 12
+    week_of_month: int | None = None
 
 
 # block_id -> the field name validate_settings() knows it by
@@ -399,6 +401,8 @@ FIELDS = {
     "timezone": "timezone",
     "size": "group_size",
     "checkin": "checkin_after_days",
+    "touch": "keep_in_touch_weeks",
+    "week": "week_of_month",
     "options": "options",
 }
 
@@ -415,6 +419,8 @@ def settings_modal(form: SettingsForm) -> View:
         _option("1 day into the round" if n == 1 else f"{n} days into the round", str(n))
         for n in range(1, CHECKIN_DAYS_MAX + 1)
     ]
+    touch_weeks = [_option(f"Every {n} weeks", str(n)) for n in KEEP_IN_TOUCH_WEEKS]
+    weeks = [_option(f"The {name} one", str(number)) for number, name in ORDINALS.items()]
     options = [_option(label, value) for value, label in OPTION_LABELS.items()]
     chosen = [o for o in options if o.value in form.options]
     cadence = next((o for o in cadences if o.value == form.cadence), cadences[0])
@@ -435,6 +441,17 @@ def settings_modal(form: SettingsForm) -> View:
             label="Day",
             element=StaticSelectElement(
                 action_id="value", options=days, initial_option=days[form.weekday]
+            ),
+        ),
+        InputBlock(
+            block_id="week",
+            label="Which week of the month",
+            hint="For monthly rounds: e.g. the last Friday of every month.",
+            element=StaticSelectElement(
+                action_id="value",
+                options=weeks,
+                initial_option=next((o for o in weeks if o.value == str(form.week_of_month)),
+                                    weeks[0]),  # fmt: skip
             ),
         ),
         InputBlock(
@@ -469,6 +486,18 @@ def settings_modal(form: SettingsForm) -> View:
                 initial_option=checkin_days[
                     max(0, min(len(checkin_days), form.checkin_after_days) - 1)
                 ],
+            ),
+        ),
+        InputBlock(
+            block_id="touch",
+            label="Keep-in-touch reminders",
+            hint="For groups who all chose “Let's keep in touch” after lunch.",
+            element=StaticSelectElement(
+                action_id="value",
+                options=touch_weeks,
+                initial_option=next((o for o in touch_weeks
+                                     if o.value == str(form.keep_in_touch_weeks)),
+                                    touch_weeks[2]),  # fmt: skip
             ),
         ),
         InputBlock(block_id="options", label="Options", optional=True, element=checkboxes),

@@ -138,6 +138,7 @@ def form(**overrides) -> dict:
         "timezone": {"value": "Europe/Paris"},
         "size": {"value": {"type": "static_select", "selected_option": {"value": "3"}}},
         "checkin": {"value": {"type": "static_select", "selected_option": {"value": "5"}}},
+        "touch": {"value": {"type": "static_select", "selected_option": {"value": "8"}}},
         "options": {
             "value": {
                 "type": "checkboxes",
@@ -160,7 +161,26 @@ def test_the_settings_button_opens_a_valid_modal_with_the_programs_settings(harn
     assert blocks["timezone"]["element"]["initial_value"] == "America/New_York"
     assert [o["value"] for o in blocks["options"]["element"]["initial_options"]] == ["heads_up"]
     assert blocks["checkin"]["element"]["initial_option"]["value"] == "3"
+    assert blocks["touch"]["element"]["initial_option"]["value"] == "12"
     assert "#lunch" in view["blocks"][0]["text"]["text"]
+
+
+def test_the_modal_sets_a_monthly_round_on_the_last_such_weekday(harness):
+    program_id = make_program(harness.settings, "C1")
+    view = open_settings(harness, program_id)
+    (week,) = [b for b in view["blocks"] if b.get("block_id") == "week"]
+    assert [o["value"] for o in week["element"]["options"]] == ["1", "2", "3", "4", "-1"]
+    monthly = {"value": {"type": "static_select", "selected_option": {"value": "monthly"}}}
+    last = {"value": {"type": "static_select", "selected_option": {"value": "-1"}}}
+    status, ack = harness.submit(home.SETTINGS_CALLBACK, form(cadence=monthly, week=last),
+                                 json.dumps({"program": program_id}), user="UADMIN")  # fmt: skip
+    assert status == 200 and not ack
+    program = program_in(harness, "C1")
+    assert (program.cadence, program.week_of_month, program.weekday) == ("monthly", -1, 3)
+    assert "the last Thursday of every month" in harness.command("status", user="UADMIN").text
+    view = open_settings(harness, program_id)
+    (week,) = [b for b in view["blocks"] if b.get("block_id") == "week"]
+    assert week["element"]["initial_option"]["value"] == "-1"
 
 
 def test_submitting_the_modal_saves_and_updates_the_setup_message(harness):
@@ -178,6 +198,7 @@ def test_submitting_the_modal_saves_and_updates_the_setup_message(harness):
     assert (program.cadence, program.weekday, program.time_of_day) == ("biweekly", 3, "12:30")
     assert (program.timezone, program.group_size) == ("Europe/Paris", 3)
     assert program.checkin_after_days == 5
+    assert program.keep_in_touch_weeks == 8
     assert (program.post_summary, program.heads_up) == (True, True)
     assert (program.allow_guests, program.self_service_levels) == (False, False)
     assert program.anchor_date is not None
@@ -207,6 +228,8 @@ def test_submitting_the_modal_saves_and_updates_the_setup_message(harness):
             {"value": {"type": "static_select", "selected_option": {"value": "daily"}}},
             "cadence",
         ),
+        ("touch", {"value": {"type": "static_select", "selected_option": {"value": "3"}}},
+         "touch"),  # fmt: skip
         (
             "options",
             {"value": {"type": "checkboxes", "selected_options": [{"value": "x"}]}},

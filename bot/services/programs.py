@@ -225,6 +225,11 @@ class ProgramSettings:
     group_size: int
     options: frozenset[str] = field(default_factory=frozenset)
     checkin_after_days: int = 3
+    keep_in_touch_weeks: int = 12
+    week_of_month: int | None = None  # monthly: 1-4 or -1 (the last); None keeps it
+
+
+KEEP_IN_TOUCH_WEEKS = (4, 8, 12, 26)
 
 
 def settings_of(program: Program) -> ProgramSettings:
@@ -236,6 +241,8 @@ def settings_of(program: Program) -> ProgramSettings:
         group_size=program.group_size,
         options=frozenset(o for o in OPTIONS if getattr(program, o)),
         checkin_after_days=program.checkin_after_days,
+        keep_in_touch_weeks=program.keep_in_touch_weeks,
+        week_of_month=program.week_of_month,
     )
 
 
@@ -264,6 +271,17 @@ def validate_settings(raw: dict[str, object]) -> tuple[ProgramSettings | None, d
             raise UsageError(f"Choose a day from 1 to {CHECKIN_DAYS_MAX} after the round.")
         return int(value)
 
+    def week_of_month(value: str) -> int:
+        try:
+            return schedule.parse_week_of_month(value)
+        except ValueError:
+            raise UsageError("Choose first, second, third, fourth or last.") from None
+
+    def touch_weeks(value: str) -> int:
+        if not value.isdigit() or int(value) not in KEEP_IN_TOUCH_WEEKS:
+            raise UsageError("Choose one of the intervals offered.")
+        return int(value)
+
     values = {
         "cadence": check("cadence", cadence),
         "weekday": check("weekday", meet_command.parse_weekday),
@@ -273,6 +291,10 @@ def validate_settings(raw: dict[str, object]) -> tuple[ProgramSettings | None, d
     }
     if "checkin_after_days" in raw:  # older forms had no check-in day
         values["checkin_after_days"] = check("checkin_after_days", checkin_day)
+    if "keep_in_touch_weeks" in raw:  # nor a keep-in-touch interval
+        values["keep_in_touch_weeks"] = check("keep_in_touch_weeks", touch_weeks)
+    if "week_of_month" in raw:  # nor a week of the month
+        values["week_of_month"] = check("week_of_month", week_of_month)
     options = raw.get("options") or []
     if not isinstance(options, list | tuple | set | frozenset) or any(
         o not in OPTIONS for o in options
@@ -288,6 +310,8 @@ def apply_settings(program: Program, settings: ProgramSettings) -> None:
         setattr(program, option, option in settings.options)
     program.group_size = settings.group_size
     program.checkin_after_days = settings.checkin_after_days
+    program.keep_in_touch_weeks = settings.keep_in_touch_weeks
     set_schedule(
-        program, settings.cadence, settings.weekday, settings.time_of_day, settings.timezone
-    )
+        program, settings.cadence, settings.weekday, settings.time_of_day, settings.timezone,
+        settings.week_of_month,
+    )  # fmt: skip
