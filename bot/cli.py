@@ -12,6 +12,7 @@ import sys
 from bot import doctor, preview, round_cli
 from bot.config import ConfigError
 from bot.db import migrate
+from bot.insights import report as insights_report
 from bot.levels import cli as levels_cli
 from bot.runtime import settings_for_command
 from bot.sandbox import command as demo
@@ -132,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     round_cli.add_parser(sub)
     doctor.add_parser(sub)
     demo.add_parser(sub)
+    insights_report.add_parser(sub)
     return parser
 
 

@@ -123,6 +123,7 @@ class HomeData:
     admin: list[AdminProgram] | None = None  # None: the viewer is not an admin
     notice: str | None = None
     avoided: list[str] = field(default_factory=list)  # their own avoid list: theirs alone
+    reach: str | None = None  # how far their lunches reached, in words
     about: str | None = None  # their "ask me about" line
 
 
@@ -233,9 +234,10 @@ def _history(data: HomeData) -> list:
         f"{texts.outcome(g.outcome)}"
         for g in data.history[:MAX_HISTORY_SHOWN]
     ]
+    reach = [data.reach] if data.reach else []
     return [
         DividerBlock(),
-        SectionBlock(text=_md("*Your recent lunch groups*\n" + "\n".join(lines))),
+        SectionBlock(text=_md("\n".join([*reach, "*Your recent lunch groups*", *lines]))),
         ContextBlock(elements=[_md("`/meet history` shows more; `/meet forget-me` deletes it.")]),
     ]
 
@@ -574,7 +576,7 @@ def gather(
     """What the person's Home tab shows; `user` is their Slack user object when the caller
     already has it."""
     from bot.db import session_scope
-    from bot.services import avoids, history, membership, people, programs, stats
+    from bot.services import avoids, history, insights, membership, people, programs, stats
     from bot.services.participants import read_never_read
 
     if user is None:
@@ -620,6 +622,8 @@ def gather(
             PastGroup(g.channel_id, g.date, g.others, g.outcome) for g in recent if not g.current
         ][:MAX_HISTORY_SHOWN]
         data.avoided = avoids.of(session, team_id, user_id)
+        reach = insights.reach_of(session, team_id, user_id)
+        data.reach = texts.reach_line(reach) if reach.people else None
         person = people.member(session, team_id, user_id, create=False)
         data.about = person.about if person else None
         if admin:

@@ -207,6 +207,22 @@ def about_saved(user_id: str, about: str) -> str:
             "Only the people in your groups see it.")  # fmt: skip
 
 
+# -- insights ----------------------------------------------------------------------------------
+
+
+def _count(number: int, one: str, many: str) -> str:
+    return f"{number} {one if number == 1 else many}"
+
+
+def reach_line(reach) -> str:
+    """How far a person's lunches reached, in their own history: never anyone's level."""
+    parts = [_count(reach.people, "person", "people")]
+    where = [_count(reach.teams, "team", "teams")] if reach.teams else []
+    where += [_count(reach.offices, "office", "offices")] if reach.offices else []
+    across = f" across {' and '.join(where)}" if where else ""
+    return f"🌱 You've had lunch with {parts[0]}{across}."
+
+
 # -- after lunch -------------------------------------------------------------------------------
 
 

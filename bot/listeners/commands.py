@@ -23,7 +23,7 @@ from bot.levels.sources import SOURCE_NAMES, InvalidValue
 from bot.meet_command import UsageError
 from bot.models import Program, utcnow
 from bot.schedule import today_in
-from bot.services import after_lunch, avoids, history, membership, people, programs
+from bot.services import after_lunch, avoids, history, insights, membership, people, programs
 from bot.services.participants import read_never_read
 
 log = logging.getLogger(__name__)
@@ -261,9 +261,11 @@ def _history(command, asker: Asker) -> str:
         groups = history.groups_of(
             session, asker.team_id, asker.user_id, asker.own_zone(), limit=HISTORY_SHOWN
         )
+        reach = insights.reach_of(session, asker.team_id, asker.user_id)
     if not groups:
         return texts.NO_HISTORY
-    lines = ["*Your lunch groups*, newest first:"]
+    lines = [texts.reach_line(reach)] if reach.people else []
+    lines.append("*Your lunch groups*, newest first:")
     for group in groups:
         now = " (this round)" if group.current else ""
         lines.append(

@@ -1,0 +1,74 @@
+"""The insight figures on hand-made histories whose answers are known."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from bot.insights.measures import Attendee, GroupRow, Participation, measure
+
+D1, D2 = dt.date(2026, 1, 5), dt.date(2026, 1, 12)
+ADA = Attendee("ADA", 2, "Sales", "Berlin")
+BOB = Attendee("BOB", 7, "Eng", "Paris")
+CY = Attendee("CY", 3, "Sales", "Berlin")
+DEE = Attendee("DEE", 4, None, None)
+EVE = Attendee("EVE", 9, "Eng", "Berlin")
+
+
+def history() -> list[GroupRow]:
+    return [
+        # round 1: two groups met, one did not, one was never delivered
+        GroupRow(1, D1, "C1", True, True, (ADA, BOB)),  # 5 levels apart, 2 teams, 2 offices
+        GroupRow(1, D1, "C1", True, True, (CY, DEE, EVE)),  # 6 apart; Sales+Eng; one office
+        GroupRow(1, D1, "C1", True, False, (ADA, CY)),
+        GroupRow(1, D1, "C1", False, False, (BOB, EVE)),
+        # round 2: ADA meets BOB again (no new colleague) and CY meets ADA
+        GroupRow(2, D2, "C1", True, True, (ADA, BOB)),
+        GroupRow(2, D2, "C1", True, True, (CY, ADA)),  # 1 level apart, same team and office
+    ]
+
+
+def test_rounds_count_delivered_groups_people_and_the_meet_rate():
+    figures = measure(history(), Participation(10, 2, 1), unmatched={1: 1})
+    first, second = figures.rounds
+    assert (first.date, first.groups, first.people, first.met, first.unmatched) == (D1, 3, 7, 2, 1)
+    assert first.meet_rate == 2 / 3
+    assert (second.groups, second.met, second.meet_rate) == (2, 2, 1.0)
+    assert figures.meet_rate == 4 / 5
+    assert figures.participation == Participation(10, 2, 1)
+
+
+def test_reach_is_distinct_colleagues_met():
+    figures = measure(history())
+    assert figures.reach == {"ADA": 2, "BOB": 1, "CY": 3, "DEE": 2, "EVE": 2}
+    assert figures.median_reach == 2
+    assert figures.reach_distribution() == [(1, 1), (2, 3), (3, 1)]
+    assert figures.teams_per_person["ADA"] == {"Eng", "Sales"}
+    assert figures.offices_per_person["DEE"] == {"Berlin"}
+
+
+def test_shares_across_levels_departments_and_offices():
+    figures = measure(history())
+    assert figures.meetings == 4
+    assert (figures.across_levels, figures.across_departments, figures.across_offices) == (3, 3, 2)
+    assert figures.share(figures.across_levels) == 0.75
+
+
+def test_matrices_count_pairs_who_met_and_hide_cells_of_few_people():
+    figures = measure(history())
+    assert figures.levels.cell("2", "7") == 2 and figures.levels.cell("7", "2") == 2
+    assert figures.levels.cell("3", "9") == 1 and figures.levels.cell("2", "3") == 1
+    assert figures.levels.cell("2", "4") == 0
+    assert figures.levels.shown("2", "7") == "<5"  # two people: never shown as a number
+    assert figures.levels.shown("2", "4") == "0"
+    assert figures.departments.labels == ["Eng", "Sales"]
+    assert figures.departments.cell("Sales", "Eng") == 3  # ADA-BOB twice, CY-EVE
+    assert figures.departments.cell("Sales", "Sales") == 1  # CY-ADA (DEE has no team)
+    crowd = [GroupRow(3, D2, "C1", True, True, (Attendee(f"U{i}", 1), Attendee(f"V{i}", 9)))
+             for i in range(3)]  # fmt: skip
+    assert measure(crowd).levels.shown("1", "9") == "3"  # six people: shown
+
+
+def test_nothing_yet_gives_empty_figures_not_errors():
+    figures = measure([])
+    assert figures.rounds == [] and figures.reach == {} and figures.median_reach == 0
+    assert figures.meet_rate is None and figures.share(0) is None

@@ -1,0 +1,93 @@
+"""`python -m bot report` as an operator runs it: real rounds in, a folder of a page, charts
+and formula-safe tables out; and the reach line people see in /meet history."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from conftest import app_env, run_cli
+from freezegun import freeze_time
+from test_meet_harness import make_program, open_harness
+
+from bot.levels.sources import set_value
+from bot.services import rounds
+
+PEOPLE = {"UADMIN": (9, "=HYPERLINK(\"x\")", "Berlin"), "U1": (1, "Support", "Berlin"),
+          "U2": (8, "Finance", "Paris"), "U3": (2, "Design", "Paris"), "U4": (7, "Eng", "Berlin")}  # fmt: skip
+
+
+@pytest.fixture
+def harness(slack, settings):
+    yield from open_harness(slack, settings)
+
+
+@pytest.fixture
+def history(harness, slack, settings):
+    """Three weekly rounds in #lunch; every group says it met."""
+    slack.add_member("T1", "C1", "UBOT")
+    with harness.session() as session:
+        for user, (level, department, office) in PEOPLE.items():
+            set_value(session, "T1", user, "level", level, "admin")
+            set_value(session, "T1", user, "department", department, "admin")
+            set_value(session, "T1", user, "location", office, "admin")
+    program_id = make_program(settings, "C1", tz_window_hours=24)
+    start = dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)
+    for week in range(3):
+        with freeze_time(start + dt.timedelta(weeks=week)):
+            report = rounds.run_round(settings, program_id, slot=rounds.utcnow())
+        with harness.session() as session:
+            from bot.models import Round
+
+            for group in session.get(Round, report.round_id).groups:
+                rounds.record_checkin(settings, "T1", group.id, group.members[0].user_id, "met")
+    return harness
+
+
+def test_report_writes_a_page_charts_and_safe_tables(history, slack, settings, tmp_path):
+    env = app_env(SLACK_BOT_TOKEN="xoxb-T1", SLACK_SIGNING_SECRET="s",
+                  SLACK_API_URL=slack.api_url, DATABASE_URL=settings.database_url)  # fmt: skip
+    out = tmp_path / "insights"
+    done = run_cli("report", "--out", str(out), "--channel", "C1", env=env, cwd=tmp_path,
+                   timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "wrote 9 files" in done.stdout and "report.html" in done.stdout
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["departments.csv", "departments.png", "levels.csv", "levels.png",
+                     "reach.csv", "reach.png", "report.html", "rounds.csv", "rounds.png"]  # fmt: skip
+    page = (out / "report.html").read_text()
+    assert page.count("data:image/png;base64,") == 4  # self-contained
+    assert "Meet rate</th><td>100%" in page
+    words = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", page)
+    assert not re.search(r"<@U|\bU[0-9]\b|UADMIN", words)  # names nobody
+    rounds_csv = (out / "rounds.csv").read_text().splitlines()
+    assert rounds_csv[0] == "date,channel,groups,people,groups_met,meet_rate,unmatched"
+    assert len(rounds_csv) == 4 and rounds_csv[1].startswith("2026-06-01,C1,")
+    departments = (out / "departments.csv").read_text()
+    assert "'=HYPERLINK" in departments and "\n=HYPERLINK" not in departments  # formula-safe
+    assert "<5" in (out / "levels.csv").read_text()  # five people: every cell is small
+
+
+def test_report_errors_are_one_line_with_what_to_do(slack, settings, tmp_path):
+    env = app_env(SLACK_BOT_TOKEN="xoxb-T1", SLACK_SIGNING_SECRET="s",
+                  SLACK_API_URL=slack.api_url, DATABASE_URL=settings.database_url)  # fmt: skip
+    done = run_cli("report", "--out", str(tmp_path / "x"), "--channel", "CNONE", env=env,
+                   cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr == "error: no program in channel CNONE: run /meet setup in a channel first\n"
+    done = run_cli("report", "--out", str(tmp_path), "--since", "June", env=env, cwd=tmp_path)
+    assert done.returncode == 2 and "'June' is not a date: use YYYY-MM-DD" in done.stderr
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    done = run_cli("report", "--out", str(blocked / "sub"), env=env, cwd=tmp_path)
+    assert done.returncode == 2 and done.stderr.startswith("error: cannot write into")
+    assert "Traceback" not in done.stderr
+
+
+def test_history_and_home_say_how_far_a_persons_lunches_reached(history):
+    text = history.command("history", user="U1").text
+    line = text.splitlines()[0]
+    assert re.fullmatch(r"🌱 You've had lunch with \d people? across \d teams? and \d offices?\.",
+                        line), line  # fmt: skip
+    assert not re.search(r"level|\b[1-9]\b \(", line)
