@@ -57,7 +57,9 @@ def reach_chart(measures: Measures) -> bytes:
     """How many people have met how many distinct colleagues."""
     figure, axis = plt.subplots(figsize=SIZE)
     spread = measures.reach_distribution()
-    axis.bar([str(k) for k, _ in spread], [n for _, n in spread], color=BAR, width=0.6)
+    x = list(range(len(spread)))
+    axis.bar(x, [n for _, n in spread], color=BAR, width=0.6)
+    axis.set_xticks(x, [str(k) for k, _ in spread])
     axis.set_xlabel("distinct colleagues met")
     axis.set_ylabel("people")
     axis.set_title(f"Reach: median {measures.median_reach:g} colleagues met per person")
