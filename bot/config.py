@@ -32,6 +32,7 @@ BOT_SCOPES = (
     "users:read",
     "users:read.email",
     "users.profile:read",
+    "files:write",
 )
 
 

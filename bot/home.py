@@ -52,6 +52,7 @@ FORGET_ME = "forget_me_confirm"
 FORGET_ME_CANCEL = "forget_me_cancel"
 AVOID = "home_avoid"
 ABOUT = "home_about"
+SEND_CHARTS = "admin_send_charts"
 SETTINGS_CALLBACK = "program_settings"
 HOME_PAUSE_WEEKS = 2
 
@@ -292,6 +293,12 @@ def _admin(programs: list[AdminProgram]) -> list:
         DividerBlock(),
         HeaderBlock(text="Programs (admins)"),
     ]
+    if programs:
+        blocks.append(SectionBlock(
+            text=_md("Is everyone meeting beyond their level, team and office? The charts "
+                     "show it: meet rate, reach, and meetings by level and department."),
+            accessory=_button("Send me the charts", SEND_CHARTS, "all"),
+        ))  # fmt: skip
     if not programs:
         blocks.append(
             SectionBlock(text=_md("No programs yet: run `/meet setup` in a channel to start one."))

@@ -223,6 +223,26 @@ def reach_line(reach) -> str:
     return f"🌱 You've had lunch with {parts[0]}{across}."
 
 
+NO_CHARTS = "No programs yet: `/meet setup` in a channel starts one, and the charts follow."
+CHARTS_SENT = "📊 The charts are in your DM with me."
+
+
+def charts_refused(error: str) -> str:
+    if error == "missing_scope":
+        return ("Slack didn't let me upload the charts (missing_scope): reinstall the app so "
+                "it gets the files:write permission.")  # fmt: skip
+    return f"Slack didn't let me upload the charts just now ({error}). Please try again later."
+
+
+def charts_comment(channel_ids: Sequence[str], figures) -> str:
+    rate = "n/a" if figures.meet_rate is None else f"{figures.meet_rate:.0%}"
+    across = figures.share(figures.across_levels)
+    across = "n/a" if across is None else f"{across:.0%}"
+    return (f"📊 Lunch pairing in {channels(channel_ids)}: {len(figures.rounds)} rounds, meet "
+            f"rate {rate}, median {figures.median_reach:g} colleagues met per person, "
+            f"{across} of meetings across 3+ levels. Cells of fewer than five people read <5.")  # fmt: skip
+
+
 # -- after lunch -------------------------------------------------------------------------------
 
 

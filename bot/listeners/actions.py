@@ -20,7 +20,7 @@ from bot.listeners import in_background
 from bot.listeners.commands import run_round_now
 from bot.models import utcnow
 from bot.schedule import today_in
-from bot.services import after_lunch, avoids, people, programs
+from bot.services import after_lunch, avoids, insights, people, programs
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +145,16 @@ def _admin_buttons(app: App, deps) -> None:
         except SlackApiError as error:  # the trigger expired (over 3 s) or Slack refused
             log.warning("could not open the settings: %s", error.response.get("error"))
             _tell(body, client, team_id, user_id, respond, texts.SOMETHING_WRONG, deps)
+
+    @app.action(home.SEND_CHARTS)
+    @in_background(deps)
+    def send_charts(ack: Ack, body: dict, context, client: WebClient, respond) -> None:
+        team_id, user_id, _ = _ids(body, context)
+        with session_scope(url) as session:
+            admin = people.is_admin(session, client, team_id, user_id)
+        notice = (insights.send_charts(deps.settings, client, team_id, user_id) if admin
+                  else texts.NOT_ADMIN)  # fmt: skip
+        _tell(body, client, team_id, user_id, respond, notice, deps)
 
     @app.action(home.RUN_NOW)
     @in_background(deps)

@@ -520,7 +520,7 @@ def run_round_now(settings, program: Program) -> str:
     return texts.round_done(program.channel_id, report)
 
 
-def _stats(command, asker: Asker) -> str:
+def _stats(command, asker: Asker) -> str | None:
     from bot.services import stats
 
     with session_scope(asker.database_url) as session:
@@ -549,7 +549,10 @@ def _stats(command, asker: Asker) -> str:
         lines.append(texts.after_lunch_counts(notes, ties))
     if keepers:
         lines.append(texts.avoid_keepers(keepers))
-    return "\n".join(lines)
+    send(asker.respond, "\n".join(lines))  # the numbers at once, then the charts
+    send(asker.respond, insights.send_charts(asker.deps.settings, asker.client, asker.team_id,
+                                             asker.user_id, here.channel_id if here else None))  # fmt: skip
+    return None
 
 
 def _failure_lines(failures) -> list[str]:

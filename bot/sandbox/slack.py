@@ -83,7 +83,10 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "team.profile.get": ("users.profile:read",),
     "conversations.list": ("channels:read", "groups:read", "im:read", "mpim:read"),
     "conversations.join": ("channels:join",),
+    "files.getUploadURLExternal": ("files:write",),
+    "files.completeUploadExternal": ("files:write",),
 }
+MAX_FILE_BYTES = 1024**3  # files.getUploadURLExternal: at most 1 GB
 # Per kind of conversation: (read scope, history scope).
 KIND_SCOPES = {
     "public_channel": ("channels:read", "channels:history"),
@@ -124,10 +127,24 @@ SLACK_TIERS: dict[str, float] = {
     "views.open": 100,
     "views.update": 100,
     "views.push": 100,
+    "files.getUploadURLExternal": 100,
+    "files.completeUploadExternal": 100,
 }
 _NO_AUTH = {"oauth.v2.access", "api.test"}
 _APP_TOKEN_METHODS = {"apps.connections.open"}  # app-level (xapp-) tokens only
 _METHOD_RE = re.compile(r"^[a-zA-Z]+(\.[a-zA-Z0-9]+)+$")
+
+
+@dataclass(frozen=True)
+class SharedFile:
+    """A file uploaded with files.getUploadURLExternal, its bytes and where it was shared."""
+
+    id: str
+    filename: str
+    title: str | None
+    data: bytes
+    channel: str | None
+    initial_comment: str | None
 
 
 @dataclass(frozen=True)
@@ -264,6 +281,8 @@ class SlackDouble:
         self._revoked: set[str] = set()
         self._calls: list[Call] = []
         self._messages: list[Message] = []
+        self._uploads: dict[str, dict] = {}  # file id -> what files.getUploadURLExternal said
+        self._files: list[SharedFile] = []
         self._ephemerals: list[Message] = []
         self._views: dict[str, dict] = {}
         self._home: dict[tuple[str, str], str] = {}
@@ -383,6 +402,12 @@ class SlackDouble:
         with self._lock:
             team = self._team(team_id)
             team.scopes = team.scopes | set(scopes)
+
+    def withdraw_scopes(self, team_id: str, *scopes: str) -> None:
+        """Take scopes away, as an install made before the app asked for them has none."""
+        with self._lock:
+            team = self._team(team_id)
+            team.scopes = team.scopes - set(scopes)
 
     def revoke_token(self, token: str) -> None:
         with self._lock:
@@ -747,6 +772,11 @@ class SlackDouble:
         with self._lock:
             self._calls.clear()
             self._responses.clear()
+
+    def files(self, channel: str | None = None) -> list[SharedFile]:
+        """Files shared by files.completeUploadExternal (to `channel`, if given)."""
+        with self._lock:
+            return [f for f in self._files if channel in (None, f.channel)]
 
     def messages(self, channel: str | None = None) -> list[Message]:
         with self._lock:
@@ -1345,6 +1375,51 @@ class SlackDouble:
             message["thread_ts"] = thread_ts
         return {"channel": ch.id, "ts": ts, "message": message}
 
+    def _api_files_getUploadURLExternal(self, team, args):
+        filename = str(args.get("filename") or "")
+        length = str(args.get("length") or "")
+        if not filename:
+            raise _ApiError("invalid_arguments")
+        if not length.isdigit() or not 0 < int(length) <= MAX_FILE_BYTES:
+            raise _ApiError("invalid_arguments")
+        file_id = f"F{len(self._uploads) + 1:08d}"
+        self._uploads[file_id] = {"filename": filename, "length": int(length), "team": team.id,
+                                  "data": None}  # fmt: skip
+        return {"upload_url": f"{self.url}upload/v1/{file_id}", "file_id": file_id}
+
+    def _receive_upload(self, file_id: str, raw: bytes) -> tuple[int, dict, Any]:
+        """The upload URL: the bytes must be exactly the length that was announced."""
+        with self._lock:
+            upload = self._uploads.get(file_id)
+            if upload is None:
+                return 404, {}, {"ok": False, "error": "not_found"}
+            if len(raw) != upload["length"]:
+                return 400, {}, {"ok": False, "error": "length_mismatch"}
+            upload["data"] = raw
+        return 200, {}, f"OK - {len(raw)}"
+
+    def _api_files_completeUploadExternal(self, team, args):
+        files = args.get("files")
+        if isinstance(files, str):
+            try:
+                files = json.loads(files)
+            except ValueError:
+                raise _ApiError("invalid_arguments") from None
+        if not isinstance(files, list) or not files:
+            raise _ApiError("invalid_arguments")
+        channel = None
+        if args.get("channel_id"):
+            channel = self._post_target(team, {"channel": args["channel_id"]}).id
+        shared = []
+        for entry in files:
+            upload = self._uploads.get(str((entry or {}).get("id")))
+            if upload is None or upload["team"] != team.id or upload["data"] is None:
+                raise _ApiError("file_not_found")
+            shared.append(SharedFile(entry["id"], upload["filename"], entry.get("title"),
+                                     upload["data"], channel, args.get("initial_comment")))  # fmt: skip
+        self._files.extend(shared)
+        return {"files": [{"id": f.id, "name": f.filename, "title": f.title} for f in shared]}
+
     def _api_conversations_history(self, team, args):
         """Newest first, like Slack; metadata only with include_all_metadata."""
         ch = self._channel(team, args)
@@ -1626,6 +1701,8 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if parts.path.startswith("/api/"):
             status, headers, body = self._api(double, parts.path[5:], parts.query, raw)
+        elif parts.path.startswith("/upload/v1/"):
+            status, headers, body = double._receive_upload(parts.path.rsplit("/", 1)[-1], raw)
         elif parts.path.startswith("/response/"):
             rid = parts.path[len("/response/") :].strip("/")
             status, headers, body = double._handle_response_url(rid, raw)

@@ -125,3 +125,41 @@ def reach_of(session: Session, team_id: str, user_id: str) -> Reach:
         teams=len({d for d, _ in rows if d}),
         offices=len({loc for _, loc in rows if loc}),
     )
+
+
+CHART_TITLES = {
+    "rounds.png": "Participation and meet rate per round",
+    "reach.png": "Reach: distinct colleagues met per person",
+    "levels.png": "Meetings by level",
+    "departments.png": "Meetings by department",
+}
+
+
+def send_charts(settings, client, team_id: str, user_id: str, channel_id: str | None = None) -> str:
+    """Draw the charts of a workspace (or of one program channel) and upload them into the
+    admin's DM with the app; what to tell them. Slack is called only after the reading."""
+    from slack_sdk.errors import SlackApiError
+
+    from bot import texts
+    from bot.db import session_scope
+    from bot.insights import charts
+
+    with session_scope(settings.database_url) as session:
+        chosen = programs_for(session, team_id, channel_id) or programs_for(session, team_id)
+        if not chosen:
+            return texts.NO_CHARTS
+        figures = measure_programs(session, chosen)
+        where = [p.channel_id for p in chosen]
+    pictures = charts.all_charts(figures)
+    try:
+        dm = client.conversations_open(users=user_id)["channel"]["id"]
+        client.files_upload_v2(
+            file_uploads=[{"content": png, "filename": name, "title": CHART_TITLES[name]}
+                          for name, png in pictures.items()],
+            channel=dm,
+            initial_comment=texts.charts_comment(where, figures),
+            request_file_info=False,
+        )  # fmt: skip
+    except SlackApiError as error:
+        return texts.charts_refused(error.response.get("error", "error"))
+    return texts.CHARTS_SENT
