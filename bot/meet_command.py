@@ -47,6 +47,8 @@ USAGE = {
     "forget-me": "/meet forget-me",
     "about": "/meet about <what you'd like to be asked about>   or   /meet about clear",
     "keep-in-touch": "/meet keep-in-touch",
+    "days": "/meet days mon tue thu   (or mon-fri)",
+    "lunchtime": "/meet lunchtime 12:30",
     "avoid": "/meet avoid @person   /meet unavoid @person   /meet avoid list",
     "unavoid": "/meet unavoid @person",
     "setup": "/meet setup",
@@ -68,6 +70,9 @@ ALIASES = {
     "dept": "department",
     "admin": "admins",
     "keep": "keep-in-touch",
+    "lunch-days": "days",
+    "lunch-time": "lunchtime",
+    "lunch": "lunchtime",
     "keepintouch": "keep-in-touch",
     "keep_in_touch": "keep-in-touch",
 }
@@ -152,6 +157,18 @@ class About(Command):
     """Set (a text), clear ("") or show (None) one's "ask me about" line."""
 
     text: str | None = None
+
+
+@dataclass(frozen=True)
+class LunchDays(Command):
+    """Set (weekday numbers) or show (None) the days someone can have lunch."""
+
+    days: frozenset[int] | None = None
+
+
+@dataclass(frozen=True)
+class LunchTime(Command):
+    time_of_day: str | None = None
 
 
 @dataclass(frozen=True)
@@ -552,6 +569,28 @@ def _mentions(args: list[str], usage: str, doing: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
+def _parse_days(args: list[str], today: dt.date) -> LunchDays:
+    from bot.lunch_dates import parse_days
+
+    if not args:
+        return LunchDays()
+    try:
+        return LunchDays(parse_days(args))
+    except ValueError as problem:
+        raise UsageError(f"{problem}.", USAGE["days"]) from None
+
+
+def _parse_lunchtime(args: list[str], today: dt.date) -> LunchTime:
+    if not args:
+        return LunchTime()
+    if len(args) != 1:
+        raise UsageError("Give one time, as HH:MM.", USAGE["lunchtime"])
+    try:
+        return LunchTime(parse_time_of_day(args[0]))
+    except UsageError as problem:
+        raise UsageError(problem.message, USAGE["lunchtime"]) from None
+
+
 def _parse_about(args: list[str], today: dt.date) -> About:
     if not args:
         return About()
@@ -596,6 +635,8 @@ _PARSERS = {
     "forget-me": _no_args(ForgetMe(), "forget-me"),
     "about": _parse_about,
     "keep-in-touch": _no_args(KeepInTouchList(), "keep-in-touch"),
+    "days": _parse_days,
+    "lunchtime": _parse_lunchtime,
     "avoid": _parse_avoid,
     "unavoid": _parse_unavoid,
     "setup": _no_args(Setup(), "setup"),

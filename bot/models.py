@@ -79,6 +79,10 @@ class Member(Base):
     # Their manager's user id (HR import or a profile field of type user): reporting lines
     # are kept apart in matching.
     manager: Mapped[str | None] = mapped_column(String(32))
+    # Their lunch days ("mon,tue,thu"; None: Monday to Friday) and usual lunch time ("12:30";
+    # None: the program's time), for the dates an intro offers.
+    lunch_days: Mapped[str | None] = mapped_column(String(32))
+    lunch_time: Mapped[str | None] = mapped_column(String(5))
     # "Ask me about": the person's own line for their intros, plain text (escaped when shown)
     about: Mapped[str | None] = mapped_column(String(150))
     # Every source's value per attribute, e.g. {"level": {"admin": 7, "title": 4}}; the
@@ -291,6 +295,10 @@ class Group(Base):
     # Everyone who answered a check-in, so silence is tracked per person.
     responders: Mapped[list] = mapped_column(JSON, default=list)
     outcome_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The dates offered for lunch ({"start": ISO UTC, "video": bool}; None: not worked out
+    # yet) and the one agreed, if any.
+    offered: Mapped[list | None] = mapped_column(JSON)
+    lunch_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     # Everyone chose "let's keep in touch": the next reminder in the group DM (None: none).
     touch_next_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
@@ -311,6 +319,21 @@ class AfterLunch(Base):
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
     user_id: Mapped[str] = mapped_column(String(32))
     kind: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LunchVote(Base):
+    """A member's "I can do this date" for their group's lunch."""
+
+    __tablename__ = "lunch_votes"
+    __table_args__ = (
+        UniqueConstraint("group_id", "user_id", "start", name="uq_lunch_votes_group_user_start"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(32))
+    start: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -33,6 +33,9 @@ SAY_THANKS = "after_thanks"
 KEEP_IN_TOUCH = "after_keep_in_touch"
 STOP_KEEPING_IN_TOUCH = "after_keep_in_touch_stop"
 THANKS_CALLBACK = "thanks_note"
+LUNCH_PICK = "lunch_pick"
+LUNCH_NONE = "lunch_none"
+LUNCH_RESCHEDULE = "lunch_reschedule"
 
 ANSWER_LINES = {
     "met": "✅ <@{user}> says you met. Thanks for letting us know!",
@@ -54,6 +57,8 @@ def intro(
     why: str,
     group_id: int,
     abouts: Sequence[tuple[str, str]] = (),
+    dates: Sequence | None = None,
+    zone: str | None = None,
 ) -> tuple[str, list[dict]]:
     text = f"Hi {mentions(user_ids)}! You're a lunch group from <#{channel_id}> this round."
     blocks = [
@@ -68,6 +73,7 @@ def intro(
             )
         ),
         SectionBlock(text=MarkdownTextObject(text=f"💬 To get you started: _{escape(starter)}_")),
+        *(date_blocks(group_id, dates, zone) if dates is not None else []),
         ActionsBlock(
             block_id=f"intro-{group_id}",
             elements=[
@@ -80,6 +86,62 @@ def intro(
             ],
         ),
     ]
+    return text, [b.to_dict() for b in blocks]
+
+
+def when(start) -> str:
+    """A moment every reader sees in their own time zone (Slack's date formatting)."""
+    epoch = int(start.timestamp())
+    fallback = start.strftime("%a %d %b %H:%M UTC")
+    return f"<!date^{epoch}^{{date_short_pretty}} at {{time}}|{fallback}>"
+
+
+def _label(start, zone: str | None, video: bool) -> str:
+    from zoneinfo import ZoneInfo
+
+    local = start.astimezone(ZoneInfo(zone)) if zone and not video else start
+    return local.strftime("%a %-d %b") + ("" if video else local.strftime(", %H:%M"))
+
+
+def date_blocks(group_id: int, dates: Sequence, zone: str | None) -> list:
+    """The dates everyone can make, as buttons (button text is plain text: the weekday and
+    date, and the time where the group shares a zone); across zones the times are given in
+    each reader's own zone beside them."""
+    if not dates:
+        return [SectionBlock(text=MarkdownTextObject(
+            text="📅 No day in this round suits everyone's lunch days: find one together "
+            "here."))]  # fmt: skip
+    video = any(d.video for d in dates)
+    text = "📅 Days that suit everyone's lunch days: pick one, the others confirm."
+    if video:
+        text = ("📅 You're in different time zones: a video lunch, at a time inside "
+                "everyone's working day. Pick one, the others confirm:\n"
+                + "\n".join(f"• {when(d.start)}" for d in dates))  # fmt: skip
+    buttons = [
+        ButtonElement(text=_label(d.start, zone, video), action_id=f"{LUNCH_PICK}_{n}",
+                      value=f"{group_id}:{int(d.start.timestamp())}")
+        for n, d in enumerate(dates)
+    ]  # fmt: skip
+    buttons.append(ButtonElement(text="None of these", action_id=LUNCH_NONE, value=str(group_id)))
+    return [SectionBlock(text=MarkdownTextObject(text=text)),
+            ActionsBlock(block_id=f"dates-{group_id}-{len(dates)}", elements=buttons)]  # fmt: skip
+
+
+def date_picked(user_id: str, start, organiser: str | None) -> str:
+    confirm = f", or <@{organiser}> can confirm for the group" if organiser else ""
+    return f"🙋 <@{user_id}> can do {when(start)}. The others: pick it too{confirm}."
+
+
+def lunch_agreed(group_id: int, start, google: str, outlook: str) -> tuple[str, list[dict]]:
+    text = f"🗓️ Lunch is on: {when(start)}. Enjoy!"
+    blocks = [
+        SectionBlock(text=MarkdownTextObject(text=text)),
+        ActionsBlock(block_id=f"agreed-{group_id}", elements=[
+            ButtonElement(text="Add to Google Calendar", url=google, action_id="calendar_google"),
+            ButtonElement(text="Add to Outlook", url=outlook, action_id="calendar_outlook"),
+            ButtonElement(text="Reschedule", action_id=LUNCH_RESCHEDULE, value=str(group_id)),
+        ]),
+    ]  # fmt: skip
     return text, [b.to_dict() for b in blocks]
 
 

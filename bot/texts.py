@@ -24,6 +24,7 @@ HELP = (
     "`/meet location &lt;name&gt;`: "
     "help matching find you a good lunch\n"
     "• `/meet about &lt;text&gt;`: a line in your intros, what you'd like to be asked about\n"
+    "• `/meet days mon tue thu`, `/meet lunchtime 12:30`: when you can have lunch\n"
     "• `/meet keep-in-touch`: the groups you keep in touch with after lunch\n"
     "• `/meet avoid @person`: never be grouped with someone (private: they're not told, "
     "nobody sees your list), `/meet unavoid @person`, `/meet avoid list`\n"
@@ -241,6 +242,21 @@ def charts_comment(channel_ids: Sequence[str], figures) -> str:
     return (f"📊 Lunch pairing in {channels(channel_ids)}: {len(figures.rounds)} rounds, meet "
             f"rate {rate}, median {figures.median_reach:g} colleagues met per person, "
             f"{across} of meetings across 3+ levels. Cells of fewer than five people read <5.")  # fmt: skip
+
+
+# -- lunch dates -------------------------------------------------------------------------------
+
+
+def more_dates(user_id: str, rescheduling: bool) -> str:
+    if rescheduling:
+        return f"🔄 <@{user_id}> wants to find another day."
+    return f"🔄 <@{user_id}> can't make those days. Here are the next ones:"
+
+
+def lunch_days_saved(days: str, time: str) -> str:
+    return (f"Your lunch days: {days}, at {time}. Intros offer days that suit everyone in the "
+            "group; only you see yours. `/meet days mon tue thu` and `/meet lunchtime 12:30` "
+            "change them.")  # fmt: skip
 
 
 # -- after lunch -------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from bot.listeners import in_background
 from bot.listeners.commands import run_round_now
 from bot.models import utcnow
 from bot.schedule import today_in
-from bot.services import after_lunch, avoids, insights, people, programs
+from bot.services import after_lunch, avoids, insights, lunches, people, programs
 
 log = logging.getLogger(__name__)
 
@@ -276,6 +276,62 @@ def register_round_buttons(app: App, deps) -> None:
         respond(text=texts.keep_in_touch_stopped(stopped, group.others),
                 response_type="ephemeral", replace_original=False)  # fmt: skip
 
+    @app.action(re.compile(f"^{msgs.LUNCH_PICK}_[0-9]+$"))
+    @in_background(deps)
+    def lunch_pick(ack: Ack, body: dict, context, client: WebClient, respond) -> None:
+        team_id, user_id, value = _ids(body, context)
+        group_part, _, epoch = value.partition(":")
+        start = dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch.isdigit() else None
+        with session_scope(settings.database_url) as session:
+            found = lunches.load(session, team_id, _int(group_part))
+            group = found[0] if found else None
+            members = [m.user_id for m in group.members] if group else []
+            chosen = (lunches.pick(session, group, user_id, start)
+                      if group and user_id in members and start else None)  # fmt: skip
+            conversation, organiser = (group.conversation_id, group.organiser_id) if group else (None, None)
+            channel_id = found[1].channel_id if found else None
+        if chosen is None:
+            respond(text=texts.NOT_YOUR_GROUP, response_type="ephemeral", replace_original=False)
+            return
+        if not chosen.agreed:
+            client.chat_postMessage(channel=conversation,
+                                    text=msgs.date_picked(user_id, chosen.start, organiser))  # fmt: skip
+            return
+        text, blocks = msgs.lunch_agreed(_group_id(value), chosen.start,
+                                         *_calendar(client, chosen.start, members, channel_id))  # fmt: skip
+        client.chat_postMessage(channel=conversation, text=text, blocks=blocks)
+
+    @app.action(msgs.LUNCH_NONE)
+    @app.action(msgs.LUNCH_RESCHEDULE)
+    @in_background(deps)
+    def lunch_more(ack: Ack, body: dict, context, client: WebClient, respond) -> None:
+        team_id, user_id, value = _ids(body, context)
+        again = body["actions"][0]["action_id"] == msgs.LUNCH_RESCHEDULE
+        with session_scope(settings.database_url) as session:
+            found = lunches.load(session, team_id, _int(value))
+            if found is None or user_id not in {m.user_id for m in found[0].members}:
+                found = None
+            else:
+                group, program, round_ = found
+                if again:
+                    lunches.reschedule(session, group)
+                after = utcnow() if again else max(lunches.offered(group), default=None)
+                people = lunches.diners(session, group, program)
+                dates = lunches.offer(session, group, program, round_, after=after, people=people)
+                conversation = group.conversation_id
+                zone = lunches.zone_of(people, program)
+        if found is None:
+            respond(text=texts.NOT_YOUR_GROUP, response_type="ephemeral", replace_original=False)
+            return
+        intro = texts.more_dates(user_id, again)
+        blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": intro}},
+                  *(b.to_dict() for b in msgs.date_blocks(_int(value), dates, zone))]  # fmt: skip
+        client.chat_postMessage(channel=conversation, text=intro, blocks=blocks)
+
+    @app.action(re.compile("^calendar_(google|outlook)$"))
+    def calendar_link(ack: Ack) -> None:
+        ack()  # a link button: Slack opens the link and tells the app, which has nothing to do
+
     @app.action(msgs.NUDGE_STAY)
     @app.action(msgs.NUDGE_LEAVE)
     @in_background(deps)
@@ -289,6 +345,32 @@ def register_round_buttons(app: App, deps) -> None:
         message = body.get("message") or {}
         client.chat_update(channel=(body.get("channel") or {}).get("id"), ts=message.get("ts"),
                            text=reply, blocks=[])
+
+
+def _group_id(value: str) -> int:
+    return _int(value.partition(":")[0])
+
+
+def _calendar(client: WebClient, start: dt.datetime, members: list[str], channel_id: str):
+    """Google and Outlook links for the agreed lunch: title, time, names and channel."""
+    from bot import lunch_dates
+
+    names = []
+    for user_id in members:
+        user = people.slack_user(client, user_id) or {}
+        profile = user.get("profile") or {}
+        names.append(profile.get("real_name") or user.get("real_name") or user.get("name")
+                     or user_id)  # fmt: skip
+    try:
+        channel = "#" + client.conversations_info(channel=channel_id)["channel"]["name"]
+    except SlackApiError:
+        channel = "your lunch channel"
+    offer = lunch_dates.Offer(start, video=False)
+    title = "Lunch: " + ", ".join(names)
+    details = f"Worth Knowing lunch group from {channel}: {', '.join(names)}"
+    return lunch_dates.google_link(offer, title, details), lunch_dates.outlook_link(
+        offer, title, details
+    )
 
 
 def _int(value: str) -> int:

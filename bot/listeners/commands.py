@@ -327,6 +327,23 @@ def _about(command: meet_command.About, asker: Asker) -> str:
     return texts.about_saved(asker.user_id, command.text)
 
 
+def _lunch_days(command, asker: Asker) -> str:
+    from bot.lunch_dates import WEEKDAYS, describe_days, parse_days
+
+    with session_scope(asker.database_url) as session:
+        person = people.member(session, asker.team_id, asker.user_id)
+        if isinstance(command, meet_command.LunchDays) and command.days is not None:
+            person.lunch_days = ",".join(WEEKDAYS[d] for d in sorted(command.days))
+        if isinstance(command, meet_command.LunchTime) and command.time_of_day is not None:
+            person.lunch_time = command.time_of_day
+        days = parse_days([person.lunch_days]) if person.lunch_days else None
+        time = person.lunch_time
+    return texts.lunch_days_saved(
+        describe_days(days) if days else "Monday to Friday",
+        time or "the program's usual time",
+    )
+
+
 def _keep_in_touch(command, asker: Asker) -> str | dict:
     from bot import round_messages
 
@@ -602,6 +619,8 @@ HANDLERS: dict[type, Callable] = {
     meet_command.About: _about,
     meet_command.Avoid: _avoid,
     meet_command.KeepInTouchList: _keep_in_touch,
+    meet_command.LunchDays: _lunch_days,
+    meet_command.LunchTime: _lunch_days,
     meet_command.Unavoid: _unavoid,
     meet_command.AvoidList: _avoid_list,
     meet_command.Setup: _setup,

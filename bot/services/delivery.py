@@ -29,6 +29,7 @@ from bot.config import Settings
 from bot.db import session_scope
 from bot.models import Group, Member, Program, Round, UnmatchedMember, utcnow
 from bot.privacy import describe_mix
+from bot.services import lunches
 from bot.services.pacing import HISTORY_LIMITS, Pacer
 from bot.slack import TOKEN_ERRORS, TRANSIENT_ERRORS, rate_limit_only_client
 
@@ -127,7 +128,7 @@ class Delivery:
                 self._set(group_id, delivery="opened", conversation_id=conversation)
             text, blocks = round_messages.intro(
                 channel_id, user_ids, plan.organiser_id, plan.starter, plan.why, group_id,
-                plan.abouts,
+                plan.abouts, plan.dates, plan.zone,
             )  # fmt: skip
             ts = self._post_once(group_id, conversation, text, blocks)
             self._set(group_id, delivery="posted", message_ts=ts, error=None)
@@ -256,6 +257,15 @@ class GroupPlan:
     starter: str | None
     why: str
     abouts: list[tuple[str, str]]  # (member, their "ask me about" line), group order
+    dates: list  # lunch_dates.Offer: the days everyone can make
+    zone: str | None  # the organiser's, for the times of a group in one zone
+
+
+def _dates(session, group: Group, program: Program, round_: Round, people) -> list:
+    """The days the intro offers, worked out once (a resumed delivery offers the same)."""
+    if group.offered is None:
+        lunches.offer(session, group, program, round_, people=people)
+    return lunches.offers_of(group)
 
 
 def _undelivered(session, round_: Round, program: Program) -> list[GroupPlan]:
@@ -276,6 +286,7 @@ def _undelivered(session, round_: Round, program: Program) -> list[GroupPlan]:
     for group in groups:
         user_ids = [m.user_id for m in group.members]
         known = [members[u] for u in user_ids if u in members]
+        people = lunches.diners(session, group, program, members)
         plans.append(
             GroupPlan(
                 group_id=group.id,
@@ -289,6 +300,8 @@ def _undelivered(session, round_: Round, program: Program) -> list[GroupPlan]:
                 why=f"You come from {describe_mix(known)}.",
                 abouts=[(u, members[u].about) for u in user_ids
                         if u in members and members[u].about],  # fmt: skip
+                dates=_dates(session, group, program, round_, people),
+                zone=lunches.zone_of(people, program),
             )
         )
     return plans

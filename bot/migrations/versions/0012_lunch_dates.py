@@ -1,0 +1,45 @@
+"""lunch dates: people's lunch days and time, dates offered and agreed, votes
+
+Revision ID: 0012_lunch_dates
+Revises: 0011_after_lunch
+Create Date: 2026-11-29
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0012_lunch_dates"
+down_revision = "0011_after_lunch"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("members") as batch:
+        batch.add_column(sa.Column("lunch_days", sa.String(length=32), nullable=True))
+        batch.add_column(sa.Column("lunch_time", sa.String(length=5), nullable=True))
+    with op.batch_alter_table("groups") as batch:
+        batch.add_column(sa.Column("offered", sa.JSON(), nullable=True))
+        batch.add_column(sa.Column("lunch_at", sa.DateTime(timezone=True), nullable=True))
+    op.create_table(
+        "lunch_votes",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column(
+            "group_id", sa.Integer(), sa.ForeignKey("groups.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("user_id", sa.String(length=32), nullable=False),
+        sa.Column("start", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.UniqueConstraint("group_id", "user_id", "start", name="uq_lunch_votes_group_user_start"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("lunch_votes")
+    with op.batch_alter_table("groups") as batch:
+        batch.drop_column("lunch_at")
+        batch.drop_column("offered")
+    with op.batch_alter_table("members") as batch:
+        batch.drop_column("lunch_time")
+        batch.drop_column("lunch_days")

@@ -1,0 +1,126 @@
+"""Lunches that happen, through Slack: the intro offers days everyone can make as buttons,
+one click proposes, the organiser (or everyone) agrees, the agreed lunch comes with calendar
+links; "None of these" and "Reschedule" offer more days; nobody outside the group can click."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from freezegun import freeze_time
+from sqlalchemy import select
+from test_meet_harness import make_program, open_harness
+
+from bot import round_messages
+from bot.models import Group
+from bot.services import rounds
+
+START = dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)  # a Monday
+
+
+@pytest.fixture
+def harness(slack, settings):
+    yield from open_harness(slack, settings)
+
+
+def run(harness, slack, settings):
+    slack.add_member("T1", "C1", "UBOT")
+    program_id = make_program(settings, "C1")
+    with freeze_time(START):
+        rounds.run_round(settings, program_id, slot=rounds.utcnow())
+    with harness.session() as session:
+        group = session.scalars(select(Group).order_by(Group.id)).first()
+        return group.id, group.conversation_id, group.organiser_id, [m.user_id for m in group.members]
+
+
+def date_buttons(slack, conversation) -> list[dict]:
+    intro = slack.messages(conversation)[0]
+    (dates,) = [b for b in intro.blocks if b.get("block_id", "").startswith("dates-")]
+    return [e for e in dates["elements"] if e["action_id"].startswith(round_messages.LUNCH_PICK)]
+
+
+def test_the_intro_offers_days_and_the_organiser_agrees_for_the_group(harness, slack, settings):
+    group_id, conversation, organiser, members = run(harness, slack, settings)
+    buttons = date_buttons(slack, conversation)
+    assert [b["text"]["text"] for b in buttons] == ["Tue 2 Jun, 12:00", "Wed 3 Jun, 12:00",
+                                                    "Thu 4 Jun, 12:00"]  # fmt: skip
+    assert all(b["value"].startswith(f"{group_id}:") and b["value"].split(":")[1].isdigit()
+               for b in buttons)  # fmt: skip
+    other = next(u for u in members if u != organiser)
+    harness.click(buttons[1]["action_id"], buttons[1]["value"], user=other, channel=conversation)
+    proposed = slack.messages(conversation)[-1]
+    assert f"<@{other}> can do <!date^" in proposed.text and f"<@{organiser}> can confirm" in proposed.text
+
+    harness.click(buttons[1]["action_id"], buttons[1]["value"], user=organiser, channel=conversation)
+    agreed = slack.messages(conversation)[-1]
+    assert "Lunch is on: <!date^1780480800^" in agreed.text  # Wed 3 Jun 12:00 Berlin
+    links = {e["action_id"]: e for e in agreed.blocks[1]["elements"]}
+    google = parse_qs(urlsplit(links["calendar_google"]["url"]).query)
+    assert google["dates"] == ["20260603T100000Z/20260603T110000Z"]
+    assert "#lunch" in google["details"][0] and google["text"][0].startswith("Lunch: ")
+    assert "outlook.office.com" in links["calendar_outlook"]["url"]
+    assert links[round_messages.LUNCH_RESCHEDULE]["value"] == str(group_id)
+    with harness.session() as session:
+        assert session.get(Group, group_id).lunch_at == dt.datetime(2026, 6, 3, 10, tzinfo=dt.UTC)
+
+
+def test_everyone_choosing_the_same_day_agrees_it_too(harness, slack, settings):
+    group_id, conversation, organiser, members = run(harness, slack, settings)
+    button = date_buttons(slack, conversation)[0]
+    for member in [u for u in members if u != organiser]:
+        harness.click(button["action_id"], button["value"], user=member, channel=conversation)
+    assert "Lunch is on" not in slack.messages(conversation)[-1].text  # the organiser is left
+    harness.click(button["action_id"], button["value"], user=organiser, channel=conversation)
+    assert "Lunch is on" in slack.messages(conversation)[-1].text
+
+
+def test_forged_and_foreign_clicks_change_nothing(harness, slack, settings):
+    group_id, conversation, organiser, members = run(harness, slack, settings)
+    button = date_buttons(slack, conversation)[0]
+    before = len(slack.messages(conversation))
+    outsider = harness.click(button["action_id"], button["value"], user="UGUEST", channel=conversation)
+    assert "isn't yours" in outsider.responses[0]["text"]
+    never_offered = f"{group_id}:{int(dt.datetime(2026, 6, 6, 10, tzinfo=dt.UTC).timestamp())}"
+    forged = harness.click(button["action_id"], never_offered, user=organiser, channel=conversation)
+    assert "isn't yours" in forged.responses[0]["text"]
+    assert len(slack.messages(conversation)) == before
+    with harness.session() as session:
+        assert session.get(Group, group_id).lunch_at is None
+
+
+def test_none_of_these_offers_the_next_days_and_reschedule_starts_again(harness, slack, settings):
+    group_id, conversation, organiser, members = run(harness, slack, settings)
+    harness.click(round_messages.LUNCH_NONE, str(group_id), user=members[0], channel=conversation)
+    more = slack.messages(conversation)[-1]
+    labels = [e["text"]["text"] for b in more.blocks if b["type"] == "actions" for e in b["elements"]]
+    assert labels == ["Fri 5 Jun, 12:00", "None of these"]  # the round's last weekday
+    harness.click(round_messages.LUNCH_NONE, str(group_id), user=members[0], channel=conversation)
+    assert "No day in this round suits everyone" in json.dumps(slack.messages(conversation)[-1].blocks)
+
+    button = date_buttons(slack, conversation)[0]
+    harness.click(button["action_id"], button["value"], user=organiser, channel=conversation)
+    with freeze_time(START + dt.timedelta(days=1, hours=2)):
+        harness.click(round_messages.LUNCH_RESCHEDULE, str(group_id), user=members[-1],
+                      channel=conversation)  # fmt: skip
+    with harness.session() as session:
+        assert session.get(Group, group_id).lunch_at is None
+    assert "wants to find another day" in slack.messages(conversation)[-1].text
+
+
+def test_lunch_days_shape_the_days_offered_and_no_common_day_gets_a_plain_ask(
+    harness, slack, settings
+):
+    for user in ("UADMIN", "U1", "U2", "U3", "U4"):
+        assert "Thursday" in harness.command("days thu fri", user=user).text
+    harness.command("days mon", user="U1")
+    assert "Monday, at 13:15" in harness.command("lunchtime 13:15", user="U1").text
+    assert "Give one time" in harness.command("lunchtime 12 30", user="U1").text
+    group_id, conversation, organiser, members = run(harness, slack, settings)
+    intro = json.dumps(slack.messages(conversation)[0].blocks)
+    if "U1" in members:
+        assert "No day in this round suits everyone" in intro
+    else:
+        assert [b["text"]["text"] for b in date_buttons(slack, conversation)] == [
+            "Thu 4 Jun, 12:00", "Fri 5 Jun, 12:00"]  # fmt: skip
