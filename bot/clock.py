@@ -33,7 +33,7 @@ from bot.config import ConfigError, Settings
 from bot.db import session_scope
 from bot.models import utcnow
 from bot.schedule import latest_due, next_day_somewhere, next_run, over_somewhere
-from bot.services import after_lunch, heartbeat, locks, reminders
+from bot.services import after_lunch, heartbeat, locks, lunches, reminders
 from bot.services import due as due_work
 
 log = logging.getLogger(__name__)
@@ -90,6 +90,7 @@ class TickReport:
     checkins: int = 0
     heads_ups: int = 0
     keep_in_touch: int = 0
+    lunches: int = 0
 
 
 @dataclass
@@ -182,6 +183,10 @@ class Clock:
             if due.heads_ups:
                 report.heads_ups = self._guard(
                     "heads-ups", reminders.send_heads_ups, self.settings, now
+                )
+            if due.lunches:
+                report.lunches = self._guard(
+                    "lunch follow-ups", lunches.send_due, self.settings, now
                 )
             if due.touches:
                 report.keep_in_touch = self._guard(

@@ -75,6 +75,7 @@ OPTION_LABELS = {
     "heads_up": "Remind the channel the day before a round",
     "self_service_levels": "Members may set their own level (/meet level)",
     "skip_level_apart": "Keep people apart from their manager's manager too",
+    "auto_schedule": "Pick the first day that suits a group if nobody has in 2 working days",
 }
 
 
@@ -113,6 +114,7 @@ class AdminProgram:
     failures: Sequence = ()  # stats.FailedGroup, newest first
     paused: int = 0
     members_error: str | None = None  # why the channel's members could not be read
+    scheduled: str | None = None  # "12 scheduled (83% of those met)"
 
 
 @dataclass
@@ -314,6 +316,7 @@ def _admin(programs: list[AdminProgram]) -> list:
                     f"{texts.taking_part(program.participants, program.paused)} · "
                     f"{texts.rounds(program.rounds)} · "
                     f"meet rate {program.meet_rate}"
+                    + (f" · {program.scheduled}" if program.scheduled else "")
                     + (
                         "\n" + texts.channel_unreadable(program.channel_id, program.members_error)
                         if program.members_error
@@ -648,6 +651,7 @@ def gather(
                         participants=count.taking_part,
                         rounds=figures.rounds,
                         meet_rate=stats.format_rate(figures),
+                        scheduled=stats.format_scheduled(figures) if figures.groups_scheduled else None,
                         next_round=programs.format_when(programs.next_round(program), timezone),
                         failures=figures.failures,
                         paused=count.paused,

@@ -148,6 +148,8 @@ class Program(Base):
     # Also keep people apart from their manager's manager (direct lines always are).
     skip_level_apart: Mapped[bool] = mapped_column(Boolean, default=False)
     keep_in_touch_weeks: Mapped[int] = mapped_column(Integer, default=12)
+    # Nobody picked a lunch day two working days after the intro: the app picks the first.
+    auto_schedule: Mapped[bool] = mapped_column(Boolean, default=True)
     checkin_after_days: Mapped[int] = mapped_column(Integer, default=3)
     # The next slot the clock will run, kept here so a tick is one indexed query.
     next_run_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
@@ -274,6 +276,9 @@ class Group(Base):
     __table_args__ = (
         UniqueConstraint("round_id", "position", name="uq_groups_round_position"),
         _partial_index("ix_groups_touch_next_at", "touch_next_at", "touch_next_at IS NOT NULL"),
+        _partial_index("ix_groups_auto_at", "auto_at", "auto_at IS NOT NULL"),
+        _partial_index("ix_groups_remind_at", "remind_at", "remind_at IS NOT NULL"),
+        _partial_index("ix_groups_check_at", "check_at", "check_at IS NOT NULL"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -299,6 +304,12 @@ class Group(Base):
     # yet) and the one agreed, if any.
     offered: Mapped[list | None] = mapped_column(JSON)
     lunch_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # What the clock still has to do for that lunch, each cleared when claimed: pick the
+    # first day if nobody has (auto_at), remind on the day (remind_at), ask "did you meet?"
+    # the day after (check_at).
+    auto_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    remind_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    check_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     # Everyone chose "let's keep in touch": the next reminder in the group DM (None: none).
     touch_next_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 

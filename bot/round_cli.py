@@ -79,7 +79,7 @@ def _progress(done: int, total: int) -> None:
 
 COLUMNS = [
     "team_id", "channel_id", "enabled", "rounds", "people_paired", "groups", "groups_met",
-    "meet_rate", "groups_failed", "non_responders",
+    "meet_rate", "groups_scheduled", "scheduled_met", "groups_failed", "non_responders",
 ]
 
 
@@ -92,6 +92,7 @@ def cmd_stats(args) -> int:
             [
                 s.team_id, s.channel_id, s.enabled, s.rounds, s.people_paired, s.groups,
                 s.groups_met, None if s.meet_rate is None else f"{s.meet_rate:.3f}",
+                s.groups_scheduled, s.scheduled_met,
                 s.groups_failed, " ".join(s.non_responders),
             ]
             for s in rows
@@ -104,8 +105,8 @@ def cmd_stats(args) -> int:
         state = "" if s.enabled else " (disabled)"
         print(
             f"{s.team_id} {s.channel_id}{state}: {s.rounds} rounds, {s.people_paired} people "
-            f"paired, {s.groups} groups, {s.groups_met} met ({stats_service.format_rate(s)} "
-            f"meet rate), {s.groups_failed} not delivered, "
+            f"paired, {s.groups} groups, {stats_service.format_scheduled(s)}, {s.groups_met} met "
+            f"({stats_service.format_rate(s)} meet rate), {s.groups_failed} not delivered, "
             f"{len(s.non_responders)} not answering lately"
         )
         for failed in s.failures:

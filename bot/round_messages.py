@@ -132,8 +132,13 @@ def date_picked(user_id: str, start, organiser: str | None) -> str:
     return f"🙋 <@{user_id}> can do {when(start)}. The others: pick it too{confirm}."
 
 
-def lunch_agreed(group_id: int, start, google: str, outlook: str) -> tuple[str, list[dict]]:
+def lunch_agreed(
+    group_id: int, start, google: str, outlook: str, picked: bool = False
+) -> tuple[str, list[dict]]:
     text = f"🗓️ Lunch is on: {when(start)}. Enjoy!"
+    if picked:
+        text = (f"🗓️ Nobody had picked a day yet, so I picked the first that suits everyone: "
+                f"{when(start)}. Reschedule if it doesn't work.")  # fmt: skip
     blocks = [
         SectionBlock(text=MarkdownTextObject(text=text)),
         ActionsBlock(block_id=f"agreed-{group_id}", elements=[
@@ -143,6 +148,11 @@ def lunch_agreed(group_id: int, start, google: str, outlook: str) -> tuple[str, 
         ]),
     ]  # fmt: skip
     return text, [b.to_dict() for b in blocks]
+
+
+def lunch_reminder(start) -> tuple[str, list[dict]]:
+    text = f"🥪 Lunch today: {when(start)}. Have a good one!"
+    return text, [SectionBlock(text=MarkdownTextObject(text=text)).to_dict()]
 
 
 def checkin(group_id: int) -> tuple[str, list[dict]]:

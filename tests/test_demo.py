@@ -73,7 +73,9 @@ def test_the_demo_plays_weeks_of_lunch_groups_as_people_see_them(tmp_path):
     home = out.split("opens Worth Knowing's Home tab")[1].split("== ")[0]
     assert "Your lunch programs" in home and "#lunch" in home
     stats = out.split("types /meet stats")[1]
-    assert re.search(r"#lunch: 2 rounds, \d+ groups, \d+ people paired, \d+ groups met", stats)
+    assert re.search(r"#lunch: 2 rounds, \d+ groups, \d+ people paired, \d+ scheduled "
+                     r"\(\d+% of those met\), \d+ groups met", stats)  # fmt: skip
+    assert "gets the charts in a direct message (rounds.png, reach.png, levels.png" in stats
 
     # The kept database answers the admin tools.
     url = f"sqlite:///{kept.resolve() / 'worthknowing.db'}"

@@ -64,6 +64,9 @@ def test_the_intro_offers_days_and_the_organiser_agrees_for_the_group(harness, s
     assert links[round_messages.LUNCH_RESCHEDULE]["value"] == str(group_id)
     with harness.session() as session:
         assert session.get(Group, group_id).lunch_at == dt.datetime(2026, 6, 3, 10, tzinfo=dt.UTC)
+    rounds.record_checkin(settings, "T1", group_id, organiser, "met")
+    stats = harness.command("stats", user="UADMIN", channel="C1").responses[0]["text"]
+    assert "1 scheduled (100% of those met)" in stats
 
 
 def test_everyone_choosing_the_same_day_agrees_it_too(harness, slack, settings):
@@ -124,3 +127,54 @@ def test_lunch_days_shape_the_days_offered_and_no_common_day_gets_a_plain_ask(
     else:
         assert [b["text"]["text"] for b in date_buttons(slack, conversation)] == [
             "Thu 4 Jun, 12:00", "Fri 5 Jun, 12:00"]  # fmt: skip
+
+
+def follow_ups(slack, conversation) -> list[str]:
+    return [m.text for m in slack.messages(conversation)[1:]]
+
+
+def test_nobody_picks_so_the_app_does_then_reminds_on_the_day_and_asks_the_day_after(
+    harness, slack, settings
+):
+    from bot.clock import Clock
+
+    group_id, conversation, organiser, members = run(harness, slack, settings)
+    clock = Clock(settings)
+    utc = lambda *a: dt.datetime(2026, 6, *a, tzinfo=dt.UTC)  # noqa: E731
+    clock.tick(utc(3, 11, 59))  # two working days after the intro: not yet
+    assert follow_ups(slack, conversation) == []
+    clock.tick(utc(3, 12, 1))
+    clock.tick(utc(3, 12, 2))  # claimed once, whatever ticks follow
+    (picked,) = follow_ups(slack, conversation)
+    # Tuesday and Wednesday lunchtime are past: Thursday 12:00 in Berlin
+    assert "Nobody had picked a day yet" in picked and "<!date^1780567200^" in picked
+    with harness.session() as session:
+        assert session.get(Group, group_id).lunch_at == utc(4, 10)
+
+    with freeze_time(utc(4, 12, 1)):  # the round's own check-in day: not for this group
+        rounds.send_due_checkins(settings, rounds.utcnow())
+    assert not any("Did you get to meet" in t for t in follow_ups(slack, conversation))
+    clock.tick(utc(4, 7, 59))
+    assert len(follow_ups(slack, conversation)) == 1
+    clock.tick(utc(4, 8, 1))  # 10:00 in Berlin on the day
+    assert "Lunch today" in follow_ups(slack, conversation)[-1]
+    clock.tick(utc(5, 10, 1))  # the day after
+    clock.tick(utc(5, 10, 5))
+    texts = follow_ups(slack, conversation)
+    assert texts[-1] == "Did you get to meet?" and len(texts) == 3
+    with harness.session() as session:
+        assert session.get(Group, group_id).checkin_ts is not None
+
+
+def test_no_day_is_picked_for_a_group_when_the_admin_turned_it_off(harness, slack, settings):
+    from bot.clock import Clock
+    from bot.models import Program
+
+    group_id, conversation, organiser, members = run(harness, slack, settings)
+    with harness.session() as session:
+        for program in session.scalars(select(Program)):
+            program.auto_schedule = False
+    Clock(settings).tick(dt.datetime(2026, 6, 3, 12, 1, tzinfo=dt.UTC))
+    assert follow_ups(slack, conversation) == []
+    with harness.session() as session:
+        assert session.get(Group, group_id).lunch_at is None

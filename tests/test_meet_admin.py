@@ -159,7 +159,9 @@ def test_the_settings_button_opens_a_valid_modal_with_the_programs_settings(harn
     blocks = {b.get("block_id"): b for b in view["blocks"]}
     assert blocks["size"]["element"]["initial_option"]["value"] == "4"
     assert blocks["timezone"]["element"]["initial_value"] == "America/New_York"
-    assert [o["value"] for o in blocks["options"]["element"]["initial_options"]] == ["heads_up"]
+    assert [o["value"] for o in blocks["options"]["element"]["initial_options"]] == [
+        "heads_up", "auto_schedule"  # picking a day when nobody has is on by default
+    ]
     assert blocks["checkin"]["element"]["initial_option"]["value"] == "3"
     assert blocks["touch"]["element"]["initial_option"]["value"] == "12"
     assert "#lunch" in view["blocks"][0]["text"]["text"]
@@ -335,7 +337,7 @@ def test_now_acknowledges_at_once_and_reports_the_outcome_privately(harness):
         assert len(rounds) == 1 and len(rounds[0].groups) == 2
 
     stats = harness.command("stats", user="UADMIN", channel="C1").text
-    assert "<#C1>: 1 rounds, 2 groups, 4 people paired, 0 groups met" in stats
+    assert "<#C1>: 1 rounds, 2 groups, 4 people paired, 0 scheduled, 0 groups met" in stats
     everywhere = harness.command("stats", user="UADMIN", channel="D1").text
     assert "<#C1>" in everywhere
 

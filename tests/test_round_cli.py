@@ -33,7 +33,7 @@ def test_round_command_runs_a_round_and_stats_export_it(env, slack, tmp_path):
     assert "resumed" in again.stdout and len(slack.calls("chat.postMessage")) == 2
 
     text = run_cli("stats", env=env, cwd=tmp_path)
-    assert "T1 C5: 1 rounds, 4 people paired, 2 groups, 0 met" in text.stdout
+    assert "T1 C5: 1 rounds, 4 people paired, 2 groups, 0 scheduled, 0 met" in text.stdout
     exported = run_cli("stats", "--csv", env=env, cwd=tmp_path)
     (row,) = list(csv.DictReader(io.StringIO(exported.stdout)))
     assert (row["channel_id"], row["rounds"], row["people_paired"], row["groups"]) == (

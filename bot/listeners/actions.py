@@ -286,7 +286,8 @@ def register_round_buttons(app: App, deps) -> None:
             found = lunches.load(session, team_id, _int(group_part))
             group = found[0] if found else None
             members = [m.user_id for m in group.members] if group else []
-            chosen = (lunches.pick(session, group, user_id, start)
+            zone = lunches.zone_of(lunches.diners(session, group, found[1]), found[1]) if group else "UTC"
+            chosen = (lunches.pick(session, group, user_id, start, zone)
                       if group and user_id in members and start else None)  # fmt: skip
             conversation, organiser = (group.conversation_id, group.organiser_id) if group else (None, None)
             channel_id = found[1].channel_id if found else None
@@ -297,8 +298,8 @@ def register_round_buttons(app: App, deps) -> None:
             client.chat_postMessage(channel=conversation,
                                     text=msgs.date_picked(user_id, chosen.start, organiser))  # fmt: skip
             return
-        text, blocks = msgs.lunch_agreed(_group_id(value), chosen.start,
-                                         *_calendar(client, chosen.start, members, channel_id))  # fmt: skip
+        links = lunches.calendar_links(client, chosen.start, members, channel_id)
+        text, blocks = msgs.lunch_agreed(_group_id(value), chosen.start, *links)
         client.chat_postMessage(channel=conversation, text=text, blocks=blocks)
 
     @app.action(msgs.LUNCH_NONE)
@@ -349,28 +350,6 @@ def register_round_buttons(app: App, deps) -> None:
 
 def _group_id(value: str) -> int:
     return _int(value.partition(":")[0])
-
-
-def _calendar(client: WebClient, start: dt.datetime, members: list[str], channel_id: str):
-    """Google and Outlook links for the agreed lunch: title, time, names and channel."""
-    from bot import lunch_dates
-
-    names = []
-    for user_id in members:
-        user = people.slack_user(client, user_id) or {}
-        profile = user.get("profile") or {}
-        names.append(profile.get("real_name") or user.get("real_name") or user.get("name")
-                     or user_id)  # fmt: skip
-    try:
-        channel = "#" + client.conversations_info(channel=channel_id)["channel"]["name"]
-    except SlackApiError:
-        channel = "your lunch channel"
-    offer = lunch_dates.Offer(start, video=False)
-    title = "Lunch: " + ", ".join(names)
-    details = f"Worth Knowing lunch group from {channel}: {', '.join(names)}"
-    return lunch_dates.google_link(offer, title, details), lunch_dates.outlook_link(
-        offer, title, details
-    )
 
 
 def _int(value: str) -> int:

@@ -553,8 +553,8 @@ def _stats(command, asker: Asker) -> str | None:
         state = "" if f.enabled else " (switched off)"
         line = (
             f"• {texts.channel(f.channel_id)}{state}: {f.rounds} rounds, {f.groups} groups, "
-            f"{f.people_paired} people paired, {f.groups_met} groups met "
-            f"(meet rate {stats.format_rate(f)})"
+            f"{f.people_paired} people paired, {stats.format_scheduled(f)}, {f.groups_met} "
+            f"groups met (meet rate {stats.format_rate(f)})"
         )
         if f.non_responders:
             line += f"; quiet lately: {texts.people(f.non_responders[:10])}"

@@ -394,7 +394,12 @@ class Demo:
         heading(f"{person.name} types /meet status")
         self.show_reply(person, self.command(person, "status"))
         heading(f"{self.admin.name} types /meet stats")
-        self.show_reply(self.admin, self.command(self.admin, "stats"))
+        self.show_reply(self.admin, self.command(self.admin, "stats", answers=2))
+        for shared in self.slack.files()[:1]:
+            charts = ", ".join(f.filename for f in self.slack.files())
+            print(f"{self.admin.name} gets the charts in a direct message ({charts}):")
+            print(_indent(render.message({"text": shared.initial_comment or ""}, self.names,
+                                         self.channels)))  # fmt: skip
 
     # -- the app's state, read as the clock would ----------------------------------------------
 
@@ -427,7 +432,7 @@ class Demo:
 
     # -- people in Slack -----------------------------------------------------------------------
 
-    def command(self, person: Person, text: str) -> str:
+    def command(self, person: Person, text: str, answers: int = 1) -> str:
         response_url = self.slack.new_response_url()
         body, headers = signing.slash_command(
             self.secret, text, user_id=person.user_id, channel_id=CHANNEL,
@@ -441,7 +446,8 @@ class Demo:
                 return render.message(json.loads(reply), self.names, self.channels)
             except ValueError:
                 return reply
-        self.wait(lambda: self.slack.responses(response_url), f"the answer to /meet {text}")
+        self.wait(lambda: len(self.slack.responses(response_url)) >= answers,
+                  f"the answer to /meet {text}")  # fmt: skip
         return "\n".join(render.message(b, self.names, self.channels)
                          for b in self.slack.responses(response_url))
 

@@ -38,6 +38,7 @@ class Due:
     closes: bool = False
     deliveries: bool = False
     touches: bool = False  # keep-in-touch reminders
+    lunches: bool = False  # a day to pick, a lunch to remind of, a day-after check-in
     pauses: bool = False
 
     def __bool__(self) -> bool:
@@ -89,6 +90,11 @@ def due_now(session: Session, now: dt.datetime, pause_cutoff: dt.date) -> Due:
             exists().where(Round.closes_at <= now, Round.closed_at.is_(None)).label("closes"),
             exists().where(Round.status.in_(unfinished)).label("deliveries"),
             exists().where(Group.touch_next_at <= now).label("touches"),
+            or_(
+                exists().where(Group.auto_at <= now),
+                exists().where(Group.remind_at <= now),
+                exists().where(Group.check_at <= now),
+            ).label("lunches"),
             or_(
                 exists().where(Member.paused_until < pause_cutoff),
                 exists().where(Participation.paused_until < pause_cutoff),

@@ -29,6 +29,7 @@ OPTIONS = (
     "heads_up",
     "self_service_levels",
     "skip_level_apart",
+    "auto_schedule",
 )
 # "Did you meet?" goes out this many days into a round (a round lasts at least a week).
 CHECKIN_DAYS_MAX = 6

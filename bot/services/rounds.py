@@ -233,6 +233,7 @@ def _send_checkins(settings: Settings, round_id: int, team_id: str) -> int:
         Group.delivery == "posted",
         Group.checkin_ts.is_(None),
         Group.outcome.is_distinct_from("met"),
+        Group.lunch_at.is_(None),  # a group with a day is asked the day after (lunches)
     )
     sent = 0
     with locks.try_hold(url, locks.DELIVER, round_id) as mine:

@@ -42,7 +42,14 @@ class ProgramStats:
     groups_failed: int
     non_responders: list[str]
     failures: list[FailedGroup] = field(default_factory=list)
+    groups_scheduled: int = 0  # with a lunch day agreed
+    scheduled_met: int = 0
     channel_error: str | None = None  # Slack's answer when the channel could not be read
+
+    @property
+    def scheduled_meet_rate(self) -> float | None:
+        """Share of groups with an agreed day that reported meeting."""
+        return self.scheduled_met / self.groups_scheduled if self.groups_scheduled else None
 
     @property
     def meet_rate(self) -> float | None:
@@ -55,7 +62,9 @@ def program_stats(session: Session, program: Program) -> ProgramStats:
     in_program = Round.program_id == program.id
     rounds = session.scalar(select(func.count()).select_from(Round).where(in_program))
     group_rows = session.execute(
-        select(Group.delivery, Group.outcome).join(Round, Group.round_id == Round.id).where(in_program)
+        select(Group.delivery, Group.outcome, Group.lunch_at)
+        .join(Round, Group.round_id == Round.id)
+        .where(in_program)
     ).all()
     people = session.scalar(
         select(func.count(distinct(GroupMember.user_id)))
@@ -72,7 +81,8 @@ def program_stats(session: Session, program: Program) -> ProgramStats:
         )
         .order_by(Participation.user_id)
     ).all()
-    failed = sum(delivery == "failed" for delivery, _ in group_rows)
+    failed = sum(delivery == "failed" for delivery, _, _ in group_rows)
+    scheduled = [outcome for _, outcome, lunch_at in group_rows if lunch_at is not None]
     return ProgramStats(
         program_id=program.id,
         team_id=program.team_id,
@@ -81,7 +91,9 @@ def program_stats(session: Session, program: Program) -> ProgramStats:
         rounds=rounds or 0,
         people_paired=people or 0,
         groups=len(group_rows),
-        groups_met=sum(outcome == "met" for _, outcome in group_rows),
+        groups_met=sum(outcome == "met" for _, outcome, _ in group_rows),
+        groups_scheduled=len(scheduled),
+        scheduled_met=sum(outcome == "met" for outcome in scheduled),
         groups_failed=failed,
         non_responders=list(silent),
         failures=failed_groups(session, program) if failed else [],
@@ -121,3 +133,11 @@ def all_stats(session: Session, team_id: str | None = None) -> list[ProgramStats
 def format_rate(stats: ProgramStats) -> str:
     rate = stats.meet_rate
     return "n/a" if rate is None else f"{rate:.0%}"
+
+
+def format_scheduled(stats: ProgramStats) -> str:
+    """"12 scheduled (83% of those met)": groups with an agreed day, and how many met."""
+    rate = stats.scheduled_meet_rate
+    return f"{stats.groups_scheduled} scheduled" + (
+        "" if rate is None else f" ({rate:.0%} of those met)"
+    )

@@ -21,6 +21,18 @@ def upgrade() -> None:
     with op.batch_alter_table("groups") as batch:
         batch.add_column(sa.Column("offered", sa.JSON(), nullable=True))
         batch.add_column(sa.Column("lunch_at", sa.DateTime(timezone=True), nullable=True))
+        for column in ("auto_at", "remind_at", "check_at"):
+            batch.add_column(sa.Column(column, sa.DateTime(timezone=True), nullable=True))
+    for column in ("auto_at", "remind_at", "check_at"):
+        op.create_index(
+            f"ix_groups_{column}", "groups", [column],
+            postgresql_where=sa.text(f"{column} IS NOT NULL"),
+            sqlite_where=sa.text(f"{column} IS NOT NULL"),
+        )
+    with op.batch_alter_table("programs") as batch:
+        batch.add_column(
+            sa.Column("auto_schedule", sa.Boolean(), nullable=False, server_default=sa.true())
+        )
     op.create_table(
         "lunch_votes",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -37,7 +49,13 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("lunch_votes")
+    with op.batch_alter_table("programs") as batch:
+        batch.drop_column("auto_schedule")
+    for column in ("auto_at", "remind_at", "check_at"):
+        op.drop_index(f"ix_groups_{column}", table_name="groups")
     with op.batch_alter_table("groups") as batch:
+        for column in ("check_at", "remind_at", "auto_at"):
+            batch.drop_column(column)
         batch.drop_column("lunch_at")
         batch.drop_column("offered")
     with op.batch_alter_table("members") as batch:
