@@ -10,7 +10,7 @@ import json
 import pytest
 from freezegun import freeze_time
 from test_home import open_home, text_of
-from test_meet_harness import make_program, open_harness, snapshot
+from test_meet_harness import make_program, open_harness, play_rounds, snapshot
 
 from bot import home, round_messages
 from bot.models import Avoid
@@ -147,14 +147,7 @@ def test_after_real_rounds_nobody_but_the_owner_ever_sees_a_trace_of_an_avoid_li
     slack.add_member("T1", "C1", "UBOT")
     harness.command("avoid <@U2>", user="U1")
     program_id = make_program(settings, "C1", post_summary=True)
-    start = dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)
-    for week in range(2):
-        with freeze_time(start + dt.timedelta(weeks=week)):
-            rounds.run_round(settings, program_id, slot=rounds.utcnow())
-        with freeze_time(start + dt.timedelta(weeks=week, days=3, minutes=1)):
-            rounds.send_due_checkins(settings, rounds.utcnow())
-    with freeze_time(start + dt.timedelta(weeks=2, minutes=1)):
-        rounds.close_due_rounds(settings, rounds.utcnow())
+    play_rounds(settings, program_id, weeks=2)
     everyone = ["UADMIN", "U1", "U2", "U3", "U4"]
     answers = {u: harness.command(c, user=u).text for u in everyone for c in ("status", "history")}
     homes = {u: open_home(harness, u) for u in everyone}

@@ -228,6 +228,25 @@ def test_a_listener_that_raises_fails_the_test(harness):
 # -- rows a test starts from ------------------------------------------------------------------
 
 
+def play_rounds(settings, program_id: int, weeks: int = 2, start=None) -> None:
+    """Weekly rounds as the clock plays them: each delivered, its check-ins sent at
+    mid-round, and the last closed a week after it began."""
+    import datetime as dt
+
+    from freezegun import freeze_time
+
+    from bot.services import rounds
+
+    start = start or dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)
+    for week in range(weeks):
+        with freeze_time(start + dt.timedelta(weeks=week)):
+            rounds.run_round(settings, program_id, slot=rounds.utcnow())
+        with freeze_time(start + dt.timedelta(weeks=week, days=3, minutes=1)):
+            rounds.send_due_checkins(settings, rounds.utcnow())
+    with freeze_time(start + dt.timedelta(weeks=weeks, minutes=1)):
+        rounds.close_due_rounds(settings, rounds.utcnow())
+
+
 def make_program(
     settings, channel: str = "C1", team: str = "T1", *, count_members: bool = True, **options
 ) -> int:

@@ -4,14 +4,12 @@ groups, a thank-you note with the others of that group."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 import pytest
-from freezegun import freeze_time
 from sqlalchemy import select
 from test_home import open_home
-from test_meet_harness import make_program, open_harness
+from test_meet_harness import make_program, open_harness, play_rounds
 
 from bot import round_messages
 from bot.models import Group
@@ -32,14 +30,7 @@ def test_shared_things_reach_only_their_people_on_every_surface(harness, slack, 
     harness.command("avoid <@U2>", user="U1")
     harness.command(f"about {ABOUT}", user="U3")
     program_id = make_program(settings, "C1", post_summary=True)
-    start = dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)
-    for week in range(2):
-        with freeze_time(start + dt.timedelta(weeks=week)):
-            rounds.run_round(settings, program_id, slot=rounds.utcnow())
-        with freeze_time(start + dt.timedelta(weeks=week, days=3, minutes=1)):
-            rounds.send_due_checkins(settings, rounds.utcnow())
-    with freeze_time(start + dt.timedelta(weeks=2, minutes=1)):
-        rounds.close_due_rounds(settings, rounds.utcnow())
+    play_rounds(settings, program_id, weeks=2)
     with harness.session() as session:
         groups = {g.id: (g.conversation_id, [m.user_id for m in g.members])
                   for g in session.scalars(select(Group))}  # fmt: skip

@@ -4,15 +4,11 @@ shows anyone else's."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
-from freezegun import freeze_time
-from test_meet_harness import make_program, open_harness
+from test_meet_harness import make_program, open_harness, play_rounds
 
 from bot.levels.sources import set_value
 from bot.privacy import assert_no_level_leak, find_level_leaks
-from bot.services import rounds
 
 PEOPLE = {"UADMIN": (9, "Board"), "U1": (1, "Support"), "U2": (8, "Finance"),
           "U3": (2, "Design"), "U4": (7, "Engineering")}
@@ -32,14 +28,7 @@ def after_two_rounds(harness, slack, settings):
             set_value(session, "T1", user, "level", level, "admin")
             set_value(session, "T1", user, "department", department, "admin")
     program_id = make_program(settings, "C1", post_summary=True)
-    start = dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)
-    for week in range(2):
-        with freeze_time(start + dt.timedelta(weeks=week)):
-            rounds.run_round(settings, program_id, slot=rounds.utcnow())
-        with freeze_time(start + dt.timedelta(weeks=week, days=3, minutes=1)):
-            rounds.send_due_checkins(settings, rounds.utcnow())
-    with freeze_time(start + dt.timedelta(weeks=2, minutes=1)):
-        rounds.close_due_rounds(settings, rounds.utcnow())
+    play_rounds(settings, program_id, weeks=2)
     return harness
 
 

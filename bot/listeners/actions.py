@@ -224,7 +224,7 @@ def register_round_buttons(app: App, deps) -> None:
         outcome = msgs.CHECKIN_ACTIONS[body["actions"][0]["action_id"]]
         channel = (body.get("channel") or {}).get("id")
         if not record_checkin(settings, team_id, _int(value), user_id, outcome):
-            respond(text=texts.NOT_YOUR_GROUP, response_type="ephemeral", replace_original=False)
+            _not_yours(respond)
             return
         message = body.get("message") or {}
         text, answer_blocks = msgs.answered(outcome, user_id, _int(value))
@@ -240,7 +240,7 @@ def register_round_buttons(app: App, deps) -> None:
         with session_scope(settings.database_url) as session:
             group = after_lunch.own_group(session, team_id, _int(value), user_id)
         if group is None or not group.others:
-            respond(text=texts.NOT_YOUR_GROUP, response_type="ephemeral", replace_original=False)
+            _not_yours(respond)
             return
         client.views_open(trigger_id=body.get("trigger_id"),
                           view=msgs.thanks_modal(group.group_id, group.others))  # fmt: skip
@@ -254,7 +254,7 @@ def register_round_buttons(app: App, deps) -> None:
             choice = group and after_lunch.keep_in_touch(session, group.group_id, user_id,
                                                          utcnow())  # fmt: skip
         if group is None:
-            respond(text=texts.NOT_YOUR_GROUP, response_type="ephemeral", replace_original=False)
+            _not_yours(respond)
             return
         if choice.formed and group.conversation_id:
             client.chat_postMessage(channel=group.conversation_id,
@@ -271,7 +271,7 @@ def register_round_buttons(app: App, deps) -> None:
             group = after_lunch.own_group(session, team_id, _int(value), user_id)
             stopped = group is not None and after_lunch.stop(session, group.group_id)
         if group is None:
-            respond(text=texts.NOT_YOUR_GROUP, response_type="ephemeral", replace_original=False)
+            _not_yours(respond)
             return
         respond(text=texts.keep_in_touch_stopped(stopped, group.others),
                 response_type="ephemeral", replace_original=False)  # fmt: skip
@@ -292,7 +292,7 @@ def register_round_buttons(app: App, deps) -> None:
             conversation, organiser = (group.conversation_id, group.organiser_id) if group else (None, None)
             channel_id = found[1].channel_id if found else None
         if chosen is None:
-            respond(text=texts.NOT_YOUR_GROUP, response_type="ephemeral", replace_original=False)
+            _not_yours(respond)
             return
         if not chosen.agreed:
             client.chat_postMessage(channel=conversation,
@@ -322,7 +322,7 @@ def register_round_buttons(app: App, deps) -> None:
                 conversation = group.conversation_id
                 zone = lunches.zone_of(people, program)
         if found is None:
-            respond(text=texts.NOT_YOUR_GROUP, response_type="ephemeral", replace_original=False)
+            _not_yours(respond)
             return
         intro = texts.more_dates(user_id, again)
         blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": intro}},
@@ -346,6 +346,11 @@ def register_round_buttons(app: App, deps) -> None:
         message = body.get("message") or {}
         client.chat_update(channel=(body.get("channel") or {}).get("id"), ts=message.get("ts"),
                            text=reply, blocks=[])
+
+
+def _not_yours(respond) -> None:
+    """A button of a group the clicker is not in (or a forged one): nothing changes."""
+    respond(text=texts.NOT_YOUR_GROUP, response_type="ephemeral", replace_original=False)
 
 
 def _group_id(value: str) -> int:
