@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot.db import session_scope
 from bot.models import AfterLunch, Group, GroupMember, Program, Round
+from bot.services.lunches import load
 from bot.services.people import FORGOTTEN_PREFIX
 
 log = logging.getLogger(__name__)
@@ -38,15 +39,10 @@ class OwnGroup:
 
 def own_group(session: Session, team_id: str, group_id: int, user_id: str) -> OwnGroup | None:
     """The group, if the person is in it (a forged or foreign button finds nothing)."""
-    row = session.execute(
-        select(Group, Program)
-        .join(Round, Round.id == Group.round_id)
-        .join(Program, Program.id == Round.program_id)
-        .where(Group.id == group_id, Program.team_id == team_id)
-    ).first()
-    if row is None:
+    found = load(session, team_id, group_id)
+    if found is None:
         return None
-    group, program = row
+    group, program, _ = found
     members = [m.user_id for m in group.members]
     if user_id not in members:
         return None
