@@ -53,6 +53,8 @@ FORGET_ME_CANCEL = "forget_me_cancel"
 AVOID = "home_avoid"
 ABOUT = "home_about"
 SEND_CHARTS = "admin_send_charts"
+LUNCH_DAYS = "home_lunch_days"
+LUNCH_TIME = "home_lunch_time"
 SETTINGS_CALLBACK = "program_settings"
 HOME_PAUSE_WEEKS = 2
 
@@ -127,6 +129,8 @@ class HomeData:
     notice: str | None = None
     avoided: list[str] = field(default_factory=list)  # their own avoid list: theirs alone
     reach: str | None = None  # how far their lunches reached, in words
+    lunch_days: frozenset[int] | None = None  # None: Monday to Friday
+    lunch_time: str | None = None  # None: the program's time
     about: str | None = None  # their "ask me about" line
 
 
@@ -154,6 +158,7 @@ def home_view(data: HomeData) -> View:
     )
     blocks += _my_programs(data)
     blocks += _history(data)
+    blocks += _lunch(data)
     blocks += _about(data)
     blocks += _avoid_list(data)
     if data.admin is not None:
@@ -242,6 +247,27 @@ def _history(data: HomeData) -> list:
         DividerBlock(),
         SectionBlock(text=_md("\n".join([*reach, "*Your recent lunch groups*", *lines]))),
         ContextBlock(elements=[_md("`/meet history` shows more; `/meet forget-me` deletes it.")]),
+    ]
+
+
+def _lunch(data: HomeData) -> list:
+    from bot.lunch_dates import WEEKDAYS, WORKDAYS
+
+    days = [_option(dt.date(2024, 1, 1 + n).strftime("%a"), name)
+            for n, name in enumerate(WEEKDAYS)]  # fmt: skip
+    chosen = data.lunch_days if data.lunch_days is not None else WORKDAYS
+    checkboxes = CheckboxesElement(action_id=LUNCH_DAYS, options=days)
+    checkboxes.initial_options = [days[n] for n in sorted(chosen)]
+    return [
+        DividerBlock(),
+        SectionBlock(text=_md(
+            "*Your lunch days and time*\nIntros offer days that suit everyone in your group. "
+            "Only you see these."
+        )),  # fmt: skip
+        ActionsBlock(block_id="lunch", elements=[
+            checkboxes,
+            TimePickerElement(action_id=LUNCH_TIME, initial_time=data.lunch_time or "12:00"),
+        ]),  # fmt: skip
     ]
 
 
@@ -636,6 +662,7 @@ def gather(
         data.reach = texts.reach_line(reach) if reach.people else None
         person = people.member(session, team_id, user_id, create=False)
         data.about = person.about if person else None
+        data.lunch_days, data.lunch_time = people.lunch_of(person, team_programs)
         if admin:
             data.admin = []
             for program in team_programs:

@@ -247,6 +247,9 @@ def charts_comment(channel_ids: Sequence[str], figures) -> str:
 # -- lunch dates -------------------------------------------------------------------------------
 
 
+NO_LUNCH_DAYS = "Keep at least one lunch day: without one, no day can be offered to you."
+
+
 def more_dates(user_id: str, rescheduling: bool) -> str:
     if rescheduling:
         return f"🔄 <@{user_id}> wants to find another day."

@@ -178,3 +178,26 @@ def test_no_day_is_picked_for_a_group_when_the_admin_turned_it_off(harness, slac
     assert follow_ups(slack, conversation) == []
     with harness.session() as session:
         assert session.get(Group, group_id).lunch_at is None
+
+
+def test_the_home_tab_sets_lunch_days_and_time_for_its_owner_only(harness, slack, settings):
+    from test_home import open_home
+
+    from bot import home
+
+    make_program(settings, "C1")
+    view = open_home(harness, "U1")
+    (lunch,) = [b for b in view["blocks"] if b.get("block_id") == "lunch"]
+    days, time = lunch["elements"]
+    assert [o["value"] for o in days["initial_options"]] == ["mon", "tue", "wed", "thu", "fri"]
+    assert time["initial_time"] == "12:00"  # the program's time until they choose
+    harness.click(home.LUNCH_DAYS, "tue,thu", user="U1", from_home=True, action_type="checkboxes")
+    harness.click(home.LUNCH_TIME, "12:45", user="U1", from_home=True, action_type="timepicker")
+    harness.click(home.LUNCH_DAYS, "", user="U1", from_home=True, action_type="checkboxes")
+    assert "Keep at least one lunch day" in json.dumps(slack.home_view("T1", "U1"))
+    assert "Tuesday, Thursday, at 12:45" in harness.command("days", user="U1").text
+    (lunch,) = [b for b in slack.home_view("T1", "U1")["blocks"] if b.get("block_id") == "lunch"]
+    assert [o["value"] for o in lunch["elements"][0]["initial_options"]] == ["tue", "thu"]
+    assert lunch["elements"][1]["initial_time"] == "12:45"
+    (theirs,) = [b for b in open_home(harness, "U2")["blocks"] if b.get("block_id") == "lunch"]
+    assert len(theirs["elements"][0]["initial_options"]) == 5  # U2's own, untouched

@@ -67,6 +67,30 @@ def _home_buttons(app: App, deps) -> None:
             kept = avoids.of(session, team_id, user_id)
         home.publish(deps, client, team_id, user_id, notice=texts.avoid_list(kept))
 
+    @app.action(home.LUNCH_DAYS)
+    @app.action(home.LUNCH_TIME)
+    @in_background(deps)
+    def lunch(ack: Ack, body: dict, context, client: WebClient) -> None:
+        from bot.lunch_dates import WEEKDAYS
+
+        team_id, user_id, _ = _ids(body, context)
+        action = body["actions"][0]
+        days = time_of_day = notice = None
+        if action["action_id"] == home.LUNCH_DAYS:
+            picked = {o.get("value") for o in action.get("selected_options") or []}
+            days = frozenset(n for n, name in enumerate(WEEKDAYS) if name in picked)
+            if not days:
+                days, notice = None, texts.NO_LUNCH_DAYS
+        else:
+            try:
+                time_of_day = meet_command.parse_time_of_day(action.get("selected_time") or "")
+            except meet_command.UsageError as problem:
+                notice = problem.message
+        if days is not None or time_of_day is not None:
+            with session_scope(url) as session:
+                people.set_lunch(session, team_id, user_id, days, time_of_day)
+        home.publish(deps, client, team_id, user_id, notice=notice)
+
     @app.action(home.ABOUT)
     @in_background(deps)
     def about(ack: Ack, body: dict, context, client: WebClient) -> None:

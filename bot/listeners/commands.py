@@ -328,16 +328,14 @@ def _about(command: meet_command.About, asker: Asker) -> str:
 
 
 def _lunch_days(command, asker: Asker) -> str:
-    from bot.lunch_dates import WEEKDAYS, describe_days, parse_days
+    from bot.lunch_dates import describe_days
 
     with session_scope(asker.database_url) as session:
-        person = people.member(session, asker.team_id, asker.user_id)
-        if isinstance(command, meet_command.LunchDays) and command.days is not None:
-            person.lunch_days = ",".join(WEEKDAYS[d] for d in sorted(command.days))
-        if isinstance(command, meet_command.LunchTime) and command.time_of_day is not None:
-            person.lunch_time = command.time_of_day
-        days = parse_days([person.lunch_days]) if person.lunch_days else None
-        time = person.lunch_time
+        person = people.set_lunch(
+            session, asker.team_id, asker.user_id,
+            days=getattr(command, "days", None), time_of_day=getattr(command, "time_of_day", None),
+        )  # fmt: skip
+        days, time = people.lunch_of(person)
     return texts.lunch_days_saved(
         describe_days(days) if days else "Monday to Friday",
         time or "the program's usual time",

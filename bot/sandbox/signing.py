@@ -139,6 +139,10 @@ def block_action(
         action["selected_users"] = [user for user in value.split(",") if user]
     elif action_type == "plain_text_input":  # Enter pressed in an input that dispatches
         action["value"] = value
+    elif action_type == "checkboxes":  # value: the checked options' values, comma-separated
+        action["selected_options"] = [{"value": v} for v in value.split(",") if v]
+    elif action_type == "timepicker":
+        action["selected_time"] = value
     else:
         action["selected_option"] = {"text": {"type": "plain_text", "text": value}, "value": value}
     payload: dict[str, Any] = {

@@ -205,6 +205,30 @@ def paused_until(
 # -- profile ----------------------------------------------------------------------------------
 
 
+def lunch_of(person: Member | None, programs=()) -> tuple[frozenset[int] | None, str | None]:
+    """Their lunch days (None: Monday to Friday) and time (else the first program's)."""
+    from bot.lunch_dates import parse_days
+
+    days = parse_days([person.lunch_days]) if person and person.lunch_days else None
+    time = person.lunch_time if person and person.lunch_time else None
+    return days, time or next((p.time_of_day for p in programs), None)
+
+
+def set_lunch(
+    session: Session, team_id: str, user_id: str, days: frozenset[int] | None = None,
+    time_of_day: str | None = None,
+) -> Member:
+    """Their lunch days and/or usual time, for the days intros offer; only they see them."""
+    from bot.lunch_dates import WEEKDAYS
+
+    person = member(session, team_id, user_id)
+    if days is not None:
+        person.lunch_days = ",".join(WEEKDAYS[d] for d in sorted(days))
+    if time_of_day is not None:
+        person.lunch_time = time_of_day
+    return person
+
+
 def set_about(session: Session, team_id: str, user_id: str, about: str) -> None:
     """Their "ask me about" line ("" clears it); forget-me deletes it with the member row."""
     member(session, team_id, user_id).about = about or None
