@@ -48,6 +48,7 @@ USAGE = {
     "about": "/meet about <what you'd like to be asked about>   or   /meet about clear",
     "keep-in-touch": "/meet keep-in-touch",
     "days": "/meet days mon tue thu   (or mon-fri)",
+    "office-days": "/meet office-days <location> mon tue thu   or   /meet office-days <location> any",
     "lunchtime": "/meet lunchtime 12:30",
     "avoid": "/meet avoid @person   /meet unavoid @person   /meet avoid list",
     "unavoid": "/meet unavoid @person",
@@ -164,6 +165,15 @@ class LunchDays(Command):
     """Set (weekday numbers) or show (None) the days someone can have lunch."""
 
     days: frozenset[int] | None = None
+
+
+@dataclass(frozen=True)
+class OfficeDaysSet(Command):
+    """An office's lunch days (None: any day again)."""
+
+    admin_only = True
+    location: str
+    days: frozenset[int] | None
 
 
 @dataclass(frozen=True)
@@ -580,6 +590,33 @@ def _parse_days(args: list[str], today: dt.date) -> LunchDays:
         raise UsageError(f"{problem}.", USAGE["days"]) from None
 
 
+def _parse_office_days(args: list[str], today: dt.date) -> OfficeDaysSet:
+    from bot.lunch_dates import parse_days
+
+    usage = USAGE["office-days"]
+    if args and args[-1].lower() in ("any", "all", "clear"):
+        return OfficeDaysSet(parse_name(" ".join(args[:-1]), "location"), None)
+    days: list[str] = []
+    while args and _is_day_word(args[-1]):
+        days.insert(0, args.pop())
+    if not days:
+        raise UsageError("Give the office's location, then its days.", usage)
+    try:
+        return OfficeDaysSet(parse_name(" ".join(args), "location"), parse_days(days))
+    except UsageError as problem:
+        raise UsageError(problem.message, usage) from None
+
+
+def _is_day_word(word: str) -> bool:
+    from bot.lunch_dates import parse_days
+
+    try:
+        parse_days([word])
+    except ValueError:
+        return False
+    return True
+
+
 def _parse_lunchtime(args: list[str], today: dt.date) -> LunchTime:
     if not args:
         return LunchTime()
@@ -637,6 +674,7 @@ _PARSERS = {
     "keep-in-touch": _no_args(KeepInTouchList(), "keep-in-touch"),
     "days": _parse_days,
     "lunchtime": _parse_lunchtime,
+    "office-days": _parse_office_days,
     "avoid": _parse_avoid,
     "unavoid": _parse_unavoid,
     "setup": _no_args(Setup(), "setup"),

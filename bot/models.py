@@ -217,6 +217,20 @@ class Admin(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class OfficeDays(Base):
+    """The days an office is open for lunch, set by an admin (`/meet office-days`): people
+    with that location are offered only those days."""
+
+    __tablename__ = "office_days"
+    __table_args__ = (UniqueConstraint("team_id", "location_key", name="uq_office_days_location"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    location_key: Mapped[str] = mapped_column(String(200))  # casefolded, spaces collapsed
+    location: Mapped[str] = mapped_column(String(200))  # as the admin wrote it
+    days: Mapped[str] = mapped_column(String(32))  # "mon,tue,thu"
+
+
 class Avoid(Base):
     """Someone a person asked never to be grouped with (`/meet avoid`): private to them, and a
     hard rule for matching in every program of the workspace."""

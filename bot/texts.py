@@ -31,7 +31,8 @@ HELP = (
     "• `/meet forget-me`: delete what the app stores about you\n"
     "Admins: `/meet setup`, `/meet schedule weekly mon 12:00 Europe/Berlin`, `/meet size 2`, "
     "`/meet now`, `/meet stats`, `/meet enable` / `disable`, `/meet external on|off`, "
-    "`/meet level|department|location @person …`, `/meet admins add|remove|list`."
+    "`/meet level|department|location @person …`, `/meet office-days &lt;location&gt; tue thu`, "
+    "`/meet admins add|remove|list`."
 )
 
 SOMETHING_WRONG = (
@@ -245,6 +246,13 @@ def charts_comment(channel_ids: Sequence[str], figures) -> str:
 
 
 # -- lunch dates -------------------------------------------------------------------------------
+
+
+def office_days_saved(location: str, days: str | None) -> str:
+    if days is None:
+        return f"Done: people in *{escape(location)}* can be offered any of their lunch days."
+    return (f"Done: people in *{escape(location)}* are offered lunch on {days} only (and on "
+            "their own lunch days among those).")  # fmt: skip
 
 
 NO_LUNCH_DAYS = "Keep at least one lunch day: without one, no day can be offered to you."

@@ -201,3 +201,21 @@ def test_the_home_tab_sets_lunch_days_and_time_for_its_owner_only(harness, slack
     assert lunch["elements"][1]["initial_time"] == "12:45"
     (theirs,) = [b for b in open_home(harness, "U2")["blocks"] if b.get("block_id") == "lunch"]
     assert len(theirs["elements"][0]["initial_options"]) == 5  # U2's own, untouched
+
+
+def test_an_offices_days_limit_the_days_offered_to_people_there(harness, slack, settings):
+    from bot.levels.sources import set_value
+
+    assert "only workspace admins" in harness.command("office-days New York tue", user="U1").text
+    assert "Give the office's location" in harness.command("office-days New York",
+                                                           user="UADMIN").text  # fmt: skip
+    saved = harness.command("office-days New  York tue thu", user="UADMIN").text
+    assert "*New York* are offered lunch on Tuesday, Thursday only" in saved
+    with harness.session() as session:
+        for user in ("UADMIN", "U1", "U2", "U3", "U4"):
+            set_value(session, "T1", user, "location", "new york", "admin")
+    group_id, conversation, organiser, members = run(harness, slack, settings)
+    assert [b["text"]["text"] for b in date_buttons(slack, conversation)] == [
+        "Tue 2 Jun, 12:00", "Thu 4 Jun, 12:00"]  # fmt: skip
+    assert "any of their lunch days" in harness.command("office-days New York any",
+                                                        user="UADMIN").text  # fmt: skip

@@ -23,7 +23,16 @@ from bot.levels.sources import SOURCE_NAMES, InvalidValue
 from bot.meet_command import UsageError
 from bot.models import Program, utcnow
 from bot.schedule import today_in
-from bot.services import after_lunch, avoids, history, insights, membership, people, programs
+from bot.services import (
+    after_lunch,
+    avoids,
+    history,
+    insights,
+    lunches,
+    membership,
+    people,
+    programs,
+)
 from bot.services.participants import read_never_read
 
 log = logging.getLogger(__name__)
@@ -342,6 +351,16 @@ def _lunch_days(command, asker: Asker) -> str:
     )
 
 
+def _office_days(command: meet_command.OfficeDaysSet, asker: Asker) -> str:
+    from bot.lunch_dates import describe_days
+
+    with session_scope(asker.database_url) as session:
+        lunches.set_office_days(session, asker.team_id, command.location, command.days)
+    return texts.office_days_saved(
+        command.location, describe_days(command.days) if command.days else None
+    )
+
+
 def _keep_in_touch(command, asker: Asker) -> str | dict:
     from bot import round_messages
 
@@ -619,6 +638,7 @@ HANDLERS: dict[type, Callable] = {
     meet_command.KeepInTouchList: _keep_in_touch,
     meet_command.LunchDays: _lunch_days,
     meet_command.LunchTime: _lunch_days,
+    meet_command.OfficeDaysSet: _office_days,
     meet_command.Unavoid: _unavoid,
     meet_command.AvoidList: _avoid_list,
     meet_command.Setup: _setup,

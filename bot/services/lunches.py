@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from bot import lunch_dates
 from bot.lunch_dates import Diner, Offer
-from bot.models import Group, LunchVote, Member, Program, Round
+from bot.models import Group, LunchVote, Member, OfficeDays, Program, Round
 from bot.schedule import local_date
 from bot.services.people import FORGOTTEN_PREFIX
 
@@ -51,12 +51,15 @@ def diners(
             )
         }
     default = _time(program.time_of_day, lunch_dates.DEFAULT_TIME)
+    offices = office_days(session, program.team_id)
     found = []
     for user_id in ids:
         member = rows.get(user_id)
         days = lunch_dates.WORKDAYS
         if member is not None and member.lunch_days:
             days = lunch_dates.parse_days([member.lunch_days])
+        if member is not None and member.location:  # in the office only on its days
+            days = days & offices.get(location_key(member.location), days)
         found.append(Diner(
             user_id=user_id,
             zone=(member.timezone if member is not None and member.timezone else program.timezone),
@@ -64,6 +67,35 @@ def diners(
             lunch_time=_time(member.lunch_time if member else None, default),
         ))  # fmt: skip
     return found
+
+
+def location_key(location: str) -> str:
+    return " ".join(location.split()).casefold()
+
+
+def office_days(session: Session, team_id: str) -> dict[str, frozenset[int]]:
+    return {
+        row.location_key: lunch_dates.parse_days([row.days])
+        for row in session.scalars(select(OfficeDays).where(OfficeDays.team_id == team_id))
+    }
+
+
+def set_office_days(
+    session: Session, team_id: str, location: str, days: frozenset[int] | None
+) -> None:
+    """An office's lunch days (None: no limit any more)."""
+    key = location_key(location)
+    row = session.scalar(select(OfficeDays).where(
+        OfficeDays.team_id == team_id, OfficeDays.location_key == key))  # fmt: skip
+    if days is None:
+        if row is not None:
+            session.delete(row)
+        return
+    text = ",".join(lunch_dates.WEEKDAYS[d] for d in sorted(days))
+    if row is None:
+        session.add(OfficeDays(team_id=team_id, location_key=key, location=location, days=text))
+    else:
+        row.location, row.days = location, text
 
 
 def zone_of(people: list[Diner], program: Program) -> str:

@@ -1,4 +1,4 @@
-"""lunch dates: people's lunch days and time, dates offered and agreed, votes
+"""lunch dates: people's lunch days and time, offices' days, dates offered and agreed, votes
 
 Revision ID: 0012_lunch_dates
 Revises: 0011_after_lunch
@@ -34,6 +34,15 @@ def upgrade() -> None:
             sa.Column("auto_schedule", sa.Boolean(), nullable=False, server_default=sa.true())
         )
     op.create_table(
+        "office_days",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("team_id", sa.String(length=32), nullable=False),
+        sa.Column("location_key", sa.String(length=200), nullable=False),
+        sa.Column("location", sa.String(length=200), nullable=False),
+        sa.Column("days", sa.String(length=32), nullable=False),
+        sa.UniqueConstraint("team_id", "location_key", name="uq_office_days_location"),
+    )
+    op.create_table(
         "lunch_votes",
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column(
@@ -49,6 +58,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("lunch_votes")
+    op.drop_table("office_days")
     with op.batch_alter_table("programs") as batch:
         batch.drop_column("auto_schedule")
     for column in ("auto_at", "remind_at", "check_at"):
