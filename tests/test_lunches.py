@@ -219,3 +219,22 @@ def test_an_offices_days_limit_the_days_offered_to_people_there(harness, slack, 
         "Tue 2 Jun, 12:00", "Thu 4 Jun, 12:00"]  # fmt: skip
     assert "any of their lunch days" in harness.command("office-days New York any",
                                                         user="UADMIN").text  # fmt: skip
+
+
+def test_a_group_across_time_zones_is_offered_a_video_lunch_each_reads_in_their_zone(
+    harness, slack, settings
+):
+    # U1 in Berlin, everyone else in London: an hour apart, lunch-able together (within the
+    # program's window) yet not one zone, and U1's group is bound to mix them
+    for user in ("UADMIN", "U2", "U3", "U4"):  # as Slack's profiles say; the round reads them
+        slack.update_user("T1", user, tz="Europe/London")
+    run(harness, slack, settings)
+    with harness.session() as session:
+        conversation = next(g.conversation_id for g in session.scalars(select(Group))
+                            if "U1" in [m.user_id for m in g.members])  # fmt: skip
+    intro = slack.messages(conversation)[0]
+    (offer,) = [b for b in intro.blocks if "video lunch" in json.dumps(b)]
+    text = offer["text"]["text"]
+    assert text.count("<!date^") == len(date_buttons(slack, conversation)) >= 1
+    assert "{date_short_pretty} at {time}" in text  # Slack shows it in each reader's zone
+    assert all("," not in b["text"]["text"] for b in date_buttons(slack, conversation))
