@@ -63,6 +63,14 @@ class BufferedThreadWorker(ThreadWorker):
         super().__init__(*args, **kwargs)
         self.reading: deque[TConn] = deque()  # in order of arrival, so of deadline
 
+    def handle_quit(self, sig, frame):
+        """Quick shutdown (SIGQUIT, and SIGINT on Ctrl-C): leave the loop at once instead of
+        raising SystemExit inside whatever the signal interrupted. Raised in a finalizer (a
+        garbage collector's callback while the worker boots, say), Python prints it as a
+        traceback on a plain Ctrl-C."""
+        self.alive = False
+        self.cfg.worker_int(self)
+
     def accept(self, listener):
         try:
             client, address = listener.accept()

@@ -67,6 +67,8 @@ class Schedule:
             )
         if self.time_of_day.tzinfo is not None:
             raise ValueError("the time of day is local to the schedule's time zone; give no zone")
+        if self.time_of_day.fold:  # a wall-clock time: which side of a DST change is ours
+            object.__setattr__(self, "time_of_day", self.time_of_day.replace(fold=0))
         zone(self.timezone)
 
     @property

@@ -214,6 +214,7 @@ def test_an_offices_days_limit_the_days_offered_to_people_there(harness, slack, 
     with harness.session() as session:
         for user in ("UADMIN", "U1", "U2", "U3", "U4"):
             set_value(session, "T1", user, "location", "new york", "admin")
+    # UADMIN's Slack zone is New York, the others' Berlin: one office still lunches in person
     group_id, conversation, organiser, members = run(harness, slack, settings)
     assert [b["text"]["text"] for b in date_buttons(slack, conversation)] == [
         "Tue 2 Jun, 12:00", "Thu 4 Jun, 12:00"]  # fmt: skip

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from freezegun import freeze_time
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot.models import utcnow
@@ -215,6 +215,11 @@ moments = st.datetimes(dt.datetime(2024, 1, 1), dt.datetime(2034, 1, 1), timezon
 
 @settings(max_examples=300, deadline=None)
 @given(schedule=schedules, after=moments)
+@example(  # a wall time marked fold=1 at a clock change that skips midnight (found by this test)
+    schedule=Schedule(cadence="monthly", weekday=6, time_of_day=dt.time(0, 0, fold=1),
+                      timezone="America/Santiago", week_of_month=1),
+    after=dt.datetime(2025, 9, 1, tzinfo=UTC),
+)
 def test_next_run_is_the_first_slot_strictly_after(schedule, after):
     slot = next_run(schedule, after)
     assert after < slot <= after + dt.timedelta(days=36)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
 from slack_sdk.errors import SlackApiError
@@ -66,6 +66,10 @@ def diners(
             days=days,
             lunch_time=_time(member.lunch_time if member else None, default),
         ))  # fmt: skip
+    places = {location_key(rows[u].location) if u in rows and rows[u].location else None
+              for u in ids}  # fmt: skip
+    if len(places) == 1 and None not in places and found:  # one office: lunch in person there
+        found = [replace(d, zone=found[0].zone) for d in found]
     return found
 
 
