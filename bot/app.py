@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 
-from bot import listeners
+from bot import listeners, logs
 from bot.config import BOT_SCOPES, ConfigError, Settings
 from bot.db import engine_for
 from bot.slack import TOKEN_ERRORS, retry_handlers, web_client
@@ -48,6 +48,13 @@ class Deps:
         from bot.listeners import guarded
 
         self.work.submit(guarded(func), *args, **kwargs)
+
+
+class _Pool(ThreadPoolExecutor):
+    """A thread pool whose tasks log with the ids (workspace) of the request that gave them."""
+
+    def submit(self, fn, /, *args, **kwargs):
+        return super().submit(logs.carry(fn), *args, **kwargs)
 
 
 class InstallationStore(SQLAlchemyInstallationStore):
@@ -85,10 +92,10 @@ def build_app(
     """Make the app; a token Slack refuses becomes a ConfigError the CLI can print."""
     settings.require_slack()
     verify = not settings.socket_mode
-    executor = listener_executor or ThreadPoolExecutor(
+    executor = listener_executor or _Pool(
         max_workers=LISTENER_THREADS, thread_name_prefix="listener"
     )
-    work = work_executor or ThreadPoolExecutor(max_workers=WORK_THREADS, thread_name_prefix="work")
+    work = work_executor or _Pool(max_workers=WORK_THREADS, thread_name_prefix="work")
     try:
         if settings.oauth:
             store = installation_store(settings)
