@@ -16,6 +16,7 @@ from dotenv import load_dotenv
 SLACK_API_DEFAULT = "https://slack.com/api/"
 DATABASE_DEFAULT = "sqlite:///worthknowing.db"
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+LOG_FORMATS = ("text", "json")
 # How the Slack app is distributed, which sets some Web API limits (see README).
 APP_DISTRIBUTIONS = ("internal", "marketplace", "unlisted")
 
@@ -65,6 +66,10 @@ class Settings:
     slack_rate_scale: float = 1.0
     # None: chosen by install mode (`app_distribution`).
     slack_app_distribution: str | None = None
+    # text (one readable line) or json (one object a line, for a log system).
+    log_format: str = "text"
+    # Whether GET /metrics answers (Prometheus text format).
+    metrics: bool = True
 
     @property
     def app_distribution(self) -> str:
@@ -200,6 +205,24 @@ def _log_level(raw: str | None) -> str:
     return level
 
 
+def _log_format(raw: str | None) -> str:
+    value = (raw or "").strip().lower() or "text"
+    if value not in LOG_FORMATS:
+        raise ConfigError(f"LOG_FORMAT is {raw!r}: use text or json")
+    return value
+
+
+def _switch(name: str, raw: str | None, default: bool) -> bool:
+    value = (raw or "").strip().lower()
+    if not value:
+        return default
+    if value in ("on", "true", "yes", "1"):
+        return True
+    if value in ("off", "false", "no", "0"):
+        return False
+    raise ConfigError(f"{name} is {raw!r}: use on or off")
+
+
 def _rate_scale(raw: str | None) -> float:
     if raw is None or not raw.strip():
         return 1.0
@@ -246,4 +269,6 @@ def load(env: dict[str, str] | None = None, dotenv_path: str | Path | None = Non
         state_secret=get("SLACK_STATE_SECRET"),
         slack_rate_scale=_rate_scale(env.get("SLACK_RATE_SCALE")),
         slack_app_distribution=_distribution(env.get("SLACK_APP_DISTRIBUTION")),
+        log_format=_log_format(env.get("LOG_FORMAT")),
+        metrics=_switch("METRICS", env.get("METRICS"), True),
     )

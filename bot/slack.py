@@ -2,6 +2,7 @@
 
 Retry handlers come from slack_sdk: HTTP 429 waits for Retry-After, 5xx and dropped
 connections back off and try again, so a busy Slack delays a message instead of losing it.
+Each 429 and each retry is counted (bot/metrics.py) by Web API method.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.handler import RetryHandler
 
+from bot import metrics
 from bot.config import Settings
 
 log = logging.getLogger(__name__)
@@ -35,11 +38,44 @@ TRANSIENT_ERRORS = frozenset(
 )
 
 
+def _method(request) -> str:
+    """The Web API method of a call (chat.postMessage), from its URL."""
+    path = (getattr(request, "url", "") or "").split("?", 1)[0]
+    return metrics.label(path.rstrip("/").rsplit("/", 1)[-1])
+
+
+class _Count429(RetryHandler):
+    """First in every client's list: counts each 429 answer, and never retries itself."""
+
+    def can_retry(self, *, state, request, response=None, error=None) -> bool:
+        if response is not None and response.status_code == 429:
+            metrics.SLACK_RATE_LIMITED.labels(_method(request)).inc()
+        return False
+
+
+def _counted(handler_class, reason: str):
+    class Counted(handler_class):
+        def prepare_for_next_attempt(self, *, state, request, response=None, error=None):
+            metrics.SLACK_RETRIES.labels(_method(request), reason).inc()
+            super().prepare_for_next_attempt(
+                state=state, request=request, response=response, error=error
+            )
+
+    Counted.__name__ = Counted.__qualname__ = f"Counted{handler_class.__name__}"
+    return Counted
+
+
+_RateLimited = _counted(RateLimitErrorRetryHandler, "rate_limited")
+_ServerError = _counted(ServerErrorRetryHandler, "server_error")
+_ConnectionError = _counted(ConnectionErrorRetryHandler, "connection_error")
+
+
 def retry_handlers(max_retries: int = 8) -> list:
     return [
-        RateLimitErrorRetryHandler(max_retry_count=max_retries),
-        ServerErrorRetryHandler(max_retry_count=max_retries),
-        ConnectionErrorRetryHandler(max_retry_count=max_retries),
+        _Count429(),
+        _RateLimited(max_retry_count=max_retries),
+        _ServerError(max_retry_count=max_retries),
+        _ConnectionError(max_retry_count=max_retries),
     ]
 
 
@@ -58,7 +94,7 @@ def rate_limit_only_client(settings: Settings, token: str | None) -> WebClient:
         token=token,
         base_url=settings.slack_api_url,
         timeout=30,
-        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=8)],
+        retry_handlers=[_Count429(), _RateLimited(max_retry_count=8)],
     )
 
 

@@ -24,7 +24,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from bot import round_messages
+from bot import logs, metrics, round_messages
 from bot.config import Settings
 from bot.db import session_scope
 from bot.models import Group, Member, Program, Round, UnmatchedMember, utcnow
@@ -99,7 +99,8 @@ class Delivery:
         total, done = len(todo), 0
         # A few groups in flight at once: the pacer, not each call's latency, sets the pace.
         with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-            for _ in pool.map(lambda plan: self._deliver_group(plan, channel_id), todo):
+            deliver = logs.carry(self._deliver_group)  # its lines name the round too
+            for _ in pool.map(lambda plan: deliver(plan, channel_id), todo):
                 done += 1
                 if progress:
                     progress(done, total)
@@ -199,6 +200,10 @@ class Delivery:
             group = session.get(Group, group_id)
             for key, value in values.items():
                 setattr(group, key, value)
+        if values.get("delivery") == "posted":
+            metrics.GROUPS_DELIVERED.inc()
+        elif values.get("delivery") == "failed":
+            metrics.group_failed(values.get("error") or "unknown_error")
 
     def _notify_unmatched(self, round_id: int, channel_id: str) -> None:
         """Tell everyone the engine could not place why; they go first next round."""

@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from bot import round_messages
+from bot import logs, metrics, round_messages
 from bot.config import Settings
 from bot.db import session_scope
 from bot.models import Group, Participation, Program, Round, UnmatchedMember, Workspace, utcnow
@@ -68,6 +68,11 @@ def run_round(
     Without a slot (a manual round) an unfinished or very recent round is resumed instead of
     starting another one. With wait=False a round someone else is delivering is left to them.
     """
+    with logs.context(program_id=program_id):  # its log lines name the program and round
+        return _run_round(settings, program_id, slot, progress, wait)
+
+
+def _run_round(settings, program_id, slot, progress, wait) -> RoundReport:
     url = settings.database_url
     with session_scope(url) as session:
         program = session.get(Program, program_id)
@@ -76,12 +81,16 @@ def run_round(
         if not workspace_active(session, program.team_id):
             raise NoProgram(f"Worth Knowing was uninstalled from workspace {program.team_id}")
         team_id = program.team_id
+    logs.note(team_id=team_id)
     client = client_for_team(settings, team_id)
     pacer = Pacer(settings.slack_rate_scale)
     with locks.hold(url, locks.PLAN, program_id):
         round_id, created = _existing_round(settings, program_id, slot), False
         if round_id is None:
             round_id, created = _plan(settings, client, pacer, program_id, slot)
+            if created:
+                metrics.ROUNDS_STARTED.inc()
+    logs.note(round_id=round_id)
     # Whoever holds a round's delivery lock delivers it; a second caller waits (or, with
     # wait=False, leaves it to the first) and then finds nothing left to send.
     hold = locks.hold if wait else locks.try_hold
@@ -210,7 +219,8 @@ def send_due_checkins(settings: Settings, now: dt.datetime) -> int:
     sent = 0
     for round_id, program_id, team_id in due:
         try:
-            sent += _send_checkins(settings, round_id, team_id)
+            with logs.context(team_id=team_id, program_id=program_id, round_id=round_id):
+                sent += _send_checkins(settings, round_id, team_id)
         except Exception as error:
             log.error(
                 "check-ins of round %s (program %s, workspace %s) failed, trying again at the "
@@ -306,7 +316,8 @@ def close_due_rounds(settings: Settings, now: dt.datetime) -> int:
         try:
             # An uninstalled workspace's rounds still close, without a word in Slack.
             client = None if active is False else client_for_team(settings, team_id)
-            closed += close_round(settings, client, round_id)
+            with logs.context(team_id=team_id, program_id=program_id, round_id=round_id):
+                closed += close_round(settings, client, round_id)
         except Exception as error:
             log.error(
                 "closing round %s (program %s, workspace %s) failed, trying again at the next "
@@ -333,6 +344,7 @@ def close_round(settings: Settings, client, round_id: int) -> bool:
                 return False
             program_id = round_.program_id
             nudges, summary, channel_id = _close(session, round_, speak=client is not None)
+        metrics.ROUNDS_CLOSED.inc()
     # Closed and claimed in that commit: whoever comes next finds closed_at and stops, so the
     # posts need no lock.
     if client is None:
