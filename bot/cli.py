@@ -47,14 +47,13 @@ def cmd_serve(args) -> int:
 
 
 def cmd_clock(args) -> int:
-    from bot.clock import grace_hours, run_clock
+    from bot.clock import grace_hours, run_clock, tick_seconds
 
     settings = settings_for_command(migrate=False)
     grace = grace_hours(args.grace_hours)
-    if args.tick < 1:
-        raise ConfigError(f"--tick is {args.tick}: use a whole number of seconds, such as 30")
+    tick = tick_seconds(args.tick)
     migrate(settings.database_url)
-    run_clock(settings, tick_seconds=args.tick, grace=grace, parent_pid=args.parent_pid)
+    run_clock(settings, tick_seconds=tick, grace=grace, parent_pid=args.parent_pid)
     return 0
 
 
@@ -106,7 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run scheduled work. Upgrades the database first.",
     )
     clock.add_argument(
-        "--tick", type=int, default=30, help="seconds between checks for due work (default 30)"
+        "--tick",
+        type=int,
+        default=None,
+        help="seconds between checks for due work (default CLOCK_TICK_SECONDS, else 30)",
     )
     clock.add_argument(
         "--grace-hours",

@@ -22,6 +22,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -29,6 +30,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from bot import logs, metrics
 from bot.config import ConfigError, Settings
 from bot.db import session_scope
 from bot.models import utcnow
@@ -152,6 +154,8 @@ class Clock:
             cutoff = self._pause_cutoff(now)
             with session_scope(self.settings.database_url) as session:
                 due = due_work.due_now(session, now, cutoff)
+            for kind, waiting in vars(due).items():
+                metrics.DUE_WORK.labels(kind).set(1 if waiting else 0)
             if not due or self._stopping.is_set():
                 return report
             url = self.settings.database_url
@@ -172,9 +176,11 @@ class Clock:
                 for program_id in program_ids:
                     if self._stopping.is_set():
                         return report
-                    self._guard(
-                        f"the round of program {program_id}", self._program, program_id, now, report
-                    )
+                    with logs.context(program_id=program_id):
+                        self._guard(
+                            f"the round of program {program_id}", self._program, program_id, now,
+                            report,
+                        )  # fmt: skip
             if due.deliveries and (self._next_resume is None or now >= self._next_resume):
                 self._next_resume = now + RESUME_EVERY
                 report.resumed = self._guard("resuming deliveries", self._resume, self.settings)
@@ -217,6 +223,8 @@ class Clock:
                 return
             with session_scope(url) as session:
                 program = due_work.read_program(session, program_id)
+            if program is not None:
+                logs.note(team_id=program.team_id)
             if program is None or program.next_run_at is None or program.next_run_at > now:
                 return  # gone, or another clock has just run it
             if program.schedule is None:
@@ -353,6 +361,20 @@ def grace_hours(value: str | float | None = None, env: dict[str, str] | None = N
     return hours
 
 
+def tick_seconds(value: int | None = None, env: dict[str, str] | None = None) -> int:
+    """Seconds between ticks: `value` if given, else CLOCK_TICK_SECONDS, else 30."""
+    source, raw = "--tick", value
+    if value is None:
+        raw = (env if env is not None else os.environ).get("CLOCK_TICK_SECONDS")
+        source = "CLOCK_TICK_SECONDS"
+        if raw is None or not str(raw).strip():
+            return TICK_SECONDS
+    seconds = int(raw) if str(raw).strip().isdigit() else 0
+    if not 1 <= seconds <= 3600:
+        raise ConfigError(f"{source} is {raw!r}: use a whole number of seconds, such as 30")
+    return seconds
+
+
 class _LongTicks(logging.Filter):
     """A tick still busy with rounds when the next is due is normal, not a warning each time."""
 
@@ -369,40 +391,53 @@ def _quiet_apscheduler() -> None:
         scheduler_log.addFilter(_LongTicks())
 
 
+_tick_seconds = tick_seconds  # start_background's argument has the same name
+
+
 def _schedule(scheduler: BaseScheduler, clock: Clock, tick_seconds: int) -> None:
     def tick() -> None:
-        try:  # when the clock last ran, for `python -m bot doctor`
-            heartbeat.record(clock.settings.database_url, utcnow())
-        except Exception:
-            log.exception("clock: could not note the tick")
+        started = time.perf_counter()
         try:
             clock.tick()
         except Exception:
             log.exception("clock tick failed")
+        metrics.CLOCK_TICKS.inc()
+        metrics.CLOCK_TICK_SECONDS.observe(time.perf_counter() - started)
+
+    def beat() -> None:
+        """When the clock last ran, for /healthz and `python -m bot doctor`: a job of its own,
+        so a long tick (a big round) is not taken for a dead clock."""
+        try:
+            heartbeat.record(clock.settings.database_url, utcnow(), tick_seconds)
+        except Exception:
+            log.exception("clock: could not note the tick")
 
     _quiet_apscheduler()
-    scheduler.add_job(
-        tick,
-        "interval",
-        seconds=tick_seconds,
-        id="tick",
-        name="clock tick",
-        max_instances=1,
-        coalesce=True,
-        next_run_time=dt.datetime.now(dt.UTC),
-    )
+    first = dt.datetime.now(dt.UTC)
+    for job, job_id, name in ((beat, "beat", "clock heartbeat"), (tick, "tick", "clock tick")):
+        scheduler.add_job(
+            job,
+            "interval",
+            seconds=tick_seconds,
+            id=job_id,
+            name=name,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=first,
+        )
 
 
 def start_background(
-    settings: Settings, tick_seconds: int = TICK_SECONDS, grace: float | None = None
+    settings: Settings, tick_seconds: int | None = None, grace: float | None = None
 ) -> BackgroundScheduler:
     """The clock inside `serve` in Socket Mode (one process that never forks; over HTTP
     gunicorn forks, and serve starts `python -m bot clock` as its child instead)."""
+    seconds = tick_seconds or _tick_seconds()
     clock = Clock(settings, grace=dt.timedelta(hours=grace_hours(grace)))
     scheduler = BackgroundScheduler(timezone="UTC", daemon=True)
-    _schedule(scheduler, clock, tick_seconds)
+    _schedule(scheduler, clock, seconds)
     scheduler.start()
-    log.info("clock running inside serve: checking every %s s", tick_seconds)
+    log.info("clock running inside serve: checking every %s s", seconds)
     return scheduler
 
 

@@ -403,12 +403,14 @@ class ProcessedEvent(Base):
 
 
 class ClockTick(Base):
-    """When a clock last ran its tick, so `python -m bot doctor` can tell a stopped clock."""
+    """When a clock last ran its tick, and how often it ticks, so `/healthz` and `python -m
+    bot doctor` (in any process) can tell a stopped clock."""
 
     __tablename__ = "clock_ticks"
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     last_tick_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    tick_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class SeenSignature(Base):

@@ -9,11 +9,15 @@ also stops by itself if the master disappears without a word (SIGKILL).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 
 from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
@@ -22,6 +26,9 @@ from slack_sdk.errors import SlackApiError
 
 from bot.config import ConfigError, Settings
 from bot.db import dispose_engines
+from bot.models import utcnow
+
+METRICS_DIRECTORY = "PROMETHEUS_MULTIPROC_DIR"
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +40,7 @@ class _Gunicorn(BaseApplication):
         self._settings = settings
         self._options = options
         self._clock = clock
+        self._started = utcnow()  # a worker started later still counts from here (health)
         super().__init__()
 
     def load_config(self):
@@ -43,7 +51,8 @@ class _Gunicorn(BaseApplication):
     def load(self):
         from bot.web import create_wsgi
 
-        return create_wsgi(self._settings)
+        clock_tick = self._clock.tick_seconds if self._clock is not None else None
+        return create_wsgi(self._settings, clock_tick=clock_tick, started_at=self._started)
 
     def run(self):
         try:
@@ -61,7 +70,13 @@ class ClockChild:
     LONGEST_PAUSE = 60.0
 
     def __init__(self):
-        self.command = [sys.executable, "-m", "bot", "clock", "--parent-pid", str(os.getpid())]
+        from bot.clock import tick_seconds
+
+        self.tick_seconds = tick_seconds()  # CLOCK_TICK_SECONDS: a bad value stops serve here
+        self.command = [
+            sys.executable, "-m", "bot", "clock", "--parent-pid", str(os.getpid()),
+            "--tick", str(self.tick_seconds),
+        ]  # fmt: skip
         self.process: subprocess.Popen | None = None
         self.pause = self.FIRST_PAUSE
         self.not_before = 0.0
@@ -89,7 +104,12 @@ class ClockChild:
 
     def running(self) -> bool:
         """Whether the clock lives; reaps it if it died (poll waits for exactly its pid)."""
-        return self.process is not None and self.process.poll() is None
+        if self.process is None:
+            return False
+        if self.process.poll() is None:
+            return True
+        _process_ended(self.process.pid)
+        return False
 
     def stop(self) -> None:
         """Ask the clock to stop (SIGTERM); `wait` then makes sure it did."""
@@ -106,6 +126,39 @@ class ClockChild:
             log.error("clock process did not stop within %s s; killing it", self.STOP_SECONDS)
             self.process.kill()
             self.process.wait()
+        _process_ended(self.process.pid)
+
+
+def _process_ended(pid: int) -> None:
+    """A worker or the clock is gone: its live gauges go too (its counts stay in the totals)."""
+    if os.environ.get(METRICS_DIRECTORY):
+        from bot.metrics import process_ended
+
+        process_ended(pid)
+
+
+def _child_exit(_server, worker) -> None:  # gunicorn's hook, in the master
+    _process_ended(worker.pid)
+
+
+@contextlib.contextmanager
+def metrics_directory(settings: Settings) -> Iterator[None]:
+    """Where every process of this serve (workers, clock) writes its metrics, for /metrics to
+    add up: PROMETHEUS_MULTIPROC_DIR if set, else a temporary directory removed on exit. Set
+    before any metric is made (bot/metrics.py makes them on first use)."""
+    given = os.environ.get(METRICS_DIRECTORY)
+    if not settings.metrics or given:
+        if given:
+            os.makedirs(given, exist_ok=True)
+        yield
+        return
+    path = tempfile.mkdtemp(prefix="worth-knowing-metrics-")
+    os.environ[METRICS_DIRECTORY] = path
+    try:
+        yield
+    finally:
+        os.environ.pop(METRICS_DIRECTORY, None)
+        shutil.rmtree(path, ignore_errors=True)
 
 
 class _Master(Arbiter):
@@ -135,6 +188,11 @@ class _Master(Arbiter):
 
 
 def serve_http(settings: Settings, host: str, workers: int, threads: int, with_clock: bool) -> None:
+    with metrics_directory(settings):  # first: before any process makes a metric
+        _serve_http(settings, host, workers, threads, with_clock)
+
+
+def _serve_http(settings: Settings, host: str, workers: int, threads: int, with_clock: bool):
     if not settings.oauth:
         from bot.app import check_bot_token
 
@@ -156,6 +214,7 @@ def serve_http(settings: Settings, host: str, workers: int, threads: int, with_c
         "logger_class": "bot.logs.GunicornLogger",  # redacts like every other log
         "proc_name": "worth-knowing",
         "control_socket_disable": True,
+        "child_exit": _child_exit,
     }
     clock = ClockChild() if with_clock else None  # one clock, however many workers
     _Gunicorn(settings, options, clock).run()

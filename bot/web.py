@@ -1,4 +1,5 @@
-"""The HTTP edge: Slack's requests go to Bolt, `/healthz` tells a load balancer we are alive.
+"""The HTTP edge: Slack's requests go to Bolt, `/healthz` tells a load balancer whether the
+database and the clock are alive (JSON; 503 when not), `/metrics` is for Prometheus.
 
 A POST to /slack/events reaches Bolt only once its raw body passed the signature check and
 its signature was never seen before (bot/signatures.py); anything else is a 401 here, so no
@@ -7,23 +8,50 @@ forged body is ever parsed.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import json
 import logging
+import time
 
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.request.internals import extract_team_id
 from slack_bolt.response import BoltResponse
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot import logs, metrics
 from bot.app import build_app
 from bot.bolt_request import bolt_request
 from bot.config import Settings
-from bot.db import ping
 from bot.http_worker import MAX_BODY_BYTES
+from bot.models import utcnow
+from bot.services import health
 from bot.signatures import RefusalLog, SeenSignatures, refusal
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+KIND = "worth_knowing.kind"  # where dispatch leaves the request's kind for the metrics
+# Slack's payload types, by the kind of request they are counted as.
+_KINDS = {
+    "event_callback": "event",
+    "url_verification": "event",
+    "app_rate_limited": "event",
+    "block_actions": "action",
+    "block_suggestion": "action",
+    "interactive_message": "action",
+    "shortcut": "action",
+    "message_action": "action",
+    "view_submission": "view",
+    "view_closed": "view",
+}
+
+
+def kind_of(body: dict) -> str:
+    """command, action, view or event (unknown for anything else)."""
+    if "command" in body:
+        return "command"
+    return _KINDS.get(str(body.get("type")), "unknown")
 
 
 class _Handler(SlackRequestHandler):
@@ -39,22 +67,54 @@ class _Handler(SlackRequestHandler):
             log.warning("answered 400 to a signed request Bolt could not read (%s)",
                         type(error).__name__)  # fmt: skip
             return BoltResponse(status=400, body="malformed request")
-        return self.app.dispatch(read)
+        body = read.body if isinstance(read.body, dict) else {}
+        request.environ[KIND] = kind_of(body)
+        with logs.context(team_id=extract_team_id(body)):
+            return self.app.dispatch(read)
 
 
-def create_wsgi(settings: Settings):
+def create_wsgi(
+    settings: Settings, *, clock_tick: int | None = None, started_at: dt.datetime | None = None
+):
+    """The WSGI app. `clock_tick`: the tick of the clock this deployment runs, whose silence
+    makes /healthz answer 503 (None: no clock expected of these processes)."""
     handler = _Handler(build_app(settings), path=EVENTS_PATH)
     seen = SeenSignatures(settings.database_url)
     refusals = RefusalLog()
+    started_at = started_at or utcnow()
+
+    def events(environ, start_response):
+        arrived = time.perf_counter()
+        statuses: list[str] = []
+
+        def noting(status, headers, exc_info=None):
+            statuses.append(status.split(" ", 1)[0])
+            return start_response(status, headers, exc_info)
+
+        answer = _admit(settings, seen, refusals, environ)
+        if answer is not None:
+            result = _plain(noting, *answer)
+        else:
+            result = handler(environ, noting)
+        status = statuses[-1] if statuses else "500"
+        metrics.request_answered(environ.get(KIND, "unknown"), status, time.perf_counter() - arrived)
+        return result
 
     def application(environ, start_response):
         path = environ.get("PATH_INFO")
         if path == "/healthz":
-            return _health(settings, start_response)
+            healthy, body = health.report(
+                settings.database_url, clock_tick=clock_tick, started_at=started_at
+            )
+            status = "200 OK" if healthy else "503 Service Unavailable"
+            return _send(start_response, status, "application/json", json.dumps(body) + "\n")
+        if path == "/metrics":
+            if not settings.metrics:  # METRICS=off
+                return _plain(start_response, "404 Not Found", "not found")
+            text, content_type = metrics.exposition()
+            return _send(start_response, "200 OK", content_type, text)
         if path == EVENTS_PATH and environ.get("REQUEST_METHOD") == "POST":
-            answer = _admit(settings, seen, refusals, environ)
-            if answer is not None:
-                return _plain(start_response, *answer)
+            return events(environ, start_response)
         return handler(environ, start_response)
 
     return application
@@ -90,15 +150,10 @@ def _admit(settings: Settings, seen: SeenSignatures, refusals: RefusalLog, envir
 
 
 def _plain(start_response, status: str, text: str):
-    body = (text + "\n").encode()
-    start_response(status, [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
-    return [body]
+    return _send(start_response, status, "text/plain", text + "\n")
 
 
-def _health(settings: Settings, start_response):
-    try:
-        ping(settings.database_url)
-    except Exception as error:  # noqa: BLE001 - any failure means unhealthy
-        log.warning("health check failed: %s", error)
-        return _plain(start_response, "503 Service Unavailable", "database unavailable")
-    return _plain(start_response, "200 OK", "ok")
+def _send(start_response, status: str, content_type: str, body: str | bytes):
+    data = body.encode() if isinstance(body, str) else body
+    start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(data)))])
+    return [data]

@@ -1,0 +1,24 @@
+"""how often the clock ticks, for /healthz
+
+Revision ID: 0007_health
+Revises: 0006_exact
+Create Date: 2026-11-29
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0007_health"
+down_revision = "0006_exact"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("clock_ticks") as batch:
+        batch.add_column(sa.Column("tick_seconds", sa.Integer(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("clock_ticks") as batch:
+        batch.drop_column("tick_seconds")
