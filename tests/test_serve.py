@@ -38,7 +38,11 @@ def post_command(slack, app, text: str, **kwargs):
 
 def test_health_signatures_and_help(slack, served):
     with urllib.request.urlopen(served.url + "/healthz", timeout=5) as response:
-        assert response.status == 200 and response.read() == b"ok\n"
+        assert response.status == 200 and response.headers["Content-Type"] == "application/json"
+        health = json.loads(response.read())
+    # --no-clock: no clock is expected of these processes, so none is waited for
+    assert health["status"] == "ok" and health["database"] == "ok"
+    assert health["clock"] == {"expected": False, "last_tick": None}
 
     _, (status, _, body) = post_command(slack, served, "help")
     assert status == 200 and "Worth Knowing" in body and "/meet status" in body
