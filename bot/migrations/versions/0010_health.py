@@ -1,15 +1,15 @@
 """how often the clock ticks, for /healthz
 
-Revision ID: 0007_health
-Revises: 0006_exact
+Revision ID: 0010_health
+Revises: 0009_about
 Create Date: 2026-11-29
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_health"
-down_revision = "0006_exact"
+revision = "0010_health"
+down_revision = "0009_about"
 branch_labels = None
 depends_on = None
 
