@@ -1,15 +1,15 @@
 """how often the clock ticks, for /healthz
 
-Revision ID: 0010_health
-Revises: 0009_about
+Revision ID: 0012_health
+Revises: 0011_after_lunch
 Create Date: 2026-11-29
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010_health"
-down_revision = "0009_about"
+revision = "0012_health"
+down_revision = "0011_after_lunch"
 branch_labels = None
 depends_on = None
 
