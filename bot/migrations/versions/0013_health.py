@@ -1,15 +1,15 @@
 """how often the clock ticks, for /healthz
 
-Revision ID: 0012_health
-Revises: 0011_after_lunch
+Revision ID: 0013_health
+Revises: 0012_lunch_dates
 Create Date: 2026-11-29
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012_health"
-down_revision = "0011_after_lunch"
+revision = "0013_health"
+down_revision = "0012_lunch_dates"
 branch_labels = None
 depends_on = None
 
