@@ -328,8 +328,10 @@ class Group(Base):
     touch_next_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     round: Mapped[Round] = relationship(back_populates="groups")
+    # By user id (the order SQLite's unique index gave them anyway), so names are listed alike
+    # on every backend and after a move.
     members: Mapped[list[GroupMember]] = relationship(
-        back_populates="group", cascade="all, delete-orphan"
+        back_populates="group", cascade="all, delete-orphan", order_by="GroupMember.user_id"
     )
 
 
