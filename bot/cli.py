@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bot import doctor, preview, round_cli
+from bot import doctor, preview, round_cli, transfer_cli
 from bot.config import ConfigError
 from bot.db import migrate
 from bot.insights import report as insights_report
@@ -133,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_parser(sub)
     levels_cli.add_parser(sub)
     round_cli.add_parser(sub)
+    transfer_cli.add_parser(sub)
     doctor.add_parser(sub)
     demo.add_parser(sub)
     insights_report.add_parser(sub)
