@@ -16,8 +16,10 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 import sqlalchemy as sa
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
@@ -158,9 +160,13 @@ def export(url: str, out: Path, progress: Progress | None = None) -> Summary:
     """Write the database at `url` to `out` (mode 0600, replaced only once it is complete)."""
     revision = current_revision(url)
     head = head_revision()
+    if revision is None:
+        raise TransferError(
+            "the database at DATABASE_URL is empty (no schema): is DATABASE_URL the one to export?"
+        )
     if revision != head:
         raise TransferError(
-            f"the database is at schema revision {revision or 'none'}, this app at {head}: "
+            f"the database is at schema revision {revision}, this app at {head}: "
             "run `python -m bot migrate` first"
         )
     known = tables()
@@ -198,36 +204,25 @@ def _export_table(connection, table: sa.Table, count: int, stream, progress) -> 
         progress(table.name, done, count)
 
 
-class _private_file:
+@contextmanager
+def _private_file(path: Path) -> Iterator[TextIO]:
     """A file only its owner can read, written beside `path` and moved there when complete:
     a failed export leaves no half file, and an existing file is replaced, never widened."""
-
-    def __init__(self, path: Path):
-        self.path = Path(path)
-
-    def __enter__(self):
-        directory = self.path.parent
-        try:
-            fd, self.partial = tempfile.mkstemp(
-                dir=directory, prefix=f".{self.path.name}.", suffix=".partial"
-            )
-        except OSError as error:
-            raise TransferError(f"cannot write {self.path}: {error.strerror}") from None
+    path = Path(path)
+    try:
+        fd, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    except OSError as error:
+        raise TransferError(f"cannot write {path}: {error.strerror}") from None
+    try:
         os.fchmod(fd, 0o600)  # mkstemp's default already; said here because it matters
-        self.stream = os.fdopen(fd, "w", encoding="utf-8", newline="\n")
-        return self.stream
-
-    def __exit__(self, kind, error, trace):
-        self.stream.close()
-        if kind is None:
-            try:
-                os.replace(self.partial, self.path)
-                return False
-            except OSError as failure:
-                os.unlink(self.partial)
-                raise TransferError(f"cannot write {self.path}: {failure.strerror}") from None
-        os.unlink(self.partial)
-        return False
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as stream:
+            yield stream
+        os.replace(partial, path)
+    except OSError as error:
+        raise TransferError(f"cannot write {path}: {error.strerror}") from None
+    finally:
+        if os.path.exists(partial):
+            os.unlink(partial)
 
 
 # --- import -----------------------------------------------------------------------------
@@ -237,15 +232,15 @@ def read_header(path: Path) -> dict:
     """The file's header, checked against this app's format and schema."""
     name = path.name
     try:
-        with open(path, encoding="utf-8") as stream:
+        with open(path, "rb") as stream:
             first = stream.readline()
     except FileNotFoundError:
         raise TransferError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise TransferError(f"{path}: cannot read it ({error})") from None
+    except OSError as error:
+        raise TransferError(f"{path}: cannot read it ({error.strerror})") from None
     try:
-        header = json.loads(first)
-    except ValueError:
+        header = json.loads(first.decode("utf-8"))
+    except ValueError:  # UnicodeDecodeError too
         header = None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise TransferError(
@@ -348,11 +343,13 @@ def _rows(
     kinds: dict[str, tuple[sa.Column, str]] = {}
     batch: list[dict] = []
     first = 2
-    with open(path, encoding="utf-8") as stream:
+    with open(path, "rb") as stream:
         stream.readline()
-        for number, text in enumerate(stream, start=2):
+        for number, line in enumerate(stream, start=2):
             try:
-                item = json.loads(text)
+                item = json.loads(line.decode("utf-8"))
+            except UnicodeDecodeError:
+                raise TransferError(f"{name} line {number}: not UTF-8 text") from None
             except ValueError:
                 raise TransferError(f"{name} line {number}: not a JSON object") from None
             if not isinstance(item, dict) or not isinstance(item.get("row"), dict):

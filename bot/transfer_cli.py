@@ -16,8 +16,8 @@ from bot.runtime import settings_for_command
 
 TOKENS_WARNING = (
     "The file holds everything, including the Slack tokens of every installed workspace: "
-    "it is written readable by its owner only (mode 0600); keep it that way, and delete it "
-    "once the move is done."
+    "export writes it readable by its owner only (mode 0600); keep it that way, and delete "
+    "it once the move is done."
 )
 
 

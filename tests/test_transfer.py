@@ -407,6 +407,16 @@ def test_a_line_that_is_not_json_is_named(moved, settings, tmp_path):
     )
 
 
+def test_a_line_that_is_not_text_is_named(moved, settings, tmp_path):
+    with moved.open("ab") as stream:
+        stream.write(b'{"table": "\xff"}\n')
+    result = import_(settings.database_url, moved, tmp_path)
+    number = len(moved.read_bytes().splitlines())
+    assert (result.returncode, result.stderr.strip()) == (
+        2, f"error: lunch.jsonl line {number}: not UTF-8 text"
+    )
+
+
 def test_an_incomplete_file_imports_nothing(moved, settings, tmp_path):
     lines = moved.read_text().splitlines(keepends=True)
     moved.write_text("".join(lines[:-1]))  # the last round's line lost
@@ -459,6 +469,19 @@ def test_a_database_behind_the_app_is_not_exported(tmp_path):
         2,
         "error: the database is at schema revision 0005_edge, this app at 0006_exact: "
         "run `python -m bot migrate` first",
+    )
+
+
+def test_an_empty_database_or_a_missing_folder_is_said_so(source, tmp_path):
+    result = export(f"sqlite:///{tmp_path / 'typo.db'}", tmp_path / "lunch.jsonl", tmp_path)
+    assert (result.returncode, result.stderr.strip()) == (
+        2,
+        "error: the database at DATABASE_URL is empty (no schema): is DATABASE_URL the one to "
+        "export?",
+    )
+    result = export(source.database_url, tmp_path / "nowhere" / "lunch.jsonl", tmp_path)
+    assert (result.returncode, result.stderr.strip()) == (
+        2, f"error: cannot write {tmp_path / 'nowhere' / 'lunch.jsonl'}: No such file or directory"
     )
 
 
