@@ -304,7 +304,7 @@ def import_file(url: str, path: Path, progress: Progress | None = None) -> Summa
             )
         for table, rows, lines in _rows(path, by_name, header["tables"], summary, progress):
             try:
-                connection.execute(table.insert(), rows)
+                _insert(connection, table, rows)
             except (sa.exc.IntegrityError, sa.exc.DataError) as error:
                 reason = str(error.orig).strip().splitlines()[0]
                 raise TransferError(
@@ -325,6 +325,14 @@ def import_file(url: str, path: Path, progress: Progress | None = None) -> Summa
         if connection.dialect.name == "postgresql":
             advance_sequences(connection, known)
     return summary
+
+
+def _insert(connection: sa.Connection, table: sa.Table, rows: list[dict]) -> None:
+    """Many rows a statement. With RETURNING, SQLAlchemy sends them as multi-row INSERTs
+    ("insertmanyvalues") instead of psycopg's executemany pipeline, which after a refused row
+    logs a warning of its own beside our one line."""
+    keys = table.primary_key.columns
+    connection.execute(table.insert().returning(*keys), rows).all()
 
 
 def current_revision_on(connection: sa.Connection) -> str | None:

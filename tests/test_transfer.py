@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from bot import transfer
 from bot.app import installation_store
 from bot.config import load
-from bot.db import engine_for, migrate, session_scope
+from bot.db import engine_for, head_revision, migrate, session_scope
 from bot.models import (
     Admin,
     Group,
@@ -34,6 +34,7 @@ from bot.services import rounds, stats
 from bot.services.history import groups_of
 
 PEOPLE = [f"U{i:02d}" for i in range(1, 12)]
+HEAD = head_revision()
 MONDAY = dt.datetime(2026, 1, 5, 12, tzinfo=dt.UTC)
 
 
@@ -210,7 +211,7 @@ def test_export_import_export_gives_the_same_file_and_the_same_values(
         assert session.scalar(select(Round)).slot == precise
         assert session.get(Workspace, "T1").title_rules == [{"pattern": "VP*", "level": 9}]
     header, *rows = [json.loads(line) for line in first.read_text(encoding="utf-8").splitlines()]
-    assert header["revision"] == "0006_exact" and header["version"] == 1
+    assert header["revision"] == HEAD and header["version"] == 1
     order = [row["table"] for row in rows]
     assert order.index("programs") < order.index("rounds") < order.index("groups")
     assert order.index("groups") < order.index("group_members")
@@ -317,7 +318,7 @@ def line_of(path: Path, table: str) -> int:
         (
             set_header("revision", "0005_edge"),
             "lunch.jsonl line 1: exported at schema revision '0005_edge', but this app's schema "
-            "is 0006_exact: export and import with the same app version (upgrade the source "
+            f"is {HEAD}: export and import with the same app version (upgrade the source "
             "first: `python -m bot migrate`, then export again)",
         ),
         (
@@ -467,7 +468,7 @@ def test_a_database_behind_the_app_is_not_exported(tmp_path):
     result = export(url, tmp_path / "lunch.jsonl", tmp_path)
     assert (result.returncode, result.stderr.strip()) == (
         2,
-        "error: the database is at schema revision 0005_edge, this app at 0006_exact: "
+        f"error: the database is at schema revision 0005_edge, this app at {HEAD}: "
         "run `python -m bot migrate` first",
     )
 
