@@ -2,10 +2,12 @@
 # Build: docker build -t worth-knowing .   Run them all: docker compose up -d (compose.yaml).
 FROM python:3.11-slim
 
+# MPLCONFIGDIR: matplotlib (the charts) keeps its font cache there; /app is not writable.
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    MPLCONFIGDIR=/tmp/matplotlib
 
 WORKDIR /app
 COPY pyproject.toml README.md LICENSE ./
