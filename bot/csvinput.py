@@ -35,6 +35,7 @@ class MemberRow:
     location: str | None
     timezone: ZoneInfo | int | None  # a zone, or a fixed offset in minutes
     manager: str | None = None  # another row's user_id: never grouped together
+    avoid: tuple[str, ...] = ()  # user_ids this person is never grouped with
 
     def person(self, on: datetime.date) -> Person:
         """The member as the engine sees them on a given day (IANA zones shift with DST)."""
@@ -116,8 +117,8 @@ def _rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str
 
 def read_members(path: str | Path, progress: Progress | None = None) -> list[MemberRow]:
     """Members from a CSV with a ``user_id`` column and optional level, department,
-    location, timezone, email and manager (a user_id or, with an email column, an email)
-    columns."""
+    location, timezone, email, manager (a user_id or, with an email column, an email) and
+    avoid (user_ids separated by spaces) columns."""
     path = Path(path)
     name = path.name
     members: list[MemberRow] = []
@@ -163,6 +164,7 @@ def read_members(path: str | Path, progress: Progress | None = None) -> list[Mem
                 location=row.get("location") or None,
                 timezone=zone,
                 manager=manager,
+                avoid=tuple((row.get("avoid") or "").split()),
             )
         )
         if progress is not None and count % 10_000 == 0:

@@ -37,8 +37,9 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--members", required=True, metavar="CSV",
         help="members: a header row with user_id and optional level, department, location, "
-        "timezone (Europe/Berlin or +05:30), email and manager (a user_id or email: never "
-        "grouped with their manager or direct reports)",
+        "timezone (Europe/Berlin or +05:30), email, manager (a user_id or email: never "
+        "grouped with their manager or direct reports) and avoid (user_ids, space-separated: "
+        "never grouped with them)",
     )
     parser.add_argument(
         "--skip-level", action="store_true",
@@ -168,6 +169,7 @@ def run(args: argparse.Namespace) -> int:
     day = args.date or _first_day(history)
     details = {m.user_id: m for m in members}
     apart = reporting_lines({m.user_id: m.manager for m in members}, args.skip_level)
+    apart |= {(m.user_id, other) for m in members for other in m.avoid}
     priority: list[str] = []
     totals = _Totals()
     for number in range(1, args.rounds + 1):

@@ -151,3 +151,14 @@ def test_preview_reads_a_manager_column_by_user_id_or_email(capsys, tmp_path):
     assert code == 2
     assert err == 'self.csv line 2, column "manager": is the person themself: a manager is ' \
         "someone else\n"
+
+
+def test_preview_keeps_an_avoid_column_apart_too(capsys, tmp_path):
+    rows = ["user_id,avoid,level", "A,B C,1", "B,,9", "C,,8", "D,,2", "E,,7", "F,,3"]
+    members = tmp_path / "members.csv"
+    members.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    code, out, err = run_preview(capsys, "--members", members, "--rounds", 4, "--seed", 2,
+                                 "--json")  # fmt: skip
+    assert code == 0 and err == ""
+    for line in out.splitlines():
+        assert not together(json.loads(line)["groups"]) & {frozenset("AB"), frozenset("AC")}
