@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
@@ -59,17 +60,24 @@ def add_parser(sub) -> None:
     into.set_defaults(func=cmd_import)
 
 
-def cmd_export(args) -> int:
-    settings = settings_for_command(migrate=False)
-    status, progress = _progress("exporting")
+@contextmanager
+def _one_line(status):
+    """A refused file or an unreachable database as one line (exit 2); the status line goes."""
     try:
-        summary = transfer.export(settings.database_url, args.out, progress)
+        yield
     except transfer.TransferError as error:
         raise ConfigError(str(error)) from None
     except OperationalError as error:
         raise ConfigError(_unreachable(error)) from None
     finally:
         status.done()
+
+
+def cmd_export(args) -> int:
+    settings = settings_for_command(migrate=False)
+    status, progress = _progress("exporting")
+    with _one_line(status):
+        summary = transfer.export(settings.database_url, args.out, progress)
     print(
         f"exported {summary.total:,} rows of {len(summary.rows)} tables (schema "
         f"{summary.revision}) to {args.out}, readable by you only: it holds Slack tokens"
@@ -80,16 +88,10 @@ def cmd_export(args) -> int:
 def cmd_import(args) -> int:
     settings = settings_for_command(migrate=False)
     status, progress = _progress("importing")
-    try:
+    with _one_line(status):
         transfer.read_header(args.file)  # a wrong file changes nothing, not even the schema
         migrate(settings.database_url)
         summary = transfer.import_file(settings.database_url, args.file, progress)
-    except transfer.TransferError as error:
-        raise ConfigError(str(error)) from None
-    except OperationalError as error:
-        raise ConfigError(_unreachable(error)) from None
-    finally:
-        status.done()
     print(f"imported {summary.total:,} rows of {len(summary.rows)} tables from {args.file}")
     return 0
 
