@@ -26,10 +26,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.db import migrate, session_scope  # noqa: E402
-from bot.models import Program  # noqa: E402
 from bot.sandbox import signing  # noqa: E402
 from bot.sandbox.slack import SlackDouble  # noqa: E402
+from bot.storage.db import migrate, session_scope  # noqa: E402
+from bot.storage.models import Program  # noqa: E402
 
 SECRET = "bench-signing-secret"
 

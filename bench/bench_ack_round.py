@@ -30,11 +30,11 @@ sys.path.insert(0, str(ROOT / "bench"))
 from bench_ack import SECRET, app_env, percentile, start_app  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
-from bot import home  # noqa: E402
-from bot.db import migrate, session_scope  # noqa: E402
-from bot.models import Group, Program, Round  # noqa: E402
+from bot.edge import home  # noqa: E402
 from bot.sandbox import signing  # noqa: E402
 from bot.sandbox.slack import SlackDouble  # noqa: E402
+from bot.storage.db import migrate, session_scope  # noqa: E402
+from bot.storage.models import Group, Program, Round  # noqa: E402
 
 # A valid settings form, as Slack sends it back.
 SETTINGS_FORM = {

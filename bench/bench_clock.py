@@ -34,11 +34,11 @@ from sqlalchemy import create_engine, event, insert, text, update
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.clock import Clock  # noqa: E402
-from bot.config import load  # noqa: E402
-from bot.db import dispose_engines, engine_for, migrate  # noqa: E402
-from bot.models import Member, Program, Round  # noqa: E402
-from bot.schedule import next_run, schedule_of  # noqa: E402
+from bot.common.config import load  # noqa: E402
+from bot.domain.schedule import next_run, schedule_of  # noqa: E402
+from bot.jobs.clock import Clock  # noqa: E402
+from bot.storage.db import dispose_engines, engine_for, migrate  # noqa: E402
+from bot.storage.models import Member, Program, Round  # noqa: E402
 
 ZONES = ["Europe/Berlin", "Europe/London", "America/New_York", "America/Los_Angeles",
          "Asia/Tokyo", "Asia/Kolkata", "Australia/Sydney", "UTC"]

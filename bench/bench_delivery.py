@@ -19,11 +19,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.config import load  # noqa: E402
-from bot.db import migrate, session_scope  # noqa: E402
-from bot.models import Program  # noqa: E402
+from bot.common.config import load  # noqa: E402
+from bot.domain.services.rounds import run_round  # noqa: E402
 from bot.sandbox.slack import SLACK_TIERS, SlackDouble  # noqa: E402
-from bot.services.rounds import run_round  # noqa: E402
+from bot.storage.db import migrate, session_scope  # noqa: E402
+from bot.storage.models import Program  # noqa: E402
 
 
 def main() -> int:

@@ -26,9 +26,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from test_meet_harness import Harness  # noqa: E402
 
-from bot.config import load  # noqa: E402
-from bot.db import migrate  # noqa: E402
+from bot.common.config import load  # noqa: E402
 from bot.sandbox.slack import SlackDouble  # noqa: E402
+from bot.storage.db import migrate  # noqa: E402
 
 
 def main() -> int:

@@ -28,13 +28,13 @@ sys.path.insert(0, str(ROOT))
 from freezegun import freeze_time  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
-from bot.clock import Clock  # noqa: E402
-from bot.config import load  # noqa: E402
-from bot.db import dispose_engines, migrate, session_scope  # noqa: E402
-from bot.models import Group, Program, Round  # noqa: E402
+from bot.common.config import load  # noqa: E402
+from bot.domain.services import lunches, rounds  # noqa: E402
+from bot.domain.services.people import set_lunch  # noqa: E402
+from bot.jobs.clock import Clock  # noqa: E402
 from bot.sandbox.slack import SlackDouble  # noqa: E402
-from bot.services import lunches, rounds  # noqa: E402
-from bot.services.people import set_lunch  # noqa: E402
+from bot.storage.db import dispose_engines, migrate, session_scope  # noqa: E402
+from bot.storage.models import Group, Program, Round  # noqa: E402
 
 START = dt.datetime(2026, 1, 5, 11, tzinfo=dt.UTC)  # a Monday, 12:00 in Berlin
 

@@ -48,8 +48,8 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from bot.matching import History, PastGroup, Person, Rules, form_groups  # noqa: E402
-from bot.matching.pool import group_sizes  # noqa: E402
+from bot.domain.matching import History, PastGroup, Person, Rules, form_groups  # noqa: E402
+from bot.domain.matching.pool import group_sizes  # noqa: E402
 
 DAY = datetime.date(2024, 1, 1)
 DEPARTMENTS = [f"Dept {i}" for i in range(12)]

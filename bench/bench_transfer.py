@@ -23,9 +23,9 @@ from sqlalchemy import create_engine, insert, select, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot import transfer  # noqa: E402
-from bot.db import dispose_engines, engine_for, migrate  # noqa: E402
-from bot.models import Group, GroupMember, Member, Program, Round  # noqa: E402
+from bot.storage import transfer  # noqa: E402
+from bot.storage.db import dispose_engines, engine_for, migrate  # noqa: E402
+from bot.storage.models import Group, GroupMember, Member, Program, Round  # noqa: E402
 
 PEOPLE = 40
 WEEKS = 52

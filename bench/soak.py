@@ -45,11 +45,11 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, select, text  # noqa: E402
 
-from bot import round_messages  # noqa: E402
-from bot.db import dispose_engines, migrate, session_scope  # noqa: E402
-from bot.models import Group, Program, Round, utcnow  # noqa: E402
 from bot.sandbox import signing  # noqa: E402
 from bot.sandbox.slack import SlackDouble  # noqa: E402
+from bot.slack import round_messages  # noqa: E402
+from bot.storage.db import dispose_engines, migrate, session_scope  # noqa: E402
+from bot.storage.models import Group, Program, Round, utcnow  # noqa: E402
 
 HALF_WEEK = dt.timedelta(days=3, hours=12)
 SCHEDULED = [f"CW{n}" for n in range(6)]

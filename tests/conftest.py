@@ -34,7 +34,7 @@ def database_url(tmp_path):
 
     On PostgreSQL each test gets its own schema, so tests never see each other's rows.
     """
-    from bot.db import dispose_engines
+    from bot.storage.db import dispose_engines
 
     if not PG_URL:
         yield f"sqlite:///{tmp_path / 'test.db'}"
@@ -56,7 +56,7 @@ def database_url(tmp_path):
 
 @pytest.fixture
 def migrated_url(database_url):
-    from bot.db import migrate
+    from bot.storage.db import migrate
 
     migrate(database_url)
     return database_url
@@ -186,7 +186,7 @@ def slack():
 @pytest.fixture
 def settings(slack, migrated_url):
     """Settings of a one-workspace install talking to the test double."""
-    from bot.config import load
+    from bot.common.config import load
 
     return load(
         {

@@ -11,9 +11,10 @@ from freezegun import freeze_time
 from test_home import open_home
 from test_meet_harness import make_program, open_harness, snapshot
 
-from bot import home, round_messages
-from bot.models import Group
-from bot.services import people, rounds
+from bot.domain.services import people, rounds
+from bot.edge import home
+from bot.slack import round_messages
+from bot.storage.models import Group
 
 
 @pytest.fixture

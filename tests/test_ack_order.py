@@ -16,10 +16,10 @@ from sqlalchemy import create_engine, select, text
 from test_meet_admin import form
 from test_meet_harness import make_program, open_harness
 
-from bot import home
-from bot.db import session_scope
-from bot.models import ProcessedEvent, Program
+from bot.edge import home
 from bot.sandbox import signing
+from bot.storage.db import session_scope
+from bot.storage.models import ProcessedEvent, Program
 
 SLOW_SLACK = 2.0
 ACK_WITHIN = 1.0
@@ -147,8 +147,8 @@ def test_planning_stores_members_before_reading_their_profiles(harness):
     """Custom profile fields take a users.profile.get per person: no write waits on them."""
     import threading
 
-    from bot.models import Workspace
-    from bot.services.rounds import run_round
+    from bot.domain.services.rounds import run_round
+    from bot.storage.models import Workspace
 
     h = harness
     h.slack.set_profile_fields("T1", [{"id": "Xf1", "label": "Grade"}])
@@ -175,8 +175,8 @@ def test_closing_a_round_commits_before_it_posts_to_slack(harness):
 
     from test_meet_harness import add_group
 
-    from bot.models import Round, utcnow
-    from bot.services.rounds import close_due_rounds
+    from bot.domain.services.rounds import close_due_rounds
+    from bot.storage.models import Round, utcnow
 
     h = harness
     program_id = make_program(h.settings, "C1", post_summary=True)

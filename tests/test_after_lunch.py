@@ -12,10 +12,11 @@ from freezegun import freeze_time
 from sqlalchemy import select, text
 from test_meet_harness import make_program, open_harness
 
-from bot import home, round_messages
-from bot.clock import Clock
-from bot.models import AfterLunch, Group
-from bot.services import rounds
+from bot.domain.services import rounds
+from bot.edge import home
+from bot.jobs.clock import Clock
+from bot.slack import round_messages
+from bot.storage.models import AfterLunch, Group
 
 START = dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)
 

@@ -12,9 +12,10 @@ from freezegun import freeze_time
 from test_home import open_home, text_of
 from test_meet_harness import make_program, open_harness, play_rounds, snapshot
 
-from bot import home, round_messages
-from bot.models import Avoid
-from bot.services import avoids, rounds
+from bot.domain.services import avoids, rounds
+from bot.edge import home
+from bot.slack import round_messages
+from bot.storage.models import Avoid
 
 
 @pytest.fixture
@@ -89,7 +90,7 @@ def test_rounds_never_group_someone_with_a_person_they_avoid(harness, slack, set
         with freeze_time(start + dt.timedelta(weeks=week)):
             rounds.run_round(settings, program_id, slot=rounds.utcnow())
     with harness.session() as session:
-        from bot.models import Group
+        from bot.storage.models import Group
 
         groups = [sorted(m.user_id for m in g.members) for g in session.query(Group)]
     assert len(groups) >= 5

@@ -10,9 +10,9 @@ from conftest import RATE_SCALE, app_env, run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.db import session_scope
-from bot.models import Member
 from bot.sandbox.slack import SlackDouble
+from bot.storage.db import session_scope
+from bot.storage.models import Member
 
 
 @pytest.fixture

@@ -20,11 +20,11 @@ from conftest import PG_URL, ROOT, app_env, run_cli
 from freezegun import freeze_time
 from sqlalchemy import event, select
 
-from bot.clock import Clock, grace_hours
-from bot.config import ConfigError
-from bot.db import engine_for, session_scope
-from bot.models import Member, Participation, Program, Round, Workspace, utcnow
-from bot.services.due import reschedule
+from bot.common.config import ConfigError
+from bot.domain.services.due import reschedule
+from bot.jobs.clock import Clock, grace_hours
+from bot.storage.db import engine_for, session_scope
+from bot.storage.models import Member, Participation, Program, Round, Workspace, utcnow
 
 UTC = dt.UTC
 
@@ -596,7 +596,7 @@ def test_a_clock_process_started_after_downtime_catches_up_once_inside_the_grace
 
 @pytest.mark.slow
 def test_the_clock_inside_serve_runs_due_rounds_in_the_background(settings, slack):
-    from bot.clock import start_background
+    from bot.jobs.clock import start_background
 
     slack_workspace(slack, ["CSERVE"])
     slot = utcnow().replace(second=0, microsecond=0) - dt.timedelta(minutes=2)

@@ -3,7 +3,7 @@
 import pytest
 from conftest import app_env, run_cli
 
-from bot.config import ConfigError, load
+from bot.common.config import ConfigError, load
 
 BASE = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "secret"}
 

@@ -18,7 +18,7 @@ import pytest
 import yaml
 from conftest import ROOT, SIGNING_SECRET, AppProcess, app_env, free_port
 
-from bot.cli import build_parser
+from bot.cli.main import build_parser
 
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 COMPOSE = yaml.safe_load((ROOT / "compose.yaml").read_text())
@@ -113,7 +113,7 @@ def test_every_variable_given_to_the_app_is_one_it_reads():
 
 
 def test_compose_gives_the_app_the_database_postgres_is_made_with():
-    from bot.config import load
+    from bot.common.config import load
 
     db = SERVICES["db"]["environment"]
     url = SERVICES["web"]["environment"]["DATABASE_URL"]

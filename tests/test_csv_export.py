@@ -9,10 +9,10 @@ import io
 import pytest
 from conftest import app_env, run_cli
 
-from bot.csvfile import safe_cell
-from bot.db import session_scope
-from bot.levels.sources import set_value
-from bot.models import Program, Workspace
+from bot.common.csvfile import safe_cell
+from bot.domain.levels.sources import set_value
+from bot.storage.db import session_scope
+from bot.storage.models import Program, Workspace
 
 FORMULAS = {
     "U1": "=HYPERLINK(\"https://evil.example\",\"Payroll\")",
@@ -84,7 +84,7 @@ def test_a_cell_is_neutralised_only_when_it_would_start_a_formula(value, cell):
 
 
 def test_the_title_table_printed_as_csv_goes_through_the_same_guard(env, migrated_url, tmp_path):
-    from bot.levels.admin import set_title_rules
+    from bot.domain.levels.admin import set_title_rules
 
     with session_scope(migrated_url) as session:
         session.add(Workspace(team_id="T1", name="Acme"))

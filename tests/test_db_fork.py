@@ -9,7 +9,7 @@ import threading
 
 from sqlalchemy import text
 
-from bot import db
+from bot.storage import db
 
 
 def _in_child(check) -> bytes:

@@ -15,13 +15,13 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 from test_meet_harness import open_harness
 
-from bot import round_messages
-from bot.config import ConfigError, load
-from bot.db import session_scope
-from bot.models import Group, Program, Round, utcnow
-from bot.services import rounds, stats
-from bot.services.delivery import DELIVERY_ATTEMPTS, WORKERS, error_code, is_transient
-from bot.services.rounds import run_round
+from bot.common.config import ConfigError, load
+from bot.domain.services import rounds, stats
+from bot.domain.services.delivery import DELIVERY_ATTEMPTS, WORKERS, error_code, is_transient
+from bot.domain.services.rounds import run_round
+from bot.slack import round_messages
+from bot.storage.db import session_scope
+from bot.storage.models import Group, Program, Round, utcnow
 
 BERLIN = ["U01", "U02", "U03", "U04", "U05", "U06", "UEXT", "U08"]  # four pairs
 
@@ -130,7 +130,7 @@ def test_someone_slack_was_too_busy_to_tell_is_told_at_the_next_resume(slack, se
 def test_a_refused_token_stops_delivery_and_after_the_last_attempt_says_reinstall(
     slack, settings, program
 ):
-    from bot.services.delivery import DeliveryStopped
+    from bot.domain.services.delivery import DeliveryStopped
 
     for user in ("V1", "V2", "V3", "V4", "V5", "V6", "V7", "V8"):  # eight groups in all
         slack.add_user("T1", user, tz="Europe/Berlin")

@@ -7,9 +7,9 @@ import datetime as dt
 from conftest import SIGNING_SECRET, app_env, run_cli
 from test_meet_harness import make_program
 
-from bot.config import BOT_SCOPES
-from bot.models import utcnow
-from bot.services import heartbeat
+from bot.common.config import BOT_SCOPES
+from bot.domain.services import heartbeat
+from bot.storage.models import utcnow
 
 
 def doctor_env(slack, database_url, token="xoxb-T1", **extra):
@@ -48,7 +48,7 @@ def test_each_problem_is_named_with_what_to_do(slack, migrated_url, tmp_path):
     slack.add_team("T9", name="Initech", bot_token="xoxb-T9", scopes=",".join(granted))
     slack.add_user("T9", "U1")
     slack.add_channel("T9", "C1", "lunch", members=["U1"])  # the bot was never invited
-    from bot.config import load
+    from bot.common.config import load
 
     settings = load({"DATABASE_URL": migrated_url})
     make_program(settings, "C1", team="T9")
@@ -105,8 +105,8 @@ def test_every_oauth_workspace_is_checked_with_its_own_token(slack, migrated_url
 
     from slack_sdk.oauth.installation_store import Installation
 
-    from bot.app import installation_store
-    from bot.config import load
+    from bot.common.config import load
+    from bot.edge.app import installation_store
 
     slack.add_team("TG", name="Grid Team", bot_token="xoxb-TG", enterprise_id="E1")
     settings = load(

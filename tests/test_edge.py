@@ -18,10 +18,10 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 
-from bot.db import session_scope
-from bot.models import Member, ProcessedEvent, SeenSignature
+from bot.edge.signatures import SeenSignatures
 from bot.sandbox import signing
-from bot.signatures import SeenSignatures
+from bot.storage.db import session_scope
+from bot.storage.models import Member, ProcessedEvent, SeenSignature
 
 pytestmark = pytest.mark.slow
 
@@ -250,7 +250,7 @@ def test_signed_json_is_parsed_as_json(slack, served):
 
 
 def test_a_database_that_cannot_record_signatures_is_a_503_not_a_traceback(served, settings):
-    from bot.db import engine_for
+    from bot.storage.db import engine_for
 
     with engine_for(settings.database_url).begin() as connection:
         connection.execute(text("DROP TABLE seen_signatures"))

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select
 from test_meet_harness import Harness, make_program, open_harness
 
-from bot.models import Member, Participation, ProcessedEvent, Program, Workspace
-from bot.services import dedup, rounds
+from bot.domain.services import dedup, rounds
+from bot.storage.models import Member, Participation, ProcessedEvent, Program, Workspace
 
 
 @pytest.fixture
@@ -201,7 +201,7 @@ def test_the_same_event_in_two_app_processes_at_once_is_processed_once(harness, 
 def test_old_event_ids_are_pruned(harness):
     import datetime as dt
 
-    from bot.models import utcnow
+    from bot.storage.models import utcnow
 
     assert dedup.first_time(harness.settings.database_url, "EvOld", "T1")
     assert not dedup.first_time(harness.settings.database_url, "EvOld", "T1")
@@ -212,7 +212,7 @@ def test_old_event_ids_are_pruned(harness):
 def test_old_ids_are_pruned_as_events_come_in(harness, monkeypatch):
     import datetime as dt
 
-    from bot.models import utcnow
+    from bot.storage.models import utcnow
 
     url = harness.settings.database_url
     with harness.session() as session:

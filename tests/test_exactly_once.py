@@ -13,12 +13,12 @@ from freezegun import freeze_time
 from sqlalchemy import select, update
 from test_meet_harness import Harness
 
-from bot import round_messages
-from bot.clock import Clock
-from bot.db import session_scope
-from bot.models import Group, Participation, Program, Round, utcnow
-from bot.services import due, locks, rounds
-from bot.services.rounds import run_round
+from bot.domain.services import due, locks, rounds
+from bot.domain.services.rounds import run_round
+from bot.jobs.clock import Clock
+from bot.slack import round_messages
+from bot.storage.db import session_scope
+from bot.storage.models import Group, Participation, Program, Round, utcnow
 
 PEOPLE = [f"U{i:03d}" for i in range(40)]  # 20 pairs
 
@@ -297,7 +297,7 @@ def test_a_channel_slack_will_not_list_stops_the_round_and_admins_are_told_what_
 ):
     import json
 
-    from bot.services.participants import ChannelUnreadable
+    from bot.domain.services.participants import ChannelUnreadable
 
     slack.fail_next("conversations.members", error="not_in_channel")
     with pytest.raises(ChannelUnreadable):

@@ -9,8 +9,8 @@ from slack_sdk.models.views import View
 from sqlalchemy import select
 from test_meet_harness import add_group, make_program, open_harness, snapshot
 
-from bot import home
-from bot.models import Member, Participation, Program, Round
+from bot.edge import home
+from bot.storage.models import Member, Participation, Program, Round
 
 
 @pytest.fixture

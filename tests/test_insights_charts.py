@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from matplotlib import image
 
-from bot.insights import charts
-from bot.insights.measures import Attendee, GroupRow, measure
+from bot.domain.insights import charts
+from bot.domain.insights.measures import Attendee, GroupRow, measure
 
 BAR = np.array([0x2E, 0x7D, 0x32]) / 255
 

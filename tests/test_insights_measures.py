@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.insights.measures import Attendee, GroupRow, Participation, measure
+from bot.domain.insights.measures import Attendee, GroupRow, Participation, measure
 
 D1, D2 = dt.date(2026, 1, 5), dt.date(2026, 1, 12)
 ADA = Attendee("ADA", 2, "Sales", "Berlin")

@@ -11,8 +11,8 @@ from conftest import app_env, run_cli
 from freezegun import freeze_time
 from test_meet_harness import make_program, open_harness
 
-from bot.levels.sources import set_value
-from bot.services import rounds
+from bot.domain.levels.sources import set_value
+from bot.domain.services import rounds
 
 PEOPLE = {"UADMIN": (9, "=HYPERLINK(\"x\")", "Berlin"), "U1": (1, "Support", "Berlin"),
           "U2": (8, "Finance", "Paris"), "U3": (2, "Design", "Paris"), "U4": (7, "Eng", "Berlin")}  # fmt: skip
@@ -38,7 +38,7 @@ def history(harness, slack, settings):
         with freeze_time(start + dt.timedelta(weeks=week)):
             report = rounds.run_round(settings, program_id, slot=rounds.utcnow())
         with harness.session() as session:
-            from bot.models import Round
+            from bot.storage.models import Round
 
             for group in session.get(Round, report.round_id).groups:
                 rounds.record_checkin(settings, "T1", group.id, group.members[0].user_id, "met")

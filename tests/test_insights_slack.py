@@ -13,8 +13,8 @@ import pytest
 from freezegun import freeze_time
 from test_meet_harness import make_program, open_harness
 
-from bot import home
-from bot.services import rounds
+from bot.domain.services import rounds
+from bot.edge import home
 
 
 @pytest.fixture

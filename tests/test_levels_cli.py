@@ -7,11 +7,11 @@ import pytest
 from conftest import RATE_SCALE, app_env, run_cli
 from sqlalchemy import select
 
-from bot.db import session_scope
-from bot.levels import cli as levels_cli
-from bot.levels.sources import set_value
-from bot.models import Member, Workspace
+from bot.cli import levels as levels_cli
+from bot.domain.levels.sources import set_value
 from bot.sandbox.slack import SlackDouble
+from bot.storage.db import session_scope
+from bot.storage.models import Member, Workspace
 
 
 @pytest.fixture

@@ -4,14 +4,14 @@ import pytest
 from conftest import RATE_SCALE
 from sqlalchemy import select
 
-from bot import config
-from bot.csvfile import InputError
-from bot.db import session_scope
-from bot.levels.importer import import_levels
-from bot.levels.sources import set_value
-from bot.models import Member
+from bot.common import config
+from bot.common.csvfile import InputError
+from bot.domain.levels.importer import import_levels
+from bot.domain.levels.sources import set_value
+from bot.domain.services.workspaces import client_for_team
 from bot.sandbox.slack import SlackDouble
-from bot.services.workspaces import client_for_team
+from bot.storage.db import session_scope
+from bot.storage.models import Member
 
 PEOPLE = [
     ("U1", "ada@acme.test"),

@@ -6,15 +6,15 @@ import pytest
 from conftest import RATE_SCALE
 from sqlalchemy import select
 
-from bot import config
-from bot.db import session_scope
-from bot.levels.admin import UnknownField, current_mapping, map_fields
-from bot.levels.profiles import level_from_field, sync_profiles
-from bot.levels.report import explain
-from bot.levels.sources import set_value
-from bot.models import Member, Workspace, utcnow
+from bot.common import config
+from bot.domain.levels.admin import UnknownField, current_mapping, map_fields
+from bot.domain.levels.profiles import level_from_field, sync_profiles
+from bot.domain.levels.report import explain
+from bot.domain.levels.sources import set_value
+from bot.domain.services.workspaces import client_for_team
 from bot.sandbox.slack import SlackDouble
-from bot.services.workspaces import client_for_team
+from bot.storage.db import session_scope
+from bot.storage.models import Member, Workspace, utcnow
 
 FIELDS = [
     {"id": "Xf1", "label": "Grade"},

@@ -3,8 +3,7 @@
 import pytest
 from sqlalchemy import select
 
-from bot.db import session_scope
-from bot.levels.sources import (
+from bot.domain.levels.sources import (
     PRECEDENCE,
     InvalidValue,
     clear_value,
@@ -15,7 +14,8 @@ from bot.levels.sources import (
     set_value,
     visible_level,
 )
-from bot.models import Member, Program
+from bot.storage.db import session_scope
+from bot.storage.models import Member, Program
 
 
 def load(url, user_id="U1", team_id="T1") -> Member:

@@ -3,12 +3,18 @@
 import pytest
 from sqlalchemy import select
 
-from bot.csvfile import InputError
-from bot.db import session_scope
-from bot.levels.admin import set_title_rules
-from bot.levels.sources import set_value
-from bot.levels.titles import SHIPPED, TitleRules, compile_pattern, read_rules, shipped_rules
-from bot.models import Member, Workspace
+from bot.common.csvfile import InputError
+from bot.domain.levels.admin import set_title_rules
+from bot.domain.levels.sources import set_value
+from bot.domain.levels.titles import (
+    SHIPPED,
+    TitleRules,
+    compile_pattern,
+    read_rules,
+    shipped_rules,
+)
+from bot.storage.db import session_scope
+from bot.storage.models import Member, Workspace
 
 TITLES = [
     # trainees

@@ -13,12 +13,12 @@ from conftest import RATE_SCALE, SIGNING_SECRET, AppProcess, app_env, run_cli
 from test_meet_harness import make_program, populate
 from test_oauth import CLIENT_ID, CLIENT_SECRET, get
 
-from bot import logs
-from bot.config import ConfigError, load
-from bot.db import session_scope
-from bot.levels.sources import set_value
-from bot.privacy import LEVEL_EXPRESSION
+from bot.common import logs
+from bot.common.config import ConfigError, load
+from bot.common.privacy import LEVEL_EXPRESSION
+from bot.domain.levels.sources import set_value
 from bot.sandbox import signing
+from bot.storage.db import session_scope
 
 STATE_SECRET = "state-secret-4711"
 EMAILS = ("ada.lovelace@acme.test", "bob+lunch@acme.test", "cy@acme.test", "dee@acme.test")
@@ -153,7 +153,7 @@ def test_payloads_of_slacks_libraries_are_left_out_but_the_rest_of_the_line_stay
         "Sending a request - url: https://slack.com/api/chat.postMessage, "
         "query_params: (not logged)"
     )
-    assert logs.redact("status code: 200, took 5 ms", "bot.clock") == "status code: 200, took 5 ms"
+    assert logs.redact("status code: 200, took 5 ms", "bot.jobs.clock") == "status code: 200, took 5 ms"
 
 
 def test_the_filter_covers_records_of_every_logger_that_propagates():

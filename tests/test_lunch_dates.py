@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.lunch_dates import (
+from bot.domain.lunch_dates import (
     WORKDAYS,
     Diner,
     Offer,

@@ -13,9 +13,9 @@ from freezegun import freeze_time
 from sqlalchemy import select
 from test_meet_harness import make_program, open_harness
 
-from bot import round_messages
-from bot.models import Group
-from bot.services import rounds
+from bot.domain.services import rounds
+from bot.slack import round_messages
+from bot.storage.models import Group
 
 START = dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)  # a Monday
 
@@ -136,7 +136,7 @@ def follow_ups(slack, conversation) -> list[str]:
 def test_nobody_picks_so_the_app_does_then_reminds_on_the_day_and_asks_the_day_after(
     harness, slack, settings
 ):
-    from bot.clock import Clock
+    from bot.jobs.clock import Clock
 
     group_id, conversation, organiser, members = run(harness, slack, settings)
     clock = Clock(settings)
@@ -167,8 +167,8 @@ def test_nobody_picks_so_the_app_does_then_reminds_on_the_day_and_asks_the_day_a
 
 
 def test_no_day_is_picked_for_a_group_when_the_admin_turned_it_off(harness, slack, settings):
-    from bot.clock import Clock
-    from bot.models import Program
+    from bot.jobs.clock import Clock
+    from bot.storage.models import Program
 
     group_id, conversation, organiser, members = run(harness, slack, settings)
     with harness.session() as session:
@@ -183,7 +183,7 @@ def test_no_day_is_picked_for_a_group_when_the_admin_turned_it_off(harness, slac
 def test_the_home_tab_sets_lunch_days_and_time_for_its_owner_only(harness, slack, settings):
     from test_home import open_home
 
-    from bot import home
+    from bot.edge import home
 
     make_program(settings, "C1")
     view = open_home(harness, "U1")
@@ -204,7 +204,7 @@ def test_the_home_tab_sets_lunch_days_and_time_for_its_owner_only(harness, slack
 
 
 def test_an_offices_days_limit_the_days_offered_to_people_there(harness, slack, settings):
-    from bot.levels.sources import set_value
+    from bot.domain.levels.sources import set_value
 
     assert "only workspace admins" in harness.command("office-days New York tue", user="U1").text
     assert "Give the office's location" in harness.command("office-days New York",

@@ -6,7 +6,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from bot.config import BOT_SCOPES
+from bot.common.config import BOT_SCOPES
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = yaml.safe_load((ROOT / "manifest.yml").read_text())

@@ -17,14 +17,14 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from test_meet_harness import make_program, open_harness
 
-from bot.csvfile import InputError
-from bot.levels.admin import map_fields
-from bot.levels.importer import import_levels
-from bot.meet_command import parse_name
-from bot.models import Member
-from bot.services import rounds
-from bot.services.workspaces import client_for_team
-from bot.texts import escape, unescape_slack
+from bot.common.csvfile import InputError
+from bot.domain.levels.admin import map_fields
+from bot.domain.levels.importer import import_levels
+from bot.domain.services import rounds
+from bot.domain.services.workspaces import client_for_team
+from bot.edge.meet_command import parse_name
+from bot.slack.texts import escape, unescape_slack
+from bot.storage.models import Member
 
 START = dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)
 PEOPLE = ("UADMIN", "U1", "U2", "U3", "U4", "U5")

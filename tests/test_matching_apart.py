@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_matching_properties import SLACK_MAX_USERS, can_meet, channels, rosters
 
-from bot.matching import Person, Rules, form_groups
+from bot.domain.matching import Person, Rules, form_groups
 
 SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -7,14 +7,14 @@ import itertools
 import numpy as np
 import pytest
 
-from bot.matching.designs import (
+from bot.domain.matching.designs import (
     design_rounds,
     field,
     kirkman_rounds,
     quadruple_rounds,
     transversal_rounds,
 )
-from bot.matching.pool import group_sizes
+from bot.domain.matching.pool import group_sizes
 
 
 @pytest.mark.parametrize("q", [2, 3, 4, 5, 7, 8, 9, 11, 13, 16, 25, 27, 32, 49])

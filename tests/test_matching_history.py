@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 
-from bot.matching import History, PastGroup
+from bot.domain.matching import History, PastGroup
 
 D1 = datetime.date(2024, 1, 1)
 D2 = datetime.date(2024, 1, 8)

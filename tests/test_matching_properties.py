@@ -9,7 +9,7 @@ from collections import Counter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.matching import PastGroup, Person, Rules, form_groups
+from bot.domain.matching import PastGroup, Person, Rules, form_groups
 
 SLACK_MAX_USERS = 8  # conversations.open takes 1 to 8 users
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.matching import Grouping, History, PastGroup, Person, Rules, form_groups
+from bot.domain.matching import Grouping, History, PastGroup, Person, Rules, form_groups
 
 DAY = datetime.date(2024, 3, 4)
 WEEK = datetime.timedelta(days=7)
@@ -493,7 +493,7 @@ def test_many_lone_offices_are_spread_over_remote_groups():
 def test_the_same_seed_gives_the_same_grouping_in_another_process(tmp_path):
     script = tmp_path / "round.py"
     script.write_text(
-        "from bot.matching import Person, PastGroup, Rules, form_groups\n"
+        "from bot.domain.matching import Person, PastGroup, Rules, form_groups\n"
         "import datetime\n"
         "people = [Person(f'U{i}', level=i % 5 or None, department='AB'[i % 2],\n"
         "                 location=None if i % 3 else 'Lisbon') for i in range(41)]\n"

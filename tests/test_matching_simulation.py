@@ -13,7 +13,7 @@ import random
 import networkx as nx
 import pytest
 
-from bot.matching import Grouping, History, PastGroup, Person, Rules, form_groups
+from bot.domain.matching import Grouping, History, PastGroup, Person, Rules, form_groups
 
 DAY = datetime.date(2024, 1, 1)
 

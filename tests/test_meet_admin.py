@@ -10,8 +10,8 @@ from slack_sdk.models.views import View
 from sqlalchemy import select
 from test_meet_harness import make_program, open_harness, snapshot
 
-from bot import home
-from bot.models import Admin, Member, Program, Round, utcnow
+from bot.edge import home
+from bot.storage.models import Admin, Member, Program, Round, utcnow
 
 
 @pytest.fixture

@@ -9,8 +9,16 @@ import pytest
 from sqlalchemy import select
 from test_meet_harness import add_group, make_program, open_harness, row_counts, snapshot
 
-from bot import home
-from bot.models import Admin, Group, GroupMember, Member, Participation, UnmatchedMember, utcnow
+from bot.edge import home
+from bot.storage.models import (
+    Admin,
+    Group,
+    GroupMember,
+    Member,
+    Participation,
+    UnmatchedMember,
+    utcnow,
+)
 
 
 def berlin_today() -> dt.date:
@@ -232,7 +240,7 @@ def test_own_level_only_when_the_program_allows_it(harness, lunch):
     assert snapshot(harness.settings) == before
 
     with harness.session() as session:
-        from bot.models import Program
+        from bot.storage.models import Program
 
         session.get(Program, c1).self_service_levels = True
     result = harness.command("level 5", user="U1", channel="C1")
@@ -247,8 +255,8 @@ def test_own_level_only_when_the_program_allows_it(harness, lunch):
 
 
 def test_a_persons_own_level_wins_over_their_job_titles_but_not_over_an_admins(harness, lunch):
-    from bot.levels import set_value
-    from bot.models import Program
+    from bot.domain.levels import set_value
+    from bot.storage.models import Program
 
     c1, _ = lunch
     with harness.session() as session:
@@ -302,7 +310,7 @@ def test_forget_me_deletes_the_person_and_keeps_others_history_right(harness, lu
     g1 = add_group(harness.settings, c1, ["U1", "U2"], outcome="met", closed=True, days_ago=30)
     add_group(harness.settings, c1, ["U2", "U3"], closed=True, days_ago=20)
     with harness.session() as session:
-        from bot.models import Round
+        from bot.storage.models import Round
 
         round_id = session.get(Group, g1).round_id
         session.add(UnmatchedMember(round_id=round_id, user_id="U1", reason="odd one out"))

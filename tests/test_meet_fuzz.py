@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_meet_harness import make_program, open_harness, snapshot
 
-from bot import meet_command
-from bot.meet_command import UsageError
+from bot.edge import meet_command
+from bot.edge.meet_command import UsageError
 
 TODAY = dt.date.today()
 

@@ -1,6 +1,6 @@
 """Driving the app in-process, through Bolt, with requests signed exactly as Slack signs them.
 
-`Harness` builds the real app (`bot.app.build_app`) against the Slack test double and a
+`Harness` builds the real app (`bot.edge.app.build_app`) against the Slack test double and a
 fresh database, dispatches signed requests, and waits for the work each listener does after
 its acknowledgement, so a test sees everything the person would see.
 """
@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 import pytest
 from conftest import SIGNING_SECRET
 
-from bot.app import build_app
-from bot.db import session_scope
+from bot.edge.app import build_app
 from bot.sandbox import signing
+from bot.storage.db import session_scope
 
 
 class ErrorLog(logging.Handler):
@@ -235,7 +235,7 @@ def play_rounds(settings, program_id: int, weeks: int = 2, start=None) -> None:
 
     from freezegun import freeze_time
 
-    from bot.services import rounds
+    from bot.domain.services import rounds
 
     start = start or dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)
     for week in range(weeks):
@@ -254,11 +254,11 @@ def make_program(
     (read from the Slack double, when it has that channel)."""
     from slack_sdk.errors import SlackApiError
 
-    from bot.config import ConfigError
-    from bot.models import Program
-    from bot.services.due import reschedule
-    from bot.services.participants import read_members
-    from bot.services.workspaces import client_for_team
+    from bot.common.config import ConfigError
+    from bot.domain.services.due import reschedule
+    from bot.domain.services.participants import read_members
+    from bot.domain.services.workspaces import client_for_team
+    from bot.storage.models import Program
 
     options.setdefault("timezone", "America/New_York")
     with session_scope(settings.database_url) as session:
@@ -296,7 +296,7 @@ def add_group(
 
     from sqlalchemy import select
 
-    from bot.models import Group, GroupMember, Round, utcnow
+    from bot.storage.models import Group, GroupMember, Round, utcnow
 
     slot = (utcnow() - dt.timedelta(days=days_ago)).replace(
         hour=11, minute=0, second=0, microsecond=0
@@ -329,7 +329,7 @@ def row_counts(settings) -> dict[str, int]:
     """How many rows each of the app's tables holds, to prove that nothing was stored."""
     from sqlalchemy import func, select
 
-    from bot.models import Base
+    from bot.storage.models import Base
 
     with session_scope(settings.database_url) as session:
         return {
@@ -342,7 +342,7 @@ def snapshot(settings) -> dict[str, list]:
     """Every row of the app's tables, to prove that nothing changed."""
     from sqlalchemy import select
 
-    from bot.models import Base
+    from bot.storage.models import Base
 
     with session_scope(settings.database_url) as session:
         return {

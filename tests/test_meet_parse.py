@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import meet_command as mc
-from bot.meet_command import UsageError, parse
+from bot.edge import meet_command as mc
+from bot.edge.meet_command import UsageError, parse
 
 TODAY = dt.date(2030, 3, 4)
 

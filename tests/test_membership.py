@@ -11,10 +11,10 @@ from sqlalchemy import select
 from test_meet_admin import form
 from test_meet_harness import Harness
 
-from bot import home
-from bot.db import session_scope
-from bot.models import GroupMember, Program
-from bot.services.membership import is_external
+from bot.domain.services.membership import is_external
+from bot.edge import home
+from bot.storage.db import session_scope
+from bot.storage.models import GroupMember, Program
 
 PEOPLE = [f"U{i:02d}" for i in range(1, 13)]  # 12 people who would really be grouped
 

@@ -6,7 +6,7 @@ import json
 from conftest import app_env, run_cli
 from sqlalchemy import inspect
 
-from bot.db import engine_for, head_revision
+from bot.storage.db import engine_for, head_revision
 
 
 def test_migrate_twice_is_a_no_op_the_second_time(database_url, tmp_path):
@@ -38,7 +38,7 @@ def test_models_match_the_migrations(migrated_url):
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    from bot.models import Base
+    from bot.storage.models import Base
 
     with engine_for(migrated_url).connect() as connection:
         context = MigrationContext.configure(connection)
@@ -70,7 +70,7 @@ def test_grid_workspaces_installed_before_0002_get_their_org(database_url):
     from alembic import command
     from sqlalchemy import text
 
-    from bot.db import alembic_config, migrate
+    from bot.storage.db import alembic_config, migrate
 
     config = alembic_config(database_url)
     with engine_for(database_url).begin() as connection:
@@ -108,7 +108,7 @@ def test_upgrading_lets_a_persons_own_level_win_over_the_job_titles(database_url
     from alembic import command
     from sqlalchemy import text
 
-    from bot.db import alembic_config
+    from bot.storage.db import alembic_config
 
     config = alembic_config(database_url)
 

@@ -17,12 +17,12 @@ from slack_sdk.oauth.installation_store import Installation
 from sqlalchemy import select
 from test_meet_harness import Harness, add_group, make_program, populate, snapshot
 
-from bot import home
-from bot.app import installation_store
-from bot.config import load
-from bot.models import Participation, Program, Workspace
+from bot.common.config import load
+from bot.domain.services.workspaces import NotInstalled, bot_token_for
+from bot.edge import home
+from bot.edge.app import installation_store
 from bot.sandbox import signing
-from bot.services.workspaces import NotInstalled, bot_token_for
+from bot.storage.models import Participation, Program, Workspace
 
 CLIENT_ID = "111.222"
 CLIENT_SECRET = "oauth-client-secret"
@@ -106,7 +106,7 @@ def test_install_flow_against_the_running_app(slack, migrated_url, tmp_path):
 
         settings = oauth_settings(slack, migrated_url)
         assert bot_token_for(settings, "TA") == "xoxb-TA"
-        from bot.db import session_scope
+        from bot.storage.db import session_scope
 
         with session_scope(migrated_url) as session:
             workspace = session.get(Workspace, "TA")
@@ -254,7 +254,7 @@ def _intros(slack, team: str) -> list:
 
 
 def test_a_workspace_of_an_enterprise_grid_org_gets_its_scheduled_rounds(grid):
-    from bot.clock import Clock
+    from bot.jobs.clock import Clock
 
     h = grid
     oauth_install(h, "code-G", "TG", enterprise_id="E1", team_name="Grid Team")
@@ -281,7 +281,7 @@ def test_a_workspace_of_an_enterprise_grid_org_gets_its_scheduled_rounds(grid):
 
 
 def test_a_scheduled_round_after_the_token_expired_refreshes_it_first(grid):
-    from bot.clock import Clock
+    from bot.jobs.clock import Clock
 
     h = grid
     h.slack.token_lifetime = 12 * 3600
@@ -328,7 +328,7 @@ def test_oauth_with_socket_mode_is_refused_in_one_line(migrated_url, tmp_path):
 def test_a_refresh_another_process_just_made_is_taken_not_fought(grid):
     """Slack's refresh tokens work once: of two processes refreshing at the same moment, the
     second is refused and uses the token the first one stored."""
-    from bot.services import workspaces
+    from bot.domain.services import workspaces
 
     h = grid
     h.slack.token_lifetime = 12 * 3600

@@ -26,11 +26,12 @@ from sqlalchemy import select, update
 from test_log_redaction import EMAILS, people, secrets_in
 from test_meet_harness import make_program
 
-from bot import home, logs
-from bot.db import session_scope
-from bot.models import Group, Program, Round, utcnow
+from bot.common import logs
+from bot.domain.services import heartbeat
+from bot.edge import home
 from bot.sandbox import signing
-from bot.services import heartbeat
+from bot.storage.db import session_scope
+from bot.storage.models import Group, Program, Round, utcnow
 
 CLOCK_PID = re.compile(rb"clock process started \(pid (\d+)\)")
 
@@ -161,14 +162,14 @@ def test_a_json_line_is_redacted_and_keeps_a_traceback_on_the_same_line(monkeypa
 
 
 def test_a_bad_log_format_is_one_line_naming_the_variable():
-    from bot.config import ConfigError, load
+    from bot.common.config import ConfigError, load
 
     with pytest.raises(ConfigError, match="LOG_FORMAT is 'yaml'"):
         load({"LOG_FORMAT": "yaml"})
     with pytest.raises(ConfigError, match="METRICS is 'maybe'"):
         load({"METRICS": "maybe"})
     with pytest.raises(ConfigError, match="CLOCK_TICK_SECONDS is '0'"):
-        from bot.clock import tick_seconds
+        from bot.jobs.clock import tick_seconds
 
         tick_seconds(env={"CLOCK_TICK_SECONDS": "0"})
 
@@ -244,8 +245,8 @@ def _ticked_twice(app):
 
 
 def test_metrics_off_answer_404_and_a_failed_group_is_counted_by_slack_error(slack, settings):
-    from bot import metrics
-    from bot.web import create_wsgi
+    from bot.common import metrics
+    from bot.edge.web import create_wsgi
 
     def get(app, path):
         answer = {}
@@ -287,7 +288,7 @@ def _health(app) -> tuple[int, dict]:
 
 
 def test_health_is_503_after_three_missed_ticks_of_the_expected_clock(settings):
-    from bot.web import create_wsgi
+    from bot.edge.web import create_wsgi
 
     start = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
     app = create_wsgi(settings, clock_tick=30, started_at=start)
@@ -329,7 +330,7 @@ def test_health_is_503_after_three_missed_ticks_of_the_expected_clock(settings):
 
 
 def test_health_is_503_when_the_database_is_unavailable(settings, tmp_path):
-    from bot.web import create_wsgi
+    from bot.edge.web import create_wsgi
 
     app = create_wsgi(settings)
     gone = replace(settings, database_url=f"sqlite:///{tmp_path}/no/such/dir/x.db")

@@ -14,11 +14,11 @@ from freezegun import freeze_time
 from sqlalchemy import select
 from test_meet_harness import Harness
 
-from bot.clock import Clock
-from bot.db import session_scope
-from bot.models import Group, GroupMember, Member, Participation, Program, Round
-from bot.services.due import reschedule
-from bot.services.rounds import run_round
+from bot.domain.services.due import reschedule
+from bot.domain.services.rounds import run_round
+from bot.jobs.clock import Clock
+from bot.storage.db import session_scope
+from bot.storage.models import Group, GroupMember, Member, Participation, Program, Round
 
 SYDNEY, LOS_ANGELES, KATHMANDU = "Australia/Sydney", "America/Los_Angeles", "Asia/Kathmandu"
 FRIENDS = ["UF1", "UF2", "UF3"]  # always free, so every round has groups
@@ -283,7 +283,7 @@ def test_did_you_meet_comes_at_the_rounds_local_time_across_a_dst_change(slack, 
 def test_the_home_tabs_pause_button_counts_from_the_programs_today_without_a_zone(
     sydney_channel,
 ):
-    from bot import home
+    from bot.edge import home
 
     harness, program_id = sydney_channel
     with freeze_time(utc(2026, 3, 1, 22)):  # Monday 09:00 in Sydney, Sunday in UTC

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.services.pacing import HEADROOM, TIERS_PER_MINUTE, Pacer
+from bot.domain.services.pacing import HEADROOM, TIERS_PER_MINUTE, Pacer
 
 
 class FakeClock:

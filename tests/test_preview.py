@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.csvfile import InputError
-from bot.preview import Progress, main
+from bot.cli.preview import Progress, main
+from bot.common.csvfile import InputError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -214,5 +214,5 @@ def test_real_command_errors_without_a_traceback(tmp_path):
 def test_help_and_argument_errors(tmp_path):
     done = _python("-m", "bot", "preview", "--help", cwd=tmp_path)
     assert done.returncode == 0 and "--members" in done.stdout and "--tz-window" in done.stdout
-    done = _python("-m", "bot.preview", "--members", "x.csv", "--group-size", "9", cwd=tmp_path)
+    done = _python("-m", "bot.cli.preview", "--members", "x.csv", "--group-size", "9", cwd=tmp_path)
     assert done.returncode == 2 and "between 2 and 8" in done.stderr

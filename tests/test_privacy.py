@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from bot.models import Member
-from bot.privacy import assert_no_level_leak, describe_mix, find_level_leaks
+from bot.common.privacy import assert_no_level_leak, describe_mix, find_level_leaks
+from bot.storage.models import Member
 
 LEVELS = {"U1": 3, "U2": 7, "U3": 5}
 

@@ -11,9 +11,9 @@ from sqlalchemy import select
 from test_home import open_home
 from test_meet_harness import make_program, open_harness, play_rounds
 
-from bot import round_messages
-from bot.models import Group
-from bot.services import rounds
+from bot.domain.services import rounds
+from bot.slack import round_messages
+from bot.storage.models import Group
 
 EVERYONE = ["UADMIN", "U1", "U2", "U3", "U4"]
 ABOUT = "sourdough secrets"

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from test_meet_harness import make_program, open_harness, play_rounds
 
-from bot.levels.sources import set_value
-from bot.privacy import assert_no_level_leak, find_level_leaks
+from bot.common.privacy import assert_no_level_leak, find_level_leaks
+from bot.domain.levels.sources import set_value
 
 PEOPLE = {"UADMIN": (9, "Board"), "U1": (1, "Support"), "U2": (8, "Finance"),
           "U3": (2, "Design"), "U4": (7, "Engineering")}

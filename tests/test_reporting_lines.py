@@ -17,16 +17,16 @@ from test_levels_import import write
 from test_meet_harness import make_program, open_harness
 from test_preview import run as run_preview
 
-from bot import config
-from bot.db import session_scope
-from bot.levels.admin import map_fields
-from bot.levels.profiles import sync_profiles
-from bot.levels.sources import set_value
-from bot.matching import Person, Rules, form_groups, reporting_lines
-from bot.models import Group, Member, Program
+from bot.common import config
+from bot.domain.levels.admin import map_fields
+from bot.domain.levels.profiles import sync_profiles
+from bot.domain.levels.sources import set_value
+from bot.domain.matching import Person, Rules, form_groups, reporting_lines
+from bot.domain.services import rounds
+from bot.domain.services.workspaces import client_for_team
 from bot.sandbox.slack import SlackDouble
-from bot.services import rounds
-from bot.services.workspaces import client_for_team
+from bot.storage.db import session_scope
+from bot.storage.models import Group, Member, Program
 
 # A manager, their three reports, the manager's own manager, and three others.
 LINES = {"R1": "M", "R2": "M", "R3": "M", "M": "VP", "VP": None, "A": None, "B": None, "C": None}

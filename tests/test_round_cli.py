@@ -8,8 +8,8 @@ import io
 import pytest
 from conftest import app_env, run_cli
 
-from bot.db import session_scope
-from bot.models import Program
+from bot.storage.db import session_scope
+from bot.storage.models import Program
 
 
 @pytest.fixture

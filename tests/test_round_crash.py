@@ -12,9 +12,9 @@ import pytest
 from conftest import app_env, run_cli, wait_for
 from sqlalchemy import select
 
-from bot import round_messages
-from bot.db import session_scope
-from bot.models import Group, Program, Round
+from bot.slack import round_messages
+from bot.storage.db import session_scope
+from bot.storage.models import Group, Program, Round
 
 PEOPLE = [f"U{i:04d}" for i in range(240)]
 

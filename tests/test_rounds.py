@@ -12,11 +12,11 @@ from conftest import wait_for
 from freezegun import freeze_time
 from sqlalchemy import select
 
-from bot import round_messages
-from bot.db import session_scope
-from bot.models import Group, Member, Participation, Program, Round
-from bot.services import rounds, stats
-from bot.services.rounds import answer_nudge, record_checkin, run_round
+from bot.domain.services import rounds, stats
+from bot.domain.services.rounds import answer_nudge, record_checkin, run_round
+from bot.slack import round_messages
+from bot.storage.db import session_scope
+from bot.storage.models import Group, Member, Participation, Program, Round
 
 HUMANS = [f"U{i:02d}" for i in range(1, 12)]  # 11 people: four pairs and one trio
 
@@ -217,7 +217,7 @@ def test_three_silent_rounds_bring_one_nudge_and_the_answer_is_acted_on(
     # U01 clicks "Take me out" on the nudge; U02 keeps going
     from conftest import SIGNING_SECRET
 
-    from bot.app import build_app
+    from bot.edge.app import build_app
     from bot.sandbox.signing import block_action, bolt_request
 
     dm = slack.conversation_id("T1", ["U01"])
@@ -255,7 +255,7 @@ def test_round_summary_goes_to_the_channel_only_when_enabled_and_names_nobody(sl
 def test_check_in_buttons_record_the_answer_and_acknowledge_in_place(slack, settings, channel):
     from conftest import SIGNING_SECRET
 
-    from bot.app import build_app
+    from bot.edge.app import build_app
     from bot.sandbox.signing import block_action, bolt_request
 
     with freeze_time("2026-03-02 12:00:00"):

@@ -1,7 +1,7 @@
 """The demo prints Slack messages as people read them: names, channels, dates, buttons."""
 
-from bot import round_messages
 from bot.sandbox import render
+from bot.slack import round_messages
 
 NAMES = {"U1": "Ada Lovelace", "U2": "Grace Hopper"}
 CHANNELS = {"C1": "lunch"}

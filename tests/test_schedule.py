@@ -12,8 +12,7 @@ from freezegun import freeze_time
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bot.models import utcnow
-from bot.schedule import (
+from bot.domain.schedule import (
     Schedule,
     check_timezone,
     describe,
@@ -26,6 +25,7 @@ from bot.schedule import (
     runs,
     schedule_of,
 )
+from bot.storage.models import utcnow
 
 UTC = dt.UTC
 BERLIN = ZoneInfo("Europe/Berlin")

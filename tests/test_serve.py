@@ -17,12 +17,12 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from sqlalchemy import func, select
 from test_meet_harness import DrainableExecutor, populate
 
-from bot import home
-from bot.app import build_app
-from bot.config import load
-from bot.db import session_scope
-from bot.models import Member, ProcessedEvent, Program
+from bot.common.config import load
+from bot.edge import home
+from bot.edge.app import build_app
 from bot.sandbox import signing
+from bot.storage.db import session_scope
+from bot.storage.models import Member, ProcessedEvent, Program
 
 pytestmark = pytest.mark.slow
 

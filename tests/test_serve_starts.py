@@ -23,9 +23,9 @@ from conftest import SIGNING_SECRET, AppProcess, app_env
 from sqlalchemy import func, select, update
 from test_meet_harness import make_program, populate
 
-from bot.db import session_scope
-from bot.models import Program, Round, utcnow
 from bot.sandbox import signing
+from bot.storage.db import session_scope
+from bot.storage.models import Program, Round, utcnow
 
 pytestmark = pytest.mark.slow
 

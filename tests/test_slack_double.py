@@ -566,7 +566,7 @@ def test_slack_tiers_are_on_by_default():
 
 
 def test_granted_scopes_come_from_the_manifest_and_are_enforced(slack):
-    from bot.config import BOT_SCOPES  # manifest.yml's, see tests/test_manifest.py
+    from bot.common.config import BOT_SCOPES  # manifest.yml's, see tests/test_manifest.py
 
     response = client(slack).auth_test()
     assert sorted(response.headers["X-OAuth-Scopes"].split(",")) == sorted(BOT_SCOPES)

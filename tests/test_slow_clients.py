@@ -11,7 +11,7 @@ import urllib.request
 import pytest
 from conftest import SIGNING_SECRET, AppProcess, app_env
 
-from bot.http_worker import REQUEST_SECONDS, request_state
+from bot.edge.http_worker import REQUEST_SECONDS, request_state
 from bot.sandbox import signing
 
 pytestmark = pytest.mark.slow

@@ -12,10 +12,11 @@ from conftest import AppProcess, app_env, run_cli, wait_for
 from sqlalchemy import select
 from test_meet_harness import make_program, populate
 
-from bot import home, texts
-from bot.db import session_scope
-from bot.models import Program
+from bot.edge import home
 from bot.sandbox import signing
+from bot.slack import texts
+from bot.storage.db import session_scope
+from bot.storage.models import Program
 
 pytestmark = pytest.mark.slow
 

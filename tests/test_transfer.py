@@ -16,11 +16,13 @@ from freezegun import freeze_time
 from slack_sdk.oauth.installation_store import Installation
 from sqlalchemy import func, select
 
-from bot import transfer
-from bot.app import installation_store
-from bot.config import load
-from bot.db import engine_for, head_revision, migrate, session_scope
-from bot.models import (
+from bot.common.config import load
+from bot.domain.services import rounds, stats
+from bot.domain.services.history import groups_of
+from bot.edge.app import installation_store
+from bot.storage import transfer
+from bot.storage.db import engine_for, head_revision, migrate, session_scope
+from bot.storage.models import (
     Admin,
     Group,
     GroupMember,
@@ -30,8 +32,6 @@ from bot.models import (
     Round,
     Workspace,
 )
-from bot.services import rounds, stats
-from bot.services.history import groups_of
 
 PEOPLE = [f"U{i:02d}" for i in range(1, 12)]
 HEAD = head_revision()
@@ -458,7 +458,7 @@ def test_a_database_with_a_table_unknown_to_this_version_is_not_exported(source,
 def test_a_database_behind_the_app_is_not_exported(tmp_path):
     from alembic import command
 
-    from bot.db import alembic_config
+    from bot.storage.db import alembic_config
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     with engine_for(url).begin() as connection:

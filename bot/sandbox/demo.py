@@ -21,19 +21,20 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from bot import round_messages
-from bot.config import ConfigError, Settings, load
-from bot.csvfile import InputError
-from bot.csvinput import read_members
-from bot.models import utcnow
+from bot.common.config import ConfigError, Settings, load
+from bot.common.csvfile import InputError
+from bot.domain.csvinput import read_members
+from bot.domain.schedule import zone as time_zone
 from bot.sandbox import render, signing
 from bot.sandbox.slack import SlackDouble
-from bot.schedule import zone as time_zone
+from bot.slack import round_messages
+from bot.storage.models import utcnow
 
-COMPANY = Path(__file__).resolve().parent.parent / "data" / "example-company.csv"
+COMPANY = Path(str(resources.files("bot").joinpath("data/example-company.csv")))
 TEAM = "TDEMO"
 TEAM_NAME = "Example Co"
 CHANNEL = "CLUNCH"
@@ -170,7 +171,7 @@ class Demo:
         try:
             self._seed_workspace()
             self.settings = self._settings()
-            from bot.db import dispose_engines, migrate
+            from bot.storage.db import dispose_engines, migrate
 
             migrate(self.settings.database_url)
             server = self._serve()
@@ -207,7 +208,7 @@ class Demo:
         )
 
     def _serve(self) -> _ThreadingWSGIServer:
-        from bot.web import create_wsgi
+        from bot.edge.web import create_wsgi
 
         server = make_server(
             "127.0.0.1", 0, create_wsgi(self.settings),
@@ -219,7 +220,7 @@ class Demo:
         return server
 
     def _play(self) -> None:
-        from bot.clock import Clock
+        from bot.jobs.clock import Clock
 
         self.clock = Clock(self.settings)
         admin, joiner, pauser, leveller = self.admin, self.joiner, self.pauser, self.leveller
@@ -258,7 +259,7 @@ class Demo:
 
     def _let_people_set_levels(self) -> None:
         """The admin clicks [ Change settings ] under the setup answer and ticks one box."""
-        from bot import home
+        from bot.edge import home
 
         label = home.OPTION_LABELS["self_service_levels"]
         heading(f"{self.admin.name} clicks [ Change settings ] and ticks \"{label}\"")
@@ -286,9 +287,9 @@ class Demo:
 
     def _hr_import(self) -> None:
         """The admin loads levels, departments and offices from HR, as `levels import` does."""
-        from bot.db import session_scope
-        from bot.levels.importer import import_levels
-        from bot.services.workspaces import client_for_team
+        from bot.domain.levels.importer import import_levels
+        from bot.domain.services.workspaces import client_for_team
+        from bot.storage.db import session_scope
 
         path = self.folder / "hr-export.csv"
         with path.open("w", newline="", encoding="utf-8") as handle:
@@ -406,8 +407,8 @@ class Demo:
     def _program(self):
         from sqlalchemy import select
 
-        from bot.db import session_scope
-        from bot.models import Program
+        from bot.storage.db import session_scope
+        from bot.storage.models import Program
 
         with session_scope(self.settings.database_url) as session:
             program = session.scalar(select(Program).where(Program.channel_id == CHANNEL))
@@ -421,8 +422,8 @@ class Demo:
         """When the round just started asks "did you meet?" (a minute after it, at least)."""
         from sqlalchemy import select
 
-        from bot.db import session_scope
-        from bot.models import Round
+        from bot.storage.db import session_scope
+        from bot.storage.models import Round
 
         with session_scope(self.settings.database_url) as session:
             checkin_at = session.scalar(

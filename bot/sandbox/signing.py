@@ -315,6 +315,6 @@ def post(
 
 def bolt_request(body: bytes, headers: dict[str, str]):
     """The same request as a Bolt ``BoltRequest``, for ``app.dispatch(...)`` in-process."""
-    from bot.bolt_request import bolt_request as read
+    from bot.edge.bolt_request import bolt_request as read
 
     return read(body.decode("utf-8"), headers=headers)

@@ -58,7 +58,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
-from bot.config import BOT_SCOPES
+from bot.common.config import BOT_SCOPES
 
 # Arguments that slack_sdk sends as JSON strings inside form bodies.
 JSON_ARGS = ("blocks", "view", "attachments", "metadata")

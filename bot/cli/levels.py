@@ -1,0 +1,353 @@
+"""`python -m bot levels …`: the admin's tools for levels, departments and locations.
+
+Bad input is one line on stderr naming the file, line and column, with exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Callable
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from bot.cli.runtime import settings_for_command, team_for_command
+from bot.common.config import Settings
+from bot.common.csvfile import InputError, write_csv
+from bot.domain.levels.admin import UnknownField, current_mapping, map_fields, set_title_rules
+from bot.domain.levels.importer import import_levels, walk_users
+from bot.domain.levels.profiles import sync_profiles
+from bot.domain.levels.report import explain, export_csv, export_rows, export_table
+from bot.domain.levels.sources import InvalidValue
+from bot.domain.levels.titles import read_rules, rules_for
+from bot.slack.client import TOKEN_ERRORS
+from bot.storage.models import Member
+
+EXIT_PARTIAL = 1
+EXIT_USAGE = 2
+
+
+class CommandError(Exception):
+    """One line for the user, and the exit code."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE):
+        super().__init__(message)
+        self.code = code
+
+
+def _client(settings: Settings, team_id: str | None) -> WebClient:
+    from bot.domain.services.workspaces import NotInstalled, client_for_team
+
+    try:
+        return client_for_team(settings, team_id)
+    except NotInstalled as error:
+        raise CommandError(str(error)) from None
+
+
+def _team(args, settings: Settings) -> str:
+    return team_for_command(settings, args.team)
+
+
+def _progress(label: str) -> Callable[[int, int], None] | None:
+    """Progress on stderr, only when a person is watching it."""
+    stream = sys.stderr
+    if not stream.isatty():
+        return None
+
+    def report(done: int, total: int) -> None:
+        end = "\n" if done >= total else ""
+        print(f"\r{label} {done}/{total}", end=end, file=stream, flush=True)
+
+    return report
+
+
+def _guarded(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Every expected failure becomes one line on stderr and an exit code, never a traceback."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return func(args)
+        except (InputError, InvalidValue, UnknownField) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return EXIT_USAGE
+        except CommandError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return error.code
+        except SlackApiError as error:
+            code = error.response.get("error") if error.response is not None else "unknown"
+            method = (
+                (error.response.api_url.rsplit("/", 1)[-1]) if error.response is not None else "?"
+            )
+            hint = ""
+            if code in TOKEN_ERRORS:
+                hint = ": check the bot token and that the app is installed with its scopes"
+            print(f"error: Slack answered {method} with {code}{hint}", file=sys.stderr)
+            return EXIT_USAGE if code in TOKEN_ERRORS else EXIT_PARTIAL
+        except OSError as error:
+            print(f"error: cannot reach Slack ({error})", file=sys.stderr)
+            return EXIT_PARTIAL
+        except OperationalError as error:
+            reason = str(error.orig or error).strip().splitlines()[0]
+            print(f"error: cannot use the database at DATABASE_URL ({reason})", file=sys.stderr)
+            return EXIT_PARTIAL
+
+    return run
+
+
+@_guarded
+def cmd_import(args) -> int:
+    from bot.storage.db import session_scope
+
+    settings = settings_for_command()
+    team_id = _team(args, settings)
+    client = _client(settings, team_id)
+    with session_scope(settings.database_url) as session:
+        report = import_levels(
+            client,
+            session,
+            team_id,
+            args.file,
+            dry_run=args.dry_run,
+            strict=args.strict,
+            progress=_progress("importing"),
+        )
+    print(report.summary())
+    if report.problems and not report.applied and not report.dry_run:
+        return EXIT_USAGE
+    return EXIT_PARTIAL if report.problems else 0
+
+
+@_guarded
+def cmd_export(args) -> int:
+    from bot.storage.db import session_scope
+
+    settings = settings_for_command()
+    with session_scope(settings.database_url) as session:
+        rows = export_rows(session, args.team)
+    if args.csv:
+        sys.stdout.write(export_csv(rows))
+    elif rows:
+        print(export_table(rows))
+    else:
+        print(
+            "no levels, departments or locations stored"
+            + (f" for {args.team}" if args.team else "")
+        )
+    return 0
+
+
+def _user(text: str) -> str:
+    match = re.fullmatch(r"<?@?([UW][A-Z0-9]+)(?:\|[^>]*)?>?", text.strip())
+    return match.group(1) if match else text.strip()
+
+
+@_guarded
+def cmd_explain(args) -> int:
+    from bot.storage.db import session_scope
+
+    settings = settings_for_command()
+    team_id = _team(args, settings)
+    user_id = _user(args.user)
+    if "@" in user_id:
+        try:
+            user_id = _client(settings, team_id).users_lookupByEmail(email=user_id)["user"]["id"]
+        except SlackApiError as error:
+            if error.response.get("error") == "users_not_found":
+                raise CommandError(f'no Slack user with email "{args.user}"') from None
+            raise
+    with session_scope(settings.database_url) as session:
+        print(explain(session, team_id, user_id).text())
+    return 0
+
+
+@_guarded
+def cmd_map(args) -> int:
+    from bot.storage.db import session_scope
+
+    settings = settings_for_command()
+    team_id = _team(args, settings)
+    labels = {
+        "level": args.level_field,
+        "department": args.department_field,
+        "location": args.location_field,
+        "manager": args.manager_field,
+    }
+    labels = {attribute: label for attribute, label in labels.items() if label is not None}
+    with session_scope(settings.database_url) as session:
+        if not labels:
+            mapping = current_mapping(session, team_id)
+        else:
+            needs_check = any(labels.values())
+            client = _client(settings, team_id) if needs_check else None
+            mapping = map_fields(session, team_id, client, **labels)
+    print(f"profile fields read for workspace {team_id}:")
+    print("\n".join("  " + line for line in mapping.lines()))
+    if labels:
+        print("profiles are read when people join and at each round (`levels sync` reads now)")
+    return 0
+
+
+@_guarded
+def cmd_titles(args) -> int:
+    from bot.storage.db import session_scope
+
+    settings = settings_for_command()
+    team_id = _team(args, settings)
+    with session_scope(settings.database_url) as session:
+        if args.file and args.reset:
+            raise CommandError("give a FILE.csv or --reset, not both")
+        if args.file or args.reset:
+            rules = read_rules(args.file) if args.file else None
+            changed = set_title_rules(session, team_id, rules)
+            what = f"{len(rules)} rules from {args.file}" if rules else "the shipped table"
+            print(
+                f"workspace {team_id} now maps job titles with {what}; "
+                f"{changed} people's title level changed"
+            )
+            return 0
+        active = rules_for(session, team_id)
+        if args.try_titles:
+            for title in args.try_titles:
+                found = active.match(title)
+                result = (
+                    f"{found.level}  ({found.rule})" if found else "no rule matches (level unknown)"
+                )
+                print(f'"{title}" → {result}')
+            return 0
+        print(
+            f"# {active.origin} table for workspace {team_id}, {len(active)} rules; first match wins"
+        )
+        write_csv(sys.stdout, ("pattern", "level"), ((r.pattern, r.level) for r in active.rules))
+    return 0
+
+
+@_guarded
+def cmd_sync(args) -> int:
+    from bot.storage.db import session_scope
+
+    settings = settings_for_command()
+    team_id = _team(args, settings)
+    client = _client(settings, team_id)
+    with session_scope(settings.database_url) as session:
+        user_ids = list(session.scalars(select(Member.user_id).where(Member.team_id == team_id)))
+        if args.all:
+            people = walk_users(client).by_id.values()
+            user_ids += [user.id for user in people if not (user.is_bot or user.deleted)]
+        report = sync_profiles(
+            client, session, team_id, user_ids, max_age=None, progress=_progress("profiles")
+        )
+    print(
+        f"read {report.fetched} profiles of workspace {team_id}: {report.changed} changed, "
+        f"{report.failed} could not be read"
+        + (f", {report.unreadable} level fields held no number 1-9" if report.unreadable else "")
+    )
+    for label in report.missing_fields:
+        print(f'warning: no custom profile field is labelled "{label}"', file=sys.stderr)
+    if report.error:
+        print(f"error: stopped early, Slack answered {report.error}", file=sys.stderr)
+        return EXIT_PARTIAL
+    return 0
+
+
+def _team_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--team",
+        metavar="T",
+        help="Slack team id (default: the SLACK_BOT_TOKEN's workspace, or the only one installed)",
+    )
+
+
+def add_parser(subparsers) -> None:
+    levels = subparsers.add_parser(
+        "levels",
+        help="levels, departments and locations: HR import, export, explain, profile fields, titles",
+        description="Where levels come from, by precedence: admin, HR import, Slack profile "
+        "field, the person themself, job title. Levels are shown only to the person and admins.",
+    )
+    sub = levels.add_subparsers(dest="levels_command", metavar="SUBCOMMAND", required=True)
+
+    imp = sub.add_parser(
+        "import",
+        help="import levels, departments and locations from an HR CSV file",
+        description="Header row, then one person a row: a user_id or email column, then any of "
+        "level (1-9), department, location. An empty cell removes what an earlier import said. "
+        "Exit code 0: all rows applied; 1: some rows skipped (listed); 2: nothing applied.",
+    )
+    imp.add_argument("file", metavar="FILE.csv", help="UTF-8 CSV file")
+    _team_option(imp)
+    imp.add_argument(
+        "--dry-run", action="store_true", help="report what would change, change nothing"
+    )
+    imp.add_argument(
+        "--strict", action="store_true", help="apply nothing if any row is bad or unknown"
+    )
+    imp.set_defaults(func=cmd_import)
+
+    exp = sub.add_parser(
+        "export",
+        help="show what the app holds: level, department, location and who set each",
+        description="Everyone's level, department and location with the source that set each.",
+    )
+    exp.add_argument("--csv", action="store_true", help="CSV on stdout instead of a table")
+    exp.add_argument("--team", metavar="T", help="only this workspace (default: all)")
+    exp.set_defaults(func=cmd_export)
+
+    exl = sub.add_parser(
+        "explain",
+        help="why a person has their level, department and location",
+        description="Which source set each attribute of one person, and the competing values.",
+    )
+    exl.add_argument("user", help="Slack user id (U…) or email address")
+    _team_option(exl)
+    exl.set_defaults(func=cmd_explain)
+
+    mp = sub.add_parser(
+        "map",
+        help="name the Slack profile fields that hold level, department, location and manager",
+        description="Name custom profile fields by their label (case-insensitive). An empty "
+        'label ("") stops reading that attribute. Without options, shows the current mapping.',
+    )
+    mp.add_argument("--level-field", metavar="LABEL", help='e.g. "Grade"')
+    mp.add_argument("--department-field", metavar="LABEL", help='e.g. "Department"')
+    mp.add_argument("--location-field", metavar="LABEL", help='e.g. "Office"')
+    mp.add_argument(
+        "--manager-field", metavar="LABEL",
+        help='a field of type "user", e.g. "Manager": people are never grouped with their '
+        "manager or a direct report",
+    )  # fmt: skip
+    _team_option(mp)
+    mp.set_defaults(func=cmd_map)
+
+    tt = sub.add_parser(
+        "titles",
+        help="show, try, replace or reset the job title → level table",
+        description="Without a file, prints the table in use. With FILE.csv (columns pattern,level), "
+        "the workspace uses that table instead of the shipped one; --reset goes back.",
+    )
+    tt.add_argument("file", metavar="FILE.csv", nargs="?", help="your own table")
+    tt.add_argument("--reset", action="store_true", help="use the shipped table again")
+    tt.add_argument(
+        "--try",
+        dest="try_titles",
+        metavar="TITLE",
+        action="append",
+        help="show the level a title gets",
+    )
+    _team_option(tt)
+    tt.set_defaults(func=cmd_titles)
+
+    sy = sub.add_parser(
+        "sync",
+        help="read Slack profiles (fields and job titles) now",
+        description="Read the profile of everyone the app knows in the workspace now, instead of "
+        "waiting for the next round.",
+    )
+    sy.add_argument(
+        "--all", action="store_true", help="everyone in the workspace, not only known people"
+    )
+    _team_option(sy)
+    sy.set_defaults(func=cmd_sync)

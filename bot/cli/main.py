@@ -1,0 +1,153 @@
+"""`python -m bot …`: every process and admin tool, with one way of reporting bad input.
+
+A mistake the user can fix (a missing setting, a bad file) is one line on stderr and exit
+code 2; nothing here should end in a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bot.cli import doctor, preview
+from bot.cli import levels as levels_cli
+from bot.cli import report as insights_report
+from bot.cli import rounds as round_cli
+from bot.cli import transfer as transfer_cli
+from bot.cli.runtime import settings_for_command
+from bot.common.config import ConfigError
+from bot.sandbox import command as demo
+from bot.storage.db import migrate
+
+EXIT_USAGE = 2
+
+
+def cmd_migrate(args) -> int:
+    from bot.storage.db import current_revision
+
+    settings = settings_for_command(migrate=False)
+    changed = migrate(settings.database_url)
+    revision = current_revision(settings.database_url)
+    print(f"database at revision {revision}" + ("" if changed else " (already up to date)"))
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from bot.cli.serve import default_workers, serve_http, serve_socket_mode
+
+    settings = settings_for_command(migrate=False).require_slack()
+    migrate(settings.database_url)
+    with_clock = args.with_clock
+    if with_clock is None:  # one process with SQLite: the web server keeps time too
+        with_clock = settings.database_url.startswith("sqlite")
+    if settings.socket_mode:
+        serve_socket_mode(settings, with_clock)
+    else:
+        workers = args.workers or default_workers()
+        serve_http(settings, args.host, workers, args.threads, with_clock)
+    return 0
+
+
+def cmd_clock(args) -> int:
+    from bot.jobs.clock import grace_hours, run_clock, tick_seconds
+
+    settings = settings_for_command(migrate=False)
+    grace = grace_hours(args.grace_hours)
+    tick = tick_seconds(args.tick)
+    migrate(settings.database_url)
+    run_clock(settings, tick_seconds=tick, grace=grace, parent_pid=args.parent_pid)
+    return 0
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a mistake on the command line is one line (and exit code 2) that says
+    where to look, not the whole usage block."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="python -m bot",
+        description="Worth Knowing: pairs coworkers across levels of the company for lunch.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    serve = sub.add_parser(
+        "serve",
+        help="answer Slack (HTTP behind gunicorn, or Socket Mode when SLACK_APP_TOKEN is set)",
+        description="Serve Slack's requests on POST /slack/events and GET /healthz. "
+        "Upgrades the database first.",
+    )
+    serve.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
+    serve.add_argument(
+        "--workers", type=int, default=None, help="gunicorn worker processes (WEB_CONCURRENCY)"
+    )
+    serve.add_argument("--threads", type=int, default=8, help="threads per worker (default 8)")
+    clock_choice = serve.add_mutually_exclusive_group()
+    clock_choice.add_argument(
+        "--with-clock",
+        dest="with_clock",
+        action="store_true",
+        default=None,
+        help="also run scheduled work in this process (default with SQLite)",
+    )
+    clock_choice.add_argument(
+        "--no-clock",
+        dest="with_clock",
+        action="store_false",
+        help="leave scheduled work to a separate `clock` process (default with PostgreSQL)",
+    )
+    serve.set_defaults(func=cmd_serve)
+
+    clock = sub.add_parser(
+        "clock",
+        help="run the scheduler: rounds, check-ins and reminders on time",
+        description="Run scheduled work. Upgrades the database first.",
+    )
+    clock.add_argument(
+        "--tick",
+        type=int,
+        default=None,
+        help="seconds between checks for due work (default CLOCK_TICK_SECONDS, else 30)",
+    )
+    clock.add_argument(
+        "--grace-hours",
+        type=float,
+        default=None,
+        metavar="HOURS",
+        help="after downtime, still start a round this many hours after its slot; later ones "
+        "are skipped (default CLOCK_GRACE_HOURS, else 24)",
+    )
+    clock.add_argument(  # set by `serve`, whose child the clock then is
+        "--parent-pid", type=int, default=None, help=argparse.SUPPRESS
+    )
+    clock.set_defaults(func=cmd_clock)
+
+    upgrade = sub.add_parser(
+        "migrate",
+        help="upgrade the database schema to the newest version",
+        description="Upgrade the database at DATABASE_URL; running it again changes nothing.",
+    )
+    upgrade.set_defaults(func=cmd_migrate)
+
+    preview.add_parser(sub)
+    levels_cli.add_parser(sub)
+    round_cli.add_parser(sub)
+    transfer_cli.add_parser(sub)
+    doctor.add_parser(sub)
+    demo.add_parser(sub)
+    insights_report.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130

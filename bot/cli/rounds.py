@@ -1,0 +1,117 @@
+"""`python -m bot round` and `python -m bot stats`: the round and its figures from a shell."""
+
+from __future__ import annotations
+
+import sys
+
+from sqlalchemy import select
+
+from bot.cli.runtime import settings_for_command, team_for_command
+from bot.common.config import ConfigError
+from bot.common.csvfile import write_csv
+from bot.domain.services import stats as stats_service
+from bot.domain.services.delivery import DeliveryStopped
+from bot.domain.services.rounds import NoProgram, run_round
+from bot.domain.services.workspaces import NotInstalled
+from bot.storage.db import session_scope
+from bot.storage.models import Program
+
+
+def add_parser(sub) -> None:
+    round_ = sub.add_parser(
+        "round",
+        help="run a round in a program channel now (or resume an unfinished one)",
+        description="Form the groups of a program channel and deliver their intros, exactly "
+        "as the clock would. An unfinished or very recent round is resumed, not repeated.",
+    )
+    round_.add_argument("channel", metavar="CHANNEL_ID", help="the program's channel, e.g. C0123")
+    round_.add_argument("--team", help="workspace id (needed only with several workspaces)")
+    round_.set_defaults(func=cmd_round)
+
+    stats = sub.add_parser(
+        "stats",
+        help="rounds, people paired and meet rate per program",
+        description="Figures per program: rounds run, people paired, groups, groups that "
+        "reported meeting, meet rate and people who have not answered lately.",
+    )
+    stats.add_argument("--csv", action="store_true", help="CSV on standard output, for export")
+    stats.add_argument("--team", help="only this workspace")
+    stats.set_defaults(func=cmd_stats)
+
+
+def find_program(settings, channel: str, team: str | None) -> Program:
+    team = team_for_command(settings, team)
+    with session_scope(settings.database_url) as session:
+        program = session.scalar(
+            select(Program).where(Program.team_id == team, Program.channel_id == channel)
+        )
+    if program is None:
+        raise ConfigError(
+            f"no program in channel {channel}: run /meet setup in that channel first"
+        )
+    return program
+
+
+def cmd_round(args) -> int:
+    settings = settings_for_command()
+    program = find_program(settings, args.channel, args.team)
+    progress = _progress if sys.stderr.isatty() else None
+    try:
+        report = run_round(settings, program.id, progress=progress)
+    except (NoProgram, NotInstalled, DeliveryStopped) as error:
+        raise ConfigError(f"round not run: {error}") from None
+    if progress:
+        print(file=sys.stderr)
+    verb = "started" if report.created else "resumed"
+    print(
+        f"round {report.round_id} {verb} in {args.channel}: {report.groups} groups, "
+        f"{report.delivered} delivered, {report.failed} failed, "
+        f"{report.unmatched} could not be placed ({report.status})"
+    )
+    if report.failed:
+        print("some groups could not be reached: see `python -m bot stats`", file=sys.stderr)
+    return 0
+
+
+def _progress(done: int, total: int) -> None:
+    print(f"\rdelivering intros: {done}/{total} groups", end="", file=sys.stderr, flush=True)
+
+
+COLUMNS = [
+    "team_id", "channel_id", "enabled", "rounds", "people_paired", "groups", "groups_met",
+    "meet_rate", "groups_scheduled", "scheduled_met", "groups_failed", "non_responders",
+]
+
+
+def cmd_stats(args) -> int:
+    settings = settings_for_command()
+    with session_scope(settings.database_url) as session:
+        rows = stats_service.all_stats(session, args.team)
+    if args.csv:
+        write_csv(sys.stdout, COLUMNS, (
+            [
+                s.team_id, s.channel_id, s.enabled, s.rounds, s.people_paired, s.groups,
+                s.groups_met, None if s.meet_rate is None else f"{s.meet_rate:.3f}",
+                s.groups_scheduled, s.scheduled_met,
+                s.groups_failed, " ".join(s.non_responders),
+            ]
+            for s in rows
+        ))
+        return 0
+    if not rows:
+        print("no programs yet: run /meet setup in a channel")
+        return 0
+    for s in rows:
+        state = "" if s.enabled else " (disabled)"
+        print(
+            f"{s.team_id} {s.channel_id}{state}: {s.rounds} rounds, {s.people_paired} people "
+            f"paired, {s.groups} groups, {stats_service.format_scheduled(s)}, {s.groups_met} met "
+            f"({stats_service.format_rate(s)} meet rate), {s.groups_failed} not delivered, "
+            f"{len(s.non_responders)} not answering lately"
+        )
+        for failed in s.failures:
+            who = " ".join(failed.user_ids) or "-"
+            print(f"  not delivered {failed.date} ({who}): {failed.error}: {failed.advice}")
+        if s.channel_error:
+            print(f"  cannot read the channel's members: {s.channel_error}")
+    return 0

@@ -1,0 +1,37 @@
+"""What every command-line process does first: settings, logging, an up-to-date database,
+and which workspace it works on."""
+
+from __future__ import annotations
+
+from bot.common import config, logs
+from bot.common.config import ConfigError, Settings
+
+
+def settings_for_command(*, migrate: bool = True) -> Settings:
+    settings = config.load()
+    logs.configure(settings)
+    if migrate:
+        from bot.storage.db import migrate as upgrade
+
+        upgrade(settings.database_url)
+    return settings
+
+
+def team_for_command(settings: Settings, team: str | None) -> str:
+    """--team, else the one workspace: the bot token's (auth.test) or the only installed one."""
+    if team:
+        return team
+    from bot.domain.services.workspaces import NotInstalled, client_for_team
+
+    if not settings.oauth:
+        try:
+            return client_for_team(settings, None).auth_test()["team_id"]
+        except NotInstalled as error:
+            raise ConfigError(str(error)) from None
+    from bot.domain.services.workspaces import active_teams
+
+    teams = active_teams(settings.database_url)
+    if len(teams) == 1:
+        return teams[0]
+    listed = ", ".join(teams) if teams else "none installed yet"
+    raise ConfigError(f"--team is required with several workspaces (workspaces: {listed})")

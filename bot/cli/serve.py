@@ -1,0 +1,254 @@
+"""`python -m bot serve`: gunicorn in HTTP mode, or a Socket Mode connection.
+
+gunicorn's master forks its workers, so it holds no thread, scheduler or database
+connection: a lock held by one of them at the fork would stay held forever in the worker.
+Scheduled work therefore runs in a clock process of its own (`python -m bot clock`) that the
+master starts after its workers, restarts if it dies and stops when it stops; the clock
+also stops by itself if the master disappears without a word (SIGKILL).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+
+from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.common.config import ConfigError, Settings
+from bot.storage.db import dispose_engines
+from bot.storage.models import utcnow
+
+METRICS_DIRECTORY = "PROMETHEUS_MULTIPROC_DIR"
+
+log = logging.getLogger(__name__)
+
+
+class _Gunicorn(BaseApplication):
+    """Builds the app in each worker, after the fork, so no connection is shared."""
+
+    def __init__(self, settings: Settings, options: dict, clock: ClockChild | None):
+        self._settings = settings
+        self._options = options
+        self._clock = clock
+        self._started = utcnow()  # a worker started later still counts from here (health)
+        super().__init__()
+
+    def load_config(self):
+        for key, value in self._options.items():
+            if key in self.cfg.settings:  # older gunicorn lacks some settings
+                self.cfg.set(key, value)
+
+    def load(self):
+        from bot.edge.web import create_wsgi
+
+        clock_tick = self._clock.tick_seconds if self._clock is not None else None
+        return create_wsgi(self._settings, clock_tick=clock_tick, started_at=self._started)
+
+    def run(self):
+        try:
+            _Master(self, self._clock).run()
+        except RuntimeError as error:  # gunicorn's own way of saying it cannot start
+            raise ConfigError(str(error)) from None
+
+
+class ClockChild:
+    """`python -m bot clock` as a child of serve: started, restarted after a pause that
+    grows while it keeps dying (a bad setting must not spin), and stopped."""
+
+    STOP_SECONDS = 30  # a round under way is finished first; a later tick resumes it anyway
+    FIRST_PAUSE = 1.0
+    LONGEST_PAUSE = 60.0
+
+    def __init__(self):
+        from bot.jobs.clock import tick_seconds
+
+        self.tick_seconds = tick_seconds()  # CLOCK_TICK_SECONDS: a bad value stops serve here
+        self.command = [
+            sys.executable, "-m", "bot", "clock", "--parent-pid", str(os.getpid()),
+            "--tick", str(self.tick_seconds),
+        ]  # fmt: skip
+        self.process: subprocess.Popen | None = None
+        self.pause = self.FIRST_PAUSE
+        self.not_before = 0.0
+        self.started_at = 0.0
+        self.stopping = False
+
+    def keep_running(self) -> None:
+        """Start the clock if it is not running and its pause is over; never blocks."""
+        if self.stopping or self.running():
+            return
+        now = time.monotonic()
+        if self.process is not None:  # it died: wait a while, longer each time in a row
+            code = self.process.returncode
+            self.process = None
+            if now - self.started_at > self.LONGEST_PAUSE:
+                self.pause = self.FIRST_PAUSE
+            self.not_before = now + self.pause
+            log.error("clock process exited (code %s); restarting in %g s", code, self.pause)
+            self.pause = min(self.pause * 2, self.LONGEST_PAUSE)
+        if now < self.not_before:
+            return
+        self.process = subprocess.Popen(self.command)
+        self.started_at = now
+        log.info("clock process started (pid %s)", self.process.pid)
+
+    def running(self) -> bool:
+        """Whether the clock lives; reaps it if it died (poll waits for exactly its pid)."""
+        if self.process is None:
+            return False
+        if self.process.poll() is None:
+            return True
+        _process_ended(self.process.pid)
+        return False
+
+    def stop(self) -> None:
+        """Ask the clock to stop (SIGTERM); `wait` then makes sure it did."""
+        self.stopping = True
+        if self.running():
+            self.process.terminate()
+
+    def wait(self) -> None:
+        if self.process is None:
+            return
+        try:
+            self.process.wait(timeout=self.STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            log.error("clock process did not stop within %s s; killing it", self.STOP_SECONDS)
+            self.process.kill()
+            self.process.wait()
+        _process_ended(self.process.pid)
+
+
+def _process_ended(pid: int) -> None:
+    """A worker or the clock is gone: its live gauges go too (its counts stay in the totals)."""
+    if os.environ.get(METRICS_DIRECTORY):
+        from bot.common.metrics import process_ended
+
+        process_ended(pid)
+
+
+def _child_exit(_server, worker) -> None:  # gunicorn's hook, in the master
+    _process_ended(worker.pid)
+
+
+@contextlib.contextmanager
+def metrics_directory(settings: Settings) -> Iterator[None]:
+    """Where every process of this serve (workers, clock) writes its metrics, for /metrics to
+    add up: PROMETHEUS_MULTIPROC_DIR if set, else a temporary directory removed on exit. Set
+    before any metric is made (bot/common/metrics.py makes them on first use)."""
+    given = os.environ.get(METRICS_DIRECTORY)
+    if not settings.metrics or given:
+        if given:
+            os.makedirs(given, exist_ok=True)
+        yield
+        return
+    path = tempfile.mkdtemp(prefix="worth-knowing-metrics-")
+    os.environ[METRICS_DIRECTORY] = path
+    try:
+        yield
+    finally:
+        os.environ.pop(METRICS_DIRECTORY, None)
+        shutil.rmtree(path, ignore_errors=True)
+
+
+class _Master(Arbiter):
+    """gunicorn's master, which also supervises the clock process from its own loop (no
+    thread): checked after each signal or second, reaped before gunicorn reaps workers."""
+
+    def __init__(self, app, clock: ClockChild | None):
+        self.clock = clock
+        super().__init__(app)
+
+    def manage_workers(self):
+        super().manage_workers()
+        if self.clock is not None:
+            self.clock.keep_running()
+
+    def handle_chld(self):
+        if self.clock is not None:
+            self.clock.running()
+        super().handle_chld()
+
+    def stop(self, graceful=True):
+        if self.clock is not None:
+            self.clock.stop()  # it finishes its work while the workers finish theirs
+        super().stop(graceful)
+        if self.clock is not None:
+            self.clock.wait()
+
+
+def serve_http(settings: Settings, host: str, workers: int, threads: int, with_clock: bool) -> None:
+    with metrics_directory(settings):  # first: before any process makes a metric
+        _serve_http(settings, host, workers, threads, with_clock)
+
+
+def _serve_http(settings: Settings, host: str, workers: int, threads: int, with_clock: bool):
+    if not settings.oauth:
+        from bot.edge.app import check_bot_token
+
+        check_bot_token(settings)  # here, so a bad token stops serve with one line, not a crash
+    dispose_engines()  # connections opened before the fork must not be shared with workers
+    import bot.edge.web  # noqa: F401 - code only (no app, thread or connection): workers boot faster
+
+    options = {
+        "bind": f"{host}:{settings.port}",
+        "workers": workers,
+        # gthread, reading each request whole before a thread takes it (slow clients)
+        "worker_class": "bot.edge.http_worker.BufferedThreadWorker",
+        "keepalive": 0,  # so every request is read that way
+        "threads": threads,
+        "timeout": 60,
+        "graceful_timeout": 10,
+        "accesslog": "-" if settings.log_level == "DEBUG" else None,
+        "loglevel": settings.log_level.lower(),
+        "logger_class": "bot.common.logs.GunicornLogger",  # redacts like every other log
+        "proc_name": "worth-knowing",
+        "control_socket_disable": True,
+        "child_exit": _child_exit,
+    }
+    clock = ClockChild() if with_clock else None  # one clock, however many workers
+    _Gunicorn(settings, options, clock).run()
+
+
+def serve_socket_mode(settings: Settings, with_clock: bool) -> None:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.edge.app import build_app
+    from bot.jobs.clock import start_background
+
+    app = build_app(settings)
+    url = _socket_mode_url(app.client, settings.app_token or "")
+    if with_clock:
+        start_background(settings)
+
+    handler = SocketModeHandler(app, settings.app_token)
+    handler.client.wss_uri = url  # the first connection; the client asks for later ones itself
+    log.info("connecting to Slack in Socket Mode")
+    handler.start()
+
+
+def _socket_mode_url(client: WebClient, app_token: str) -> str:
+    """The first WebSocket URL, asked for here so that a token Slack refuses is one clear line
+    instead of the handler's logged error and traceback."""
+    try:
+        return client.apps_connections_open(app_token=app_token)["url"]
+    except SlackApiError as error:
+        raise ConfigError(
+            f"Slack refused SLACK_APP_TOKEN ({error.response.get('error', 'error')}): create an "
+            "app-level token with connections:write under Basic Information > App-Level Tokens, "
+            "and turn on Socket Mode"
+        ) from None
+
+
+def default_workers() -> int:
+    return int(os.environ.get("WEB_CONCURRENCY", "1"))

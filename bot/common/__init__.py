@@ -1,0 +1,1 @@
+"""What every layer uses: settings, logs and their redaction, metrics, CSV files."""

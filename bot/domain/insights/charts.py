@@ -1,0 +1,105 @@
+"""The insights as pictures: PNGs drawn with matplotlib's Agg backend (no display needed).
+
+Each function returns PNG bytes. Matrices show "<5" for a cell of fewer than five people,
+so no chart can reveal one person's level or department; bars and cells are drawn with
+white gaps between them so that each one can be told apart (the tests count them).
+"""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")  # before pyplot: never look for a display
+
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.colors import LinearSegmentedColormap  # noqa: E402
+
+from bot.domain.insights.measures import SMALL_CELL, Matrix, Measures  # noqa: E402
+
+BAR = "#2e7d32"
+LINE = "#ef6c00"
+HIDDEN = "#d9d9d9"
+CELLS = LinearSegmentedColormap.from_list("reach", ["#e8f5e9", "#1b5e20"])
+SIZE = (8, 4.5)
+DPI = 100
+
+
+def _png(figure) -> bytes:
+    out = io.BytesIO()
+    figure.savefig(out, format="png", dpi=DPI, facecolor="white")
+    plt.close(figure)
+    return out.getvalue()
+
+
+def rounds_chart(measures: Measures) -> bytes:
+    """People in each round (bars) and the share of groups that met (line)."""
+    figure, people_axis = plt.subplots(figsize=SIZE)
+    labels = [f"{r.date:%d %b}" for r in measures.rounds]
+    x = range(len(labels))
+    people_axis.bar(x, [r.people for r in measures.rounds], color=BAR, width=0.6,
+                    label="people in groups")  # fmt: skip
+    people_axis.set_ylabel("people in groups")
+    people_axis.set_xticks(list(x), labels, rotation=45 if len(labels) > 8 else 0)
+    rate_axis = people_axis.twinx()
+    rates = [r.meet_rate for r in measures.rounds]
+    rate_axis.plot(x, [100 * r if r is not None else float("nan") for r in rates], color=LINE,
+                   marker="o", label="groups that met (%)")  # fmt: skip
+    rate_axis.set_ylim(0, 100)
+    rate_axis.set_ylabel("groups that met (%)")
+    people_axis.set_title("Participation and meet rate per round")
+    figure.tight_layout()
+    return _png(figure)
+
+
+def reach_chart(measures: Measures) -> bytes:
+    """How many people have met how many distinct colleagues."""
+    figure, axis = plt.subplots(figsize=SIZE)
+    spread = measures.reach_distribution()
+    x = list(range(len(spread)))
+    axis.bar(x, [n for _, n in spread], color=BAR, width=0.6)
+    axis.set_xticks(x, [str(k) for k, _ in spread])
+    axis.set_xlabel("distinct colleagues met")
+    axis.set_ylabel("people")
+    axis.set_title(f"Reach: median {measures.median_reach:g} colleagues met per person")
+    figure.tight_layout()
+    return _png(figure)
+
+
+def matrix_chart(matrix: Matrix, title: str) -> bytes:
+    """Meetings by pairs of categories; a cell of fewer than five people reads "<5"."""
+    labels = matrix.labels or ["(none yet)"]
+    n = len(labels)
+    figure, axis = plt.subplots(figsize=(max(5, 0.6 * n + 2), max(4, 0.6 * n + 1.5)))
+    values = [[matrix.cell(a, b) for b in labels] for a in labels]
+    hidden = [[matrix.shown(a, b) == f"<{SMALL_CELL}" for b in labels] for a in labels]
+    top = max((v for row, mask in zip(values, hidden, strict=True)
+               for v, h in zip(row, mask, strict=True) if not h), default=0) or 1  # fmt: skip
+    for i in range(n):
+        for j in range(n):
+            colour = HIDDEN if hidden[i][j] else CELLS(values[i][j] / top)
+            axis.add_patch(plt.Rectangle((j, i), 1, 1, facecolor=colour, edgecolor="white",
+                                         linewidth=3))  # fmt: skip
+            text = f"<{SMALL_CELL}" if hidden[i][j] else str(values[i][j])
+            axis.text(j + 0.5, i + 0.5, text, ha="center", va="center", fontsize=8,
+                      color="white" if not hidden[i][j] and values[i][j] > top / 2 else "black")  # fmt: skip
+    axis.set_xlim(0, n)
+    axis.set_ylim(n, 0)
+    axis.set_xticks([k + 0.5 for k in range(n)], labels, rotation=45 if n > 6 else 0)
+    axis.set_yticks([k + 0.5 for k in range(n)], labels)
+    axis.set_title(title)
+    axis.set_aspect("equal")
+    figure.tight_layout()
+    return _png(figure)
+
+
+def all_charts(measures: Measures) -> dict[str, bytes]:
+    """File name → PNG, in the order the report shows them."""
+    return {
+        "rounds.png": rounds_chart(measures),
+        "reach.png": reach_chart(measures),
+        "levels.png": matrix_chart(measures.levels, "Meetings by level (pairs who met)"),
+        "departments.png": matrix_chart(measures.departments,
+                                        "Meetings by department (pairs who met)"),  # fmt: skip
+    }

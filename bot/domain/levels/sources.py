@@ -1,0 +1,221 @@
+"""Where a person's level, department and location come from, and which source wins.
+
+Every writer (admin commands, the HR import, profile fields, job titles, self-service) goes
+through :func:`set_value` / :func:`clear_value`, so precedence lives in exactly one place:
+``Member.values`` keeps every source's value per attribute, and the ``level``,
+``department`` and ``location`` columns plus ``Member.sources`` hold the winner.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.storage.db import insert_missing
+from bot.storage.models import Member, Program
+
+# Highest precedence first. "title" only ever gives a level: a guess from the job title, so a
+# person's own word comes before it.
+PRECEDENCE: tuple[str, ...] = ("admin", "import", "profile", "self", "title")
+ATTRIBUTES: tuple[str, ...] = ("level", "department", "location", "manager")
+SOURCE_NAMES = {
+    "admin": "set by an admin",
+    "import": "HR import",
+    "profile": "Slack profile field",
+    "self": "set by the person",
+    "title": "job title",
+}
+LEVEL_MIN, LEVEL_MAX = 1, 9
+TEXT_MAX = 200
+
+
+class InvalidValue(ValueError):
+    """A value no source may store; the message is fit to show the person who typed it."""
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What a write did: whether anything stored changed, and who wins now."""
+
+    attribute: str
+    changed: bool
+    value: Any
+    source: str | None
+
+
+def parse_level(text: str | int) -> int:
+    """A level typed by a person or found in a file: a whole number from 1 to 9."""
+    if isinstance(text, bool):
+        raise InvalidValue(f"{text!r} is not a whole number from {LEVEL_MIN} to {LEVEL_MAX}")
+    if isinstance(text, int):
+        number = text
+    else:
+        raw = str(text).strip()
+        if not re.fullmatch(r"[+]?\d{1,3}", raw):
+            raise InvalidValue(f'"{raw}" is not a whole number from {LEVEL_MIN} to {LEVEL_MAX}')
+        number = int(raw)
+    if not LEVEL_MIN <= number <= LEVEL_MAX:
+        raise InvalidValue(f'"{text}" is not a whole number from {LEVEL_MIN} to {LEVEL_MAX}')
+    return number
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def one_line(text: object) -> str:
+    """Text from Slack or a person as one plain line: control characters (a NUL cannot even
+    be stored by PostgreSQL) become spaces, runs of whitespace one space."""
+    return " ".join(_CONTROL.sub(" ", str(text)).split())
+
+
+def clean_text(text: str) -> str:
+    """A department or location as stored: one line (:func:`one_line`), at most 200
+    characters."""
+    cleaned = one_line(text)
+    if len(cleaned) > TEXT_MAX:
+        raise InvalidValue(f"is longer than {TEXT_MAX} characters")
+    return cleaned
+
+
+_USER_ID = re.compile(r"[UW][A-Z0-9]{1,30}")
+
+
+def parse_user_id(text: object) -> str:
+    """A manager as stored: a Slack user id (an email is resolved before this)."""
+    raw = str(text).strip().upper()
+    if not _USER_ID.fullmatch(raw):
+        raise InvalidValue(f'"{str(text)[:40]}" is not a Slack user id (U…) or email address')
+    return raw
+
+
+def normalise(attribute: str, value: Any) -> Any:
+    """The stored form of a value, or None for "no value"; InvalidValue when it is wrong."""
+    if attribute not in ATTRIBUTES:
+        raise ValueError(f"unknown attribute {attribute!r}; expected one of {ATTRIBUTES}")
+    if value is None:
+        return None
+    if attribute == "level":
+        return parse_level(value)
+    if attribute == "manager":
+        return parse_user_id(value) if str(value).strip() else None
+    return clean_text(value) or None
+
+
+def member_for(
+    session: Session, team_id: str, user_id: str, *, create: bool = True
+) -> Member | None:
+    """The person's row, made if missing (safely when two processes make it at once)."""
+    query = select(Member).where(Member.team_id == team_id, Member.user_id == user_id)
+    member = session.scalar(query)
+    if member is not None or not create:
+        return member
+    row = {"team_id": team_id, "user_id": user_id, "values": {}, "sources": {}}
+    insert_missing(session, Member, [row], ["team_id", "user_id"])
+    return session.scalar(query)
+
+
+def winner(per_source: dict[str, Any] | None) -> tuple[Any, str | None]:
+    """The value of the highest-precedence source that has one."""
+    for source in PRECEDENCE:
+        if per_source and per_source.get(source) is not None:
+            return per_source[source], source
+    return None, None
+
+
+def apply(member: Member, attribute: str, value: Any, source: str) -> Resolution:
+    """Record ``source``'s value (None removes it) on a loaded member and re-resolve."""
+    if source not in PRECEDENCE:
+        raise ValueError(f"unknown source {source!r}; expected one of {PRECEDENCE}")
+    if source == "title" and attribute != "level":
+        raise ValueError("job titles only give a level")
+    value = normalise(attribute, value)
+    values = {name: dict(per) for name, per in (member.values or {}).items()}
+    per_source = values.get(attribute, {})
+    changed = per_source.get(source) != value
+    if value is None:
+        per_source.pop(source, None)
+    else:
+        per_source[source] = value
+    if per_source:
+        values[attribute] = per_source
+    else:
+        values.pop(attribute, None)
+    best, best_source = winner(per_source)
+    sources = dict(member.sources or {})
+    if best_source is None:
+        sources.pop(attribute, None)
+    else:
+        sources[attribute] = best_source
+    # New dicts, assigned: SQLAlchemy only notices a JSON column change on assignment.
+    if values != (member.values or {}):
+        member.values = values
+    if sources != (member.sources or {}):
+        member.sources = sources
+    if getattr(member, attribute) != best:
+        setattr(member, attribute, best)
+    return Resolution(attribute, changed, best, best_source)
+
+
+def set_value(
+    session: Session, team_id: str, user_id: str, attribute: str, value: Any, source: str
+) -> Resolution:
+    """Store one source's value for a person (creating the person) and resolve the winner.
+
+    ``value`` None clears that source. Raises InvalidValue for a level outside 1-9 or an
+    over-long text, before anything is written.
+    """
+    normalise(attribute, value)
+    member = member_for(session, team_id, user_id)
+    return apply(member, attribute, value, source)
+
+
+def clear_value(
+    session: Session, team_id: str, user_id: str, attribute: str, source: str
+) -> Resolution:
+    """Forget one source's value; the next source in precedence order takes over."""
+    member = member_for(session, team_id, user_id, create=False)
+    if member is None:
+        return Resolution(attribute, False, None, None)
+    return apply(member, attribute, None, source)
+
+
+def resolve(member: Member) -> bool:
+    """Recompute the winning columns from ``values`` (e.g. after editing values by hand)."""
+    changed = False
+    sources = {}
+    for attribute in ATTRIBUTES:
+        best, best_source = winner((member.values or {}).get(attribute))
+        if best_source:
+            sources[attribute] = best_source
+        if getattr(member, attribute) != best:
+            setattr(member, attribute, best)
+            changed = True
+    if sources != (member.sources or {}):
+        member.sources = sources
+        changed = True
+    return changed
+
+
+def self_service_allowed(session: Session, team_id: str, channel_id: str | None = None) -> bool:
+    """May people set their own level? Per program (channel), or in any program of the team."""
+    query = select(Program.id).where(
+        Program.team_id == team_id, Program.self_service_levels.is_(True)
+    )
+    if channel_id is not None:
+        query = query.where(Program.channel_id == channel_id)
+    else:
+        query = query.where(Program.enabled.is_(True))
+    return session.scalar(query.limit(1)) is not None
+
+
+def visible_level(member: Member | None, viewer_id: str, viewer_is_admin: bool) -> int | None:
+    """A level as one viewer may see it: their own, or anyone's for an admin; else None."""
+    if member is None:
+        return None
+    if viewer_is_admin or member.user_id == viewer_id:
+        return member.level
+    return None

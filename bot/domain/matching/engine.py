@@ -1,0 +1,234 @@
+"""``form_groups``: one round of lunch groups from members, history and rules.
+
+Pure: no I/O and no global state; the only randomness comes from ``seed`` (None draws a
+fresh one), so the same seed always gives the same grouping.
+
+Steps: members become arrays (:mod:`roster`), are cut into pools of people who can all meet
+(:mod:`pools`), each pool is grouped on its own (:mod:`pairs` for pairs in pools of up to
+``DENSE_LIMIT`` people, :mod:`bands` otherwise), and whoever is left gets a seat in a
+compatible group or a reason (:mod:`leftovers`); last, no group may hold a pair kept apart
+(:mod:`apart`). Groups travel as rows of a -1 padded
+matrix so that a round of 100,000 people is scored without a Python loop per group.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Collection, Sequence
+
+import numpy as np
+
+from bot.domain.matching import apart as kept_apart
+from bot.domain.matching.anneal import ANNEAL_LIMIT, anneal
+from bot.domain.matching.bands import band_groups, cover_groups, refine_groups
+from bot.domain.matching.designs import design_rounds
+from bot.domain.matching.history import History
+from bot.domain.matching.leftovers import place_leftovers, reason
+from bot.domain.matching.pairbook import PairBook
+from bot.domain.matching.pairs import pair_pool
+from bot.domain.matching.pool import DEPT_BONUS, Pool, group_sizes
+from bot.domain.matching.pools import build_pools
+from bot.domain.matching.roster import Roster, build_roster
+from bot.domain.matching.types import Grouping, PastGroup, Person, Rules, Score, Unmatched
+
+DENSE_LIMIT = 600  # pools of pairs up to this size get the exact pairing search
+EXACT_GROUPS_LIMIT = 12  # pools of larger groups up to this size get an exhaustive fallback
+COVER_LIMIT = 240  # larger groups in pools up to this size: backtracking search for a
+COVER_STEPS = 20_000  # repeat-free split when the swaps left a repeat, this many steps
+EXACT_STEPS = 200_000  # (and this many, which is exhaustive, up to EXACT_GROUPS_LIMIT)
+ANNEAL_MOVES_PER_PERSON = 300
+
+
+def form_groups(
+    people: Sequence[Person],
+    history: Sequence[PastGroup] | History = (),
+    rules: Rules = Rules(),  # noqa: B008 - frozen, so a shared default is safe
+    *,
+    seed: int | None = None,
+    priority: Collection[str] = (),
+    apart: Collection[tuple[str, str]] = (),
+) -> Grouping:
+    """Form this round's lunch groups.
+
+    ``history`` is the past groups (or a prebuilt :class:`History`, faster when it is
+    reused); ``priority`` the ids of people left out last round, placed first when possible;
+    ``apart`` pairs of ids never to be in one group (someone's avoid list).
+    """
+    if not isinstance(history, History):
+        history = History.from_groups(history)
+    rng = np.random.default_rng(seed)
+    ids = [p.id for p in people]
+    roster = build_roster(people, history, rules, priority, kept_apart.positions(ids, apart))
+    n = len(roster)
+    if n == 0:
+        return Grouping(groups=[], unmatched=[], score=Score())
+    pools, alone = build_pools(roster)
+    cost = roster.repeat_cost()
+    a, b = roster.past_a, roster.past_b
+    order = np.argsort(a.astype(np.int64) * n + b, kind="stable")
+    a, b, cost = kept_apart.with_apart(roster, a[order], b[order], cost[order])
+    books = _books(roster, pools, a, b, cost)
+
+    blocks: list[np.ndarray] = []
+    for members, book in zip(pools, books, strict=True):
+        pool = Pool(
+            members=members,
+            level=roster.level[members],
+            dept=roster.dept[members],
+            enlarged_last=roster.enlarged_last[members],
+            book=book,
+            group_size=rules.group_size,
+        )
+        local = _group_pool(roster, pool, rng)
+        blocks.append(np.where(local >= 0, members[np.maximum(local, 0)], -1))
+
+    everyone = PairBook(n, a, b, cost, dense=False)
+    rows, unmatched = place_leftovers(roster, alone, _stack(blocks), everyone, rng)
+    if len(roster.apart_a):
+        groups, out = kept_apart.keep_apart(roster, rows, everyone, rng)
+        rows = _padded(groups)
+        unmatched += [Unmatched(roster.ids[p], reason(roster, p)) for p in out]
+    return Grouping(
+        groups=_as_ids(roster.ids, rows),
+        unmatched=unmatched,
+        score=_score(roster, rows, everyone),
+    )
+
+
+def _books(
+    roster: Roster, pools: list[np.ndarray], a: np.ndarray, b: np.ndarray, cost: np.ndarray
+) -> list[PairBook]:
+    """One pair book per pool. Members are sorted, so local order keeps the sort of keys."""
+    n = len(roster)
+    pool_of = np.full(n, -1, np.int64)
+    local = np.full(n, -1, np.int64)
+    for j, members in enumerate(pools):
+        pool_of[members] = j
+        local[members] = np.arange(len(members))
+    same = (pool_of[a] == pool_of[b]) & (pool_of[a] >= 0)
+    a, b, c = a[same], b[same], cost[same]
+    which = pool_of[a]
+    order = np.argsort(which, kind="stable")
+    a, b, c, which = a[order], b[order], c[order], which[order]
+    bounds = np.searchsorted(which, np.arange(len(pools) + 1))
+    books = []
+    for j, members in enumerate(pools):
+        s, e = bounds[j], bounds[j + 1]
+        size = len(members)
+        books.append(
+            PairBook(
+                size, local[a[s:e]], local[b[s:e]], c[s:e],
+                dense=size <= DENSE_LIMIT,
+            )
+        )
+    return books
+
+
+def _group_pool(roster: Roster, pool: Pool, rng: np.random.Generator) -> np.ndarray:
+    k = pool.group_size
+    if k == 2 and pool.size <= DENSE_LIMIT:
+        pool.keys = roster.stable_keys(pool.members)
+        return _padded(pair_pool(pool, rng))
+    if pool.size <= DENSE_LIMIT:
+        scheduled = _from_design(roster, pool, rng)
+        if scheduled is not None:
+            return scheduled
+    sizes = group_sizes(pool.size, k)
+    rows = band_groups(pool, sizes, rng, thorough=pool.size <= DENSE_LIMIT)
+    if pool.size <= ANNEAL_LIMIT and len(rows) > 1:
+        rows = anneal(pool, rows, rng, moves=ANNEAL_MOVES_PER_PERSON * pool.size)
+    if pool.size <= COVER_LIMIT and _repeats(pool.book, rows).any():
+        steps = EXACT_STEPS if pool.size <= EXACT_GROUPS_LIMIT else COVER_STEPS
+        found = cover_groups(pool, sizes, rng, limit=steps)
+        if found is not None:
+            rows = refine_groups(pool, found, rng)
+    return rows
+
+
+def _from_design(roster: Roster, pool: Pool, rng: np.random.Generator) -> np.ndarray | None:
+    """The widest unused round of the pool's built schedule (:mod:`designs`), if any."""
+    keys = roster.stable_keys(pool.members)
+    order = np.lexsort((keys, pool.level))
+    sizes = group_sizes(pool.size, pool.group_size)
+    rounds = design_rounds(order, pool.group_size, sizes, pool.level[order])
+    if rounds is None:
+        return None
+    cost, dept = pool.book.cost_matrix, pool.dept
+    valid = rounds >= 0
+    r = np.maximum(rounds, 0)
+    fresh = np.ones(len(rounds), bool)
+    same = np.zeros(len(rounds))
+    for i, j in itertools.combinations(range(rounds.shape[2]), 2):
+        x, y, both = r[:, :, i], r[:, :, j], valid[:, :, i] & valid[:, :, j]
+        fresh &= ((cost[x, y] == 0) | ~both).all(axis=1)
+        same += (both & (dept[x] == dept[y]) & (dept[x] >= 0)).sum(axis=1)
+    if not fresh.any():
+        return None
+    level = pool.level[r]
+    spread = (np.where(valid, level, -np.inf).max(axis=2)
+              - np.where(valid, level, np.inf).min(axis=2)).sum(axis=1)
+    worth = spread - DEPT_BONUS * same + rng.random(len(rounds)) * 1e-3
+    return rounds[int(np.argmax(np.where(fresh, worth, -np.inf)))]
+
+
+def _padded(groups: Sequence[Sequence[int]]) -> np.ndarray:
+    width = max((len(g) for g in groups), default=2)
+    rows = np.full((len(groups), width), -1, np.int64)
+    for j, group in enumerate(groups):
+        rows[j, : len(group)] = group
+    return rows
+
+
+def _stack(blocks: list[np.ndarray]) -> np.ndarray:
+    width = max((block.shape[1] for block in blocks), default=2)
+    return np.concatenate(
+        [np.pad(block, ((0, 0), (0, width - block.shape[1])), constant_values=-1)
+         for block in blocks]
+        or [np.zeros((0, width), np.int64)]
+    )
+
+
+def _as_ids(ids: list[str], rows: np.ndarray) -> list[tuple[str, ...]]:
+    names = np.array(ids + [""], dtype=object)[rows]  # -1 picks the trailing ""
+    full = (rows >= 0).all(axis=1)
+    if full.all():
+        return list(map(tuple, names.tolist()))
+    return [tuple(x for x, v in zip(row, valid, strict=True) if v)
+            for row, valid in zip(names.tolist(), (rows >= 0).tolist(), strict=True)]
+
+
+def _repeats(book: PairBook, rows: np.ndarray) -> np.ndarray:
+    """Number of pairs in each row that met before."""
+    count = np.zeros(len(rows), np.int64)
+    valid = rows >= 0
+    for i, j in itertools.combinations(range(rows.shape[1]), 2):
+        both = valid[:, i] & valid[:, j]
+        met = book.cost(np.maximum(rows[:, i], 0), np.maximum(rows[:, j], 0)) > 0
+        count += both & met
+    return count
+
+
+def _score(roster: Roster, rows: np.ndarray, book: PairBook) -> Score:
+    if len(rows) == 0:
+        return Score(unmatched=len(roster))
+    valid = rows >= 0
+    r = np.maximum(rows, 0)
+    level = roster.level[r]
+    spread = np.where(valid, level, -np.inf).max(axis=1) - np.where(valid, level, np.inf).min(
+        axis=1
+    )
+    dept = roster.dept[r]
+    clash = np.zeros(len(rows), bool)
+    for i, j in itertools.combinations(range(rows.shape[1]), 2):
+        clash |= valid[:, i] & valid[:, j] & (dept[:, i] == dept[:, j]) & (dept[:, i] >= 0)
+    sizes = valid.sum(axis=1)
+    placed = int(sizes.sum())
+    return Score(
+        groups=len(rows),
+        placed=placed,
+        unmatched=len(roster) - placed,
+        enlarged_groups=int((sizes > roster.rules.group_size).sum()),
+        mean_level_spread=float(spread.mean()),
+        repeats=int(_repeats(book, rows).sum()),
+        cross_department=float(1 - clash.mean()),
+    )

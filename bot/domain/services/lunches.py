@@ -1,0 +1,308 @@
+"""Lunches that happen: the dates an intro offers, votes on them, and the date agreed.
+
+The dates come from `bot.domain.lunch_dates` (pure); this module reads who is in the group (their
+zone, lunch days and time), keeps what was offered on the group, so a click can only choose
+an offered date, and decides when a date is agreed: when everyone in the group has chosen
+it, or when the organiser chooses it for the group.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, replace
+from zoneinfo import ZoneInfo
+
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from bot.domain import lunch_dates
+from bot.domain.lunch_dates import Diner, Offer
+from bot.domain.schedule import local_date
+from bot.domain.services.people import FORGOTTEN_PREFIX
+from bot.storage.models import Group, LunchVote, Member, OfficeDays, Program, Round
+
+log = logging.getLogger(__name__)
+AUTO_AFTER_WORKING_DAYS = 2
+REMIND_AT = dt.time(10, 0)  # the morning of the day, in the organiser's zone
+
+
+def _time(text: str | None, default: dt.time) -> dt.time:
+    try:
+        hours, minutes = (int(part) for part in (text or "").split(":"))
+        return dt.time(hours, minutes)
+    except ValueError:
+        return default
+
+
+def diners(
+    session: Session, group: Group, program: Program, rows: dict[str, Member] | None = None
+) -> list[Diner]:
+    """The group as the date finder sees it, organiser first (`rows`: their Member rows,
+    when the caller has them already)."""
+    ids = [m.user_id for m in group.members if not m.user_id.startswith(FORGOTTEN_PREFIX)]
+    ids.sort(key=lambda u: u != group.organiser_id)
+    if rows is None:
+        rows = {
+            m.user_id: m
+            for m in session.scalars(
+                select(Member).where(Member.team_id == program.team_id, Member.user_id.in_(ids))
+            )
+        }
+    default = _time(program.time_of_day, lunch_dates.DEFAULT_TIME)
+    offices = office_days(session, program.team_id)
+    found = []
+    for user_id in ids:
+        member = rows.get(user_id)
+        days = lunch_dates.WORKDAYS
+        if member is not None and member.lunch_days:
+            days = lunch_dates.parse_days([member.lunch_days])
+        if member is not None and member.location:  # in the office only on its days
+            days = days & offices.get(location_key(member.location), days)
+        found.append(Diner(
+            user_id=user_id,
+            zone=(member.timezone if member is not None and member.timezone else program.timezone),
+            days=days,
+            lunch_time=_time(member.lunch_time if member else None, default),
+        ))  # fmt: skip
+    places = {location_key(rows[u].location) if u in rows and rows[u].location else None
+              for u in ids}  # fmt: skip
+    if len(places) == 1 and None not in places and found:  # one office: lunch in person there
+        found = [replace(d, zone=found[0].zone) for d in found]
+    return found
+
+
+def location_key(location: str) -> str:
+    return " ".join(location.split()).casefold()
+
+
+def office_days(session: Session, team_id: str) -> dict[str, frozenset[int]]:
+    return {
+        row.location_key: lunch_dates.parse_days([row.days])
+        for row in session.scalars(select(OfficeDays).where(OfficeDays.team_id == team_id))
+    }
+
+
+def set_office_days(
+    session: Session, team_id: str, location: str, days: frozenset[int] | None
+) -> None:
+    """An office's lunch days (None: no limit any more)."""
+    key = location_key(location)
+    row = session.scalar(select(OfficeDays).where(
+        OfficeDays.team_id == team_id, OfficeDays.location_key == key))  # fmt: skip
+    if days is None:
+        if row is not None:
+            session.delete(row)
+        return
+    text = ",".join(lunch_dates.WEEKDAYS[d] for d in sorted(days))
+    if row is None:
+        session.add(OfficeDays(team_id=team_id, location_key=key, location=location, days=text))
+    else:
+        row.location, row.days = location, text
+
+
+def zone_of(people: list[Diner], program: Program) -> str:
+    """The zone a group's days are written in: its organiser's (the group shares it when
+    its times are shown on the buttons)."""
+    return people[0].zone if people else program.timezone
+
+
+def offer(session: Session, group: Group, program: Program, round_: Round,
+          after: dt.datetime | None = None, people: list[Diner] | None = None) -> list[Offer]:  # fmt: skip
+    """Dates in the rest of the round that everyone can make (after `after`, if given);
+    they are added to what the group was offered."""
+    people = diners(session, group, program) if people is None else people
+    if not people:
+        return []
+    zone = people[0].zone
+    first = local_date(round_.slot, zone) + dt.timedelta(days=1)
+    last = local_date(round_.closes_at or round_.slot + dt.timedelta(days=7), zone)
+    found = lunch_dates.offers(people, first, last - dt.timedelta(days=1), after=after)
+    if group.offered is None and found:  # the intro's days: picked for them if nobody does
+        group.auto_at = working_days_after(round_.slot, people[0].zone, AUTO_AFTER_WORKING_DAYS)
+    group.offered = [*(group.offered or []),
+                     *({"start": o.start.isoformat(), "video": o.video} for o in found)]  # fmt: skip
+    return found
+
+
+def offers_of(group: Group) -> list[Offer]:
+    return [Offer(dt.datetime.fromisoformat(o["start"]), bool(o.get("video")))
+            for o in group.offered or []]  # fmt: skip
+
+
+def offered(group: Group) -> list[dt.datetime]:
+    return [o.start for o in offers_of(group)]
+
+
+@dataclass(frozen=True)
+class Pick:
+    agreed: bool
+    start: dt.datetime
+    waiting_for: list[str]  # who has not chosen this date yet
+
+
+def working_days_after(moment: dt.datetime, zone: str, days: int) -> dt.datetime:
+    """The same local time `days` working days (Monday to Friday) later."""
+    local = moment.astimezone(ZoneInfo(zone))
+    while days:
+        local += dt.timedelta(days=1)
+        days -= local.weekday() < 5
+    return local.astimezone(dt.UTC)
+
+
+def agree(group: Group, start: dt.datetime, zone: str) -> None:
+    """The day is set: a reminder on its morning (an hour before a video lunch) and the
+    check-in the day after, instead of the round's."""
+    video = next((o.video for o in offers_of(group) if o.start == start), False)
+    group.lunch_at = start
+    group.auto_at = None
+    if video:
+        group.remind_at = start - dt.timedelta(hours=1)
+    else:
+        day = start.astimezone(ZoneInfo(zone)).date()
+        group.remind_at = dt.datetime.combine(day, REMIND_AT, ZoneInfo(zone)).astimezone(dt.UTC)
+    group.check_at = start + dt.timedelta(days=1)
+
+
+def pick(
+    session: Session, group: Group, user_id: str, start: dt.datetime, zone: str = "UTC"
+) -> Pick | None:
+    """A member chooses an offered date; None if it was never offered to this group."""
+    if start not in offered(group):
+        return None
+    exists = session.scalar(select(LunchVote.id).where(
+        LunchVote.group_id == group.id, LunchVote.user_id == user_id, LunchVote.start == start))  # fmt: skip
+    if exists is None:
+        session.add(LunchVote(group_id=group.id, user_id=user_id, start=start))
+        session.flush()
+    voters = set(session.scalars(
+        select(LunchVote.user_id).where(LunchVote.group_id == group.id, LunchVote.start == start)))  # fmt: skip
+    members = [m.user_id for m in group.members if not m.user_id.startswith(FORGOTTEN_PREFIX)]
+    waiting = [u for u in members if u not in voters]
+    agreed = not waiting or user_id == group.organiser_id
+    if agreed:
+        agree(group, start, zone)
+    return Pick(agreed, start, waiting)
+
+
+def reschedule(session: Session, group: Group) -> None:
+    """Back to choosing: the agreed date and every vote are gone."""
+    group.lunch_at = group.remind_at = group.check_at = None
+    session.execute(delete(LunchVote).where(LunchVote.group_id == group.id))
+
+
+def load(session: Session, team_id: str, group_id: int) -> tuple[Group, Program, Round] | None:
+    row = session.execute(
+        select(Group, Program, Round)
+        .join(Round, Round.id == Group.round_id)
+        .join(Program, Program.id == Round.program_id)
+        .where(Group.id == group_id, Program.team_id == team_id)
+    ).first()
+    return tuple(row) if row else None
+
+
+def calendar_links(client, start: dt.datetime, members: list[str], channel_id: str):
+    """Google and Outlook links for the agreed lunch: title, time, names and channel."""
+    from bot.domain.services import people
+
+    names = []
+    for user_id in members:
+        user = people.slack_user(client, user_id) or {}
+        profile = user.get("profile") or {}
+        names.append(profile.get("real_name") or user.get("real_name") or user.get("name")
+                     or user_id)  # fmt: skip
+    try:
+        channel = "#" + client.conversations_info(channel=channel_id)["channel"]["name"]
+    except SlackApiError:
+        channel = "your lunch channel"
+    offer = Offer(start, video=False)
+    title = "Lunch: " + ", ".join(names)
+    details = f"Worth Knowing lunch group from {channel}: {', '.join(names)}"
+    return lunch_dates.google_link(offer, title, details), lunch_dates.outlook_link(
+        offer, title, details
+    )
+
+
+def send_due(settings, now: dt.datetime) -> int:
+    """The clock's part: pick a day where nobody has, remind on the day, ask the day after.
+    Each is claimed in the database before its message goes out, so it is sent at most once
+    however many clocks run."""
+    from bot.domain.services.workspaces import clients_for_teams
+    from bot.slack import round_messages
+    from bot.slack.client import reason
+    from bot.storage.db import session_scope
+
+    url = settings.database_url
+    with session_scope(url) as session:
+        rows = session.execute(
+            select(Group.id, Group.auto_at, Group.remind_at, Group.check_at, Program.team_id)
+            .join(Round, Round.id == Group.round_id)
+            .join(Program, Program.id == Round.program_id)
+            .where((Group.auto_at <= now) | (Group.remind_at <= now) | (Group.check_at <= now))
+        ).all()
+    client_of = clients_for_teams(settings)
+    sent = 0
+    for group_id, auto_at, remind_at, check_at, team_id in rows:
+        for column, value in (("auto_at", auto_at), ("remind_at", remind_at),
+                              ("check_at", check_at)):  # fmt: skip
+            if value is None or value > now:
+                continue
+            with session_scope(url) as session:
+                claimed = session.execute(
+                    update(Group).where(Group.id == group_id, getattr(Group, column) == value)
+                    .values({column: None}).execution_options(synchronize_session=False)
+                ).rowcount  # fmt: skip
+                message = claimed and _follow_up(session, column, group_id, now)
+            if not message:
+                continue
+            conversation, text, blocks, members, channel_id, start = message
+            try:
+                client = client_of(team_id)
+                if column == "auto_at":
+                    text, blocks = round_messages.lunch_agreed(
+                        group_id, start, *calendar_links(client, start, members, channel_id),
+                        picked=True,
+                    )  # fmt: skip
+                response = client.chat_postMessage(channel=conversation, text=text, blocks=blocks)
+                if column == "check_at":
+                    with session_scope(url) as session:
+                        session.get(Group, group_id).checkin_ts = response["ts"]
+                sent += 1
+            except Exception as error:  # one group's trouble must not stop the others
+                log.warning("lunch follow-up (%s) of group %s failed: %s", column, group_id,
+                            reason(error))  # fmt: skip
+    return sent
+
+
+def _follow_up(session: Session, column: str, group_id: int, now: dt.datetime):
+    """What to post for one claimed follow-up, or None when it no longer applies."""
+    from bot.slack import round_messages
+
+    group, program, round_ = session.execute(
+        select(Group, Program, Round)
+        .join(Round, Round.id == Group.round_id)
+        .join(Program, Program.id == Round.program_id)
+        .where(Group.id == group_id)
+    ).one()
+    if group.conversation_id is None or round_.closed_at is not None:
+        return None
+    members = [m.user_id for m in group.members if not m.user_id.startswith(FORGOTTEN_PREFIX)]
+    base = (group.conversation_id, "", None, members, program.channel_id, group.lunch_at)
+    if column == "auto_at":
+        if group.lunch_at is not None or not program.auto_schedule:
+            return None
+        start = next((s for s in offered(group) if s > now + dt.timedelta(hours=1)), None)
+        if start is None:
+            return None
+        agree(group, start, zone_of(diners(session, group, program), program))
+        return (*base[:5], start)
+    if column == "remind_at":
+        if group.lunch_at is None:
+            return None
+        text, blocks = round_messages.lunch_reminder(group.lunch_at)
+        return (group.conversation_id, text, blocks, members, program.channel_id, group.lunch_at)
+    if group.lunch_at is None or group.outcome == "met" or group.checkin_ts:
+        return None
+    text, blocks = round_messages.checkin(group.id)
+    return (group.conversation_id, text, blocks, members, program.channel_id, group.lunch_at)

@@ -1,0 +1,319 @@
+"""Programs: pairing switched on in a channel, with its schedule and its rules.
+
+Every lookup takes the team id of the request, so a program of one workspace can never be
+read or changed from another, even when channel ids or program ids are guessed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.domain import schedule
+from bot.domain.levels.admin import workspace_row
+from bot.domain.services.due import reschedule
+from bot.edge import meet_command
+from bot.edge.meet_command import UsageError
+from bot.storage.models import Program, Workspace, utcnow
+
+DEFAULT_TIME = "12:00"
+DEFAULT_WEEKDAY = 0
+OPTIONS = (
+    "allow_guests",
+    "allow_external",
+    "post_summary",
+    "heads_up",
+    "self_service_levels",
+    "skip_level_apart",
+    "auto_schedule",
+)
+# "Did you meet?" goes out this many days into a round (a round lasts at least a week).
+CHECKIN_DAYS_MAX = 6
+
+
+# -- lookups ----------------------------------------------------------------------------------
+
+
+def in_channel(session: Session, team_id: str, channel_id: str | None) -> Program | None:
+    if not channel_id:
+        return None
+    return session.scalar(
+        select(Program).where(Program.team_id == team_id, Program.channel_id == channel_id)
+    )
+
+
+def by_id(session: Session, team_id: str, program_id: int | str | None) -> Program | None:
+    """The program with this id, only if it belongs to this workspace."""
+    try:
+        number = int(str(program_id))
+    except ValueError:
+        return None
+    program = session.get(Program, number)
+    return program if program is not None and program.team_id == team_id else None
+
+
+def of_team(session: Session, team_id: str, *, enabled_only: bool = False) -> list[Program]:
+    query = select(Program).where(Program.team_id == team_id).order_by(Program.id)
+    if enabled_only:
+        query = query.where(Program.enabled.is_(True))
+    return list(session.scalars(query))
+
+
+def ensure_workspace(session: Session, team_id: str, name: str | None = None) -> Workspace:
+    """The workspace row, made if missing and marked active (it is talking to us)."""
+    workspace = workspace_row(session, team_id, name)
+    if not workspace.active:
+        workspace.active = True
+        workspace.uninstalled_at = None
+    if name and workspace.name != name:
+        workspace.name = name
+    return workspace
+
+
+def reactivate(session: Session, team_id: str) -> bool:
+    """Mark a workspace that was uninstalled as active again (it has reinstalled)."""
+    workspace = session.get(Workspace, team_id)
+    if workspace is None or workspace.active:
+        return False
+    workspace.active = True
+    workspace.uninstalled_at = None
+    return True
+
+
+def deactivate(session: Session, team_id: str) -> None:
+    """Uninstalled or token revoked: the clock skips every program of the workspace."""
+    workspace = ensure_workspace(session, team_id)
+    workspace.active = False
+    workspace.uninstalled_at = utcnow()
+
+
+# -- schedule ---------------------------------------------------------------------------------
+
+
+def describe(program: Program) -> str:
+    """The program's schedule in words, e.g. "every Monday at 12:00 Europe/Berlin"."""
+    try:
+        return schedule.describe(schedule.schedule_of(program))
+    except ValueError:
+        return "an unreadable schedule (open the settings to fix it)"
+
+
+def next_round(program: Program, now: dt.datetime | None = None) -> dt.datetime | None:
+    """When the next round runs: the clock's stored slot, or the schedule's next one."""
+    if not program.enabled:
+        return None
+    now = now or utcnow()
+    if program.next_run_at is not None and program.next_run_at > now:
+        return program.next_run_at
+    try:
+        return schedule.next_run(schedule.schedule_of(program), now)
+    except ValueError:
+        return None
+
+
+def format_when(moment: dt.datetime | None, timezone: str | None) -> str:
+    """A moment in a person's own time zone, e.g. "Monday 9 March, 12:00 (Europe/Berlin)"."""
+    if moment is None:
+        return "not scheduled"
+    zone_name = timezone or "UTC"
+    try:
+        zone = ZoneInfo(zone_name)
+    except (KeyError, ValueError):
+        zone_name, zone = "UTC", ZoneInfo("UTC")
+    local = moment.astimezone(zone)
+    return f"{local:%A} {local.day} {local:%B}, {local:%H:%M} ({zone_name})"
+
+
+# -- changes ----------------------------------------------------------------------------------
+
+
+def start(
+    session: Session, team_id: str, channel_id: str, user_id: str, timezone: str | None
+) -> tuple[Program, bool]:
+    """Switch pairing on in a channel with sensible defaults; (program, newly created)."""
+    ensure_workspace(session, team_id)
+    program = in_channel(session, team_id, channel_id)
+    if program is not None:
+        if not program.enabled:
+            program.enabled = True
+            reschedule(program)
+        return program, False
+    program = Program(
+        team_id=team_id,
+        channel_id=channel_id,
+        enabled=True,
+        cadence="weekly",
+        weekday=DEFAULT_WEEKDAY,
+        time_of_day=DEFAULT_TIME,
+        timezone=_known_zone(timezone),
+        group_size=2,
+        created_by=user_id,
+    )
+    try:
+        with session.begin_nested():
+            session.add(program)
+    except IntegrityError:  # two admins at once: the other one made it
+        return in_channel(session, team_id, channel_id), False
+    reschedule(program)
+    return program, True
+
+
+def _known_zone(name: str | None) -> str:
+    try:
+        return meet_command.parse_timezone(name or "UTC")
+    except UsageError:
+        return "UTC"
+
+
+def set_schedule(
+    program: Program,
+    cadence: str,
+    weekday: int,
+    time_of_day: str,
+    timezone: str | None,
+    week_of_month: int | None = None,
+) -> None:
+    now = utcnow()
+    keep_parity = (
+        program.cadence == cadence
+        and program.weekday == weekday
+        and program.anchor_date is not None
+    )
+    program.cadence = cadence
+    program.weekday = weekday
+    program.time_of_day = time_of_day
+    if timezone:
+        program.timezone = timezone
+    if cadence == schedule.MONTHLY:
+        program.week_of_month = week_of_month or program.week_of_month or 1
+    else:
+        program.week_of_month = None
+    if cadence in (schedule.BIWEEKLY, schedule.EVERY_4_WEEKS):
+        if not keep_parity:
+            # The nearest such weekday from now has a round and fixes which weeks have one.
+            weekly = schedule.Schedule(
+                weekday=weekday,
+                time_of_day=schedule.parse_time(time_of_day),
+                timezone=program.timezone,
+            )
+            first = schedule.next_run(weekly, now)
+            program.anchor_date = first.astimezone(schedule.zone(program.timezone)).date()
+    else:
+        program.anchor_date = None
+    reschedule(program, now)
+
+
+def set_enabled(program: Program, enabled: bool) -> bool:
+    """Switch on or off; False when it already was."""
+    if program.enabled == enabled:
+        return False
+    program.enabled = enabled
+    if enabled:
+        reschedule(program)
+    return True
+
+
+@dataclass(frozen=True)
+class ProgramSettings:
+    cadence: str
+    weekday: int
+    time_of_day: str
+    timezone: str
+    group_size: int
+    options: frozenset[str] = field(default_factory=frozenset)
+    checkin_after_days: int = 3
+    keep_in_touch_weeks: int = 12
+    week_of_month: int | None = None  # monthly: 1-4 or -1 (the last); None keeps it
+
+
+KEEP_IN_TOUCH_WEEKS = (4, 8, 12, 26)
+
+
+def settings_of(program: Program) -> ProgramSettings:
+    return ProgramSettings(
+        cadence=program.cadence if program.cadence in meet_command.CADENCES else "weekly",
+        weekday=program.weekday,
+        time_of_day=program.time_of_day,
+        timezone=program.timezone,
+        group_size=program.group_size,
+        options=frozenset(o for o in OPTIONS if getattr(program, o)),
+        checkin_after_days=program.checkin_after_days,
+        keep_in_touch_weeks=program.keep_in_touch_weeks,
+        week_of_month=program.week_of_month,
+    )
+
+
+def validate_settings(raw: dict[str, object]) -> tuple[ProgramSettings | None, dict[str, str]]:
+    """Check what the settings form sent; errors are keyed by the form's field names."""
+    errors: dict[str, str] = {}
+
+    def check(name: str, parse):
+        value = raw.get(name)
+        if not isinstance(value, str) or not value.strip():
+            errors[name] = "Please fill this in."
+            return None
+        try:
+            return parse(value)
+        except UsageError as problem:
+            errors[name] = problem.message.replace("`", "")
+            return None
+
+    def cadence(value: str) -> str:
+        if value not in meet_command.CADENCES:
+            raise UsageError("Choose weekly, every 2 weeks, every 4 weeks or monthly.")
+        return value
+
+    def checkin_day(value: str) -> int:
+        if not value.isdigit() or not 1 <= int(value) <= CHECKIN_DAYS_MAX:
+            raise UsageError(f"Choose a day from 1 to {CHECKIN_DAYS_MAX} after the round.")
+        return int(value)
+
+    def week_of_month(value: str) -> int:
+        try:
+            return schedule.parse_week_of_month(value)
+        except ValueError:
+            raise UsageError("Choose first, second, third, fourth or last.") from None
+
+    def touch_weeks(value: str) -> int:
+        if not value.isdigit() or int(value) not in KEEP_IN_TOUCH_WEEKS:
+            raise UsageError("Choose one of the intervals offered.")
+        return int(value)
+
+    values = {
+        "cadence": check("cadence", cadence),
+        "weekday": check("weekday", meet_command.parse_weekday),
+        "time_of_day": check("time_of_day", meet_command.parse_time_of_day),
+        "timezone": check("timezone", meet_command.parse_timezone),
+        "group_size": check("group_size", meet_command.parse_size),
+    }
+    if "checkin_after_days" in raw:  # older forms had no check-in day
+        values["checkin_after_days"] = check("checkin_after_days", checkin_day)
+    if "keep_in_touch_weeks" in raw:  # nor a keep-in-touch interval
+        values["keep_in_touch_weeks"] = check("keep_in_touch_weeks", touch_weeks)
+    if "week_of_month" in raw:  # nor a week of the month
+        values["week_of_month"] = check("week_of_month", week_of_month)
+    options = raw.get("options") or []
+    if not isinstance(options, list | tuple | set | frozenset) or any(
+        o not in OPTIONS for o in options
+    ):
+        errors["options"] = "Unknown option."
+    if errors:
+        return None, errors
+    return ProgramSettings(options=frozenset(options), **values), {}
+
+
+def apply_settings(program: Program, settings: ProgramSettings) -> None:
+    for option in OPTIONS:
+        setattr(program, option, option in settings.options)
+    program.group_size = settings.group_size
+    program.checkin_after_days = settings.checkin_after_days
+    program.keep_in_touch_weeks = settings.keep_in_touch_weeks
+    set_schedule(
+        program, settings.cadence, settings.weekday, settings.time_of_day, settings.timezone,
+        settings.week_of_month,
+    )  # fmt: skip

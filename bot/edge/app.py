@@ -1,0 +1,227 @@
+"""Builds the Bolt app: one workspace with a bot token, or many through OAuth."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass
+from urllib.error import URLError
+
+from slack_bolt import App, BoltResponse
+from slack_bolt.authorization.authorize import InstallationStoreAuthorize
+from slack_bolt.error import BoltError
+from slack_bolt.oauth.oauth_settings import OAuthSettings
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+
+from bot.common import logs
+from bot.common.config import BOT_SCOPES, ConfigError, Settings
+from bot.edge import listeners
+from bot.slack.client import TOKEN_ERRORS, retry_handlers, web_client
+from bot.storage.db import engine_for
+
+log = logging.getLogger(__name__)
+
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
+# Bolt acknowledges from inside the listener, so a request waits for a free listener thread
+# before it can be acknowledged. Listeners therefore only acknowledge and hand the slow part
+# (Slack calls, a whole round) to a second pool: a busy Slack delays answers, never acks.
+LISTENER_THREADS = 16
+WORK_THREADS = 32
+
+
+@dataclass(frozen=True)
+class Deps:
+    """What listeners need besides the request: settings, and where slow work runs."""
+
+    settings: Settings
+    work: Executor
+
+    @property
+    def database_url(self) -> str:
+        return self.settings.database_url
+
+    def later(self, func, /, *args, **kwargs) -> None:
+        """Run `func` after the acknowledgement, on the work pool; failures are logged."""
+        from bot.edge.listeners import guarded
+
+        self.work.submit(guarded(func), *args, **kwargs)
+
+
+class _Pool(ThreadPoolExecutor):
+    """A thread pool whose tasks log with the ids (workspace) of the request that gave them."""
+
+    def submit(self, fn, /, *args, **kwargs):
+        return super().submit(logs.carry(fn), *args, **kwargs)
+
+
+class InstallationStore(SQLAlchemyInstallationStore):
+    """slack_sdk's store, which also marks the workspace active when it (re)installs and
+    remembers its Enterprise Grid org."""
+
+    def __init__(self, settings: Settings):
+        super().__init__(
+            client_id=settings.client_id or "", engine=engine_for(settings.database_url)
+        )
+        self.database_url = settings.database_url
+
+    def save(self, installation) -> None:
+        super().save(installation)
+        from bot.domain.services.programs import ensure_workspace
+        from bot.storage.db import session_scope
+
+        if installation.team_id:
+            with session_scope(self.database_url) as session:
+                workspace = ensure_workspace(session, installation.team_id, installation.team_name)
+                # Scheduled work finds the token by (enterprise, team): keep the Grid org.
+                workspace.enterprise_id = installation.enterprise_id
+
+
+def installation_store(settings: Settings) -> SQLAlchemyInstallationStore:
+    return InstallationStore(settings)
+
+
+def build_app(
+    settings: Settings,
+    *,
+    listener_executor: Executor | None = None,
+    work_executor: Executor | None = None,
+) -> App:
+    """Make the app; a token Slack refuses becomes a ConfigError the CLI can print."""
+    settings.require_slack()
+    verify = not settings.socket_mode
+    executor = listener_executor or _Pool(
+        max_workers=LISTENER_THREADS, thread_name_prefix="listener"
+    )
+    work = work_executor or _Pool(max_workers=WORK_THREADS, thread_name_prefix="work")
+    try:
+        if settings.oauth:
+            store = installation_store(settings)
+            oauth = OAuthSettings(
+                client_id=settings.client_id,
+                client_secret=settings.client_secret,
+                scopes=list(BOT_SCOPES),
+                installation_store=store,
+                state_store=SQLAlchemyOAuthStateStore(
+                    expiration_seconds=600, engine=engine_for(settings.database_url)
+                ),
+                install_path=INSTALL_PATH,
+                redirect_uri_path=REDIRECT_PATH,
+                # /slack/install goes straight to Slack's consent page (with the state cookie).
+                install_page_rendering_enabled=False,
+            )
+            client = web_client(settings)
+            app = App(
+                client=client,
+                signing_secret=settings.signing_secret or "",
+                oauth_settings=oauth,
+                installation_store=store,
+                # Bolt's own authorize, except that the auth.test it makes for a request's
+                # token before the listener can acknowledge is remembered per token: only a
+                # workspace's first request in a process waits for Slack.
+                authorize=InstallationStoreAuthorize(
+                    logger=logging.getLogger("slack_bolt.App"),
+                    installation_store=store,
+                    client_id=settings.client_id,
+                    client_secret=settings.client_secret,
+                    client=client,
+                    cache_enabled=True,
+                ),
+                request_verification_enabled=verify,
+                process_before_response=False,
+                listener_executor=executor,
+            )
+        else:
+            identity = check_bot_token(settings)
+            app = App(
+                client=web_client(settings, settings.bot_token),
+                signing_secret=settings.signing_secret or "",
+                request_verification_enabled=verify,
+                process_before_response=False,
+                listener_executor=executor,
+                # check_bot_token gave the clear error; this lets Bolt keep the auth.test
+                # answer now instead of asking Slack before acknowledging the first request.
+                token_verification_enabled=True,
+            )
+    except (BoltError, SlackApiError) as error:
+        raise ConfigError(
+            f"Slack refused SLACK_BOT_TOKEN ({_reason(error)}): check the Bot User OAuth Token "
+            "under OAuth & Permissions and that the app is installed"
+        ) from None
+    if not settings.oauth:
+        app.use(only_our_workspace(identity))
+    listeners.register(app, Deps(settings, work))
+    return app
+
+
+FOREIGN_WORKSPACE = (
+    "Worth Knowing here is set up for another Slack workspace, so it cannot answer in this "
+    "one. Ask whoever runs it to set it up for this workspace too."
+)
+
+
+def only_our_workspace(identity: dict):
+    """With one bot token, requests from any other workspace are refused: Slack signs every
+    workspace's requests with the app's one signing secret, and the listeners would otherwise
+    read and write that workspace's rows. A slash command is told why; anything else is 401."""
+    org_wide = bool(identity.get("is_enterprise_install"))
+    ours = identity.get("enterprise_id") if org_wide else identity.get("team_id")
+
+    def middleware(req, resp, next):
+        theirs = req.context.enterprise_id if org_wide else req.context.team_id
+        if theirs is None or theirs == ours:
+            return next()
+        log.warning("refused a request from another workspace")
+        if req.body.get("command"):
+            return BoltResponse(status=200, body=FOREIGN_WORKSPACE)
+        return BoltResponse(status=401, body="this app serves another workspace")
+
+    return middleware
+
+
+def check_bot_token(settings: Settings) -> dict:
+    """Ask Slack once, with few retries, whether the bot token works; say plainly if not.
+    Returns auth.test's answer (whose workspace the token is)."""
+    client = WebClient(
+        token=settings.bot_token,
+        base_url=settings.slack_api_url,
+        timeout=10,
+        retry_handlers=retry_handlers(max_retries=2),
+    )
+    try:
+        return client.auth_test().data
+    except SlackApiError as error:
+        raise ConfigError(
+            f"Slack refused SLACK_BOT_TOKEN ({_reason(error)}): check the Bot User OAuth Token "
+            "under OAuth & Permissions and that the app is installed"
+        ) from None
+    except (OSError, URLError) as error:
+        reason = getattr(error, "reason", None) or error
+        raise ConfigError(
+            f"cannot reach Slack at {settings.slack_api_url} ({reason}): check the network "
+            "connection, or SLACK_API_URL if you changed it"
+        ) from None
+
+
+class _QuietTokenWarning(logging.Filter):
+    """Bolt warns that the environment's SLACK_BOT_TOKEN is unused whenever a client is
+    passed in; ours always is (to point it at SLACK_API_URL), so the warning is noise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+logging.getLogger("slack_bolt.App").addFilter(_QuietTokenWarning())
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, SlackApiError):
+        return str(error.response.get("error", "error"))
+    text = str(error)
+    for code in sorted(TOKEN_ERRORS):
+        if code in text:
+            return code
+    return text.splitlines()[0][:120] if text else "unknown error"

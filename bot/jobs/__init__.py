@@ -1,0 +1,1 @@
+"""Work nobody asked for: the clock that starts rounds, reminders and follow-ups on time."""

@@ -1,0 +1,105 @@
+"""Every Web API client the app makes, pointed at SLACK_API_URL and patient with Slack.
+
+Retry handlers come from slack_sdk: HTTP 429 waits for Retry-After, 5xx and dropped
+connections back off and try again, so a busy Slack delays a message instead of losing it.
+Each 429 and each retry is counted (bot/common/metrics.py) by Web API method.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.handler import RetryHandler
+
+from bot.common import metrics
+from bot.common.config import Settings
+
+log = logging.getLogger(__name__)
+
+# Slack's answers meaning this workspace's token cannot be used: nothing else will work either
+# until an admin reinstalls or grants the scope.
+TOKEN_ERRORS = frozenset(
+    {"invalid_auth", "not_authed", "token_revoked", "account_inactive", "missing_scope"}
+)
+# What an admin is told to fix by reinstalling the app.
+REINSTALL_ERRORS = TOKEN_ERRORS | {"token_expired", "no_permission"}
+# Slack answers that say "not now" rather than "never"; HTTP 429 and 5xx answers, timeouts and
+# dropped connections are transient too.
+TRANSIENT_ERRORS = frozenset(
+    {"ratelimited", "fatal_error", "internal_error", "service_unavailable", "request_timeout",
+     "post_failed", "timeout", "connection_error"}
+)
+
+
+def _method(request) -> str:
+    """The Web API method of a call (chat.postMessage), from its URL."""
+    path = (getattr(request, "url", "") or "").split("?", 1)[0]
+    return metrics.label(path.rstrip("/").rsplit("/", 1)[-1])
+
+
+class _Count429(RetryHandler):
+    """First in every client's list: counts each 429 answer, and never retries itself."""
+
+    def can_retry(self, *, state, request, response=None, error=None) -> bool:
+        if response is not None and response.status_code == 429:
+            metrics.SLACK_RATE_LIMITED.labels(_method(request)).inc()
+        return False
+
+
+def _counted(handler_class, reason: str):
+    class Counted(handler_class):
+        def prepare_for_next_attempt(self, *, state, request, response=None, error=None):
+            metrics.SLACK_RETRIES.labels(_method(request), reason).inc()
+            super().prepare_for_next_attempt(
+                state=state, request=request, response=response, error=error
+            )
+
+    Counted.__name__ = Counted.__qualname__ = f"Counted{handler_class.__name__}"
+    return Counted
+
+
+_RateLimited = _counted(RateLimitErrorRetryHandler, "rate_limited")
+_ServerError = _counted(ServerErrorRetryHandler, "server_error")
+_ConnectionError = _counted(ConnectionErrorRetryHandler, "connection_error")
+
+
+def retry_handlers(max_retries: int = 8) -> list:
+    return [
+        _Count429(),
+        _RateLimited(max_retry_count=max_retries),
+        _ServerError(max_retry_count=max_retries),
+        _ConnectionError(max_retry_count=max_retries),
+    ]
+
+
+def web_client(settings: Settings, token: str | None = None) -> WebClient:
+    return WebClient(
+        token=token,
+        base_url=settings.slack_api_url,
+        timeout=30,
+        retry_handlers=retry_handlers(),
+    )
+
+
+def rate_limit_only_client(settings: Settings, token: str | None) -> WebClient:
+    """For calls that must not be repeated blindly: only a 429 (never processed) is retried."""
+    return WebClient(
+        token=token,
+        base_url=settings.slack_api_url,
+        timeout=30,
+        retry_handlers=[_Count429(), _RateLimited(max_retry_count=8)],
+    )
+
+
+def reason(error: Exception) -> str:
+    """What went wrong, for a log line or a checklist: Slack's error code when Slack answered."""
+    if isinstance(error, SlackApiError):
+        return str(error.response.get("error", "error"))
+    return f"{type(error).__name__}: {error}"

@@ -1,0 +1,1 @@
+"""Storage: the tables, the database connection, migrations and whole-database transfer."""
