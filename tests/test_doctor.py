@@ -106,7 +106,7 @@ def test_every_oauth_workspace_is_checked_with_its_own_token(slack, migrated_url
     from slack_sdk.oauth.installation_store import Installation
 
     from bot.common.config import load
-    from bot.edge.app import installation_store
+    from bot.domain.services.workspaces import installation_store
 
     slack.add_team("TG", name="Grid Team", bot_token="xoxb-TG", enterprise_id="E1")
     settings = load(

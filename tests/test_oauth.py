@@ -18,9 +18,8 @@ from sqlalchemy import select
 from test_meet_harness import Harness, add_group, make_program, populate, snapshot
 
 from bot.common.config import load
-from bot.domain.services.workspaces import NotInstalled, bot_token_for
+from bot.domain.services.workspaces import NotInstalled, bot_token_for, installation_store
 from bot.edge import home
-from bot.edge.app import installation_store
 from bot.sandbox import signing
 from bot.storage.models import Participation, Program, Workspace
 

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from bot.common.config import load
 from bot.domain.services import rounds, stats
 from bot.domain.services.history import groups_of
-from bot.edge.app import installation_store
+from bot.domain.services.workspaces import installation_store
 from bot.storage import transfer
 from bot.storage.db import engine_for, head_revision, migrate, session_scope
 from bot.storage.models import (

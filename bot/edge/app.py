@@ -13,12 +13,13 @@ from slack_bolt.error import BoltError
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 
 from bot.common import logs
 from bot.common.config import BOT_SCOPES, ConfigError, Settings
+from bot.domain.services.workspaces import installation_store
 from bot.edge import listeners
+from bot.edge.background import guarded
 from bot.slack.client import TOKEN_ERRORS, retry_handlers, web_client
 from bot.storage.db import engine_for
 
@@ -46,8 +47,6 @@ class Deps:
 
     def later(self, func, /, *args, **kwargs) -> None:
         """Run `func` after the acknowledgement, on the work pool; failures are logged."""
-        from bot.edge.listeners import guarded
-
         self.work.submit(guarded(func), *args, **kwargs)
 
 
@@ -56,32 +55,6 @@ class _Pool(ThreadPoolExecutor):
 
     def submit(self, fn, /, *args, **kwargs):
         return super().submit(logs.carry(fn), *args, **kwargs)
-
-
-class InstallationStore(SQLAlchemyInstallationStore):
-    """slack_sdk's store, which also marks the workspace active when it (re)installs and
-    remembers its Enterprise Grid org."""
-
-    def __init__(self, settings: Settings):
-        super().__init__(
-            client_id=settings.client_id or "", engine=engine_for(settings.database_url)
-        )
-        self.database_url = settings.database_url
-
-    def save(self, installation) -> None:
-        super().save(installation)
-        from bot.domain.services.programs import ensure_workspace
-        from bot.storage.db import session_scope
-
-        if installation.team_id:
-            with session_scope(self.database_url) as session:
-                workspace = ensure_workspace(session, installation.team_id, installation.team_name)
-                # Scheduled work finds the token by (enterprise, team): keep the Grid org.
-                workspace.enterprise_id = installation.enterprise_id
-
-
-def installation_store(settings: Settings) -> SQLAlchemyInstallationStore:
-    return InstallationStore(settings)
 
 
 def build_app(

@@ -38,6 +38,7 @@ from bot.domain.schedule import ORDINALS, today_in
 from bot.domain.services.programs import CHECKIN_DAYS_MAX, KEEP_IN_TOUCH_WEEKS
 from bot.edge.meet_command import GROUP_SIZES, WEEKDAY_NAMES
 from bot.slack import texts
+from bot.slack.client import slack_user
 
 log = logging.getLogger(__name__)
 
@@ -431,7 +432,7 @@ class SettingsForm:
     week_of_month: int | None = None
 
 
-# block_id -> the field name validate_settings() knows it by
+# block_id -> the field name settings_form.validate() knows it by
 FIELDS = {
     "cadence": "cadence",
     "weekday": "weekday",
@@ -598,10 +599,9 @@ def errors_by_block(errors: dict[str, str]) -> dict[str, str]:
 def viewer(client, user_id: str) -> dict | None:
     """The person's Slack user object ({} when Slack has no such person); None when Slack
     refused, so that `publish` asks again."""
-    from bot.domain.services import people
 
     try:
-        return people.slack_user(client, user_id) or {}
+        return slack_user(client, user_id) or {}
     except SlackApiError:
         return None
 
@@ -624,7 +624,7 @@ def gather(
     from bot.storage.db import session_scope
 
     if user is None:
-        user = people.slack_user(client, user_id) or {}
+        user = slack_user(client, user_id) or {}
     own_zone = user.get("tz")  # None: each program's zone stands in for the person's days
     timezone = own_zone or "UTC"
     data = HomeData(user_id=user_id, notice=notice)

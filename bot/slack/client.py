@@ -103,3 +103,12 @@ def reason(error: Exception) -> str:
     if isinstance(error, SlackApiError):
         return str(error.response.get("error", "error"))
     return f"{type(error).__name__}: {error}"
+
+def slack_user(client: WebClient, user_id: str) -> dict | None:
+    """The Slack user object, or None when this workspace has no such person."""
+    try:
+        return client.users_info(user=user_id).get("user")
+    except SlackApiError as error:
+        if error.response.get("error") in ("user_not_found", "users_not_found"):
+            return None
+        raise

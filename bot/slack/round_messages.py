@@ -32,6 +32,8 @@ NUDGE_LEAVE = "nudge_leave"
 SAY_THANKS = "after_thanks"
 KEEP_IN_TOUCH = "after_keep_in_touch"
 STOP_KEEPING_IN_TOUCH = "after_keep_in_touch_stop"
+# The longest thank-you note the modal takes (and the app sends).
+MAX_NOTE = 500
 THANKS_CALLBACK = "thanks_note"
 LUNCH_PICK = "lunch_pick"
 LUNCH_NONE = "lunch_none"
@@ -197,8 +199,6 @@ def after_lunch_buttons(group_id: int) -> ActionsBlock:
 
 
 def thanks_modal(group_id: int, others: Sequence[str]) -> View:
-    from bot.domain.services.after_lunch import MAX_NOTE
-
     return View(
         type="modal",
         callback_id=THANKS_CALLBACK,

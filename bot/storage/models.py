@@ -50,6 +50,11 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+# A forgotten person's user id is replaced by this prefix and a random token in every row
+# that must keep its shape (groups, history), so counts stay right and nobody is named.
+FORGOTTEN_PREFIX = "forgotten-"
+
+
 class Base(DeclarativeBase):
     pass
 

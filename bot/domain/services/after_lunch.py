@@ -17,15 +17,13 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bot.domain.services.lunches import load
-from bot.domain.services.people import FORGOTTEN_PREFIX
 from bot.storage.db import session_scope
-from bot.storage.models import AfterLunch, Group, GroupMember, Program, Round
+from bot.storage.models import FORGOTTEN_PREFIX, AfterLunch, Group, GroupMember, Program, Round
 
 log = logging.getLogger(__name__)
 
 THANKS = "thanks"
 KEEP_IN_TOUCH = "keep_in_touch"
-MAX_NOTE = 500
 
 
 @dataclass(frozen=True)

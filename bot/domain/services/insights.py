@@ -10,8 +10,15 @@ from sqlalchemy.orm import Session, selectinload
 
 from bot.domain.insights.measures import Attendee, GroupRow, Measures, Participation, measure
 from bot.domain.services import membership
-from bot.domain.services.people import FORGOTTEN_PREFIX
-from bot.storage.models import Group, GroupMember, Member, Program, Round, UnmatchedMember
+from bot.storage.models import (
+    FORGOTTEN_PREFIX,
+    Group,
+    GroupMember,
+    Member,
+    Program,
+    Round,
+    UnmatchedMember,
+)
 from bot.storage.models import Participation as Choice
 
 

@@ -20,8 +20,16 @@ from sqlalchemy.orm import Session
 from bot.domain import lunch_dates
 from bot.domain.lunch_dates import Diner, Offer
 from bot.domain.schedule import local_date
-from bot.domain.services.people import FORGOTTEN_PREFIX
-from bot.storage.models import Group, LunchVote, Member, OfficeDays, Program, Round
+from bot.slack.client import slack_user
+from bot.storage.models import (
+    FORGOTTEN_PREFIX,
+    Group,
+    LunchVote,
+    Member,
+    OfficeDays,
+    Program,
+    Round,
+)
 
 log = logging.getLogger(__name__)
 AUTO_AFTER_WORKING_DAYS = 2
@@ -204,11 +212,9 @@ def load(session: Session, team_id: str, group_id: int) -> tuple[Group, Program,
 
 def calendar_links(client, start: dt.datetime, members: list[str], channel_id: str):
     """Google and Outlook links for the agreed lunch: title, time, names and channel."""
-    from bot.domain.services import people
-
     names = []
     for user_id in members:
-        user = people.slack_user(client, user_id) or {}
+        user = slack_user(client, user_id) or {}
         profile = user.get("profile") or {}
         names.append(profile.get("real_name") or user.get("real_name") or user.get("name")
                      or user_id)  # fmt: skip

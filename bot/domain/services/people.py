@@ -12,14 +12,15 @@ import secrets
 from dataclasses import dataclass
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.domain.levels import sources as levels
-from bot.domain.services import avoids
+from bot.domain.services import after_lunch, avoids
+from bot.slack.client import slack_user
 from bot.storage.models import (
+    FORGOTTEN_PREFIX,
     Admin,
     Group,
     GroupMember,
@@ -33,20 +34,8 @@ from bot.storage.models import (
 
 log = logging.getLogger(__name__)
 
-FORGOTTEN_PREFIX = "forgotten-"
-
-
 # -- admins -----------------------------------------------------------------------------------
 
-
-def slack_user(client: WebClient, user_id: str) -> dict | None:
-    """The Slack user object, or None when this workspace has no such person."""
-    try:
-        return client.users_info(user=user_id).get("user")
-    except SlackApiError as error:
-        if error.response.get("error") in ("user_not_found", "users_not_found"):
-            return None
-        raise
 
 
 def is_app_admin(session: Session, team_id: str, user_id: str) -> bool:
@@ -344,7 +333,6 @@ def forget(session: Session, team_id: str, user_id: str) -> str:
             Participation(program_id=program_id, user_id=user_id, opted_out=True, silent_rounds=0)
         )
     avoids.forget(session, team_id, user_id)
-    from bot.domain.services import after_lunch  # it reads FORGOTTEN_PREFIX from here
 
     after_lunch.forget(session, user_id, placeholder)
     session.flush()

@@ -17,8 +17,6 @@ from sqlalchemy.orm import Session
 from bot.domain import schedule
 from bot.domain.levels.admin import workspace_row
 from bot.domain.services.due import reschedule
-from bot.edge import meet_command
-from bot.edge.meet_command import UsageError
 from bot.storage.models import Program, Workspace, utcnow
 
 DEFAULT_TIME = "12:00"
@@ -165,8 +163,8 @@ def start(
 
 def _known_zone(name: str | None) -> str:
     try:
-        return meet_command.parse_timezone(name or "UTC")
-    except UsageError:
+        return schedule.check_timezone(name or "UTC")
+    except ValueError:
         return "UTC"
 
 
@@ -236,7 +234,7 @@ KEEP_IN_TOUCH_WEEKS = (4, 8, 12, 26)
 
 def settings_of(program: Program) -> ProgramSettings:
     return ProgramSettings(
-        cadence=program.cadence if program.cadence in meet_command.CADENCES else "weekly",
+        cadence=program.cadence if program.cadence in schedule.CADENCES else "weekly",
         weekday=program.weekday,
         time_of_day=program.time_of_day,
         timezone=program.timezone,
@@ -246,65 +244,6 @@ def settings_of(program: Program) -> ProgramSettings:
         keep_in_touch_weeks=program.keep_in_touch_weeks,
         week_of_month=program.week_of_month,
     )
-
-
-def validate_settings(raw: dict[str, object]) -> tuple[ProgramSettings | None, dict[str, str]]:
-    """Check what the settings form sent; errors are keyed by the form's field names."""
-    errors: dict[str, str] = {}
-
-    def check(name: str, parse):
-        value = raw.get(name)
-        if not isinstance(value, str) or not value.strip():
-            errors[name] = "Please fill this in."
-            return None
-        try:
-            return parse(value)
-        except UsageError as problem:
-            errors[name] = problem.message.replace("`", "")
-            return None
-
-    def cadence(value: str) -> str:
-        if value not in meet_command.CADENCES:
-            raise UsageError("Choose weekly, every 2 weeks, every 4 weeks or monthly.")
-        return value
-
-    def checkin_day(value: str) -> int:
-        if not value.isdigit() or not 1 <= int(value) <= CHECKIN_DAYS_MAX:
-            raise UsageError(f"Choose a day from 1 to {CHECKIN_DAYS_MAX} after the round.")
-        return int(value)
-
-    def week_of_month(value: str) -> int:
-        try:
-            return schedule.parse_week_of_month(value)
-        except ValueError:
-            raise UsageError("Choose first, second, third, fourth or last.") from None
-
-    def touch_weeks(value: str) -> int:
-        if not value.isdigit() or int(value) not in KEEP_IN_TOUCH_WEEKS:
-            raise UsageError("Choose one of the intervals offered.")
-        return int(value)
-
-    values = {
-        "cadence": check("cadence", cadence),
-        "weekday": check("weekday", meet_command.parse_weekday),
-        "time_of_day": check("time_of_day", meet_command.parse_time_of_day),
-        "timezone": check("timezone", meet_command.parse_timezone),
-        "group_size": check("group_size", meet_command.parse_size),
-    }
-    if "checkin_after_days" in raw:  # older forms had no check-in day
-        values["checkin_after_days"] = check("checkin_after_days", checkin_day)
-    if "keep_in_touch_weeks" in raw:  # nor a keep-in-touch interval
-        values["keep_in_touch_weeks"] = check("keep_in_touch_weeks", touch_weeks)
-    if "week_of_month" in raw:  # nor a week of the month
-        values["week_of_month"] = check("week_of_month", week_of_month)
-    options = raw.get("options") or []
-    if not isinstance(options, list | tuple | set | frozenset) or any(
-        o not in OPTIONS for o in options
-    ):
-        errors["options"] = "Unknown option."
-    if errors:
-        return None, errors
-    return ProgramSettings(options=frozenset(options), **values), {}
 
 
 def apply_settings(program: Program, settings: ProgramSettings) -> None:

@@ -16,10 +16,15 @@ from collections.abc import Callable
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackTokenRotationError
 from slack_sdk.oauth.installation_store import Installation
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.token_rotation import TokenRotator
+from sqlalchemy import select
 
 from bot.common.config import Settings
+from bot.domain.services.programs import ensure_workspace
 from bot.slack.client import web_client
+from bot.storage.db import engine_for, session_scope
+from bot.storage.models import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +36,34 @@ class NotInstalled(Exception):
     """No usable bot token for this team (never installed, uninstalled or revoked)."""
 
 
+class InstallationStore(SQLAlchemyInstallationStore):
+    """slack_sdk's store, which also marks the workspace active when it (re)installs and
+    remembers its Enterprise Grid org."""
+
+    def __init__(self, settings: Settings):
+        super().__init__(
+            client_id=settings.client_id or "", engine=engine_for(settings.database_url)
+        )
+        self.database_url = settings.database_url
+
+    def save(self, installation) -> None:
+        super().save(installation)
+        if installation.team_id:
+            with session_scope(self.database_url) as session:
+                workspace = ensure_workspace(session, installation.team_id, installation.team_name)
+                # Scheduled work finds the token by (enterprise, team): keep the Grid org.
+                workspace.enterprise_id = installation.enterprise_id
+
+
+def installation_store(settings: Settings) -> SQLAlchemyInstallationStore:
+    """Where OAuth installations (tokens) are kept: the Bolt app and scheduled work share it."""
+    return InstallationStore(settings)
+
+
 def enterprise_of(settings: Settings, team_id: str | None) -> str | None:
     """The Grid org a workspace was installed from (None outside Enterprise Grid)."""
     if not team_id:
         return None
-    from bot.storage.db import session_scope
-    from bot.storage.models import Workspace
-
     with session_scope(settings.database_url) as session:
         workspace = session.get(Workspace, team_id)
         return workspace.enterprise_id if workspace else None
@@ -46,8 +72,6 @@ def enterprise_of(settings: Settings, team_id: str | None) -> str | None:
 def bot_token_for(settings: Settings, team_id: str | None) -> str:
     if not settings.oauth:
         return settings.require_bot_token()
-    from bot.edge.app import installation_store
-
     store = installation_store(settings)
     enterprise_id = enterprise_of(settings, team_id)
     installation = store.find_installation(enterprise_id=enterprise_id, team_id=team_id)
@@ -91,11 +115,6 @@ def fresh_installation(settings: Settings, store, installation: Installation) ->
 
 def active_teams(database_url: str) -> list[str]:
     """The workspaces the app is installed in now."""
-    from sqlalchemy import select
-
-    from bot.storage.db import session_scope
-    from bot.storage.models import Workspace
-
     with session_scope(database_url) as session:
         return list(
             session.scalars(

@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 from bot.domain.schedule import today_in
 from bot.domain.services import after_lunch, avoids, insights, lunches, people, programs
 from bot.edge import home, meet_command
-from bot.edge.listeners import in_background
+from bot.edge.background import in_background
 from bot.edge.listeners.commands import run_round_now
 from bot.slack import texts
 from bot.storage.db import session_scope

@@ -33,6 +33,7 @@ from bot.domain.services.participants import read_never_read
 from bot.edge import home, meet_command
 from bot.edge.meet_command import UsageError
 from bot.slack import texts
+from bot.slack.client import slack_user
 from bot.storage.db import session_scope
 from bot.storage.models import Program, utcnow
 
@@ -66,7 +67,7 @@ class Asker:
 
     def user(self) -> dict:
         if self._user is None:
-            self._user = people.slack_user(self.client, self.user_id) or {}
+            self._user = slack_user(self.client, self.user_id) or {}
         return self._user
 
     def timezone(self) -> str:
@@ -318,7 +319,7 @@ def _profile(command: meet_command.SetProfile, asker: Asker) -> str:
 
 def _check_person(asker: Asker, user_id: str) -> str | None:
     """Why this mention can't be acted on (not in the workspace, a bot, deactivated), if so."""
-    user = people.slack_user(asker.client, user_id)
+    user = slack_user(asker.client, user_id)
     if not user or (user.get("team_id") and user.get("team_id") != asker.team_id):
         return texts.user_not_in_workspace(user_id)
     if user.get("is_bot") or user_id == "USLACKBOT":
@@ -615,7 +616,7 @@ def _admins_add(command: meet_command.AdminsAdd, asker: Asker) -> str:
 def _admins_remove(command: meet_command.AdminsRemove, asker: Asker) -> str:
     with session_scope(asker.database_url) as session:
         changed = people.remove_admin(session, asker.team_id, command.user_id)
-    user = people.slack_user(asker.client, command.user_id) or {}
+    user = slack_user(asker.client, command.user_id) or {}
     still = bool(user.get("is_admin") or user.get("is_owner"))
     return texts.admins_removed(command.user_id, changed, still)
 

@@ -12,9 +12,11 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.domain.services import dedup, membership, people, programs
+from bot.domain.services.workspaces import installation_store
 from bot.edge import home
-from bot.edge.listeners import in_background
+from bot.edge.background import in_background
 from bot.slack import texts
+from bot.slack.client import slack_user
 from bot.storage.db import session_scope
 
 log = logging.getLogger(__name__)
@@ -68,7 +70,7 @@ def register(app: App, deps) -> None:
                 return
             enabled, program_id = program.enabled, program.id
             schedule = programs.describe(program)
-        user = people.slack_user(client, user_id)
+        user = slack_user(client, user_id)
         with session_scope(url) as session:
             program = programs.by_id(session, context.team_id, program_id)
             grid = membership.enterprise_of(session, program.team_id)
@@ -138,8 +140,6 @@ def _stop_workspace(deps, team_id: str | None, enterprise_id: str | None) -> Non
     with session_scope(deps.settings.database_url) as session:
         programs.deactivate(session, team_id)
     if deps.settings.oauth:
-        from bot.edge.app import installation_store
-
         store = installation_store(deps.settings)
         store.delete_bot(enterprise_id=enterprise_id, team_id=team_id)
         store.delete_installation(enterprise_id=enterprise_id, team_id=team_id)

@@ -9,8 +9,9 @@ from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
 
 from bot.domain.services import people, programs
-from bot.edge import home
+from bot.edge import home, settings_form
 from bot.slack import texts
+from bot.slack.client import slack_user
 from bot.storage.db import session_scope
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ def register(app: App, deps) -> None:
         """
         try:
             raw = home.read_settings_state((view.get("state") or {}).get("values") or {})
-            settings, errors = programs.validate_settings(raw)
+            settings, errors = settings_form.validate(raw)
         except Exception:
             log.exception("reading the settings form failed")
             ack(response_action="errors", errors={"cadence": texts.SOMETHING_WRONG[:150]})
@@ -47,7 +48,7 @@ def register(app: App, deps) -> None:
     def _save(client, team_id, user_id, program_id, settings, response_url) -> None:
         """After the modal closed: save if they may, then update the setup message and the
         Home tab (which also tells them when they may not)."""
-        user = people.slack_user(client, user_id) or {}  # before the write, never during it
+        user = slack_user(client, user_id) or {}  # before the write, never during it
         with session_scope(url) as session:
             program = programs.by_id(session, team_id, program_id)
             if program is None:
@@ -104,7 +105,7 @@ def _thanks_note(app: App, deps) -> None:
             if group is None:
                 return  # a forged submission: nothing is sent
             after_lunch.thanked(session, group.group_id, user_id)
-        text = msgs.thanks_note(user_id, group.channel_id, note[: after_lunch.MAX_NOTE])
+        text = msgs.thanks_note(user_id, group.channel_id, note[: msgs.MAX_NOTE])
         for other in group.others:
             client.chat_postMessage(channel=other, text=text)
         client.chat_postMessage(channel=user_id, text=texts.thanks_sent(group.others))
