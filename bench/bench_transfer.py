@@ -15,13 +15,14 @@ import datetime as dt
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, insert, select, text
+from sqlalchemy import insert, select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchdb import postgres_schema  # noqa: E402
 
 from bot.storage import transfer  # noqa: E402
 from bot.storage.db import dispose_engines, engine_for, migrate  # noqa: E402
@@ -89,22 +90,6 @@ def fill(url: str, programs: int) -> int:
 def transfer_counts(url: str) -> dict[str, int]:
     with engine_for(url).connect() as connection:
         return transfer.holding_rows(connection, transfer.tables())
-
-
-def postgres_schema(url: str):
-    schema = "bench_" + uuid.uuid4().hex[:10]
-    admin = create_engine(url)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-
-    def drop() -> None:
-        dispose_engines()
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-    separator = "&" if "?" in url else "?"
-    return f"{url}{separator}options=-csearch_path%3D{schema}", drop
 
 
 def timed(action) -> float:

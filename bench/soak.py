@@ -36,19 +36,19 @@ import tempfile
 import threading
 import time
 import urllib.request
-import uuid
 from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, select, text  # noqa: E402
+from benchdb import postgres_schema  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 
 from bot.sandbox import signing  # noqa: E402
 from bot.sandbox.slack import SlackDouble  # noqa: E402
 from bot.slack import round_messages  # noqa: E402
-from bot.storage.db import dispose_engines, migrate, session_scope  # noqa: E402
+from bot.storage.db import migrate, session_scope  # noqa: E402
 from bot.storage.models import Group, Program, Round, utcnow  # noqa: E402
 
 HALF_WEEK = dt.timedelta(days=3, hours=12)
@@ -426,23 +426,6 @@ class Soak:
         return 0 if ok else 1
 
 
-def postgres_schema(url: str) -> tuple[str, callable]:
-    """A fresh schema for the run, dropped afterwards."""
-    schema = "soak_" + uuid.uuid4().hex[:10]
-    admin = create_engine(url)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-
-    def drop() -> None:
-        dispose_engines()
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-    separator = "&" if "?" in url else "?"
-    return f"{url}{separator}options=-csearch_path%3D{schema}", drop
-
-
 def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the app processes too
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -461,7 +444,7 @@ def main() -> int:
         logs = Path(tmp)
         drop = None
         if args.database_url:
-            url, drop = postgres_schema(args.database_url)
+            url, drop = postgres_schema(args.database_url, "soak")
         else:
             url = f"sqlite:///{logs / 'soak.db'}"
         try:
