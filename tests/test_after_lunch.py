@@ -137,3 +137,40 @@ def test_admins_see_counts_only_and_forget_me_takes_a_persons_choices(harness, s
     with harness.session() as session:
         assert members[0] not in {a.user_id for a in session.scalars(select(AfterLunch))}
         assert session.get(Group, group_id).touch_next_at is None  # no reminders for them
+
+
+def test_the_keep_in_touch_list_names_the_others_of_each_group_with_reminders_on(settings):
+    from sqlalchemy import event
+
+    from bot.db import engine_for, session_scope
+    from bot.models import GroupMember, Program, Round
+    from bot.services import after_lunch
+    from bot.services.people import FORGOTTEN_PREFIX
+
+    def group(session, channel, team, members, touch):
+        program = Program(team_id=team, channel_id=channel)
+        round_ = Round(program=program, slot=START, status="delivered")
+        group = Group(round=round_, position=0, touch_next_at=START if touch else None)
+        group.members = [GroupMember(user_id=u) for u in members]
+        session.add(group)
+        session.flush()
+        return group.id
+
+    with session_scope(settings.database_url) as session:
+        three = group(session, "C1", "T1", ["U3", "U1", "U2"], touch=True)
+        alone = group(session, "C2", "T1", ["U1", FORGOTTEN_PREFIX + "x"], touch=True)
+        group(session, "C3", "T1", ["U1", "U4"], touch=False)  # reminders stopped
+        group(session, "C4", "T2", ["U1", "U5"], touch=True)  # another workspace
+        group(session, "C5", "T1", ["U6", "U7"], touch=True)  # not theirs
+    statements = []
+    engine = engine_for(settings.database_url)
+    count = lambda *_: statements.append(1)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        with session_scope(settings.database_url) as session:
+            ties = after_lunch.ties_of(session, "T1", "U1")
+            assert len(statements) == 1  # one query, however many groups
+            assert after_lunch.ties_of(session, "T1", "U9") == []
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert ties == [(three, "C1", ["U2", "U3"]), (alone, "C2", [])]

@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from bot.domain.services.lunches import load
 from bot.storage.db import session_scope
@@ -86,28 +86,27 @@ def keep_in_touch(session: Session, group_id: int, user_id: str, now: dt.datetim
 
 
 def ties_of(session: Session, team_id: str, user_id: str) -> list[tuple[int, str, list[str]]]:
-    """The person's groups with reminders on: (group id, channel, the others)."""
+    """The person's groups with reminders on: (group id, channel, the others), in one query."""
+    mine, other = aliased(GroupMember), aliased(GroupMember)
     rows = session.execute(
-        select(Group.id, Program.channel_id)
-        .join(GroupMember, GroupMember.group_id == Group.id)
+        select(Group.id, Program.channel_id, other.user_id)
+        .join(mine, mine.group_id == Group.id)
         .join(Round, Round.id == Group.round_id)
         .join(Program, Program.id == Round.program_id)
+        .outerjoin(other, (other.group_id == Group.id) & (other.user_id != user_id))
         .where(
             Program.team_id == team_id,
-            GroupMember.user_id == user_id,
+            mine.user_id == user_id,
             Group.touch_next_at.is_not(None),
         )
-        .order_by(Group.id)
+        .order_by(Group.id, other.user_id)
     ).all()
-    ties = []
-    for group_id, channel_id in rows:
-        others = [
-            u for u in session.scalars(select(GroupMember.user_id).where(
-                GroupMember.group_id == group_id, GroupMember.user_id != user_id))
-            if not u.startswith(FORGOTTEN_PREFIX)
-        ]  # fmt: skip
-        ties.append((group_id, channel_id, others))
-    return ties
+    ties: dict[int, tuple[int, str, list[str]]] = {}
+    for group_id, channel_id, other_id in rows:
+        others = ties.setdefault(group_id, (group_id, channel_id, []))[2]
+        if other_id is not None and not other_id.startswith(FORGOTTEN_PREFIX):
+            others.append(other_id)
+    return list(ties.values())
 
 
 def stop(session: Session, group_id: int) -> bool:
