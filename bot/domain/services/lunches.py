@@ -254,6 +254,7 @@ def send_due(settings, now: dt.datetime) -> int:
                               ("check_at", check_at)):  # fmt: skip
             if value is None or value > now:
                 continue
+            # Own transaction: committed before the post, never undone by a later group's failure
             with session_scope(url) as session:
                 claimed = session.execute(
                     update(Group).where(Group.id == group_id, getattr(Group, column) == value)
