@@ -166,6 +166,28 @@ def test_nobody_picks_so_the_app_does_then_reminds_on_the_day_and_asks_the_day_a
         assert session.get(Group, group_id).checkin_ts is not None
 
 
+def test_a_group_whose_day_cannot_be_picked_does_not_hold_up_the_others(
+    harness, slack, settings, caplog
+):
+    from bot.clock import Clock
+    from bot.models import Member
+
+    group_id, conversation, organiser, members = run(harness, slack, settings)
+    with harness.session() as session:
+        conversations = list(session.scalars(select(Group.conversation_id).order_by(Group.id)))
+        # A zone this machine's tz database does not know (Slack's may be newer)
+        session.scalars(select(Member).where(Member.user_id == organiser)).one().timezone = (
+            "America/Nowhere")  # fmt: skip
+    assert conversations[0] == conversation and len(conversations) > 1
+    Clock(settings).tick(dt.datetime(2026, 6, 3, 12, 1, tzinfo=dt.UTC))
+    for other in conversations[1:]:  # the groups after it got their day all the same
+        assert "Nobody had picked a day yet" in " ".join(follow_ups(slack, other))
+    assert follow_ups(slack, conversation) == []
+    assert f"lunch follow-up (auto_at) of group {group_id} failed" in caplog.text
+    with harness.session() as session:
+        assert session.get(Group, group_id).auto_at is not None  # tried again at the next tick
+
+
 def test_no_day_is_picked_for_a_group_when_the_admin_turned_it_off(harness, slack, settings):
     from bot.jobs.clock import Clock
     from bot.storage.models import Program

@@ -246,6 +246,7 @@ def send_due(settings, now: dt.datetime) -> int:
             .join(Round, Round.id == Group.round_id)
             .join(Program, Program.id == Round.program_id)
             .where((Group.auto_at <= now) | (Group.remind_at <= now) | (Group.check_at <= now))
+            .order_by(Group.id)
         ).all()
     client_of = clients_for_teams(settings)
     sent = 0
@@ -254,13 +255,16 @@ def send_due(settings, now: dt.datetime) -> int:
                               ("check_at", check_at)):  # fmt: skip
             if value is None or value > now:
                 continue
-            # Own transaction: committed before the post, never undone by a later group's failure
-            with session_scope(url) as session:
-                claimed = session.execute(
-                    update(Group).where(Group.id == group_id, getattr(Group, column) == value)
-                    .values({column: None}).execution_options(synchronize_session=False)
-                ).rowcount  # fmt: skip
-                message = claimed and _follow_up(session, column, group_id, now)
+            try:  # own transaction: committed before the post, never undone by another's failure
+                with session_scope(url) as session:
+                    claimed = session.execute(
+                        update(Group).where(Group.id == group_id, getattr(Group, column) == value)
+                        .values({column: None}).execution_options(synchronize_session=False)
+                    ).rowcount  # fmt: skip
+                    message = claimed and _follow_up(session, column, group_id, now)
+            except Exception:  # not claimed after all: tried again at the next tick
+                log.exception("lunch follow-up (%s) of group %s failed", column, group_id)
+                continue
             if not message:
                 continue
             conversation, text, blocks, members, channel_id, start = message
