@@ -54,13 +54,13 @@ def per_person(slack, settings, text: str) -> Counter:
     return seen
 
 
-def once_each(slack, settings, text: str, people=PEOPLE) -> bool:
-    seen = per_person(slack, settings, text)
+def once_each(seen: Counter, people=PEOPLE) -> bool:
     return set(seen) == set(people) and set(seen.values()) == {1}  # none twice, none missed
 
 
-def assert_once_each(slack, settings, text: str, people=PEOPLE) -> None:
-    assert once_each(slack, settings, text, people), per_person(slack, settings, text)
+def assert_once_each(slack, settings, text: str) -> None:
+    seen = per_person(slack, settings, text)
+    assert once_each(seen), seen
 
 
 def latest(settings, column) -> dt.datetime:
@@ -151,7 +151,7 @@ def test_four_clock_processes_send_each_follow_up_once(slack, settings, tmp_path
     wrong = {}
     for text, _ in kinds:
         seen = per_person(slack, settings, text)
-        if not once_each(slack, settings, text, people[text]):
+        if not once_each(seen, people[text]):
             wrong[text] = (f"{sum(n > 1 for n in seen.values())} twice or more, "
                            f"{len(set(people[text]) - set(seen))} missed")  # fmt: skip
     assert not wrong
