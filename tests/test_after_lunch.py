@@ -142,10 +142,10 @@ def test_admins_see_counts_only_and_forget_me_takes_a_persons_choices(harness, s
 def test_the_keep_in_touch_list_names_the_others_of_each_group_with_reminders_on(settings):
     from sqlalchemy import event
 
-    from bot.db import engine_for, session_scope
-    from bot.models import GroupMember, Program, Round
-    from bot.services import after_lunch
-    from bot.services.people import FORGOTTEN_PREFIX
+    from bot.domain.services import after_lunch
+    from bot.domain.services.people import FORGOTTEN_PREFIX
+    from bot.storage.db import engine_for, session_scope
+    from bot.storage.models import GroupMember, Program, Round
 
     def group(session, channel, team, members, touch):
         program = Program(team_id=team, channel_id=channel)

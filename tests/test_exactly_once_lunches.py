@@ -12,11 +12,11 @@ from freezegun import freeze_time
 from sqlalchemy import func, select, update
 from test_exactly_once import PEOPLE, together
 
-from bot.clock import Clock
-from bot.db import session_scope
-from bot.models import Group, Program, Round, utcnow
-from bot.services import after_lunch
-from bot.services.rounds import run_round
+from bot.domain.services import after_lunch
+from bot.domain.services.rounds import run_round
+from bot.jobs.clock import Clock
+from bot.storage.db import session_scope
+from bot.storage.models import Group, Program, Round, utcnow
 
 START = dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)  # a Monday
 CLOCKS = 4

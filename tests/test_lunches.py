@@ -169,8 +169,8 @@ def test_nobody_picks_so_the_app_does_then_reminds_on_the_day_and_asks_the_day_a
 def test_a_group_whose_day_cannot_be_picked_does_not_hold_up_the_others(
     harness, slack, settings, caplog
 ):
-    from bot.clock import Clock
-    from bot.models import Member
+    from bot.jobs.clock import Clock
+    from bot.storage.models import Member
 
     group_id, conversation, organiser, members = run(harness, slack, settings)
     with harness.session() as session:
