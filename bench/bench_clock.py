@@ -26,13 +26,14 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, insert, text, update
+from sqlalchemy import event, insert, text, update
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchdb import postgres_schema  # noqa: E402
 
 from bot.common.config import load  # noqa: E402
 from bot.domain.schedule import next_run, schedule_of  # noqa: E402
@@ -178,23 +179,16 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite:///{tmp}/bench.db"
-        schema = None
-        if url.startswith("postgresql"):
-            schema = "bench_clock_" + uuid.uuid4().hex[:8]
-            admin = create_engine(url)
-            with admin.begin() as connection:
-                connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-            url += ("&" if "?" in url else "?") + f"options=-csearch_path%3D{schema}"
+        postgres = url.startswith("postgresql")
+        drop = dispose_engines
+        if postgres:
+            url, drop = postgres_schema(url, "bench_clock")
         try:
             results = run(url, args.programs, args.rounds_each, args.members_each, args.repeat)
         finally:
-            dispose_engines()
-            if schema:
-                with admin.begin() as connection:
-                    connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-                admin.dispose()
+            drop()
 
-    backend = "PostgreSQL" if schema else "SQLite"
+    backend = "PostgreSQL" if postgres else "SQLite"
     print(f"\n{backend}, {args.programs} programs, {args.programs * args.rounds_each} rounds, "
           f"{args.programs * args.members_each} members\n")
     print("| tick | programs started | SQL statements | time |")
