@@ -4,7 +4,7 @@
                                               # for the comparison with exact matching)
     python bench/bench_matching.py --quick    # smaller sizes and fewer seeds (about a minute)
     python bench/bench_matching.py --only scale,preview,quality,baseline,churn,groups,\
-                                          imported,scale4
+                                          imported,scale4,apart,pools
     python bench/bench_matching.py --json results.json
 
 Sections:
@@ -21,6 +21,9 @@ Sections:
 * imported: the first round of 200 people after 10 random rounds from elsewhere, against
   exact maximum-weight matching over the pairs that never met (networkx);
 * scale4: one round in groups of 4 for 10,000 and 100,000 members with 200,000 past groups.
+* apart: the time avoid lists add, and whether anyone is left out because of them;
+* pools: repeat-free rounds in a row for offices and remote people, pools chosen with the
+  groups against pools fixed before grouping.
 
 Levels are 1..8: uniform, or a pyramid (many juniors, few seniors).
 """
@@ -435,6 +438,48 @@ def bench_apart(quick: bool) -> list[dict]:
     return results
 
 
+def make_workplace(n: int, seed: int) -> list[Person]:
+    """Three offices (two in one time zone) and people working remotely around them: the
+    remote ones could lunch with more than one office, or with each other."""
+    rng = np.random.default_rng(seed)
+    people = make_people(n, seed)
+    places = [("Lisbon", 0), ("London", 0), ("Berlin", 60)] * 2 + [(None, o) for o in
+              (0, 0, 60, 120, -300, -360, None, None)]  # fmt: skip
+    picks = rng.integers(0, len(places), n)
+    return [Person(p.id, level=p.level, department=p.department, location=places[i][0],
+                   utc_offset_minutes=places[i][1]) for p, i in zip(people, picks)]  # fmt: skip
+
+
+def bench_pools(quick: bool) -> list[dict]:
+    """Pools chosen with groups: repeat-free rounds in a row and time per round for a
+    workplace of offices and remote people, against the same engine with pools fixed before
+    grouping (MERGE_LIMIT = 0), in the same run."""
+    from bot.domain.matching import engine
+
+    results = []
+    sizes = ((60, 2), (120, 2)) if quick else ((60, 2), (120, 2), (240, 2), (60, 3), (120, 3),
+                                                (240, 4))  # fmt: skip
+    for n, k in sizes:
+        row = {"members": n, "group_size": k}
+        for label, limit in (("fixed", 0), ("chosen", engine.MERGE_LIMIT)):
+            saved, engine.MERGE_LIMIT = engine.MERGE_LIMIT, limit
+            try:
+                reached, seconds = [], []
+                for seed in range(2 if quick else 4):
+                    people = make_workplace(n, seed)
+                    start = time.perf_counter()
+                    scores = run_rounds(people, Rules(group_size=k), seed=seed)
+                    seconds.append((time.perf_counter() - start) / (len(scores) + 1))
+                    reached.append(len(scores))
+            finally:
+                engine.MERGE_LIMIT = saved
+            row[f"rounds_{label}"] = reached
+            row[f"s_per_round_{label}"] = round(statistics.mean(seconds), 4)
+        print(f"pools: {row}", flush=True)
+        results.append(row)
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller and fewer runs")
@@ -451,6 +496,7 @@ def main() -> None:
         "imported": bench_imported,
         "scale4": bench_scale4,
         "apart": bench_apart,
+        "pools": bench_pools,
     }
     chosen = args.only.split(",") if args.only else list(sections)
     results = {}

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.domain.matching import PastGroup, Person, Rules, form_groups
+from bot.domain.matching.pool import group_sizes
 
 SLACK_MAX_USERS = 8  # conversations.open takes 1 to 8 users
 
@@ -38,19 +39,24 @@ def met_pairs(history: list[PastGroup]) -> set[frozenset[str]]:
     }
 
 
-def repeat_free_split_exists(ids: list[str], sizes: list[int], met: set[frozenset[str]]) -> bool:
-    """Brute force: can ``ids`` be cut into groups of ``sizes`` with no pair that met?"""
+def repeat_free_split_exists(
+    ids: list[str], sizes: list[int], met: set[frozenset[str]], can_lunch=lambda a, b: True
+) -> bool:
+    """Brute force: can ``ids`` be cut into groups of ``sizes`` with no pair that met (and,
+    with ``can_lunch``, every pair able to have lunch together)?"""
     if not ids:
         return not sizes
     first, rest = ids[0], ids[1:]
     for size in set(sizes):
         for others in itertools.combinations(rest, size - 1):
             group = (first, *others)
-            if any(frozenset(p) in met for p in itertools.combinations(group, 2)):
+            if any(frozenset(p) in met or not can_lunch(*p)
+                   for p in itertools.combinations(group, 2)):  # fmt: skip
                 continue
             left = list(sizes)
             left.remove(size)
-            if repeat_free_split_exists([x for x in rest if x not in others], left, met):
+            if repeat_free_split_exists([x for x in rest if x not in others], left, met,
+                                        can_lunch):  # fmt: skip
                 return True
     return False
 
@@ -147,6 +153,22 @@ def test_no_repeat_while_avoidable_in_each_office(channel):
         groups = [g for g in grouping.groups if g[0] in ids]
         if any(frozenset(p) in met for g in groups for p in itertools.combinations(g, 2)):
             assert not repeat_free_split_exists(ids, [len(g) for g in groups], met)
+
+
+@SETTINGS
+@given(channels("mixed", max_people=10))
+def test_no_repeat_while_a_repeat_free_grouping_exists_across_offices_and_zones(channel):
+    """Pools are chosen with the groups: when everyone can be seated in groups of the usual
+    sizes that can all have lunch and repeat nobody, the engine finds such a grouping, even
+    if that takes someone who could lunch in two places away from their first pool."""
+    people, history, rules, seed, priority = channel
+    grouping = check_basics(*channel)
+    by_id = {p.id: p for p in people}
+    if repeat_free_split_exists(
+        list(by_id), group_sizes(len(people), rules.group_size), met_pairs(history),
+        lambda a, b: can_meet(by_id[a], by_id[b], rules.tz_window_hours),
+    ):  # fmt: skip
+        assert grouping.score.repeats == 0 and not grouping.unmatched, grouping
 
 
 @SETTINGS

@@ -111,6 +111,27 @@ def test_a_lone_office_worker_meets_a_remote_colleague_in_their_time_zone():
                                                      [("remote", "lisbon")])
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_a_small_office_that_has_met_lunches_with_remote_colleagues_another_office_had(seed):
+    """The two people of the Lisbon office met last time; the remote people in their time
+    zone were first pooled with the larger London office, but lunch with Lisbon instead."""
+    people = [Person("lisbon-1", 1, location="Lisbon", utc_offset_minutes=0),
+              Person("lisbon-2", 8, location="Lisbon", utc_offset_minutes=0)]
+    people += [Person(f"london-{i}", 2 + i, location="London", utc_offset_minutes=0)
+               for i in range(4)]
+    people += [Person("remote-1", 3, utc_offset_minutes=0),
+               Person("remote-2", 6, utc_offset_minutes=60)]  # fmt: skip
+    history = [PastGroup(DAY, ("lisbon-1", "lisbon-2"))]
+    grouping = form_groups(people, history, Rules(group_size=2), seed=seed)
+    assert grouping.score.repeats == 0 and not grouping.unmatched
+    by_id = {p.id: p for p in people}
+    for group in grouping.groups:
+        places = {by_id[x].location for x in group} - {None}
+        assert len(places) <= 1, group  # nobody crosses from one office to another
+    lisbon = [g for g in grouping.groups if {"lisbon-1", "lisbon-2"} & set(g)]
+    assert all(any(x.startswith("remote") for x in g) for g in lisbon)
+
+
 def test_nobody_is_ever_in_a_group_of_one():
     assert form_groups([Person("solo")], [], seed=1).groups == []
     only = form_groups([Person("solo")], [], seed=1).unmatched

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -54,6 +55,15 @@ def positions(ids: Sequence[str], pairs: Collection[tuple[str, str]]) -> tuple[n
             np.array([b for _, b in ordered], np.int64))  # fmt: skip
 
 
+def also_apart(roster: Roster, pairs: Collection[tuple[int, int]]) -> Roster:
+    """The roster with more pairs (positions ``a < b``) kept apart."""
+    if not pairs:
+        return roster
+    extra = np.asarray(sorted(pairs), np.int64).reshape(-1, 2)
+    both = np.unique(np.concatenate([np.stack([roster.apart_a, roster.apart_b], axis=1), extra]), axis=0)
+    return replace(roster, apart_a=both[:, 0].copy(), apart_b=both[:, 1].copy())
+
+
 def with_apart(
     roster: Roster, a: np.ndarray, b: np.ndarray, cost: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -76,10 +86,7 @@ def keep_apart(
     groups = [[int(v) for v in row if v >= 0] for row in rows]
     if not len(roster.apart_a):
         return groups, []
-    mates: dict[int, set[int]] = defaultdict(set)
-    for x, y in zip(roster.apart_a.tolist(), roster.apart_b.tolist(), strict=True):
-        mates[x].add(y)
-        mates[y].add(x)
+    mates = _mates(roster)
     mixer = _Mixer(roster, groups, mates, book, rng)
     left: list[int] = []
     for g in range(len(groups)):
@@ -108,6 +115,28 @@ def keep_apart(
         groups.append([person, partner])
         left = [other for other in others if other != partner]
     return groups, left
+
+
+def untangle(
+    roster: Roster, groups: list[list[int]], book: PairBook, rng: np.random.Generator
+) -> list[list[int]]:
+    """The groups after trades of one member for another that lower their repeats, each
+    group still clean and able to meet."""
+    mixer = _Mixer(roster, [list(g) for g in groups], _mates(roster), book, rng)
+    for g in range(len(mixer.groups)):
+        for _ in range(len(mixer.groups[g])):
+            if not mixer.swap_down(g):
+                break
+    return mixer.groups
+
+
+def _mates(roster: Roster) -> dict[int, set[int]]:
+    """Whom each person is kept apart from."""
+    mates: dict[int, set[int]] = defaultdict(set)
+    for x, y in zip(roster.apart_a.tolist(), roster.apart_b.tolist(), strict=True):
+        mates[x].add(y)
+        mates[y].add(x)
+    return mates
 
 
 class _Mixer:
@@ -150,6 +179,32 @@ class _Mixer:
         h, other = best
         self.groups[h] = [person if m == other else m for m in self.groups[h]]
         self.groups[g] = [*rest, other]
+        return True
+
+    def swap_down(self, g: int) -> bool:
+        """Trade a member of group ``g`` who repeats there for someone of another group, the
+        trade that lowers the two groups' repeats most; False when none does."""
+        members = self.groups[g]
+        best, best_gain = None, 0.0
+        for person in members:
+            rest = [m for m in members if m != person]
+            mine = self.added(person, rest)
+            if mine == 0:
+                continue
+            for h in self.candidates(g):
+                for other in self.groups[h]:
+                    theirs = [m for m in self.groups[h] if m != other]
+                    if not (self.fits(other, rest) and self.fits(person, theirs)):
+                        continue
+                    gain = (mine + self.added(other, theirs)
+                            - self.added(other, rest) - self.added(person, theirs))  # fmt: skip
+                    if gain > best_gain:
+                        best, best_gain = (person, h, other), gain
+        if best is None:
+            return False
+        person, h, other = best
+        self.groups[h] = [person if m == other else m for m in self.groups[h]]
+        self.groups[g] = [other if m == person else m for m in members]
         return True
 
     def split_off(self, person: int, avoid: int) -> bool:

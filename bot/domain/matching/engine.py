@@ -32,6 +32,7 @@ from bot.domain.matching.roster import Roster, build_roster
 from bot.domain.matching.types import Grouping, PastGroup, Person, Rules, Score, Unmatched
 
 DENSE_LIMIT = 600  # pools of pairs up to this size get the exact pairing search
+MERGE_LIMIT = 600  # rounds up to this size try one pool of everyone when pools repeat
 EXACT_GROUPS_LIMIT = 12  # pools of larger groups up to this size get an exhaustive fallback
 COVER_LIMIT = 240  # larger groups in pools up to this size: backtracking search for a
 COVER_STEPS = 20_000  # repeat-free split when the swaps left a repeat, this many steps
@@ -62,37 +63,87 @@ def form_groups(
     n = len(roster)
     if n == 0:
         return Grouping(groups=[], unmatched=[], score=Score())
-    pools, alone = build_pools(roster)
+    rows, unmatched, book = _grouped(roster, *build_pools(roster), rng)
+    if (unmatched or _repeats(book, rows).any()) and 2 < n <= MERGE_LIMIT:
+        # The pools were cut before grouping; one pool of everyone, where those who cannot
+        # lunch together are kept apart, may place people a cut would have stranded.
+        merged = kept_apart.also_apart(roster, _incompatible(roster))
+        rows2, unmatched2, book2 = _grouped(merged, [np.arange(n)], [], rng)
+        rows2 = _padded(kept_apart.untangle(merged, _as_lists(rows2), book2, rng))
+        if _better(book, (rows2, unmatched2), (rows, unmatched)):
+            rows, unmatched = rows2, unmatched2
+    return Grouping(
+        groups=_as_ids(roster.ids, rows),
+        unmatched=unmatched,
+        score=_score(roster, rows, book),
+    )
+
+
+def _grouped(
+    roster: Roster, pools: list[np.ndarray], alone: list[int], rng: np.random.Generator
+) -> tuple[np.ndarray, list[Unmatched], PairBook]:
+    """Every pool grouped, the people left over placed, no pair kept apart in a group."""
+    n = len(roster)
     cost = roster.repeat_cost()
     a, b = roster.past_a, roster.past_b
     order = np.argsort(a.astype(np.int64) * n + b, kind="stable")
     a, b, cost = kept_apart.with_apart(roster, a[order], b[order], cost[order])
-    books = _books(roster, pools, a, b, cost)
+    blocks = _group_pools(roster, pools, a, b, cost, rng)
+    everyone = PairBook(n, a, b, cost, dense=False)
+    rows, unmatched = place_leftovers(roster, alone, _stack(blocks), everyone, rng)
+    if len(roster.apart_a):
+        groups, out = kept_apart.keep_apart(roster, rows, everyone, rng)
+        rows = _padded(groups)
+        if out:  # taken out to keep a pair apart: the clean groups may still have a seat
+            rows, still = place_leftovers(roster, out, rows, everyone, rng)
+            groups, out = kept_apart.keep_apart(roster, rows, everyone, rng)
+            rows = _padded(groups)
+            unmatched += still
+        unmatched += [Unmatched(roster.ids[p], reason(roster, p)) for p in out]
+    return rows, unmatched, everyone
 
-    blocks: list[np.ndarray] = []
-    for members, book in zip(pools, books, strict=True):
+
+def _incompatible(roster: Roster) -> list[tuple[int, int]]:
+    """Every pair of the roster who cannot have lunch together (rule 1)."""
+    n = len(roster)
+    pairs = []
+    for i in range(n - 1):
+        others = np.arange(i + 1, n)
+        pairs += [(i, int(j)) for j in others[~roster.compatible(i, others)]]
+    return pairs
+
+
+def _better(book: PairBook, new, old) -> bool:
+    """Whether grouping ``new`` leaves fewer people out, or as many with fewer repeats (the
+    rules' order: lunch-able, nobody left out who can be seated, then no repeats)."""
+    (new_rows, new_out), (old_rows, old_out) = new, old
+    return (len(new_out), _repeats(book, new_rows).sum()) < (
+        len(old_out), _repeats(book, old_rows).sum()
+    )
+
+
+def _group_pools(
+    roster: Roster,
+    pools: list[np.ndarray],
+    a: np.ndarray,
+    b: np.ndarray,
+    cost: np.ndarray,
+    rng: np.random.Generator,
+) -> list[np.ndarray]:
+    """Each pool grouped on its own: rows of roster positions, -1 padded."""
+    blocks = []
+    for members, book in zip(pools, _books(roster, pools, a, b, cost), strict=True):
         pool = Pool(
             members=members,
             level=roster.level[members],
             dept=roster.dept[members],
             enlarged_last=roster.enlarged_last[members],
             book=book,
-            group_size=rules.group_size,
+            group_size=roster.rules.group_size,
         )
         local = _group_pool(roster, pool, rng)
         blocks.append(np.where(local >= 0, members[np.maximum(local, 0)], -1))
-
-    everyone = PairBook(n, a, b, cost, dense=False)
-    rows, unmatched = place_leftovers(roster, alone, _stack(blocks), everyone, rng)
-    if len(roster.apart_a):
-        groups, out = kept_apart.keep_apart(roster, rows, everyone, rng)
-        rows = _padded(groups)
-        unmatched += [Unmatched(roster.ids[p], reason(roster, p)) for p in out]
-    return Grouping(
-        groups=_as_ids(roster.ids, rows),
-        unmatched=unmatched,
-        score=_score(roster, rows, everyone),
-    )
+    return blocks
 
 
 def _books(
@@ -186,6 +237,10 @@ def _stack(blocks: list[np.ndarray]) -> np.ndarray:
          for block in blocks]
         or [np.zeros((0, width), np.int64)]
     )
+
+
+def _as_lists(rows: np.ndarray) -> list[list[int]]:
+    return [[int(v) for v in row if v >= 0] for row in rows]
 
 
 def _as_ids(ids: list[str], rows: np.ndarray) -> list[tuple[str, ...]]:
