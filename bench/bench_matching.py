@@ -447,7 +447,50 @@ def make_workplace(n: int, seed: int) -> list[Person]:
               (0, 0, 60, 120, -300, -360, None, None)]  # fmt: skip
     picks = rng.integers(0, len(places), n)
     return [Person(p.id, level=p.level, department=p.department, location=places[i][0],
-                   utc_offset_minutes=places[i][1]) for p, i in zip(people, picks)]  # fmt: skip
+                   utc_offset_minutes=places[i][1]) for p, i in zip(people, picks, strict=True)]  # fmt: skip
+
+
+def _can_meet(a: Person, b: Person, window_minutes: float) -> bool:
+    if a.location and b.location:
+        return a.location == b.location
+    if a.utc_offset_minutes is None or b.utc_offset_minutes is None:
+        return True
+    return abs(a.utc_offset_minutes - b.utc_offset_minutes) <= window_minutes
+
+
+def _fresh_split_exists(ids: list[int], k: int, ok) -> bool:
+    """Brute force: can ``ids`` be cut into groups of ``k`` whose pairs all pass ``ok``?"""
+    if not ids:
+        return True
+    first, rest = ids[0], ids[1:]
+    for others in itertools.combinations(rest, k - 1):
+        group = (first, *others)
+        if all(ok(x, y) for x, y in itertools.combinations(group, 2)) and _fresh_split_exists(
+            [x for x in rest if x not in others], k, ok
+        ):
+            return True
+    return False
+
+
+def _small_instances(k: int, count: int, seed: int):
+    """Random rounds of 4-10 people (offices, time zones, neither, a random history) for
+    which a grouping that seats everyone, repeats nobody and can meet exists."""
+    rng = np.random.default_rng(seed)
+    places = ["Lisbon", "London", None, None]
+    found = 0
+    while found < count:
+        n = int(rng.choice([size for size in (4, 6, 8, 9, 10) if size % k == 0]))
+        people = [Person(f"U{i}", level=int(rng.integers(1, 9)),
+                         location=places[rng.integers(0, 4)],
+                         utc_offset_minutes=[0, 60, 300, None][rng.integers(0, 4)])
+                  for i in range(n)]  # fmt: skip
+        met = {pair for pair in itertools.combinations(range(n), 2) if rng.random() < 0.3}
+        def ok(x: int, y: int, met=met, people=people) -> bool:
+            return (min(x, y), max(x, y)) not in met and _can_meet(people[x], people[y], 180)
+
+        if _fresh_split_exists(list(range(n)), k, ok):
+            found += 1
+            yield people, [PastGroup(DAY, (f"U{a}", f"U{b}")) for a, b in met]
 
 
 def bench_pools(quick: bool) -> list[dict]:
@@ -476,6 +519,21 @@ def bench_pools(quick: bool) -> list[dict]:
             row[f"rounds_{label}"] = reached
             row[f"s_per_round_{label}"] = round(statistics.mean(seconds), 4)
         print(f"pools: {row}", flush=True)
+        results.append(row)
+    for k in (2, 3):
+        row = {"group_size": k, "instances": 100 if quick else 300}
+        for label, limit in (("fixed", 0), ("chosen", engine.MERGE_LIMIT)):
+            saved, engine.MERGE_LIMIT = engine.MERGE_LIMIT, limit
+            try:
+                missed = sum(
+                    bool(g.score.repeats or g.unmatched)
+                    for people, history in _small_instances(k, row["instances"], seed=k)
+                    for g in [form_groups(people, history, Rules(group_size=k), seed=1)]
+                )
+            finally:
+                engine.MERGE_LIMIT = saved
+            row[f"missed_{label}"] = missed
+        print(f"pools (brute force): {row}", flush=True)
         results.append(row)
     return results
 

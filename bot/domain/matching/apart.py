@@ -7,7 +7,9 @@ of the two for a member of another group where both groups come out clean and ca
 lunch together, or seats them as an extra in a group with room; only when no group can take
 them are they left out, with the same sentence as anyone else without a seat, so nobody can
 tell that someone asked to be kept apart from them. A group that can spare a member also
-gives one up to make a new pair with someone who fits nowhere else.
+gives one up to make a new pair with someone who fits nowhere else. When the engine groups
+a whole round as one pool, people who cannot have lunch together are kept apart the same way,
+and ``untangle`` then trades members between groups while that lowers their repeats.
 """
 
 from __future__ import annotations
