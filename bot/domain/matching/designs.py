@@ -38,6 +38,8 @@ import itertools
 
 import numpy as np
 
+from bot.domain.matching.golfer import GOLF_LIMIT, golfer_rounds
+
 # Fields of prime power order q = p^e used here: p and the coefficients (constant term first)
 # of a monic irreducible polynomial of degree e; elements are numbers whose base-p digits are
 # the coefficients of a polynomial. Prime fields need no entry.
@@ -139,7 +141,7 @@ def kirkman_rounds(order: np.ndarray, levels: np.ndarray | None = None) -> np.nd
     if levels is None:
         rounds = _kirkman(n)
     else:
-        rounds = _front_loaded(3, tuple(np.asarray(levels, float).tolist()))
+        rounds = _front_loaded("kirkman", (3,) * (n // 3), tuple(np.asarray(levels, float).tolist()))
     return None if rounds is None else np.asarray(order)[rounds]
 
 
@@ -151,7 +153,7 @@ def quadruple_rounds(order: np.ndarray, levels: np.ndarray | None = None) -> np.
     if levels is None:
         rounds = _quadruples(n)
     else:
-        rounds = _front_loaded(4, tuple(np.asarray(levels, float).tolist()))
+        rounds = _front_loaded("fours", (4,) * (n // 4), tuple(np.asarray(levels, float).tolist()))
     return None if rounds is None else np.asarray(order)[rounds]
 
 
@@ -191,11 +193,20 @@ FRONT_TRIES = 4_000
 FRONT_WEIGHT = 3.0  # the widest round counts this many times as much as the last one counted
 
 
+def _built(kind: str, sizes: tuple[int, ...]) -> np.ndarray | None:
+    n = sum(sizes)
+    if kind == "kirkman":
+        return _kirkman(n)
+    if kind == "fours":
+        return _quadruples(n)
+    return golfer_rounds(n, sizes, int(kind))  # a searched schedule of at least that many
+
+
 @functools.lru_cache(maxsize=16)
-def _front_loaded(k: int, levels: tuple[float, ...]) -> np.ndarray | None:
-    """The Kirkman system (k = 3) or design of fours (k = 4) on len(levels) people with
-    people swapped between its points so that the widest FRONT_SHARE of the rounds are as
-    wide as possible.
+def _front_loaded(kind: str, sizes: tuple[int, ...], levels: tuple[float, ...]) -> np.ndarray | None:
+    """The Kirkman system, design of fours or searched schedule (``kind``) on len(levels)
+    people, padded -1, with people swapped between its points so that the widest
+    FRONT_SHARE of the rounds are as wide as possible.
 
     Why: a full cycle meets every pair once, so its total spread is roughly fixed (exactly for
     triples, whose spread is half the sum of their three gaps); what can be chosen is how
@@ -204,25 +215,28 @@ def _front_loaded(k: int, levels: tuple[float, ...]) -> np.ndarray | None:
     to the front. Hill climbing on swaps of two people of different level, deterministic (a
     pure function of the levels, hence cached).
     """
-    rounds = _kirkman(len(levels)) if k == 3 else _quadruples(len(levels))
+    rounds = _built(kind, sizes)
     if rounds is None:
         return None
     level = np.asarray(levels)
     count, groups, seats = rounds.shape
     top = max(1, int(FRONT_SHARE * count))
     label = np.arange(len(level))  # label[point] = person (rank in the level order)
+    valid = rounds >= 0
+    rows = np.maximum(rounds, 0)
     # where[p] = the group of point p in each round
     where = np.empty((len(level), count), np.int64)
     r_index, g_index = np.meshgrid(np.arange(count), np.arange(groups), indexing="ij")
     for seat in range(seats):
-        where[rounds[:, :, seat], r_index] = g_index
+        seated = valid[:, :, seat]
+        where[rounds[:, :, seat][seated], r_index[seated]] = g_index[seated]
     every = np.arange(count)
 
-    def spread(rows: np.ndarray) -> np.ndarray:
-        lv = level[label[rows]]
-        return lv.max(axis=-1) - lv.min(axis=-1)
+    def spread(at: tuple) -> np.ndarray:
+        lv, ok = level[label[rows[at]]], valid[at]
+        return np.where(ok, lv, -np.inf).max(axis=-1) - np.where(ok, lv, np.inf).min(axis=-1)
 
-    group_spread = spread(rounds)  # (rounds, groups)
+    group_spread = spread(np.s_[:])  # (rounds, groups)
     totals = group_spread.sum(axis=1)
     weight = np.linspace(1.0, FRONT_WEIGHT, top)  # the widest rounds count the most
 
@@ -236,7 +250,7 @@ def _front_loaded(k: int, levels: tuple[float, ...]) -> np.ndarray | None:
             continue
         label[a], label[b] = label[b], label[a]
         ga, gb = where[a], where[b]
-        new_a, new_b = spread(rounds[every, ga]), spread(rounds[every, gb])
+        new_a, new_b = spread((every, ga)), spread((every, gb))
         changed = totals - group_spread[every, ga] - group_spread[every, gb] + new_a + new_b
         changed = np.where(ga == gb, totals, changed)  # a and b in one group: same spread
         value = worth(changed)
@@ -245,7 +259,7 @@ def _front_loaded(k: int, levels: tuple[float, ...]) -> np.ndarray | None:
             group_spread[every, ga], group_spread[every, gb] = new_a, new_b
         else:
             label[a], label[b] = label[b], label[a]
-    return label[rounds]
+    return np.where(valid, label[rows], -1)
 
 
 def _kirkman(n: int) -> np.ndarray | None:
@@ -393,6 +407,27 @@ def design_rounds(
         found = quadruple_rounds(order, levels)
         if found is not None:
             return found
+    built = None
     if k >= 4 and max(sizes) <= k:  # for threes the search does better than q rounds
-        return transversal_rounds(order, sizes)
-    return None
+        built = transversal_rounds(order, sizes)
+    if GOLF_SMALLEST <= n <= GOLF_LIMIT:
+        searched = searched_rounds(order, sizes, levels, 1 if built is None else len(built) + 1)
+        if searched is not None:
+            return searched
+    return built
+
+
+GOLF_SMALLEST = 13  # up to 12 people the round-by-round search is exhaustive
+
+
+def searched_rounds(
+    order: np.ndarray, sizes: list[int], levels: np.ndarray | None = None, least: int = 1
+) -> np.ndarray | None:
+    """A searched schedule (:mod:`golfer`) of at least ``least`` rounds on ``order`` (sorted
+    by level, ``levels`` theirs), people placed for wide rounds first; None if none found."""
+    shape = tuple(sorted(sizes, reverse=True))
+    if levels is None:
+        rounds = golfer_rounds(len(order), shape, least)
+    else:
+        rounds = _front_loaded(str(least), shape, tuple(np.asarray(levels, float).tolist()))
+    return None if rounds is None else np.where(rounds >= 0, np.asarray(order)[rounds], -1)

@@ -26,7 +26,7 @@ from bot.domain.matching.history import History
 from bot.domain.matching.leftovers import place_leftovers, reason
 from bot.domain.matching.pairbook import PairBook
 from bot.domain.matching.pairs import pair_pool
-from bot.domain.matching.pool import DEPT_BONUS, Pool, group_sizes
+from bot.domain.matching.pool import DEPT_BONUS, ROTATION_COST, Pool, group_sizes
 from bot.domain.matching.pools import build_pools
 from bot.domain.matching.roster import Roster, build_roster
 from bot.domain.matching.types import Grouping, PastGroup, Person, Rules, Score, Unmatched
@@ -218,7 +218,10 @@ def _from_design(roster: Roster, pool: Pool, rng: np.random.Generator) -> np.nda
     level = pool.level[r]
     spread = (np.where(valid, level, -np.inf).max(axis=2)
               - np.where(valid, level, np.inf).min(axis=2)).sum(axis=1)
-    worth = spread - DEPT_BONUS * same + rng.random(len(rounds)) * 1e-3
+    # a second turn in a row in an enlarged group costs more than any spread (rotation rule)
+    enlarged = (valid.sum(axis=2) > pool.group_size)[:, :, None] & valid
+    again = (enlarged & pool.enlarged_last[r]).sum(axis=(1, 2))
+    worth = spread - DEPT_BONUS * same - ROTATION_COST * again + rng.random(len(rounds)) * 1e-3
     return rounds[int(np.argmax(np.where(fresh, worth, -np.inf)))]
 
 
