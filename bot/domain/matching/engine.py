@@ -222,7 +222,10 @@ def _from_design(roster: Roster, pool: Pool, rng: np.random.Generator) -> np.nda
     enlarged = (valid.sum(axis=2) > pool.group_size)[:, :, None] & valid
     again = (enlarged & pool.enlarged_last[r]).sum(axis=(1, 2))
     worth = spread - DEPT_BONUS * same - ROTATION_COST * again + rng.random(len(rounds)) * 1e-3
-    return rounds[int(np.argmax(np.where(fresh, worth, -np.inf)))]
+    best = int(np.argmax(np.where(fresh, worth, -np.inf)))
+    if again[best]:
+        return None  # the round-by-round search seats others in the enlarged groups
+    return rounds[best]
 
 
 def _padded(groups: Sequence[Sequence[int]]) -> np.ndarray:

@@ -32,8 +32,8 @@ import numpy as np
 
 GOLF_LIMIT = 120  # pools up to this size get a searched schedule
 STEPS = 5_000  # tabu moves per attempt at most,
-WORK = 360_000_000  # and fewer for large pools: moves * base rounds * n * n * groups
-ATTEMPTS = 4  # attempts (fresh starts) per number of rounds: restarts beat longer runs
+WORK = 200_000_000  # and fewer for large pools: moves * base rounds * n * n
+ATTEMPTS = 4  # fresh starts at the bound (restarts beat longer runs); one below it
 LEAST_SHARE = 0.8  # below this share of the bound the round-by-round search does as well
 STALL = 300  # moves without a better schedule before a restart from the best one
 
@@ -56,22 +56,22 @@ def golfer_rounds(n: int, sizes: tuple[int, ...], least: int = 1) -> np.ndarray 
     if n > GOLF_LIMIT or len(sizes) < 2 or min(sizes) < 2 or max(sizes) > 8:
         return None
     bound = round_bound(n, sizes)
-    found = _cyclic(n, sizes, bound)
+    found = _cyclic(n, sizes, bound, ATTEMPTS)
     if found is not None:
         return found
     best = None
     for w in range(max(least, math.ceil(LEAST_SHARE * bound), 2), bound):
-        found = _cyclic(n, sizes, w)
+        found = _cyclic(n, sizes, w, 1)
         if found is None:
             break
         best = found
     return best
 
 
-def _cyclic(n: int, sizes: tuple[int, ...], w: int) -> np.ndarray | None:
+def _cyclic(n: int, sizes: tuple[int, ...], w: int, attempts: int) -> np.ndarray | None:
     """w repeat-free rounds from base rounds developed over Z_m, if the search finds them."""
     shapes = list(_structures(n, sizes, w))
-    for seed, (m, b, r, f) in itertools.product(range(ATTEMPTS), shapes):
+    for seed, (m, b, r, f) in itertools.product(range(attempts), shapes):
         base = _search(m, b, r, f, sizes, seed)
         if base is not None:
             return _develop(base, m, r, sizes)
@@ -85,8 +85,8 @@ def _structures(n: int, sizes: tuple[int, ...], w: int):
             continue
         m = w // b
         f = n % m
-        if f > len(sizes) or n - f < m:
-            continue
+        if f > sizes.count(min(sizes)) or n - f < m:
+            continue  # fixed points sit in groups of the smallest size, one in each
         r = (n - f) // m
         classes, cap = _classes(m, r, f)
         need = b * sum(s * (s - 1) // 2 for s in sizes)
@@ -141,9 +141,14 @@ def _search(m: int, b: int, r: int, f: int, sizes: tuple[int, ...], seed: int = 
     rng = np.random.default_rng([n, m, b, seed, *sizes])
     group_of = np.repeat(np.arange(g), sizes)
     slots = np.stack([rng.permutation(group_of) for _ in range(b)])
-    if f:  # fixed points in different groups: two of them together always conflict
-        slots[:, r * m:] = np.arange(f)
-        rest = np.delete(group_of, [int(np.flatnonzero(group_of == j)[0]) for j in range(f)])
+    # fixed points in different groups (two of them together always conflict), and never in
+    # an enlarged group: they would sit there every round, against the rotation rule
+    small = np.flatnonzero(np.asarray(sizes) == min(sizes))[-f:] if f else []
+    roomy = np.asarray(sizes) > min(sizes)
+    fixed = np.arange(n) >= r * m
+    if f:
+        slots[:, r * m:] = small
+        rest = np.delete(group_of, [int(np.flatnonzero(group_of == j)[0]) for j in small])
         for i in range(b):
             slots[i, : r * m] = rng.permutation(rest)
     uses = np.zeros(len(cap), np.int64)
@@ -155,8 +160,10 @@ def _search(m: int, b: int, r: int, f: int, sizes: tuple[int, ...], seed: int = 
     cost = best_cost = int(over[:-1].sum())
     best = slots.copy()
     tabu = np.zeros((b, n, g), np.int64)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    every = np.arange(n)
     stall = 0
-    for step in range(min(STEPS, WORK // (b * n * n * g))):
+    for step in range(min(STEPS, WORK // (b * n * n))):
         if cost == 0:
             return slots
         can_add = (uses >= cap).astype(float)[cls]  # one more use of the class conflicts
@@ -164,13 +171,17 @@ def _search(m: int, b: int, r: int, f: int, sizes: tuple[int, ...], seed: int = 
         choice, pick = math.inf, None
         for i in range(b):
             row = slots[i]
-            member = np.zeros((n, g))
-            member[np.arange(n), row] = 1
-            joins = (can_add @ member)[:, row] - can_add  # p joins q's group, q left it
-            out = (can_remove @ member)[np.arange(n), row]
+            by_group = np.argsort(row, kind="stable")
+            add_to = np.add.reduceat(can_add[:, by_group], starts, axis=1)  # (n, groups)
+            joins = add_to[:, row] - can_add  # p joins q's group, q having left it
+            out = np.add.reduceat(can_remove[:, by_group], starts, axis=1)[every, row]
             delta = joins + joins.T - out[:, None] - out[None, :]
-            blocked = (row[:, None] == row[None, :]) | ~((out > 0)[:, None] | (out > 0)[None, :])
-            taboo = (tabu[i][:, row] > step) | (tabu[i][:, row] > step).T
+            hot = out > 0
+            blocked = (row[:, None] == row[None, :]) | ~(hot[:, None] | hot[None, :])
+            stuck = fixed[:, None] & roomy[row][None, :]  # p would join an enlarged group
+            blocked |= stuck | stuck.T
+            taboo = tabu[i][:, row] > step
+            taboo |= taboo.T
             allowed = ~blocked & (~taboo | (cost + delta < best_cost))
             if not allowed.any():
                 continue
@@ -198,7 +209,7 @@ def _search(m: int, b: int, r: int, f: int, sizes: tuple[int, ...], seed: int = 
             for _ in range(max(2, n // 10)):
                 i = int(rng.integers(b))
                 p, q = rng.integers(0, n, 2)
-                if slots[i, p] != slots[i, q] and max(p, q) < r * m:
+                if slots[i, p] != slots[i, q] and max(p, q) < r * m:  # fixed points stay
                     slots[i, p], slots[i, q] = slots[i, q], slots[i, p]
             uses[:] = 0
             for row in slots:
