@@ -191,6 +191,9 @@ def _quadruples(n: int) -> np.ndarray | None:
 FRONT_SHARE = 0.8  # the rounds whose spread counts: about as many as searching reaches
 FRONT_TRIES = 4_000
 FRONT_WEIGHT = 3.0  # the widest round counts this many times as much as the last one counted
+SEARCHED_TRIES = 12  # times as many for searched schedules, whose bands are not level bands
+SEARCHED_SHARE = 0.75  # and for them the widest three quarters count, all alike
+FRONT_MARGIN = 8.0  # largest step back accepted when annealing, in levels of spread
 
 
 def _built(kind: str, sizes: tuple[int, ...]) -> np.ndarray | None:
@@ -220,7 +223,8 @@ def _front_loaded(kind: str, sizes: tuple[int, ...], levels: tuple[float, ...]) 
         return None
     level = np.asarray(levels)
     count, groups, seats = rounds.shape
-    top = max(1, int(FRONT_SHARE * count))
+    searched = kind not in ("kirkman", "fours")
+    top = max(1, int((SEARCHED_SHARE if searched else FRONT_SHARE) * count))
     label = np.arange(len(level))  # label[point] = person (rank in the level order)
     valid = rounds >= 0
     rows = np.maximum(rounds, 0)
@@ -238,14 +242,19 @@ def _front_loaded(kind: str, sizes: tuple[int, ...], levels: tuple[float, ...]) 
 
     group_spread = spread(np.s_[:])  # (rounds, groups)
     totals = group_spread.sum(axis=1)
-    weight = np.linspace(1.0, FRONT_WEIGHT, top)  # the widest rounds count the most
+    weight = np.linspace(1.0, 1.0 if searched else FRONT_WEIGHT, top)  # widest count most
 
     def worth(values: np.ndarray) -> float:
         return float(np.sort(values)[-top:] @ weight)
 
-    best = worth(totals)
+    now = best = worth(totals)
+    kept = label.copy()
     rng = np.random.default_rng(len(level))
-    for a, b in rng.integers(0, len(level), (FRONT_TRIES, 2)).tolist():
+    tries = FRONT_TRIES * (SEARCHED_TRIES if searched else 1)
+    # searched schedules: annealing (a worse placement is kept while within a shrinking
+    # margin), as hill climbing from their bands stops early; built ones: hill climbing
+    margin = np.linspace(FRONT_MARGIN if searched else 0.0, 0.0, tries)
+    for step, (a, b) in enumerate(rng.integers(0, len(level), (tries, 2)).tolist()):
         if level[label[a]] == level[label[b]]:
             continue
         label[a], label[b] = label[b], label[a]
@@ -254,11 +263,14 @@ def _front_loaded(kind: str, sizes: tuple[int, ...], levels: tuple[float, ...]) 
         changed = totals - group_spread[every, ga] - group_spread[every, gb] + new_a + new_b
         changed = np.where(ga == gb, totals, changed)  # a and b in one group: same spread
         value = worth(changed)
-        if value >= best:
-            best, totals = value, changed
+        if value >= now - margin[step] * rng.random():
+            now, totals = value, changed
             group_spread[every, ga], group_spread[every, gb] = new_a, new_b
+            if now >= best:
+                best, kept = now, label.copy()
         else:
             label[a], label[b] = label[b], label[a]
+    label = kept
     return np.where(valid, label[rows], -1)
 
 
