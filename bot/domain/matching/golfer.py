@@ -30,11 +30,11 @@ import math
 
 import numpy as np
 
-GOLF_LIMIT = 120  # pools up to this size get a searched schedule
+GOLF_LIMIT = 64  # pools up to this size get a searched schedule (above: see docs/matching.md)
 STEPS = 8_000  # tabu moves per attempt at most,
 WORK = 60_000_000  # and fewer for large pools: moves * base rounds * n * n
 ATTEMPTS = 4  # fresh starts at the bound (restarts beat longer runs); one below it
-LEAST_SHARE = 0.8  # below this share of the bound the round-by-round search does as well
+LEAST_SHARE = 0.95  # below this share of the bound the round-by-round search is as good
 STALL = 300  # moves without a better schedule before a restart from the best one
 
 
