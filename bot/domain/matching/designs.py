@@ -15,6 +15,9 @@ constructions give every round at once; the engine takes the widest unused one):
   b level bands. That is more than (b - 1) / b of the bound, and every round has the widest
   total spread. (For threes, the search reaches more than q rounds on its own.)
 
+Where none applies (or only a transversal schedule), ``searched_rounds`` asks :mod:`golfer`
+for a schedule found by search, placed on people like a Kirkman system.
+
 For n = k^a the lines of the affine space over the field with k elements reach
 the bound exactly: number the people as vectors of a digits in that field; for every
 direction d (a non-zero vector, scaled so that its first non-zero digit is 1) the lines
@@ -422,7 +425,9 @@ def design_rounds(
     built = None
     if k >= 4 and max(sizes) <= k:  # for threes the search does better than q rounds
         built = transversal_rounds(order, sizes)
-    if GOLF_SMALLEST <= n <= GOLF_LIMIT:
+    # several enlarged groups a round: the shifts of a cyclic schedule seat the same people
+    # in them again too often for the rotation rule, so the search does better round by round
+    if GOLF_SMALLEST <= n <= GOLF_LIMIT and sizes.count(max(sizes)) in (1, len(sizes)):
         searched = searched_rounds(order, sizes, levels, 1 if built is None else len(built) + 1)
         if searched is not None:
             return searched

@@ -19,7 +19,7 @@ f = 2 (the two missing pairs of each person are the class never used).
 
 Deterministic: the search depends only on n and the group sizes (a fixed seed and a fixed
 number of steps, no clock), so every process builds the same schedule; it is cached.
-About a second per attempt at 120 people.
+Up to about a second per attempt at 64 people.
 """
 
 from __future__ import annotations
