@@ -13,10 +13,10 @@ import pytest
 from test_matching_designs import check_schedule
 from test_matching_simulation import channel, simulate
 
-from bot.matching import Rules, designs
-from bot.matching.designs import design_rounds, searched_rounds
-from bot.matching.golfer import golfer_rounds, round_bound
-from bot.matching.pool import group_sizes
+from bot.domain.matching import Rules, designs
+from bot.domain.matching.designs import design_rounds, searched_rounds
+from bot.domain.matching.golfer import golfer_rounds, round_bound
+from bot.domain.matching.pool import group_sizes
 
 
 @pytest.mark.parametrize(("n", "k"), [(18, 3), (24, 3), (30, 3), (25, 3), (26, 3), (24, 4)])
@@ -42,7 +42,7 @@ def test_nearly_kirkman_systems_for_threes_when_six_divides_the_count(n):
 
 
 def test_the_same_roster_gets_the_same_schedule_in_every_process():
-    script = ("import json; from bot.matching.golfer import golfer_rounds; "
+    script = ("import json; from bot.domain.matching.golfer import golfer_rounds; "
               "print(json.dumps(golfer_rounds(25, (4, 3, 3, 3, 3, 3, 3, 3)).tolist()))")
     runs = [
         subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
