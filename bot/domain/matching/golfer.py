@@ -49,10 +49,11 @@ def round_bound(n: int, sizes: tuple[int, ...]) -> int:
 @functools.lru_cache(maxsize=32)
 def golfer_rounds(n: int, sizes: tuple[int, ...], least: int = 1) -> np.ndarray | None:
     """The most repeat-free rounds found for people 0..n-1 in groups ``sizes``, if at least
-    ``least``: shape (rounds, groups, largest size), padded -1.
+    ``least`` and LEAST_SHARE of the bound: shape (rounds, groups, largest size), padded -1.
 
-    Tries the bound first, then counts from ``least`` upward while the search succeeds
-    (an attempt that fails costs its whole budget; one that succeeds is usually quick)."""
+    Tries the bound first, then counts upward from the larger of the two while the search
+    succeeds (an attempt that fails costs its whole budget; one that succeeds is usually
+    quick)."""
     if n > GOLF_LIMIT or len(sizes) < 2 or min(sizes) < 2 or max(sizes) > 8:
         return None
     bound = round_bound(n, sizes)
@@ -88,7 +89,7 @@ def _structures(n: int, sizes: tuple[int, ...], w: int):
         if f > sizes.count(min(sizes)) or n - f < m:
             continue  # fixed points sit in groups of the smallest size, one in each
         r = (n - f) // m
-        classes, cap = _classes(m, r, f)
+        _, cap = _classes(m, r, f)
         need = b * sum(s * (s - 1) // 2 for s in sizes)
         if cap[:-1].sum() >= need:
             yield m, b, r, f
@@ -133,7 +134,9 @@ def _classes(m: int, r: int, f: int) -> tuple[np.ndarray, np.ndarray]:
     return cls, cap
 
 
-def _search(m: int, b: int, r: int, f: int, sizes: tuple[int, ...], seed: int = 0) -> np.ndarray | None:
+def _search(
+    m: int, b: int, r: int, f: int, sizes: tuple[int, ...], seed: int = 0
+) -> np.ndarray | None:
     """Base rounds (b, n): the group of every point in each, with no class over capacity;
     None when STEPS moves did not find them."""
     cls, cap = _classes(m, r, f)
@@ -151,13 +154,8 @@ def _search(m: int, b: int, r: int, f: int, sizes: tuple[int, ...], seed: int = 
         rest = np.delete(group_of, [int(np.flatnonzero(group_of == j)[0]) for j in small])
         for i in range(b):
             slots[i, : r * m] = rng.permutation(rest)
-    uses = np.zeros(len(cap), np.int64)
-    upper = np.triu(np.ones((n, n), bool), 1)
-    for row in slots:
-        together = (row[:, None] == row[None, :]) & upper
-        np.add.at(uses, cls[together], 1)
-    over = np.maximum(uses - cap, 0)
-    cost = best_cost = int(over[:-1].sum())
+    uses = _uses(slots, cls, len(cap))
+    cost = best_cost = _conflicts(uses, cap)
     best = slots.copy()
     tabu = np.zeros((b, n, g), np.int64)
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
@@ -199,7 +197,7 @@ def _search(m: int, b: int, r: int, f: int, sizes: tuple[int, ...], seed: int = 
             _swap(slots[i], uses, cls, p, q, 1)
             tenure = 8 + int(rng.integers(0, 10))
             tabu[i, p, gp] = tabu[i, q, gq] = step + tenure
-            cost = int(np.maximum(uses - cap, 0)[:-1].sum())
+            cost = _conflicts(uses, cap)
             if cost < best_cost:
                 best_cost, best, stall = cost, slots.copy(), 0
             else:
@@ -211,24 +209,33 @@ def _search(m: int, b: int, r: int, f: int, sizes: tuple[int, ...], seed: int = 
                 p, q = rng.integers(0, n, 2)
                 if slots[i, p] != slots[i, q] and max(p, q) < r * m:  # fixed points stay
                     slots[i, p], slots[i, q] = slots[i, q], slots[i, p]
-            uses[:] = 0
-            for row in slots:
-                together = (row[:, None] == row[None, :]) & upper
-                np.add.at(uses, cls[together], 1)
-            cost = int(np.maximum(uses - cap, 0)[:-1].sum())
+            uses = _uses(slots, cls, len(cap))
+            cost = _conflicts(uses, cap)
             tabu[:] = 0
             stall = 0
     return slots if cost == 0 else None
 
 
+def _uses(slots: np.ndarray, cls: np.ndarray, classes: int) -> np.ndarray:
+    """How many pairs of the base rounds ``slots`` fall in each class."""
+    n = slots.shape[1]
+    upper = np.triu(np.ones((n, n), bool), 1)
+    uses = np.zeros(classes, np.int64)
+    for row in slots:
+        np.add.at(uses, cls[(row[:, None] == row[None, :]) & upper], 1)
+    return uses
+
+
+def _conflicts(uses: np.ndarray, cap: np.ndarray) -> int:
+    """Uses over capacity: each is a class of pairs that would meet twice."""
+    return int(np.maximum(uses - cap, 0)[:-1].sum())
+
+
 def _swap(row: np.ndarray, uses: np.ndarray, cls: np.ndarray, p: int, q: int, sign: int):
-    """Add (sign 1) or take away (-1) the pairs p and q make with their groups."""
+    """Add (sign 1) or take away (-1) the pairs p and q (in two groups) make with theirs."""
     for x in (p, q):
         others = np.flatnonzero(row == row[x])
-        others = others[others != x]
-        if x == q:
-            others = others[others != p]  # the p-q pair (only when they share a group)
-        np.add.at(uses, cls[x, others], sign)
+        np.add.at(uses, cls[x, others[others != x]], sign)
 
 
 def _develop(base: np.ndarray, m: int, r: int, sizes: tuple[int, ...]) -> np.ndarray:
