@@ -7,7 +7,9 @@ Steps: members become arrays (:mod:`roster`), are cut into pools of people who c
 (:mod:`pools`), each pool is grouped on its own (:mod:`pairs` for pairs in pools of up to
 ``DENSE_LIMIT`` people, :mod:`bands` otherwise), and whoever is left gets a seat in a
 compatible group or a reason (:mod:`leftovers`); last, no group may hold a pair kept apart
-(:mod:`apart`). Groups travel as rows of a -1 padded
+(:mod:`apart`). When that leaves a repeat or someone out in a round of up to ``MERGE_LIMIT``
+people, the round is grouped again as one pool in which those who cannot lunch together are
+kept apart, so the pools are chosen with the groups, and the better of the two is taken. Groups travel as rows of a -1 padded
 matrix so that a round of 100,000 people is scored without a Python loop per group.
 """
 
