@@ -9,8 +9,9 @@ Steps: members become arrays (:mod:`roster`), are cut into pools of people who c
 compatible group or a reason (:mod:`leftovers`); last, no group may hold a pair kept apart
 (:mod:`apart`). When that leaves a repeat or someone out in a round of up to ``MERGE_LIMIT``
 people, the round is grouped again as one pool in which those who cannot lunch together are
-kept apart, so the pools are chosen with the groups, and the better of the two is taken. Groups travel as rows of a -1 padded
-matrix so that a round of 100,000 people is scored without a Python loop per group.
+kept apart, so the pools are chosen with the groups, and the better of the two is taken.
+Groups travel as rows of a -1 padded matrix so that a round of 100,000 people is scored
+without a Python loop per group.
 """
 
 from __future__ import annotations
