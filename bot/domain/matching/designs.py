@@ -288,19 +288,60 @@ def _kirkman(n: int) -> np.ndarray | None:
         inner = _kirkman(n // 3)
         if inner is not None:
             return _kirkman_tripled(inner, n // 3)
+    if n % 18 == 0 and n >= 54 and _orthomorphism(n // 3) is not None:
+        # a nearly Kirkman system on a third (found by search) gives one on n: (n - 2) / 2
+        # rounds, the first n / 3 of them with one person of each level third in every group
+        q = n // 3
+        inner = golfer_rounds(q, (3,) * (q // 3))
+        if inner is not None and len(inner) == (q - 2) // 2:
+            return _kirkman_tripled(inner, q)
     return None
 
 
-def _kirkman_tripled(inner: np.ndarray, q: int) -> np.ndarray:
-    """n = 3q from a Kirkman system on q (odd): q rounds with one person from each level
-    band in every group, person x of band 0 with x + s of band 1 and x + 2s of band 2 (mod q,
-    every difference once as q is odd), then the system on q inside all three bands at once.
+def _kirkman_tripled(inner: np.ndarray, q: int) -> np.ndarray | None:
+    """n = 3q from a (nearly) Kirkman system on q: q rounds with one person from each level
+    band in every group, person x of band 0 with x + s of band 1 and x + psi(s) of band 2 (in
+    a group of order q where s -> psi(s) and s -> psi(s) - s are one-to-one, so every pair of
+    two bands meets once), then the system on q inside all three bands at once.
     """
+    group = _orthomorphism(q)
+    if group is None:
+        return None
+    add, psi = group
     c = np.arange(q)
-    cross = np.stack([np.stack([c, q + (c + s) % q, 2 * q + (c + 2 * s) % q], axis=1)
+    cross = np.stack([np.stack([c, q + add[c, s], 2 * q + add[c, psi[s]]], axis=1)
                       for s in range(q)])
     within = np.concatenate([inner, inner + q, inner + 2 * q], axis=1)
     return np.concatenate([cross, within])
+
+
+def _orthomorphism(q: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The addition table of an abelian group of order q and psi with psi(s) and psi(s) - s
+    both one-to-one: Z_q with psi(s) = 2s for odd q, otherwise the product of fields of the
+    prime powers of q (each of at least 3 elements) with psi multiplying each part by 2;
+    None when q has a factor 2 alone or a field not supported here."""
+    c = np.arange(q)
+    if q % 2:
+        return (c[:, None] + c[None, :]) % q, 2 * c % q
+    orders, rest, p = [], q, 2
+    while rest > 1:
+        power = 1
+        while rest % p == 0:
+            rest //= p
+            power *= p
+        if power > 1:
+            orders.append(power)
+        p += 1
+    tables = [field(order) for order in orders]
+    if min(orders) < 3 or any(t is None for t in tables):
+        return None
+    add, psi, weight = np.zeros((q, q), np.int64), np.zeros(q, np.int64), 1
+    for order, (plus, times) in zip(orders, tables, strict=True):
+        digit = c // weight % order
+        add += plus[digit[:, None], digit[None, :]] * weight
+        psi += times[2, digit] * weight
+        weight *= order
+    return add, psi
 
 
 def _kirkman_3q(q: int) -> np.ndarray:
