@@ -14,7 +14,7 @@ from test_matching_designs import check_schedule
 from test_matching_simulation import channel, simulate
 
 from bot.domain.matching import Rules, designs
-from bot.domain.matching.designs import design_rounds, searched_rounds
+from bot.domain.matching.designs import design_rounds, kirkman_rounds, searched_rounds
 from bot.domain.matching.golfer import golfer_rounds, round_bound
 from bot.domain.matching.pool import group_sizes
 
@@ -90,3 +90,30 @@ def test_the_spread_stays_within_five_percent_of_the_round_by_round_search(
         return statistics.mean(r.score.mean_level_spread for r in rounds[:first])
 
     assert mean(found) >= 0.95 * mean(searched)
+
+
+@pytest.mark.parametrize("n", [72, 108])
+def test_three_times_a_nearly_kirkman_system_starts_with_one_person_of_each_level_third(n):
+    rounds = kirkman_rounds(np.arange(n))
+    assert rounds.shape == ((n - 2) // 2, n // 3, 3)
+    assert len(check_schedule(rounds, n)) == n * (n - 1) // 2 - n // 2
+    thirds = np.sort(rounds[: n // 3] // (n // 3), axis=2)
+    assert (thirds == [0, 1, 2]).all()
+
+
+def test_a_channel_of_72_in_threes_reaches_the_bound_with_wider_rounds(monkeypatch):
+    """All 35 rounds (before: 31), and wider over the rounds both reach: the first 24 have
+    one person of each level third in every group."""
+    people = channel(72, 1)
+    found = simulate(people, 72, Rules(group_size=3), seed=1)
+    assert len(found) == 35
+    monkeypatch.setattr(designs, "kirkman_rounds", lambda order, levels=None: None)
+    searched = simulate(people, 72, Rules(group_size=3), seed=1)  # round by round
+    first = len(searched)
+    assert first < 35
+
+    def mean(rounds):
+        return statistics.mean(r.score.mean_level_spread for r in rounds[:first])
+
+    assert mean(found) >= 0.95 * mean(searched)
+    assert mean(found[:24]) > mean(searched[:24])

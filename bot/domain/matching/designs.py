@@ -9,7 +9,8 @@ constructions give every round at once; the engine takes the widest unused one):
 * ``kirkman_rounds``: groups of three, n = 3q or 2q + 1 with q = 1 (mod 6) a prime power
   (Kirkman triple systems, the two direct constructions in Stinson's survey, Discrete
   Mathematics 92, 1991), and three times any of those: (n - 1) / 2 rounds, the bound
-  exactly (in 24-120 people: 27, 39, 45, 51, 57, 63, 75, 81, 87, 93, 99, 111 and 117);
+  exactly (in 24-120 people: 27, 39, 45, 51, 57, 63, 75, 81, 87, 93, 99, 111 and 117); and
+  three times a nearly Kirkman system found by :mod:`golfer` (72 and 108): (n - 2) / 2;
 * ``transversal_rounds``: q groups of size b or b - 1 (groups of 4-8, no enlarged group)
   with q a prime power at least b: q rounds in which every group has one person from each of
   b level bands. That is more than (b - 1) / b of the bound, and every round has the widest
@@ -139,7 +140,8 @@ def affine_rounds(order: np.ndarray, k: int) -> np.ndarray | None:
 
 def kirkman_rounds(order: np.ndarray, levels: np.ndarray | None = None) -> np.ndarray | None:
     """A Kirkman triple system on ``order`` (sorted by level, ``levels`` theirs): (n - 1) / 2
-    rounds of triples, shape (rounds, n/3, 3); None when no construction here covers n."""
+    rounds of triples, shape (rounds, n/3, 3), or a nearly Kirkman one ((n - 2) / 2 rounds,
+    everyone missing one other person: 72 and 108); None when no construction here covers n."""
     n = len(order)
     if levels is None:
         rounds = _kirkman(n)
