@@ -17,7 +17,8 @@ constructions give every round at once; the engine takes the widest unused one):
   total spread. (For threes, the search reaches more than q rounds on its own.)
 
 Where none applies (or only a transversal schedule), ``searched_rounds`` asks :mod:`golfer`
-for a schedule found by search, placed on people like a Kirkman system.
+for a schedule found by search, placed on people like a Kirkman system (with several enlarged
+groups a round: in an order in which nobody sits in one twice in a row).
 
 For n = k^a the lines of the affine space over the field with k elements reach
 the bound exactly: number the people as vectors of a digits in that field; for every
@@ -39,10 +40,11 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 
 import numpy as np
 
-from bot.domain.matching.golfer import GOLF_LIMIT, golfer_rounds
+from bot.domain.matching.golfer import GOLF_LIMIT, golfer_rounds, round_bound
 
 # Fields of prime power order q = p^e used here: p and the coefficients (constant term first)
 # of a monic irreducible polynomial of degree e; elements are numbers whose base-p digits are
@@ -220,16 +222,22 @@ def _front_loaded(kind: str, sizes: tuple[int, ...], levels: tuple[float, ...]) 
     triples, whose spread is half the sum of their three gaps); what can be chosen is how
     early the wide rounds come.
     The engine takes the widest unused round first, so raising the widest rounds moves spread
-    to the front. Hill climbing on swaps of two people of different level, deterministic (a
+    to the front. A searched schedule with several enlarged groups a round is put in its
+    rotation order instead, which the engine follows, so its first rounds are raised. Hill climbing on swaps of two people of different level, deterministic (a
     pure function of the levels, hence cached).
     """
     rounds = _built(kind, sizes)
+    several = sizes.count(max(sizes)) not in (1, len(sizes))
+    if rounds is not None and several:
+        rounds = _rotation_order(rounds)  # the engine then takes them in this order
     if rounds is None:
         return None
     level = np.asarray(levels)
     count, groups, seats = rounds.shape
     searched = kind not in ("kirkman", "fours")
     top = max(1, int((SEARCHED_SHARE if searched else FRONT_SHARE) * count))
+    if several:  # taken in order: the first three quarters of the bound count
+        top = min(count, math.ceil(SEARCHED_SHARE * round_bound(len(level), sizes)))
     label = np.arange(len(level))  # label[point] = person (rank in the level order)
     valid = rounds >= 0
     rows = np.maximum(rounds, 0)
@@ -250,7 +258,7 @@ def _front_loaded(kind: str, sizes: tuple[int, ...], levels: tuple[float, ...]) 
     weight = np.linspace(1.0, 1.0 if searched else FRONT_WEIGHT, top)  # widest count most
 
     def worth(values: np.ndarray) -> float:
-        return float(np.sort(values)[-top:] @ weight)
+        return float((values[:top] if several else np.sort(values)[-top:]) @ weight)
 
     now = best = worth(totals)
     kept = label.copy()
@@ -277,6 +285,46 @@ def _front_loaded(kind: str, sizes: tuple[int, ...], levels: tuple[float, ...]) 
             label[a], label[b] = label[b], label[a]
     label = kept
     return np.where(valid, label[rows], -1)
+
+
+ORDER_STEPS = 100_000
+
+
+def _rotation_order(rounds: np.ndarray) -> np.ndarray | None:
+    """The rounds reordered so that nobody sits in an enlarged group in two rounds in a row
+    (the rotation rule), if a depth-first search finds such an order within ORDER_STEPS.
+
+    Why: the shifts of a cyclic schedule with several enlarged groups a round seat many of
+    the same people in them, so taking the widest round each week soon leaves only rounds
+    that break the rule; an order fixed in advance does not."""
+    seats = (rounds >= 0).sum(axis=2)
+    wide = seats > seats.min()
+    seated = np.zeros((len(rounds), int(rounds.max()) + 1), np.int64)
+    for r, groups in enumerate(rounds):
+        seated[r, groups[wide[r]].ravel()] = 1
+    fits = (seated @ seated.T) == 0  # no one in an enlarged group of both
+    count, steps = len(rounds), 0
+
+    def extend(path: list[int], left: set[int]) -> list[int] | None:
+        nonlocal steps
+        steps += 1
+        if not left:
+            return path
+        if steps > ORDER_STEPS:
+            return None
+        nexts = [r for r in left if fits[path[-1], r]]
+        nexts.sort(key=lambda r: sum(fits[r, x] for x in left))  # fewest onward first
+        for r in nexts:
+            found = extend([*path, r], left - {r})
+            if found is not None:
+                return found
+        return None
+
+    for start in range(count):
+        found = extend([start], set(range(count)) - {start})
+        if found is not None:
+            return rounds[found]
+    return None
 
 
 def _kirkman(n: int) -> np.ndarray | None:
@@ -468,12 +516,14 @@ def design_rounds(
     built = None
     if k >= 4 and max(sizes) <= k:  # for threes the search does better than q rounds
         built = transversal_rounds(order, sizes)
-    # several enlarged groups a round: the shifts of a cyclic schedule seat the same people
-    # in them again too often for the rotation rule, so the search does better round by round;
-    # fours and groups of 5-8: the search found no more rounds than today within its budget
-    # (fours: three short of the bound, as the round-by-round search), so it is not asked
+    # several enlarged groups a round: searched only from SEVERAL_SMALLEST to SEVERAL_LIMIT
+    # (below, the search did not reach LEAST_SHARE of the bound; above, the rounds taken in
+    # the rotation order are narrower); fours and groups of 5-8: the search found no more
+    # rounds than today within its budget (fours: three short of the bound, as the
+    # round-by-round search), so it is not asked
+    several = sizes.count(max(sizes)) not in (1, len(sizes))
     if (GOLF_SMALLEST <= n <= GOLF_LIMIT and k <= GOLF_LARGEST_GROUP
-            and sizes.count(max(sizes)) in (1, len(sizes))):
+            and (not several or SEVERAL_SMALLEST <= n <= SEVERAL_LIMIT)):
         searched = searched_rounds(order, sizes, levels, 1 if built is None else len(built) + 1)
         if searched is not None:
             return searched
@@ -482,6 +532,8 @@ def design_rounds(
 
 GOLF_SMALLEST = 13  # up to 12 people the round-by-round search is exhaustive
 GOLF_LARGEST_GROUP = 3
+SEVERAL_SMALLEST = 44  # pools in threes with several enlarged groups a round: searched
+SEVERAL_LIMIT = 60  # from and up to these sizes (see docs/matching.md)
 
 
 def searched_rounds(
@@ -492,6 +544,8 @@ def searched_rounds(
     shape = tuple(sorted(sizes, reverse=True))
     if levels is None:
         rounds = golfer_rounds(len(order), shape, least)
+        if rounds is not None and shape.count(shape[0]) not in (1, len(shape)):
+            rounds = _rotation_order(rounds)
     else:
         rounds = _front_loaded(str(least), shape, tuple(np.asarray(levels, float).tolist()))
     return None if rounds is None else np.where(rounds >= 0, np.asarray(order)[rounds], -1)

@@ -226,6 +226,9 @@ def _from_design(roster: Roster, pool: Pool, rng: np.random.Generator) -> np.nda
     again = (enlarged & pool.enlarged_last[r]).sum(axis=(1, 2))
     worth = spread - DEPT_BONUS * same - ROTATION_COST * again + rng.random(len(rounds)) * 1e-3
     best = int(np.argmax(np.where(fresh, worth, -np.inf)))
+    if (enlarged.any(axis=2).sum(axis=1) > 1).any():
+        # several enlarged groups a round: the schedule's own order keeps the rotation rule
+        best = int(np.argmax(fresh))
     if again[best]:
         return None  # the round-by-round search seats others in the enlarged groups
     return rounds[best]
