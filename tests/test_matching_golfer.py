@@ -33,9 +33,6 @@ def test_every_searched_schedule_seats_everyone_once_a_round_and_never_repeats(n
         return  # no order keeps the rotation rule: the engine groups round by round
     assert len(placed) == len(rounds)
     check_schedule(placed, n)
-    enlarged = [set(g[(g >= 0).sum(axis=1) > k].ravel().tolist()) for g in placed]
-    if sizes.count(max(sizes)) > 1:  # in an order with nobody enlarged twice in a row
-        assert not any(a & b for a, b in zip(enlarged, enlarged[1:], strict=False))
 
 
 @pytest.mark.parametrize("n", [18, 24, 30])
