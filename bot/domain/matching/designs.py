@@ -223,11 +223,12 @@ def _front_loaded(kind: str, sizes: tuple[int, ...], levels: tuple[float, ...]) 
     early the wide rounds come.
     The engine takes the widest unused round first, so raising the widest rounds moves spread
     to the front. A searched schedule with several enlarged groups a round is put in its
-    rotation order instead, which the engine follows, so its first rounds are raised. Hill climbing on swaps of two people of different level, deterministic (a
-    pure function of the levels, hence cached).
+    rotation order instead, which the engine follows, so its first rounds are raised. Hill
+    climbing on swaps of two people of different level, deterministic (a pure function of the
+    levels, hence cached).
     """
     rounds = _built(kind, sizes)
-    several = sizes.count(max(sizes)) not in (1, len(sizes))
+    several = _several(sizes)
     if rounds is not None and several:
         rounds = _rotation_order(rounds)  # the engine then takes them in this order
     if rounds is None:
@@ -288,6 +289,11 @@ def _front_loaded(kind: str, sizes: tuple[int, ...], levels: tuple[float, ...]) 
 
 
 ORDER_STEPS = 100_000
+
+
+def _several(sizes) -> bool:
+    """Whether a round has several enlarged groups (some, but not all, of the largest size)."""
+    return sizes.count(max(sizes)) not in (1, len(sizes))
 
 
 def _rotation_order(rounds: np.ndarray) -> np.ndarray | None:
@@ -521,7 +527,7 @@ def design_rounds(
     # the rotation order are narrower); fours and groups of 5-8: the search found no more
     # rounds than today within its budget (fours: three short of the bound, as the
     # round-by-round search), so it is not asked
-    several = sizes.count(max(sizes)) not in (1, len(sizes))
+    several = _several(sizes)
     if (GOLF_SMALLEST <= n <= GOLF_LIMIT and k <= GOLF_LARGEST_GROUP
             and (not several or SEVERAL_SMALLEST <= n <= SEVERAL_LIMIT)):
         searched = searched_rounds(order, sizes, levels, 1 if built is None else len(built) + 1)
@@ -544,7 +550,7 @@ def searched_rounds(
     shape = tuple(sorted(sizes, reverse=True))
     if levels is None:
         rounds = golfer_rounds(len(order), shape, least)
-        if rounds is not None and shape.count(shape[0]) not in (1, len(shape)):
+        if rounds is not None and _several(shape):
             rounds = _rotation_order(rounds)
     else:
         rounds = _front_loaded(str(least), shape, tuple(np.asarray(levels, float).tolist()))
