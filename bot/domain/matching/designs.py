@@ -288,7 +288,7 @@ def _front_loaded(kind: str, sizes: tuple[int, ...], levels: tuple[float, ...]) 
     return np.where(valid, label[rows], -1)
 
 
-ORDER_STEPS = 100_000
+ORDER_STEPS = 20_000  # about a second at most
 
 
 def _several(sizes) -> bool:
@@ -308,7 +308,7 @@ def _rotation_order(rounds: np.ndarray) -> np.ndarray | None:
     seated = np.zeros((len(rounds), int(rounds.max()) + 1), np.int64)
     for r, groups in enumerate(rounds):
         seated[r, groups[wide[r]].ravel()] = 1
-    fits = (seated @ seated.T) == 0  # no one in an enlarged group of both
+    fits = ((seated @ seated.T) == 0).tolist()  # no one in an enlarged group of both
     count, steps = len(rounds), 0
 
     def extend(path: list[int], left: set[int]) -> list[int] | None:
@@ -318,8 +318,8 @@ def _rotation_order(rounds: np.ndarray) -> np.ndarray | None:
             return path
         if steps > ORDER_STEPS:
             return None
-        nexts = [r for r in left if fits[path[-1], r]]
-        nexts.sort(key=lambda r: sum(fits[r, x] for x in left))  # fewest onward first
+        nexts = [r for r in left if fits[path[-1]][r]]
+        nexts.sort(key=lambda r: sum(fits[r][x] for x in left))  # fewest onward first
         for r in nexts:
             found = extend([*path, r], left - {r})
             if found is not None:
