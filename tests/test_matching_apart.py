@@ -91,3 +91,25 @@ def test_the_same_seed_gives_the_same_groups_with_pairs_kept_apart():
     first = form_groups(people, rules=Rules(group_size=3), seed=8, apart=pairs)
     assert first == form_groups(people, rules=Rules(group_size=3), seed=8, apart=pairs)
     assert first.unmatched == []
+
+
+def test_someone_taken_out_to_keep_a_pair_apart_gets_a_seat_once_the_groups_are_clean():
+    """U5 could first only join U1, whom U1 asked to avoid; once the other groups are clean
+    a seat with U2 opens, and nobody is left out."""
+    people = [
+        Person("U0", 2, location="Lisbon", utc_offset_minutes=60),
+        Person("U1", 4),
+        Person("U2", 4, location="Lisbon", utc_offset_minutes=300),
+        Person("U3", 6, utc_offset_minutes=0),
+        Person("U4", 7, utc_offset_minutes=0),
+        Person("U5", 8, utc_offset_minutes=300),
+    ]
+    apart = [("U0", "U1"), ("U1", "U3"), ("U1", "U5")]
+    rules = Rules(group_size=3, tz_window_hours=3.0)
+    grouping = form_groups(people, [], rules, seed=117, apart=apart)
+    assert grouping.unmatched == []
+    by_id = {p.id: p for p in people}
+    for group in grouping.groups:
+        for a, b in itertools.combinations(group, 2):
+            assert {a, b} not in [set(pair) for pair in apart]
+            assert can_meet(by_id[a], by_id[b], rules.tz_window_hours)
