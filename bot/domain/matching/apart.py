@@ -61,7 +61,7 @@ def also_apart(roster: Roster, pairs: Collection[tuple[int, int]]) -> Roster:
     """The roster with more pairs (positions ``a < b``) kept apart."""
     if not pairs:
         return roster
-    extra = np.asarray(sorted(pairs), np.int64).reshape(-1, 2)
+    extra = np.asarray(list(pairs), np.int64).reshape(-1, 2)
     both = np.unique(np.concatenate([np.stack([roster.apart_a, roster.apart_b], axis=1), extra]), axis=0)
     return replace(roster, apart_a=both[:, 0].copy(), apart_b=both[:, 1].copy())
 
@@ -85,7 +85,7 @@ def keep_apart(
     roster: Roster, rows: np.ndarray, book: PairBook, rng: np.random.Generator
 ) -> tuple[list[list[int]], list[int]]:
     """The groups with no pair kept apart in any of them, and whoever had to be left out."""
-    groups = [[int(v) for v in row if v >= 0] for row in rows]
+    groups = _as_lists(rows)
     if not len(roster.apart_a):
         return groups, []
     mates = _mates(roster)
@@ -120,16 +120,20 @@ def keep_apart(
 
 
 def untangle(
-    roster: Roster, groups: list[list[int]], book: PairBook, rng: np.random.Generator
+    roster: Roster, rows: np.ndarray, book: PairBook, rng: np.random.Generator
 ) -> list[list[int]]:
-    """The groups after trades of one member for another that lower their repeats, each
-    group still clean and able to meet."""
-    mixer = _Mixer(roster, [list(g) for g in groups], _mates(roster), book, rng)
+    """The groups (padded rows) after trades of one member for another that lower their
+    repeats, each group still clean and able to meet."""
+    mixer = _Mixer(roster, _as_lists(rows), _mates(roster), book, rng)
     for g in range(len(mixer.groups)):
         for _ in range(len(mixer.groups[g])):
             if not mixer.swap_down(g):
                 break
     return mixer.groups
+
+
+def _as_lists(rows: np.ndarray) -> list[list[int]]:
+    return [[int(v) for v in row if v >= 0] for row in rows]
 
 
 def _mates(roster: Roster) -> dict[int, set[int]]:

@@ -67,13 +67,15 @@ def form_groups(
     if n == 0:
         return Grouping(groups=[], unmatched=[], score=Score())
     rows, unmatched, book = _grouped(roster, *build_pools(roster), rng)
-    if (unmatched or _repeats(book, rows).any()) and 2 < n <= MERGE_LIMIT:
+    missed = (len(unmatched), int(_repeats(book, rows).sum()))
+    if missed != (0, 0) and 2 < n <= MERGE_LIMIT:
         # The pools were cut before grouping; one pool of everyone, where those who cannot
-        # lunch together are kept apart, may place people a cut would have stranded.
+        # lunch together are kept apart, may place people a cut would have stranded. Taken
+        # when it leaves fewer people out, or as many with fewer repeats (the rules' order).
         merged = kept_apart.also_apart(roster, _incompatible(roster))
         rows2, unmatched2, book2 = _grouped(merged, [np.arange(n)], [], rng)
-        rows2 = _padded(kept_apart.untangle(merged, _as_lists(rows2), book2, rng))
-        if _better(book, (rows2, unmatched2), (rows, unmatched)):
+        rows2 = _padded(kept_apart.untangle(merged, rows2, book2, rng))
+        if (len(unmatched2), int(_repeats(book, rows2).sum())) < missed:
             rows, unmatched = rows2, unmatched2
     return Grouping(
         groups=_as_ids(roster.ids, rows),
@@ -114,15 +116,6 @@ def _incompatible(roster: Roster) -> list[tuple[int, int]]:
         others = np.arange(i + 1, n)
         pairs += [(i, int(j)) for j in others[~roster.compatible(i, others)]]
     return pairs
-
-
-def _better(book: PairBook, new, old) -> bool:
-    """Whether grouping ``new`` leaves fewer people out, or as many with fewer repeats (the
-    rules' order: lunch-able, nobody left out who can be seated, then no repeats)."""
-    (new_rows, new_out), (old_rows, old_out) = new, old
-    return (len(new_out), _repeats(book, new_rows).sum()) < (
-        len(old_out), _repeats(book, old_rows).sum()
-    )
 
 
 def _group_pools(
@@ -250,10 +243,6 @@ def _stack(blocks: list[np.ndarray]) -> np.ndarray:
          for block in blocks]
         or [np.zeros((0, width), np.int64)]
     )
-
-
-def _as_lists(rows: np.ndarray) -> list[list[int]]:
-    return [[int(v) for v in row if v >= 0] for row in rows]
 
 
 def _as_ids(ids: list[str], rows: np.ndarray) -> list[tuple[str, ...]]:
