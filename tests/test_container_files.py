@@ -12,6 +12,7 @@ import shlex
 import subprocess
 import sys
 import threading
+import tomllib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -61,7 +62,8 @@ def test_the_image_is_slim_and_runs_as_a_user_that_is_not_root():
 def test_the_image_installs_the_postgres_driver_it_is_run_with():
     (install,) = [run for run in instructions("RUN") if "pip install" in run]
     extra = re.search(r"\.\[(\w+)\]", install).group(1)
-    assert extra in (ROOT / "pyproject.toml").read_text().split("[project.optional-dependencies]")[1]
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert extra in project["optional-dependencies"]
     assert extra == "postgres"
 
 

@@ -24,11 +24,10 @@ from gunicorn.arbiter import Arbiter
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.common import metrics
 from bot.common.config import ConfigError, Settings
 from bot.storage.db import dispose_engines
 from bot.storage.models import utcnow
-
-METRICS_DIRECTORY = "PROMETHEUS_MULTIPROC_DIR"
 
 log = logging.getLogger(__name__)
 
@@ -131,10 +130,7 @@ class ClockChild:
 
 def _process_ended(pid: int) -> None:
     """A worker or the clock is gone: its live gauges go too (its counts stay in the totals)."""
-    if os.environ.get(METRICS_DIRECTORY):
-        from bot.common.metrics import process_ended
-
-        process_ended(pid)
+    metrics.process_ended(pid)
 
 
 def _child_exit(_server, worker) -> None:  # gunicorn's hook, in the master
@@ -146,18 +142,18 @@ def metrics_directory(settings: Settings) -> Iterator[None]:
     """Where every process of this serve (workers, clock) writes its metrics, for /metrics to
     add up: PROMETHEUS_MULTIPROC_DIR if set, else a temporary directory removed on exit. Set
     before any metric is made (bot/common/metrics.py makes them on first use)."""
-    given = os.environ.get(METRICS_DIRECTORY)
+    given = os.environ.get(metrics.DIRECTORY)
     if not settings.metrics or given:
         if given:
             os.makedirs(given, exist_ok=True)
         yield
         return
     path = tempfile.mkdtemp(prefix="worth-knowing-metrics-")
-    os.environ[METRICS_DIRECTORY] = path
+    os.environ[metrics.DIRECTORY] = path
     try:
         yield
     finally:
-        os.environ.pop(METRICS_DIRECTORY, None)
+        os.environ.pop(metrics.DIRECTORY, None)
         shutil.rmtree(path, ignore_errors=True)
 
 

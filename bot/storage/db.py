@@ -128,7 +128,12 @@ def alembic_config(url: str) -> Config:
 
 def current_revision(url: str) -> str | None:
     with engine_for(url).connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        return revision_on(connection)
+
+
+def revision_on(connection) -> str | None:
+    """The schema revision, read inside the caller's own transaction."""
+    return MigrationContext.configure(connection).get_current_revision()
 
 
 def head_revision() -> str | None:

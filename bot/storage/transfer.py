@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 
-from bot.storage.db import current_revision, engine_for, head_revision
+from bot.storage.db import current_revision, engine_for, head_revision, revision_on
 from bot.storage.models import Base, UTCDateTime
 
 FORMAT = "worth-knowing-export"
@@ -287,7 +287,7 @@ def import_file(url: str, path: Path, progress: Progress | None = None) -> Summa
     summary = Summary(revision=header["revision"], rows=dict.fromkeys(header["tables"], 0))
     engine = engine_for(url)
     with engine.connect() as connection, connection.begin():
-        revision = current_revision_on(connection)
+        revision = revision_on(connection)
         if revision != header["revision"]:
             raise TransferError(
                 f"the database is at schema revision {revision or 'none'}, the file at "
@@ -333,12 +333,6 @@ def _insert(connection: sa.Connection, table: sa.Table, rows: list[dict]) -> Non
     logs a warning of its own beside our one line."""
     keys = table.primary_key.columns
     connection.execute(table.insert().returning(*keys), rows).all()
-
-
-def current_revision_on(connection: sa.Connection) -> str | None:
-    from alembic.runtime.migration import MigrationContext
-
-    return MigrationContext.configure(connection).get_current_revision()
 
 
 def _rows(
