@@ -44,7 +44,7 @@ import math
 
 import numpy as np
 
-from bot.domain.matching.golfer import GOLF_LIMIT, golfer_rounds, round_bound
+from bot.domain.matching.golfer import GOLF_LIMIT, golfer_rounds, round_bound, stored_rounds
 
 # Fields of prime power order q = p^e used here: p and the coefficients (constant term first)
 # of a monic irreducible polynomial of degree e; elements are numbers whose base-p digits are
@@ -524,12 +524,13 @@ def design_rounds(
         built = transversal_rounds(order, sizes)
     # several enlarged groups a round: searched only from SEVERAL_SMALLEST to SEVERAL_LIMIT
     # (below, the search did not reach LEAST_SHARE of the bound; above, the rounds taken in
-    # the rotation order are narrower); fours and groups of 5-8: the search found no more
-    # rounds than today within its budget (fours: three short of the bound, as the
-    # round-by-round search), so it is not asked
+    # the rotation order are narrower); fours and groups of 5-8: the live search found no
+    # more rounds than today within its budget (fours: three short of the bound, as the
+    # round-by-round search), so only a stored schedule (golf_schedules) is used
     several = _several(sizes)
-    if (GOLF_SMALLEST <= n <= GOLF_LIMIT and k <= GOLF_LARGEST_GROUP
-            and (not several or SEVERAL_SMALLEST <= n <= SEVERAL_LIMIT)):
+    stored = stored_rounds(tuple(sizes)) > (0 if built is None else len(built))
+    if stored or (GOLF_SMALLEST <= n <= GOLF_LIMIT and k <= GOLF_LARGEST_GROUP
+                  and (not several or SEVERAL_SMALLEST <= n <= SEVERAL_LIMIT)):
         searched = searched_rounds(order, sizes, levels, 1 if built is None else len(built) + 1)
         if searched is not None:
             return searched

@@ -17,6 +17,9 @@ rounds no pair meets twice exactly when every class is used at most once in the 
 triple systems, n = 6t people in threes, (n - 2)/2 rounds, come out as m = (n - 2)/2, r = 2,
 f = 2 (the two missing pairs of each person are the class never used).
 
+Schedules the SAT solver of ``bench/find_schedules.py`` found where this search stalls are
+stored in :mod:`golf_schedules` and developed here in the same way; they come first.
+
 Deterministic: the search depends only on n and the group sizes (a fixed seed and a fixed
 number of steps, no clock), so every process builds the same schedule; it is cached.
 Up to about a second per attempt at 64 people.
@@ -30,12 +33,15 @@ import math
 
 import numpy as np
 
+from bot.domain.matching.golf_schedules import BASE_ROUNDS
+
 GOLF_LIMIT = 64  # pools up to this size get a searched schedule (above: see docs/matching.md)
 STEPS = 8_000  # tabu moves per attempt at most,
 WORK = 60_000_000  # and fewer for large pools: moves * base rounds * n * n
 ATTEMPTS = 4  # fresh starts at the bound (restarts beat longer runs); one below it
 LEAST_SHARE = 0.95  # below this share of the bound the round-by-round search is as good
 STALL = 300  # moves without a better schedule before a restart from the best one
+DIGITS = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"  # stored groups
 
 
 def round_bound(n: int, sizes: tuple[int, ...]) -> int:
@@ -53,7 +59,10 @@ def golfer_rounds(n: int, sizes: tuple[int, ...], least: int = 1) -> np.ndarray 
 
     Tries the bound first, then counts upward from the larger of the two while the search
     succeeds (an attempt that fails costs its whole budget; one that succeeds is usually
-    quick)."""
+    quick). A schedule stored in :mod:`golf_schedules` comes first, searched for longer."""
+    stored = stored_schedule(sizes)
+    if stored is not None and len(stored) >= max(least, 1):
+        return stored
     if n > GOLF_LIMIT or len(sizes) < 2 or min(sizes) < 2 or max(sizes) > 8:
         return None
     bound = round_bound(n, sizes)
@@ -67,6 +76,28 @@ def golfer_rounds(n: int, sizes: tuple[int, ...], least: int = 1) -> np.ndarray 
             break
         best = found
     return best
+
+
+def encode(row: np.ndarray) -> str:
+    """A base round (the group of every point) as text, one character a point."""
+    return "".join(DIGITS[int(j)] for j in row)
+
+
+def stored_rounds(sizes: tuple[int, ...]) -> int:
+    """Rounds of the stored schedule for these group sizes (0 if none is stored)."""
+    entry = BASE_ROUNDS.get(tuple(sorted(sizes, reverse=True)))
+    return 0 if entry is None else entry[0] * len(entry[3])
+
+
+def stored_schedule(sizes: tuple[int, ...]) -> np.ndarray | None:
+    """The stored schedule for these group sizes, developed (as :func:`golfer_rounds`)."""
+    shape = tuple(sorted(sizes, reverse=True))
+    entry = BASE_ROUNDS.get(shape)
+    if entry is None:
+        return None
+    m, r, _, rows = entry
+    base = np.array([[DIGITS.index(c) for c in row] for row in rows], np.int64)
+    return _develop(base, m, r, shape)
 
 
 def _cyclic(n: int, sizes: tuple[int, ...], w: int, attempts: int) -> np.ndarray | None:

@@ -1,0 +1,71 @@
+"""Schedules found once by a SAT solver and stored (bot/domain/matching/golf_schedules.py)."""
+
+from __future__ import annotations
+
+import importlib.util
+import pathlib
+import statistics
+
+import pytest
+from test_matching_designs import check_schedule
+from test_matching_simulation import channel, simulate
+
+from bot.domain.matching import Rules, golfer
+from bot.domain.matching.golf_schedules import BASE_ROUNDS
+from bot.domain.matching.golfer import round_bound, stored_schedule
+from bot.domain.matching.pool import group_sizes
+
+FINDER = pathlib.Path(__file__).parents[1] / "bench" / "find_schedules.py"
+
+
+def usual_size(sizes: tuple[int, ...]) -> int:
+    n = sum(sizes)
+    return next(k for k in range(3, 9) if tuple(sorted(group_sizes(n, k), reverse=True)) == sizes)
+
+
+def share_asked(n: int, k: int) -> float:
+    """What the matching issue holds the engine to, as a share of the bound."""
+    if k <= 4:
+        return 0.95 if n % k == 0 else 0.90
+    return 0.80
+
+
+@pytest.mark.parametrize("sizes", sorted(BASE_ROUNDS), ids=lambda s: f"{sum(s)}-in-{s[-1]}s")
+def test_every_stored_schedule_seats_everyone_once_a_round_never_repeats_and_is_worth_storing(
+    sizes,
+):
+    n, k = sum(sizes), usual_size(sizes)
+    rounds = stored_schedule(sizes)
+    check_schedule(rounds, n)
+    for groups in rounds:
+        assert sorted((groups >= 0).sum(axis=1).tolist(), reverse=True) == list(sizes)
+    assert len(rounds) >= share_asked(n, k) * round_bound(n, sizes)
+
+
+def test_the_finder_rebuilds_a_stored_schedule():
+    """The table is what bench/find_schedules.py writes: the same clauses give the same
+    base rounds (24 people in fours, 7 rounds: the bound)."""
+    spec = importlib.util.spec_from_file_location("find_schedules", FINDER)
+    finder = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(finder)
+    sizes = (4,) * 6
+    m, r, f, rows = BASE_ROUNDS[sizes]
+    base = finder.solve(m, len(rows), r, f, sizes)
+    assert tuple(golfer.encode(row) for row in base) == rows
+
+
+@pytest.mark.parametrize(("n", "seed"), [(24, 1), (24, 2)])
+def test_channels_in_fours_reach_the_bound_with_a_stored_schedule(n, seed, monkeypatch):
+    """(n - 1) / 3 rounds; without the stored schedule, the round-by-round search stops
+    short (4 or 5 of 7), and the spread of its rounds stays within 5%."""
+    people = channel(n, seed, "uniform" if seed % 2 else "pyramid")
+    stored = simulate(people, n, Rules(group_size=4), seed=seed)
+    assert len(stored) == (n - 1) // 3
+    monkeypatch.setattr(golfer, "BASE_ROUNDS", {})
+    searched = simulate(people, n, Rules(group_size=4), seed=seed)
+    assert len(searched) < len(stored)
+
+    def mean(rounds):
+        return statistics.mean(r.score.mean_level_spread for r in rounds[: len(searched)])
+
+    assert mean(stored) >= 0.95 * mean(searched)
