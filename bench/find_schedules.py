@@ -31,16 +31,14 @@ from bot.domain.matching import designs, golf_schedules, golfer
 from bot.domain.matching.pool import group_sizes
 
 TABLE = pathlib.Path(golf_schedules.__file__)
-SHARE = {3: 0.95, 4: 0.95}  # of the bound, as the matching issue asks; 0.90 with extra seats
-OTHER_SHARE = 0.80  # groups of 5-8
 SPREAD_KEPT = 0.95  # a schedule is stored only if its rounds keep this share of the spread
 
 
 def target(n: int, k: int) -> int:
-    """Fewest rounds worth storing: the share of the bound the engine is held to."""
-    sizes = group_sizes(n, k)
-    share = SHARE.get(k, OTHER_SHARE) if n % k == 0 else (0.90 if k <= 4 else OTHER_SHARE)
-    return math.ceil(share * golfer.round_bound(n, tuple(sizes)) - 1e-9)
+    """Fewest rounds worth storing: the share of the bound the matching issue asks (95% for
+    groups of 3-4 that divide the count, 90% with extra seats, 80% for groups of 5-8)."""
+    share = 0.80 if k > 4 else 0.95 if n % k == 0 else 0.90
+    return math.ceil(share * golfer.round_bound(n, tuple(group_sizes(n, k))) - 1e-9)
 
 
 def built(n: int, k: int) -> int:
@@ -108,7 +106,7 @@ def clauses(m: int, b: int, r: int, f: int, sizes: tuple[int, ...]):
     return out, x
 
 
-def solve(m: int, b: int, r: int, f: int, sizes: tuple[int, ...]) -> np.ndarray:
+def solve(m: int, b: int, r: int, f: int, sizes: tuple[int, ...]) -> np.ndarray | None:
     """Base rounds (b, n) of group numbers; None if the structure has none."""
     from pysat.solvers import Solver
 
