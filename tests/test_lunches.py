@@ -188,6 +188,30 @@ def test_a_group_whose_day_cannot_be_picked_does_not_hold_up_the_others(
         assert session.get(Group, group_id).auto_at is not None  # tried again at the next tick
 
 
+def test_a_slack_time_zone_this_server_does_not_know_gives_way_to_the_programs(
+    harness, slack, settings, caplog
+):
+    """Slack's tz database may be newer than the server's: the person's group is still
+    offered days and gets its day picked, with the program's zone standing in for theirs."""
+    from bot.jobs.clock import Clock
+    from bot.storage.models import Member
+
+    slack.add_user("T1", "UNEW", tz="America/Nowhere", tz_known_here=False)
+    slack.add_member("T1", "C1", "UNEW")
+    run(harness, slack, settings)
+    with harness.session() as session:
+        (group,) = session.scalars(select(Group).where(Group.members.any(user_id="UNEW")))
+        conversation = group.conversation_id
+        assert session.scalars(select(Member).where(Member.user_id == "UNEW")).one().timezone is None
+    assert [b["text"]["text"] for b in date_buttons(slack, conversation)] == [
+        "Tue 2 Jun, 12:00", "Wed 3 Jun, 12:00", "Thu 4 Jun, 12:00"]  # fmt: skip
+    assert "'America/Nowhere' is not in this server's tz database" in caplog.text
+    Clock(settings).tick(dt.datetime(2026, 6, 3, 12, 1, tzinfo=dt.UTC))
+    (picked,) = follow_ups(slack, conversation)
+    assert "Nobody had picked a day yet" in picked
+    assert "failed" not in caplog.text
+
+
 def test_no_day_is_picked_for_a_group_when_the_admin_turned_it_off(harness, slack, settings):
     from bot.jobs.clock import Clock
     from bot.storage.models import Program

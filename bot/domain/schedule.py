@@ -139,6 +139,16 @@ def zone_or_utc(name: str | None) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
+def known_zone(name: str | None) -> str | None:
+    """The zone's name if this server's tz database knows it, else None: Slack's database
+    may be newer, and a name the server cannot use would leave the person's lunch days
+    unworkable; without one, the program's zone stands in."""
+    try:
+        return zone(name).key if name else None
+    except ValueError:
+        return None
+
+
 def local_date(moment: dt.datetime, timezone: str | None) -> dt.date:
     """The date `moment` falls on in this IANA time zone; in UTC when it is missing or
     unknown. People's days (pauses, history, "today") are their own, not UTC's."""

@@ -56,7 +56,7 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.common.config import BOT_SCOPES
 
@@ -434,11 +434,13 @@ class SlackDouble:
         display_name: str = "",
         home_team: str | None = None,
         is_stranger: bool = False,
+        tz_known_here: bool = True,
     ) -> None:
         """A person visible in `team_id`. With `home_team` they belong to another organisation
         (Slack Connect): their user object carries that team's id, and `is_stranger` when
-        they share no workspace with this one."""
-        if tz is not None:
+        they share no workspace with this one. `tz_known_here=False`: a zone this machine's
+        tz database does not know (Slack's may be newer), so it is not checked."""
+        if tz is not None and tz_known_here:
             ZoneInfo(tz)  # fail at setup, not inside a request
         name = name or user_id.lower()
         user = _User(
@@ -1043,7 +1045,11 @@ class SlackDouble:
         if u.is_stranger:
             obj["is_stranger"] = True
         if u.tz:
-            now = datetime.now(ZoneInfo(u.tz))
+            try:
+                now = datetime.now(ZoneInfo(u.tz))
+            except ZoneInfoNotFoundError:  # newer than this machine's tz database
+                obj.update(tz=u.tz, tz_label=u.tz, tz_offset=0)
+                return obj
             offset = now.utcoffset()
             obj.update(
                 tz=u.tz,

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from bot.domain.levels.profiles import TITLE_MAX, field_labels, sync_profiles
 from bot.domain.levels.sources import apply, one_line
 from bot.domain.levels.titles import rules_for
-from bot.domain.schedule import local_date
+from bot.domain.schedule import known_zone, local_date
 from bot.domain.services import membership
 from bot.domain.services.pacing import Pacer
 from bot.domain.services.people import paused_on
@@ -103,7 +103,11 @@ def upsert_members(session: Session, team_id: str, users: dict[str, dict]) -> di
     }
     for user_id, user in users.items():
         member = existing[user_id]
-        member.timezone = user.get("tz") or member.timezone
+        zone = known_zone(user.get("tz"))
+        if user.get("tz") and zone is None:
+            log.warning("Slack's time zone %r is not in this server's tz database (update "
+                        "tzdata); the last known zone or the program's stands in", user["tz"])
+        member.timezone = zone or member.timezone
         title = one_line((user.get("profile") or {}).get("title") or "")
         member.title = title[:TITLE_MAX] or None
         apply(member, "level", rules.level(member.title), "title")
