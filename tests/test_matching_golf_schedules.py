@@ -10,7 +10,7 @@ import pytest
 from test_matching_designs import check_schedule
 from test_matching_simulation import channel, simulate
 
-from bot.domain.matching import Rules, golfer
+from bot.domain.matching import Rules, designs, golfer
 from bot.domain.matching.golf_schedules import BASE_ROUNDS
 from bot.domain.matching.golfer import round_bound, stored_schedule
 from bot.domain.matching.pool import group_sizes
@@ -69,3 +69,20 @@ def test_channels_in_fours_reach_the_bound_with_a_stored_schedule(n, seed, monke
         return statistics.mean(r.score.mean_level_spread for r in rounds[: len(searched)])
 
     assert mean(stored) >= 0.95 * mean(searched)
+
+
+@pytest.mark.parametrize(("n", "seed"), [(37, 1), (38, 2)])
+def test_channels_in_threes_with_extra_seats_reach_the_bound_and_pass_the_fours_around(
+    n, seed, monkeypatch
+):
+    """37 in threes (one group of four a round) and 38 (two): 17 of 17 and 16 of 16 rounds,
+    before 14; nobody sits in a group of four two rounds running."""
+    people = channel(n, seed, "uniform" if seed % 2 else "pyramid")
+    stored = simulate(people, n, Rules(group_size=3), seed=seed)
+    assert len(stored) == round_bound(n, tuple(group_sizes(n, 3)))
+    fours = [{x for g in r.groups if len(g) == 4 for x in g} for r in stored]
+    assert not any(a & b for a, b in zip(fours, fours[1:], strict=False))
+    monkeypatch.setattr(golfer, "BASE_ROUNDS", {})
+    golfer.golfer_rounds.cache_clear()  # the live search's schedule, not the stored one
+    designs._front_loaded.cache_clear()
+    assert len(simulate(people, n, Rules(group_size=3), seed=seed)) < len(stored)
