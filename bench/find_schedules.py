@@ -215,12 +215,18 @@ def main() -> None:
         print(json.dumps(None if found is None else found.tolist()))
         return
     sizes: list[int] = []
-    for part in args.sizes.split(","):
-        low, _, high = part.partition("-")
-        sizes.extend(range(int(low), int(high or low) + 1))
+    try:
+        for part in args.sizes.split(","):
+            low, _, high = part.partition("-")
+            sizes.extend(range(int(low), int(high or low) + 1))
+        groups = [int(v) for v in args.groups.split(",")]
+    except ValueError:
+        parser.error("--sizes takes numbers and ranges such as 24-120,130; --groups numbers")
+    if not all(3 <= k <= 8 for k in groups):
+        parser.error("--groups: usual group sizes from 3 to 8, such as 3,4")
     table = {s: v for s, v in golf_schedules.BASE_ROUNDS.items()}
     tasks = []
-    for k in (int(v) for v in args.groups.split(",")):
+    for k in groups:
         for n in sizes:
             shape = tuple(sorted(group_sizes(n, k), reverse=True))
             have = golfer.stored_rounds(shape)
