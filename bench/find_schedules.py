@@ -33,6 +33,7 @@ from bot.domain.matching.pool import group_sizes
 
 TABLE = pathlib.Path(golf_schedules.__file__)
 SPREAD_KEPT = 0.95  # a schedule is stored only if its rounds keep this share of the spread
+RESEEDS = 2  # other schedules asked for when one falls short of it
 
 
 def target(n: int, k: int) -> int:
@@ -114,13 +115,20 @@ def clauses(m: int, b: int, r: int, f: int, sizes: tuple[int, ...]):
     return out, x
 
 
-def solve(m: int, b: int, r: int, f: int, sizes: tuple[int, ...]) -> np.ndarray | None:
-    """Base rounds (b, n) of group numbers; None if the structure has none."""
+def solve(
+    m: int, b: int, r: int, f: int, sizes: tuple[int, ...], seed: int = 0
+) -> np.ndarray | None:
+    """Base rounds (b, n) of group numbers; None if the structure has none. A seed other
+    than 0 gives the solver random preferred values, so it finds another schedule."""
     from pysat.solvers import Solver
 
     out, x = clauses(m, b, r, f, sizes)
     n, g = r * m + f, len(sizes)
     with Solver(name="cadical153", bootstrap_with=out) as solver:
+        if seed:
+            rng = np.random.default_rng(seed)
+            top = max(abs(v) for clause in out for v in clause)
+            solver.set_phases((np.arange(1, top + 1) * rng.choice([-1, 1], top)).tolist())
         if not solver.solve():
             return None
         model = set(v for v in solver.get_model() if v > 0)
@@ -128,10 +136,12 @@ def solve(m: int, b: int, r: int, f: int, sizes: tuple[int, ...]) -> np.ndarray 
                      for i in range(b)], np.int64)
 
 
-def solve_within(m: int, b: int, r: int, f: int, sizes: tuple[int, ...], seconds: float):
+def solve_within(
+    m: int, b: int, r: int, f: int, sizes: tuple[int, ...], seconds: float, seed: int = 0
+):
     """:func:`solve` in a process of its own, stopped after ``seconds`` (the solver cannot
     be interrupted from within)."""
-    job = json.dumps([m, b, r, f, list(sizes)])
+    job = json.dumps([m, b, r, f, list(sizes), seed])
     try:
         done = subprocess.run([sys.executable, __file__, "--solve", job], capture_output=True,
                               text=True, timeout=seconds, check=True)
@@ -141,14 +151,14 @@ def solve_within(m: int, b: int, r: int, f: int, sizes: tuple[int, ...], seconds
     return None if rows is None else np.array(rows, np.int64)
 
 
-def find(n: int, k: int, seconds: float, floor: int = 0):
+def find(n: int, k: int, seconds: float, floor: int = 0, seed: int = 0):
     """The most rounds found for n people in groups of k, from the bound down to the target
     (or ``floor`` + 1): (rounds, m, r, f, base) or None."""
     sizes = tuple(sorted(group_sizes(n, k), reverse=True))
     bound = golfer.round_bound(n, sizes)
     for w in range(bound, max(target(n, k), floor + 1) - 1, -1):
         for m, b, r, f in golfer._structures(n, sizes, w):
-            base = solve_within(m, b, r, f, sizes, seconds)
+            base = solve_within(m, b, r, f, sizes, seconds, seed)
             if base is not None:
                 return w, m, r, f, base
     return None
@@ -182,9 +192,9 @@ def measure(n: int, k: int, shape: tuple[int, ...], entry) -> tuple[int, float]:
 
 
 def _task(args):
-    n, k, seconds, floor = args
+    n, k, seconds, floor, seed = args
     start = time.perf_counter()
-    return n, k, find(n, k, seconds, floor), time.perf_counter() - start
+    return n, k, seed, find(n, k, seconds, floor, seed), time.perf_counter() - start
 
 
 def write(table: dict) -> None:
@@ -210,8 +220,8 @@ def main() -> None:
     parser.add_argument("--solve", help=argparse.SUPPRESS)  # one structure, in a child
     args = parser.parse_args()
     if args.solve:
-        m, b, r, f, shape = json.loads(args.solve)
-        found = solve(m, b, r, f, tuple(shape))
+        m, b, r, f, shape, seed = json.loads(args.solve)
+        found = solve(m, b, r, f, tuple(shape), seed)
         print(json.dumps(None if found is None else found.tolist()))
         return
     sizes: list[int] = []
@@ -232,28 +242,44 @@ def main() -> None:
             have = golfer.stored_rounds(shape)
             if built(n, k) >= target(n, k) or have == golfer.round_bound(n, shape):
                 continue
-            tasks.append((n, k, args.seconds, have))
+            tasks.append((n, k, args.seconds, have, 0))
     print(f"{len(tasks)} roster sizes to search", flush=True)
+    done = 0
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
-        futures = [pool.submit(_task, task) for task in tasks]
-        for done, future in enumerate(concurrent.futures.as_completed(futures), 1):
-            n, k, found, took = future.result()
-            shape = tuple(sorted(group_sizes(n, k), reverse=True))
-            bound = golfer.round_bound(n, shape)
-            if found is None:
-                print(f"[{done}/{len(tasks)}] {n} in groups of {k}: nothing at or above "
-                      f"{target(n, k)} of {bound} rounds ({took:.0f} s)", flush=True)
-                continue
-            w, m, r, f, base = found
-            entry = (m, r, f, tuple(golfer.encode(row) for row in base))
-            reached, kept = measure(n, k, shape, entry)
-            worth = reached >= target(n, k) and kept >= SPREAD_KEPT
-            print(f"[{done}/{len(tasks)}] {n} in groups of {k}: {w} of {bound} rounds "
-                  f"({took:.0f} s); the engine reaches {reached}, spread {kept:.1%} of the "
-                  f"round-by-round search's: {'stored' if worth else 'not stored'}", flush=True)
-            if worth:
-                table[shape] = entry
-                write(table)
+        pending = {pool.submit(_task, task) for task in tasks}
+        while pending:
+            finished, pending = concurrent.futures.wait(
+                pending, return_when=concurrent.futures.FIRST_COMPLETED)
+            for future in finished:
+                n, k, seed, found, took = future.result()
+                again = _verdict(table, n, k, seed, found, took, f"[{done + 1}/{len(tasks)}]")
+                if again:  # the spread fell short: ask the solver for another schedule
+                    pending.add(pool.submit(_task, (n, k, args.seconds, 0, seed + 1)))
+                else:
+                    done += 1
+
+
+def _verdict(table: dict, n: int, k: int, seed: int, found, took: float, step: str) -> bool:
+    """Print what was found, store it if the engine does well with it; whether to try
+    another schedule."""
+    shape = tuple(sorted(group_sizes(n, k), reverse=True))
+    bound = golfer.round_bound(n, shape)
+    if found is None:
+        print(f"{step} {n} in groups of {k}: nothing at or above {target(n, k)} of {bound} "
+              f"rounds ({took:.0f} s)", flush=True)
+        return False
+    w, m, r, f, base = found
+    entry = (m, r, f, tuple(golfer.encode(row) for row in base))
+    reached, kept = measure(n, k, shape, entry)
+    worth = reached >= target(n, k) and kept >= SPREAD_KEPT
+    again = not worth and reached >= target(n, k) and seed < RESEEDS
+    print(f"{step} {n} in groups of {k}: {w} of {bound} rounds ({took:.0f} s); the engine "
+          f"reaches {reached}, spread {kept:.1%} of the round-by-round search's: "
+          f"{'stored' if worth else 'trying another' if again else 'not stored'}", flush=True)
+    if worth:
+        table[shape] = entry
+        write(table)
+    return again
 
 
 if __name__ == "__main__":
