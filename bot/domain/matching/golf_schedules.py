@@ -48,10 +48,19 @@ BASE_ROUNDS: dict[tuple[int, ...], tuple[int, int, int, tuple[str, ...]]] = {
     (4,) * 2 + (3,) * 18: (27, 2, 8, (
         'j2e1hi15a54295cg68817d460f8b0ae30j3bh4d77g0c1i9b9f2a36cdefghij',
     )),
+    (4,) * 2 + (3,) * 19: (29, 2, 7, (
+        'g1hf418eai6j82714098kb0d3433625ebc2db9gj7hcaad5759k0f60ic1efghijk',
+    )),
     (4,) * 1 + (3,) * 21: (31, 2, 5, (
         'ji013378l93bdh0bceka5fd8f841a9cfgj9d52e6l6c40kiae1b0gh5467g227hijkl',
     )),
+    (4,) * 2 + (3,) * 20: (30, 2, 8, (
+        'k34l1e61f7hj5bgc9cb04ci5170662bh8e7idalf8894a3dj92d2g1ka0530efghijkl',
+    )),
     (4,) * 1 + (3,) * 22: (32, 2, 6, (
         '1hki4l3j5a21066ma4fd3bd185gdfe8e9hl727ci9jcgg0a7bce0820m5k3964bfhijklm',
+    )),
+    (4,) * 1 + (3,) * 25: (37, 2, 5, (
+        '1nmo4l72116023f9dbfbek765cj5hp9a7je4bm6khe3ifa5d0c0odj2igg4380kagc8l98inphlmnop',
     )),
 }
