@@ -194,7 +194,7 @@ def measure(n: int, k: int, shape: tuple[int, ...], entry) -> tuple[int, float]:
 def _task(args):
     n, k, seconds, floor, seed = args
     start = time.perf_counter()
-    return n, k, seed, find(n, k, seconds, floor, seed), time.perf_counter() - start
+    return args, find(n, k, seconds, floor, seed), time.perf_counter() - start
 
 
 def write(table: dict) -> None:
@@ -234,7 +234,7 @@ def main() -> None:
         parser.error("--sizes takes numbers and ranges such as 24-120,130; --groups numbers")
     if not all(3 <= k <= 8 for k in groups):
         parser.error("--groups: usual group sizes from 3 to 8, such as 3,4")
-    table = {s: v for s, v in golf_schedules.BASE_ROUNDS.items()}
+    table = dict(golf_schedules.BASE_ROUNDS)
     tasks = []
     for k in groups:
         for n in sizes:
@@ -251,10 +251,10 @@ def main() -> None:
             finished, pending = concurrent.futures.wait(
                 pending, return_when=concurrent.futures.FIRST_COMPLETED)
             for future in finished:
-                n, k, seed, found, took = future.result()
+                (n, k, seconds, floor, seed), found, took = future.result()
                 again = _verdict(table, n, k, seed, found, took, f"[{done + 1}/{len(tasks)}]")
                 if again:  # the spread fell short: ask the solver for another schedule
-                    pending.add(pool.submit(_task, (n, k, args.seconds, 0, seed + 1)))
+                    pending.add(pool.submit(_task, (n, k, seconds, floor, seed + 1)))
                 else:
                     done += 1
 

@@ -54,14 +54,29 @@ def test_the_finder_rebuilds_a_stored_schedule():
     assert tuple(golfer.encode(row) for row in base) == rows
 
 
+@pytest.fixture
+def forget_stored(monkeypatch):
+    """Call to run the engine as if nothing were stored: the live search's schedules, not
+    cached stored ones; the caches are emptied again afterwards for the tests that follow."""
+
+    def forget():
+        monkeypatch.setattr(golfer, "BASE_ROUNDS", {})
+        golfer.golfer_rounds.cache_clear()
+        designs._front_loaded.cache_clear()
+
+    yield forget
+    golfer.golfer_rounds.cache_clear()
+    designs._front_loaded.cache_clear()
+
+
 @pytest.mark.parametrize(("n", "seed"), [(24, 1), (24, 2)])
-def test_channels_in_fours_reach_the_bound_with_a_stored_schedule(n, seed, monkeypatch):
+def test_channels_in_fours_reach_the_bound_with_a_stored_schedule(n, seed, forget_stored):
     """(n - 1) / 3 rounds; without the stored schedule, the round-by-round search stops
     short (4 or 5 of 7), and the spread of its rounds stays within 5%."""
     people = channel(n, seed, "uniform" if seed % 2 else "pyramid")
     stored = simulate(people, n, Rules(group_size=4), seed=seed)
     assert len(stored) == (n - 1) // 3
-    monkeypatch.setattr(golfer, "BASE_ROUNDS", {})
+    forget_stored()
     searched = simulate(people, n, Rules(group_size=4), seed=seed)
     assert len(searched) < len(stored)
 
@@ -73,7 +88,7 @@ def test_channels_in_fours_reach_the_bound_with_a_stored_schedule(n, seed, monke
 
 @pytest.mark.parametrize(("n", "seed"), [(37, 1), (38, 2)])
 def test_channels_in_threes_with_extra_seats_reach_the_bound_and_pass_the_fours_around(
-    n, seed, monkeypatch
+    n, seed, forget_stored
 ):
     """37 in threes (one group of four a round) and 38 (two): 17 of 17 and 16 of 16 rounds,
     before 14; nobody sits in a group of four two rounds running."""
@@ -82,7 +97,5 @@ def test_channels_in_threes_with_extra_seats_reach_the_bound_and_pass_the_fours_
     assert len(stored) == round_bound(n, tuple(group_sizes(n, 3)))
     fours = [{x for g in r.groups if len(g) == 4 for x in g} for r in stored]
     assert not any(a & b for a, b in zip(fours, fours[1:], strict=False))
-    monkeypatch.setattr(golfer, "BASE_ROUNDS", {})
-    golfer.golfer_rounds.cache_clear()  # the live search's schedule, not the stored one
-    designs._front_loaded.cache_clear()
+    forget_stored()
     assert len(simulate(people, n, Rules(group_size=3), seed=seed)) < len(stored)

@@ -528,10 +528,11 @@ def design_rounds(
     # more rounds than today within its budget (fours: three short of the bound, as the
     # round-by-round search), so only a stored schedule (golf_schedules) is used
     several = _several(sizes)
-    stored = stored_rounds(tuple(sizes)) > (0 if built is None else len(built))
-    if stored or (GOLF_SMALLEST <= n <= GOLF_LIMIT and k <= GOLF_LARGEST_GROUP
-                  and (not several or SEVERAL_SMALLEST <= n <= SEVERAL_LIMIT)):
-        searched = searched_rounds(order, sizes, levels, 1 if built is None else len(built) + 1)
+    have = 0 if built is None else len(built)
+    if stored_rounds(tuple(sizes)) > have or (
+            GOLF_SMALLEST <= n <= GOLF_LIMIT and k <= GOLF_LARGEST_GROUP
+            and (not several or SEVERAL_SMALLEST <= n <= SEVERAL_LIMIT)):
+        searched = searched_rounds(order, sizes, levels, have + 1)
         if searched is not None:
             return searched
     return built

@@ -103,10 +103,11 @@ def upsert_members(session: Session, team_id: str, users: dict[str, dict]) -> di
     }
     for user_id, user in users.items():
         member = existing[user_id]
-        zone = known_zone(user.get("tz"))
-        if user.get("tz") and zone is None:
+        slack_zone = user.get("tz")
+        zone = known_zone(slack_zone)
+        if slack_zone and zone is None:
             log.warning("Slack's time zone %r is not in this server's tz database (update "
-                        "tzdata); the last known zone or the program's stands in", user["tz"])
+                        "tzdata); the last known zone or the program's stands in", slack_zone)
         member.timezone = zone or member.timezone
         title = one_line((user.get("profile") or {}).get("title") or "")
         member.title = title[:TITLE_MAX] or None
