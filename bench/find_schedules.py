@@ -168,8 +168,9 @@ def measure(n: int, k: int, shape: tuple[int, ...], entry) -> tuple[int, float]:
     """What the engine makes of the schedule on four channels (uniform and pyramid levels):
     the fewest repeat-free rounds it reaches (fewer than the schedule holds when no order
     of its rounds keeps the rotation rule, and the engine groups round by round), and the
-    lowest ratio of its mean level spread to the round-by-round search's, over the first
-    three quarters of the bound (as ``bench_matching.py --only groups``)."""
+    lowest ratio of its mean level spread to the engine's without stored schedules, over
+    the same rounds: the first three quarters of the bound, or as many as the engine
+    without reaches when that is fewer (its later rounds would repeat a pair)."""
     from bench_matching import make_people, run_rounds
 
     from bot.domain.matching import Rules
@@ -177,15 +178,15 @@ def measure(n: int, k: int, shape: tuple[int, ...], entry) -> tuple[int, float]:
     first = math.ceil(0.75 * golfer.round_bound(n, shape))
     reached, ratios = [], []
     for seed, levels in ((0, "uniform"), (1, "uniform"), (2, "pyramid"), (3, "pyramid")):
-        means = []
+        runs = []
         for table in ({**golf_schedules.BASE_ROUNDS, shape: entry}, {}):
             golfer.BASE_ROUNDS = table
             golfer.golfer_rounds.cache_clear()
             designs._front_loaded.cache_clear()
-            scores = run_rounds(make_people(n, seed, levels), Rules(group_size=k), seed=seed)
-            means.append(sum(x.mean_level_spread for x in scores[:first]) / len(scores[:first]))
-            if table:
-                reached.append(len(scores))
+            runs.append(run_rounds(make_people(n, seed, levels), Rules(group_size=k), seed=seed))
+        reached.append(len(runs[0]))
+        same = min(first, *map(len, runs))
+        means = [sum(x.mean_level_spread for x in scores[:same]) for scores in runs]
         ratios.append(means[0] / means[1])
     golfer.BASE_ROUNDS = golf_schedules.BASE_ROUNDS
     return min(reached), min(ratios)
@@ -274,7 +275,7 @@ def _verdict(table: dict, n: int, k: int, seed: int, found, took: float, step: s
     worth = reached >= target(n, k) and kept >= SPREAD_KEPT
     again = not worth and reached >= target(n, k) and seed < RESEEDS
     print(f"{step} {n} in groups of {k}: {w} of {bound} rounds ({took:.0f} s); the engine "
-          f"reaches {reached}, spread {kept:.1%} of the round-by-round search's: "
+          f"reaches {reached}, spread {kept:.1%} of the engine's without: "
           f"{'stored' if worth else 'trying another' if again else 'not stored'}", flush=True)
     if worth:
         table[shape] = entry

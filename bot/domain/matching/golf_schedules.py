@@ -63,4 +63,7 @@ BASE_ROUNDS: dict[tuple[int, ...], tuple[int, int, int, tuple[str, ...]]] = {
     (4,) * 1 + (3,) * 25: (37, 2, 5, (
         '1nmo4l72116023f9dbfbek765cj5hp9a7je4bm6khe3ifa5d0c0odj2igg4380kagc8l98inphlmnop',
     )),
+    (5,) * 6: (6, 5, 0, (
+        '012144024233504345515220110353',
+    )),
 }
