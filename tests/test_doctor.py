@@ -76,6 +76,21 @@ def test_each_problem_is_named_with_what_to_do(slack, migrated_url, tmp_path):
     assert "[FAIL] Clock: last ran at" in result.stdout and "(3 h ago)" in result.stdout
 
 
+def test_the_clock_is_judged_by_its_own_pace_as_healthz_judges_it(slack, settings, tmp_path):
+    """Three missed ticks, at whatever pace the clock was started with: an hourly clock
+    last seen 20 minutes ago is fine, a clock ticking every second silent for 30 s is not."""
+    env = doctor_env(slack, settings.database_url)
+    heartbeat.record(settings.database_url, utcnow() - dt.timedelta(minutes=20), tick_seconds=3600)
+    hourly = run_cli("doctor", env=env, cwd=tmp_path)
+    assert "[ok]  Clock: last ran at" in hourly.stdout and "(20 min ago)" in hourly.stdout
+
+    heartbeat.record(settings.database_url, utcnow() - dt.timedelta(seconds=30), tick_seconds=1)
+    fast = run_cli("doctor", env=env, cwd=tmp_path)
+    assert "[FAIL] Clock: last ran at" in fast.stdout
+    assert "it ticks every 1 s and missed 3 ticks or more" in fast.stdout
+    assert "-> start `python -m bot clock`" in fast.stdout
+
+
 def test_a_token_slack_refuses_and_an_old_database(slack, database_url, tmp_path):
     slack.revoke_token("xoxb-T1")
     env = doctor_env(slack, database_url, SLACK_APP_TOKEN="xapp-1-A1-unknown")

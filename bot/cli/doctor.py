@@ -20,8 +20,6 @@ from bot.common.config import BOT_SCOPES, Settings
 from bot.slack.client import TOKEN_ERRORS, reason
 from bot.storage.models import Program, utcnow
 
-# A clock ticks every 30 s by default; this long without a tick means none is running.
-CLOCK_STALE = dt.timedelta(minutes=5)
 EXIT_FAILED = 1
 
 
@@ -136,19 +134,21 @@ def database_check(settings: Settings, checks: list[Check]) -> bool:
 
 
 def clock_check(settings: Settings, now: dt.datetime) -> Check:
-    from bot.domain.services.heartbeat import last_tick
+    from bot.domain.services.health import MISSED_TICKS, allowed_seconds
+    from bot.domain.services.heartbeat import last_beat
 
-    last = last_tick(settings.database_url)
+    beat = last_beat(settings.database_url)
     fix = (
         "start `python -m bot clock` (or `python -m bot serve --with-clock`); without a "
         "clock no round, check-in or reminder runs on time"
     )
-    if last is None:
+    if beat is None:
         return Check(False, "Clock: no clock has ever run against this database", fix)
-    ago = now - last
-    when = f"{last:%Y-%m-%d %H:%M:%S} UTC ({_ago(ago)})"
-    if ago > CLOCK_STALE:
-        return Check(False, f"Clock: last ran at {when}", fix)
+    ago = now - beat.at
+    when = f"{beat.at:%Y-%m-%d %H:%M:%S} UTC ({_ago(ago)})"
+    if ago.total_seconds() > allowed_seconds(beat.tick_seconds):  # as /healthz judges it
+        pace = f"it ticks every {beat.tick_seconds} s and missed {MISSED_TICKS} ticks or more"
+        return Check(False, f"Clock: last ran at {when}; {pace}", fix)
     return Check(True, f"Clock: last ran at {when}")
 
 

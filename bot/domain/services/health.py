@@ -22,6 +22,12 @@ MISSED_TICKS = 3
 SLACK_SECONDS = 5.0
 
 
+def allowed_seconds(tick_seconds: int) -> float:
+    """How long a clock ticking every `tick_seconds` may stay silent before it counts as
+    stopped (the doctor holds it to the same)."""
+    return MISSED_TICKS * tick_seconds + min(SLACK_SECONDS, tick_seconds)
+
+
 def report(
     database_url: str,
     *,
@@ -50,8 +56,7 @@ def report(
     if clock_tick is not None:
         tick = beat.tick_seconds if beat is not None else clock_tick
         since = max(beat.at, started_at) if beat is not None else started_at
-        allowed = MISSED_TICKS * tick + min(SLACK_SECONDS, tick)
-        healthy = (now - since).total_seconds() <= allowed
+        healthy = (now - since).total_seconds() <= allowed_seconds(tick)
         clock["status"] = "ok" if healthy else "late"
         if not healthy:
             body["status"] = "unavailable"
