@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import importlib
 import itertools
 import json
 import math
@@ -198,6 +199,11 @@ def _task(args):
     return args, find(n, k, seconds, floor, seed), time.perf_counter() - start
 
 
+def stored_now() -> dict:
+    """The table as the file holds it now (another run of the finder may have added to it)."""
+    return dict(importlib.reload(golf_schedules).BASE_ROUNDS)
+
+
 def write(table: dict) -> None:
     """Rewrite golf_schedules.py with ``table``: sizes -> (m, r, f, base rows as text)."""
     lines = ['"""' + golf_schedules.__doc__ + '"""', "",
@@ -278,6 +284,7 @@ def _verdict(table: dict, n: int, k: int, seed: int, found, took: float, step: s
           f"reaches {reached}, spread {kept:.1%} of the engine's without: "
           f"{'stored' if worth else 'trying another' if again else 'not stored'}", flush=True)
     if worth:
+        table.update(stored_now())  # what another run of the finder stored meanwhile
         table[shape] = entry
         write(table)
     return again
