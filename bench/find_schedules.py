@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import ctypes
 import importlib
 import itertools
 import json
 import math
+import os
 import pathlib
+import signal
 import subprocess
 import sys
 import time
@@ -145,7 +148,8 @@ def solve_within(
     job = json.dumps([m, b, r, f, list(sizes), seed])
     try:
         done = subprocess.run([sys.executable, __file__, "--solve", job], capture_output=True,
-                              text=True, timeout=seconds, check=True)
+                              text=True, timeout=seconds, check=True,
+                              env={**os.environ, "FIND_SCHEDULES_PARENT": str(os.getpid())})
     except subprocess.TimeoutExpired:
         return None
     rows = json.loads(done.stdout)
@@ -199,6 +203,18 @@ def _task(args):
     return args, find(n, k, seconds, floor, seed), time.perf_counter() - start
 
 
+def _end_with(parent: int) -> None:
+    """Stop this solver process when the finder that started it is gone (killed, say): the
+    timeout lives in the finder, and an orphaned solve can run for hours. The solver holds
+    the interpreter while it runs, so Linux's parent-death signal does it, not a thread."""
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: an orphan runs to its end
+        pass
+    if os.getppid() != parent:  # gone before the signal was asked for
+        os._exit(1)
+
+
 def stored_now() -> dict:
     """The table as the file holds it now (another run of the finder may have added to it)."""
     return dict(importlib.reload(golf_schedules).BASE_ROUNDS)
@@ -227,6 +243,7 @@ def main() -> None:
     parser.add_argument("--solve", help=argparse.SUPPRESS)  # one structure, in a child
     args = parser.parse_args()
     if args.solve:
+        _end_with(int(os.environ.get("FIND_SCHEDULES_PARENT", os.getppid())))
         m, b, r, f, shape, seed = json.loads(args.solve)
         found = solve(m, b, r, f, tuple(shape), seed)
         print(json.dumps(None if found is None else found.tolist()))
