@@ -62,6 +62,7 @@ def test_socket_mode_needs_no_signing_secret():
         ({"LOG_LEVEL": "loud"}, "LOG_LEVEL"),
         ({"SLACK_API_URL": "slack.com"}, "SLACK_API_URL"),
         ({"DATABASE_URL": "mydb"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "mysql://u:pw@h/db"}, "runs on SQLite or PostgreSQL"),
     ],
 )
 def test_malformed_values_are_refused(env, variable):
@@ -127,3 +128,20 @@ def test_serve_when_slack_cannot_be_reached_says_so_in_one_line(tmp_path):
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith(f"error: cannot reach Slack at {url}")
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", [("migrate",), ("stats",), ("serve",), ("clock",),
+                                     ("round", "C1"), ("export", "--out", "x.jsonl")])  # fmt: skip
+def test_a_database_that_cannot_be_reached_is_one_line_and_exit_2(command, tmp_path):
+    """Nothing listens where DATABASE_URL points: every command that needs the database says
+    so in one line, without the URL (it may hold a password), and no traceback."""
+    from conftest import free_port
+
+    url = f"postgresql://worth:hunter2@127.0.0.1:{free_port()}/lunch"
+    env = app_env(SLACK_BOT_TOKEN="xoxb-1", SLACK_SIGNING_SECRET="s", DATABASE_URL=url)
+    result = run_cli(*command, env=env, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: cannot use the database at DATABASE_URL (")
+    assert "check that the database is running" in line
+    assert "hunter2" not in result.stdout + result.stderr

@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from bot.cli.runtime import settings_for_command, team_for_command
+from bot.cli.runtime import settings_for_command, team_for_command, unreachable
 from bot.common.config import Settings
 from bot.common.csvfile import InputError, write_csv
 from bot.domain.levels.admin import UnknownField, current_mapping, map_fields, set_title_rules
@@ -91,8 +91,7 @@ def _guarded(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Na
             print(f"error: cannot reach Slack ({error})", file=sys.stderr)
             return EXIT_PARTIAL
         except OperationalError as error:
-            reason = str(error.orig or error).strip().splitlines()[0]
-            print(f"error: cannot use the database at DATABASE_URL ({reason})", file=sys.stderr)
+            print(f"error: {unreachable(error)}", file=sys.stderr)
             return EXIT_PARTIAL
 
     return run

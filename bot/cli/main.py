@@ -9,12 +9,14 @@ from __future__ import annotations
 import argparse
 import sys
 
+from sqlalchemy.exc import OperationalError
+
 from bot.cli import doctor, preview
 from bot.cli import levels as levels_cli
 from bot.cli import report as insights_report
 from bot.cli import rounds as round_cli
 from bot.cli import transfer as transfer_cli
-from bot.cli.runtime import settings_for_command
+from bot.cli.runtime import settings_for_command, unreachable
 from bot.common.config import ConfigError
 from bot.sandbox import command as demo
 from bot.storage.db import migrate
@@ -148,6 +150,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args) or 0
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except OperationalError as error:  # any command, when the database is down or refuses
+        print(f"error: {unreachable(error)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130

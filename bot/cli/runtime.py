@@ -7,6 +7,14 @@ from bot.common import config, logs
 from bot.common.config import ConfigError, Settings
 
 
+def unreachable(error: Exception) -> str:
+    """A database that cannot be reached or refuses, as one line: the driver's first line of
+    reason, not the URL (it may hold a password)."""
+    reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+    return (f"cannot use the database at DATABASE_URL ({reason}): check that the database "
+            "is running and that DATABASE_URL points at it")  # fmt: skip
+
+
 def settings_for_command(*, migrate: bool = True) -> Settings:
     settings = config.load()
     logs.configure(settings)

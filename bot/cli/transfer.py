@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy.exc import OperationalError
 
 from bot.cli.preview import Progress
-from bot.cli.runtime import settings_for_command
+from bot.cli.runtime import settings_for_command, unreachable
 from bot.common.config import ConfigError
 from bot.storage import transfer
 from bot.storage.db import migrate
@@ -68,7 +68,7 @@ def _one_line(status):
     except transfer.TransferError as error:
         raise ConfigError(str(error)) from None
     except OperationalError as error:
-        raise ConfigError(_unreachable(error)) from None
+        raise ConfigError(unreachable(error)) from None
     finally:
         status.done()
 
@@ -104,8 +104,3 @@ def _progress(verb: str) -> tuple[Progress, transfer.Progress]:
         status(f"{verb} {table}: {done:,}/{total:,} rows")
 
     return status, report
-
-
-def _unreachable(error: OperationalError) -> str:
-    reason = str(error.orig).strip().splitlines()[0] if error.orig else "no answer"
-    return f"cannot use the database at DATABASE_URL: {reason}"

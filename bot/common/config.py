@@ -195,6 +195,12 @@ def _database_url(raw: str | None) -> str:
             f"DATABASE_URL is not a database URL: use a URL such as {DATABASE_DEFAULT} "
             "or postgresql://user@host/dbname"
         )
+    backend = url.split("://", 1)[0].split("+", 1)[0].lower()
+    if backend not in ("sqlite", "postgresql"):
+        raise ConfigError(
+            f"DATABASE_URL is a {backend[:20]!r} URL: this app runs on SQLite or PostgreSQL; "
+            f"use a URL such as {DATABASE_DEFAULT} or postgresql://user@host/dbname"
+        )
     return url
 
 
