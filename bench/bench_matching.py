@@ -4,7 +4,7 @@
                                               # for the comparison with exact matching)
     python bench/bench_matching.py --quick    # smaller sizes and fewer seeds (about a minute)
     python bench/bench_matching.py --only scale,preview,quality,baseline,churn,groups,\
-                                          imported,scale4,apart,pools
+                                          coverage,imported,scale4,apart,pools
     python bench/bench_matching.py --json results.json
 
 Sections:
@@ -18,6 +18,9 @@ Sections:
 * churn: repeat-free rounds in a row when one member is replaced after four rounds;
 * groups: repeat-free rounds reached for groups of 3-8 against the bound, and the mean spread
   of those rounds;
+* coverage: every roster size from 24 to 120 in groups of 3-8 (one channel each, seed 0):
+  rounds reached against the share of the bound the matching issue asks (about 30 minutes;
+  ``--quick``: groups of 3 and 4 only);
 * imported: the first round of 200 people after 10 random rounds from elsewhere, against
   exact maximum-weight matching over the pairs that never met (networkx);
 * scale4: one round in groups of 4 for 10,000 and 100,000 members with 200,000 past groups.
@@ -311,7 +314,7 @@ GROUP_CASES = [
     (24, 3), (30, 3), (36, 3), (42, 3), (48, 3), (60, 3), (25, 3), (50, 3), (44, 3), (47, 3),
     (53, 3), (56, 3), (59, 3), (27, 3), (81, 3), (39, 3), (45, 3), (51, 3), (57, 3), (117, 3),
     (72, 3), (108, 3), (24, 4), (32, 4), (36, 4), (44, 4), (48, 4), (60, 4), (30, 4), (61, 4), (16, 4),
-    (64, 4), (28, 4), (40, 4), (52, 4), (35, 5), (40, 5), (45, 5), (48, 6), (56, 7), (70, 8),
+    (64, 4), (28, 4), (40, 4), (52, 4), (30, 5), (35, 5), (40, 5), (45, 5), (48, 6), (56, 7), (70, 8),
 ]
 
 
@@ -343,6 +346,29 @@ def bench_groups(quick: bool) -> list[dict]:
                      "mean_spread_first": [round(x, 2) for x in front],
                      "s_per_channel": round((time.perf_counter() - start) / len(reached), 2)})
         print(f"groups: {rows[-1]}", flush=True)
+    return rows
+
+
+def share_asked(n: int, k: int) -> float:
+    """The share of the bound the matching issue asks: 95% for groups of 3-4 that divide the
+    count, 90% with extra seats, 80% for groups of 5-8."""
+    return 0.80 if k > 4 else 0.95 if n % k == 0 else 0.90
+
+
+def bench_coverage(quick: bool) -> list[dict]:
+    rows = []
+    for k in (3, 4) if quick else range(3, 9):
+        reaching, short = 0, []
+        for n in range(24, 121):
+            bound = group_bound(n, k)
+            asked = math.ceil(share_asked(n, k) * bound - 1e-9)
+            reached = len(run_rounds(make_people(n, 0), Rules(group_size=k), seed=0))
+            if reached >= asked:
+                reaching += 1
+            else:
+                short.append(f"{n}: {reached}/{bound} (asked {asked})")
+        rows.append({"group_size": k, "sizes": 97, "reaching_share": reaching, "short": short})
+        print(f"coverage: {rows[-1]}", flush=True)
     return rows
 
 
@@ -551,6 +577,7 @@ def main() -> None:
         "baseline": bench_baseline,
         "churn": bench_churn,
         "groups": bench_groups,
+        "coverage": bench_coverage,
         "imported": bench_imported,
         "scale4": bench_scale4,
         "apart": bench_apart,

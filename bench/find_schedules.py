@@ -43,8 +43,9 @@ RESEEDS = 2  # other schedules asked for when one falls short of it
 def target(n: int, k: int) -> int:
     """Fewest rounds worth storing: the share of the bound the matching issue asks (95% for
     groups of 3-4 that divide the count, 90% with extra seats, 80% for groups of 5-8)."""
-    share = 0.80 if k > 4 else 0.95 if n % k == 0 else 0.90
-    return math.ceil(share * golfer.round_bound(n, tuple(group_sizes(n, k))) - 1e-9)
+    from bench_matching import share_asked
+
+    return math.ceil(share_asked(n, k) * golfer.round_bound(n, tuple(group_sizes(n, k))) - 1e-9)
 
 
 def built(n: int, k: int) -> int:
