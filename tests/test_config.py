@@ -143,5 +143,13 @@ def test_a_database_that_cannot_be_reached_is_one_line_and_exit_2(command, tmp_p
     assert result.returncode == 2, result.stderr
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("error: cannot use the database at DATABASE_URL (")
-    assert "check that the database is running" in line
+    assert "check DATABASE_URL, and that its server is up" in line
     assert "hunter2" not in result.stdout + result.stderr
+
+
+def test_a_sqlite_file_in_a_folder_that_does_not_exist_is_one_line_and_exit_2(tmp_path):
+    url = f"sqlite:///{tmp_path / 'no-such-folder' / 'lunch.db'}"
+    result = run_cli("migrate", env=app_env(DATABASE_URL=url), cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert "(unable to open database file)" in line and "its folder exists" in line

@@ -11,8 +11,8 @@ def unreachable(error: Exception) -> str:
     """A database that cannot be reached or refuses, as one line: the driver's first line of
     reason, not the URL (it may hold a password)."""
     reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-    return (f"cannot use the database at DATABASE_URL ({reason}): check that the database "
-            "is running and that DATABASE_URL points at it")  # fmt: skip
+    return (f"cannot use the database at DATABASE_URL ({reason}): check DATABASE_URL, and "
+            "that its server is up (PostgreSQL) or its folder exists and is writable (SQLite)")  # fmt: skip
 
 
 def settings_for_command(*, migrate: bool = True) -> Settings:
