@@ -358,16 +358,20 @@ def share_asked(n: int, k: int) -> float:
 def bench_coverage(quick: bool) -> list[dict]:
     rows = []
     for k in (3, 4) if quick else range(3, 9):
-        reaching, short = 0, []
+        reaching, single, short = 0, 0, []
         for n in range(24, 121):
             bound = group_bound(n, k)
             asked = math.ceil(share_asked(n, k) * bound - 1e-9)
             reached = len(run_rounds(make_people(n, 0), Rules(group_size=k), seed=0))
+            sizes = group_sizes(n, k)
             if reached >= asked:
                 reaching += 1
+            elif reached == 1 and len(sizes) < max(sizes):
+                single += 1  # fewer groups than seats in the largest: no second round exists
             else:
                 short.append(f"{n}: {reached}/{bound} (asked {asked})")
-        rows.append({"group_size": k, "sizes": 97, "reaching_share": reaching, "short": short})
+        rows.append({"group_size": k, "sizes": 97, "reaching_share": reaching,
+                     "one_round_at_most": single, "short": short})
         print(f"coverage: {rows[-1]}", flush=True)
     return rows
 
