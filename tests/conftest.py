@@ -10,10 +10,12 @@ import sys
 import time
 import urllib.request
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("TEST_DATABASE_URL")
@@ -60,6 +62,24 @@ def migrated_url(database_url):
 
     migrate(database_url)
     return database_url
+
+
+@contextmanager
+def statements_run(database_url: str) -> Iterator[list[tuple[str, object]]]:
+    """The SQL statements (with their parameters) the app runs on the database while the
+    block runs: for checks such as "one query, however many rows"."""
+    from bot.storage.db import engine_for
+
+    engine, statements = engine_for(database_url), []
+
+    def record(_connection, _cursor, statement, parameters, _context, _many):
+        statements.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
 
 
 def wait_for(condition, timeout: float = 10, poll: float = 0.02):

@@ -140,11 +140,11 @@ def test_admins_see_counts_only_and_forget_me_takes_a_persons_choices(harness, s
 
 
 def test_the_keep_in_touch_list_names_the_others_of_each_group_with_reminders_on(settings):
-    from sqlalchemy import event
+    from conftest import statements_run
 
     from bot.domain.services import after_lunch
     from bot.domain.services.people import FORGOTTEN_PREFIX
-    from bot.storage.db import engine_for, session_scope
+    from bot.storage.db import session_scope
     from bot.storage.models import GroupMember, Program, Round
 
     def group(session, channel, team, members, touch):
@@ -162,15 +162,9 @@ def test_the_keep_in_touch_list_names_the_others_of_each_group_with_reminders_on
         group(session, "C3", "T1", ["U1", "U4"], touch=False)  # reminders stopped
         group(session, "C4", "T2", ["U1", "U5"], touch=True)  # another workspace
         group(session, "C5", "T1", ["U6", "U7"], touch=True)  # not theirs
-    statements = []
-    engine = engine_for(settings.database_url)
-    count = lambda *_: statements.append(1)  # noqa: E731
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        with session_scope(settings.database_url) as session:
-            ties = after_lunch.ties_of(session, "T1", "U1")
-            assert len(statements) == 1  # one query, however many groups
-            assert after_lunch.ties_of(session, "T1", "U9") == []
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+    with statements_run(settings.database_url) as statements, \
+            session_scope(settings.database_url) as session:  # fmt: skip
+        ties = after_lunch.ties_of(session, "T1", "U1")
+        assert len(statements) == 1  # one query, however many groups
+        assert after_lunch.ties_of(session, "T1", "U9") == []
     assert ties == [(three, "C1", ["U2", "U3"]), (alone, "C2", [])]

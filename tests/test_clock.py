@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import PG_URL, ROOT, app_env, run_cli
+from conftest import PG_URL, ROOT, app_env, run_cli, statements_run
 from freezegun import freeze_time
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from bot.common.config import ConfigError
 from bot.domain.services.due import reschedule
@@ -349,16 +349,8 @@ def test_a_tick_with_nothing_due_is_one_indexed_query(settings):
                                   paused_until=dt.date(2026, 2, 3)))
     clock = Clock(settings, start_round=Rounds())
     engine = engine_for(settings.database_url)
-    statements = []
-
-    def record(_conn, _cursor, statement, parameters, _context, _many):
-        statements.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with statements_run(settings.database_url) as statements:
         report = clock.tick(now)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert report.started == [] and report.heads_ups == 0
     assert len(statements) == 1
     statement, parameters = statements[0]
@@ -470,14 +462,8 @@ def test_a_pause_ends_after_its_last_day_where_the_person_is(settings, slack):
     assert dms("ULAX") == [] and paused(Member, "ULAX") == dt.date(2026, 3, 9)
 
     # while the Los Angeles pause waits for its midnight, a tick is still one query
-    engine = engine_for(settings.database_url)
-    statements = []
-    listener = lambda *args: statements.append(args[2])  # noqa: E731
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
+    with statements_run(settings.database_url) as statements:
         clock.tick(utc(2026, 3, 10, 5))
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
     assert len(statements) == 1
 
     clock.tick(utc(2026, 3, 10, 7, 0, 30))  # midnight in Los Angeles (PDT, -7)
