@@ -74,6 +74,17 @@ def _get(url: str) -> tuple[int, str, str]:
         return error.code, error.headers["Content-Type"], error.read().decode()
 
 
+def _wsgi_get(app, path: str) -> tuple[str, dict, str]:
+    """GET `path` from the WSGI app in this process: (status line, headers, body)."""
+    answer = {}
+
+    def start_response(status, headers, exc_info=None):
+        answer["status"], answer["headers"] = status, dict(headers)
+
+    body = b"".join(app({"PATH_INFO": path, "REQUEST_METHOD": "GET"}, start_response))
+    return answer["status"], answer["headers"], body.decode()
+
+
 def _samples(app: AppProcess) -> dict[tuple, float]:
     """/metrics as {(sample name, sorted labels): value}."""
     status, content_type, text = _get(app.url + "/metrics")
@@ -248,25 +259,16 @@ def test_metrics_off_answer_404_and_a_failed_group_is_counted_by_slack_error(sla
     from bot.common import metrics
     from bot.edge.web import create_wsgi
 
-    def get(app, path):
-        answer = {}
-
-        def start_response(status, headers, exc_info=None):
-            answer["status"] = status
-
-        body = b"".join(app({"PATH_INFO": path, "REQUEST_METHOD": "GET"}, start_response))
-        return answer["status"], body.decode()
-
     before = _value(metrics.GROUPS_FAILED.labels("channel_not_found"))
     metrics.group_failed("channel_not_found")
     metrics.group_failed("<@U1> Ada Lovelace")  # never a label: counted as other
-    status, text = get(create_wsgi(settings), "/metrics")
+    status, _, text = _wsgi_get(create_wsgi(settings), "/metrics")
     assert status == "200 OK"
     assert f'worth_knowing_groups_failed_total{{error="channel_not_found"}} {before + 1}' in text
     assert "Ada" not in text and 'error="other"' in text
 
     off = replace(settings, metrics=False)
-    assert get(create_wsgi(off), "/metrics")[0].startswith("404")
+    assert _wsgi_get(create_wsgi(off), "/metrics")[0].startswith("404")
 
 
 def _value(child) -> float:
@@ -277,14 +279,9 @@ def _value(child) -> float:
 
 
 def _health(app) -> tuple[int, dict]:
-    answer = {}
-
-    def start_response(status, headers, exc_info=None):
-        answer["status"], answer["headers"] = status, dict(headers)
-
-    body = b"".join(app({"PATH_INFO": "/healthz", "REQUEST_METHOD": "GET"}, start_response))
-    assert answer["headers"]["Content-Type"] == "application/json"
-    return int(answer["status"][:3]), json.loads(body)
+    status, headers, body = _wsgi_get(app, "/healthz")
+    assert headers["Content-Type"] == "application/json"
+    return int(status[:3]), json.loads(body)
 
 
 def test_health_is_503_after_three_missed_ticks_of_the_expected_clock(settings):
