@@ -267,15 +267,15 @@ def send_due(settings, now: dt.datetime) -> int:
                 continue
             if not message:
                 continue
-            conversation, text, blocks, members, channel_id, start = message
+            text, blocks = message.text, message.blocks
             try:
                 client = client_of(team_id)
                 if column == "auto_at":
-                    text, blocks = round_messages.lunch_agreed(
-                        group_id, start, *calendar_links(client, start, members, channel_id),
-                        picked=True,
-                    )  # fmt: skip
-                response = client.chat_postMessage(channel=conversation, text=text, blocks=blocks)
+                    links = calendar_links(client, message.start, message.members, message.channel_id)
+                    text, blocks = round_messages.lunch_agreed(group_id, message.start, *links,
+                                                               picked=True)  # fmt: skip
+                response = client.chat_postMessage(channel=message.conversation, text=text,
+                                                   blocks=blocks)  # fmt: skip
                 if column == "check_at":
                     with session_scope(url) as session:
                         session.get(Group, group_id).checkin_ts = response["ts"]
@@ -286,7 +286,20 @@ def send_due(settings, now: dt.datetime) -> int:
     return sent
 
 
-def _follow_up(session: Session, column: str, group_id: int, now: dt.datetime):
+@dataclass(frozen=True)
+class FollowUp:
+    """A claimed follow-up's message and where it goes (an auto-pick's text is made later,
+    with the calendar links)."""
+
+    conversation: str
+    text: str
+    blocks: list | None
+    members: list[str]
+    channel_id: str
+    start: dt.datetime | None
+
+
+def _follow_up(session: Session, column: str, group_id: int, now: dt.datetime) -> FollowUp | None:
     """What to post for one claimed follow-up, or None when it no longer applies."""
     from bot.slack import round_messages
 
@@ -299,7 +312,7 @@ def _follow_up(session: Session, column: str, group_id: int, now: dt.datetime):
     if group.conversation_id is None or round_.closed_at is not None:
         return None
     members = [m.user_id for m in group.members if not m.user_id.startswith(FORGOTTEN_PREFIX)]
-    base = (group.conversation_id, "", None, members, program.channel_id, group.lunch_at)
+    base = FollowUp(group.conversation_id, "", None, members, program.channel_id, group.lunch_at)
     if column == "auto_at":
         if group.lunch_at is not None or not program.auto_schedule:
             return None
@@ -307,13 +320,13 @@ def _follow_up(session: Session, column: str, group_id: int, now: dt.datetime):
         if start is None:
             return None
         agree(group, start, zone_of(diners(session, group, program), program))
-        return (*base[:5], start)
+        return replace(base, start=start)
     if column == "remind_at":
         if group.lunch_at is None:
             return None
         text, blocks = round_messages.lunch_reminder(group.lunch_at)
-        return (group.conversation_id, text, blocks, members, program.channel_id, group.lunch_at)
+        return replace(base, text=text, blocks=blocks)
     if group.lunch_at is None or group.outcome == "met" or group.checkin_ts:
         return None
     text, blocks = round_messages.checkin(group.id)
-    return (group.conversation_id, text, blocks, members, program.channel_id, group.lunch_at)
+    return replace(base, text=text, blocks=blocks)
