@@ -587,7 +587,7 @@ def test_the_clock_inside_serve_runs_due_rounds_in_the_background(settings, slac
     slack_workspace(slack, ["CSERVE"])
     slot = utcnow().replace(second=0, microsecond=0) - dt.timedelta(minutes=2)
     program_id = weekly_program_due_at(settings, "CSERVE", slot)
-    scheduler = start_background(settings, tick_seconds=1)
+    scheduler = start_background(settings, seconds=1)
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and rounds_by_program(settings) != {

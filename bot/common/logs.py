@@ -119,11 +119,7 @@ def current_ids() -> dict:
 def context(**ids) -> Iterator[None]:
     """Lines logged inside name these ids (team_id, program_id, round_id); never personal
     data, only identifiers a log system can group by."""
-    unknown = set(ids) - set(ID_KEYS)
-    if unknown:
-        raise ValueError(f"not a log id: {sorted(unknown)}")
-    merged = {**current_ids(), **{k: v for k, v in ids.items() if v is not None}}
-    token = _ids.set(merged)
+    token = _ids.set(_with(ids))
     try:
         yield
     finally:
@@ -134,10 +130,15 @@ def note(**ids) -> None:
     """Add ids to the enclosing :func:`context` (which takes them back when it ends)."""
     if _ids.get() is None:
         raise RuntimeError("logs.note outside logs.context")
+    _ids.set(_with(ids))
+
+
+def _with(ids: dict) -> dict:
+    """The current ids with these added (None values skipped); only known id names."""
     unknown = set(ids) - set(ID_KEYS)
     if unknown:
         raise ValueError(f"not a log id: {sorted(unknown)}")
-    _ids.set({**current_ids(), **{k: v for k, v in ids.items() if v is not None}})
+    return {**current_ids(), **{k: v for k, v in ids.items() if v is not None}}
 
 
 def carry(function: Callable) -> Callable:

@@ -391,9 +391,6 @@ def _quiet_apscheduler() -> None:
         scheduler_log.addFilter(_LongTicks())
 
 
-_tick_seconds = tick_seconds  # start_background's argument has the same name
-
-
 def _schedule(scheduler: BaseScheduler, clock: Clock, tick_seconds: int) -> None:
     def tick() -> None:
         started = time.perf_counter()
@@ -428,11 +425,11 @@ def _schedule(scheduler: BaseScheduler, clock: Clock, tick_seconds: int) -> None
 
 
 def start_background(
-    settings: Settings, tick_seconds: int | None = None, grace: float | None = None
+    settings: Settings, seconds: int | None = None, grace: float | None = None
 ) -> BackgroundScheduler:
     """The clock inside `serve` in Socket Mode (one process that never forks; over HTTP
     gunicorn forks, and serve starts `python -m bot clock` as its child instead)."""
-    seconds = tick_seconds or _tick_seconds()
+    seconds = tick_seconds(seconds)  # as given, else CLOCK_TICK_SECONDS, else 30
     clock = Clock(settings, grace=dt.timedelta(hours=grace_hours(grace)))
     scheduler = BackgroundScheduler(timezone="UTC", daemon=True)
     _schedule(scheduler, clock, seconds)
