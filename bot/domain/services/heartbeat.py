@@ -26,14 +26,17 @@ class Beat:
 
 
 def record(database_url: str, at: dt.datetime, tick_seconds: int = DEFAULT_TICK_SECONDS) -> None:
-    row = {"name": CLOCK, "last_tick_at": at, "tick_seconds": tick_seconds}
+    """One statement a tick once the row exists (the update); a later tick already noted by
+    another clock is kept."""
     with session_scope(database_url) as session:
-        if not insert_missing(session, ClockTick, [row], ["name"]):
-            session.execute(
-                update(ClockTick)
-                .where(ClockTick.name == CLOCK, ClockTick.last_tick_at < at)
-                .values(last_tick_at=at, tick_seconds=tick_seconds)
-            )
+        moved = session.execute(
+            update(ClockTick)
+            .where(ClockTick.name == CLOCK, ClockTick.last_tick_at < at)
+            .values(last_tick_at=at, tick_seconds=tick_seconds)
+        ).rowcount
+        if not moved:  # the first tick ever (or an older one than the row's: nothing to add)
+            row = {"name": CLOCK, "last_tick_at": at, "tick_seconds": tick_seconds}
+            insert_missing(session, ClockTick, [row], ["name"])
 
 
 def last_beat(database_url: str) -> Beat | None:
