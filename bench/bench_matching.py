@@ -19,8 +19,8 @@ Sections:
 * groups: repeat-free rounds reached for groups of 3-8 against the bound, and the mean spread
   of those rounds;
 * coverage: every roster size from 24 to 120 in groups of 3-8 (one channel each, seed 0):
-  rounds reached against the share of the bound the matching issue asks (about 30 minutes;
-  ``--quick``: groups of 3 and 4 only);
+  rounds reached against the share of the bound the matching issue asks (about 40 minutes;
+  ``--quick``: groups of 3 and 4 only, about 11);
 * imported: the first round of 200 people after 10 random rounds from elsewhere, against
   exact maximum-weight matching over the pairs that never met (networkx);
 * scale4: one round in groups of 4 for 10,000 and 100,000 members with 200,000 past groups.
