@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 import uuid
@@ -217,6 +218,45 @@ def settings(slack, migrated_url):
             "SLACK_RATE_SCALE": str(RATE_SCALE),
         }
     )
+
+
+class DroppingSlack:
+    """Where Slack should answer, a server that takes each connection and closes it unanswered
+    (as a proxy or a network outage does); it counts the attempts."""
+
+    def __init__(self):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.2)
+        self.api_url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/api/"
+        self.attempts = 0
+        self.running = True
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self) -> None:
+        while self.running:
+            try:
+                connection, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            self.attempts += 1
+            with connection:
+                connection.settimeout(2)
+                try:
+                    connection.recv(65536)  # the request, left unanswered
+                except OSError:
+                    pass
+
+
+@pytest.fixture
+def dropping_slack():
+    dropping = DroppingSlack()
+    dropping.thread.start()
+    try:
+        yield dropping
+    finally:
+        dropping.running = False
+        dropping.thread.join()
+        dropping.listener.close()
 
 
 SERVED_WORKERS = 2

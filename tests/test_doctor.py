@@ -146,3 +146,20 @@ def test_every_oauth_workspace_is_checked_with_its_own_token(slack, migrated_url
     assert "Program channels in TG: none yet" in result.stdout
     assert "/slack/install" in result.stdout
     assert {c.token for c in slack.calls("auth.test")} == {"xoxb-TG"}
+
+
+def test_slack_out_of_reach_is_reported_within_a_few_tries(dropping_slack, migrated_url, tmp_path):
+    env = app_env(
+        SLACK_BOT_TOKEN="xoxb-T1",
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=dropping_slack.api_url,
+        DATABASE_URL=migrated_url,
+    )
+
+    result = run_cli("doctor", env=env, cwd=tmp_path)
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"[FAIL] Slack: cannot reach Slack at {dropping_slack.api_url} (" in result.stdout
+    assert "-> check the network connection, or SLACK_API_URL if you changed it" in result.stdout
+    # A person is waiting: auth.test is tried three times, not nine over two minutes.
+    assert dropping_slack.attempts == 3

@@ -48,3 +48,35 @@ def test_round_in_a_channel_without_a_program_says_what_to_do(env, tmp_path):
     assert result.stderr.strip() == (
         "error: no program in channel CNOPE: run /meet setup in that channel first"
     )
+
+
+def test_slack_out_of_reach_is_one_line_before_any_work(env, dropping_slack, slack, tmp_path):
+    env = {**env, "SLACK_API_URL": dropping_slack.api_url}
+
+    result = run_cli("round", "C5", env=env, cwd=tmp_path)
+
+    assert result.returncode == 2
+    line = result.stderr.strip().splitlines()[-1]  # after the log lines of each try
+    assert line.startswith(f"error: cannot reach Slack at {dropping_slack.api_url} (Remote end")
+    assert line.endswith("): check the network connection, or SLACK_API_URL if you changed it")
+    assert "Traceback" not in result.stderr and dropping_slack.attempts == 3
+    assert run_cli("stats", env=env, cwd=tmp_path).stdout.count("0 rounds") == 1
+
+
+def test_slack_lost_during_a_round_is_one_line_and_the_round_resumes(env, dropping_slack, slack,
+                                                                      tmp_path):
+    # With --team (as with OAuth installs) nothing asks Slack before the round starts.
+    out_of_reach = {**env, "SLACK_API_URL": dropping_slack.api_url}
+
+    result = run_cli("round", "C5", "--team", "T1", env=out_of_reach, cwd=tmp_path)
+
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith(f"error: round not finished: cannot reach Slack at {dropping_slack.api_url}")
+    assert line.endswith("; running this command again resumes the round")
+    assert dropping_slack.attempts == 9  # a round's work is patient: eight retries, backed off
+
+    again = run_cli("round", "C5", "--team", "T1", env=env, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "C5: 2 groups, 2 delivered, 0 failed" in again.stdout
+    assert len(slack.calls("chat.postMessage")) == 2

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.common.config import BOT_SCOPES, Settings
-from bot.slack.client import TOKEN_ERRORS, reason
+from bot.slack.client import QUICK_RETRIES, REACH_SLACK, TOKEN_ERRORS, cannot_reach, reason
 from bot.storage.models import Program, utcnow
 
 EXIT_FAILED = 1
@@ -182,7 +182,7 @@ def workspace_checks(
 
     label = f"workspace {team_id}" if team_id else "the bot token"
     try:
-        client = client_for_team(settings, team_id)
+        client = client_for_team(settings, team_id, QUICK_RETRIES)  # a person is waiting
         response = client.auth_test()
     except NotInstalled as error:
         return [Check(False, f"Slack token of {label}: {error}", _reinstall(settings))]
@@ -300,13 +300,8 @@ def _reinstall(settings: Settings) -> str:
     )
 
 
-def _unreachable(settings: Settings, error: Exception) -> Check:
-    why = getattr(error, "reason", None) or error
-    return Check(
-        False,
-        f"Slack: cannot reach {settings.slack_api_url} ({why})",
-        "check the network connection, or SLACK_API_URL if you changed it",
-    )
+def _unreachable(settings: Settings, error: OSError) -> Check:
+    return Check(False, f"Slack: {cannot_reach(settings, error)}", REACH_SLACK)
 
 
 def _ago(delta: dt.timedelta) -> str:

@@ -13,6 +13,7 @@ from bot.domain.services import stats as stats_service
 from bot.domain.services.delivery import DeliveryStopped
 from bot.domain.services.rounds import NoProgram, run_round
 from bot.domain.services.workspaces import NotInstalled
+from bot.slack.client import REACH_SLACK, cannot_reach
 from bot.storage.db import session_scope
 from bot.storage.models import Program
 
@@ -60,6 +61,11 @@ def cmd_round(args) -> int:
         report = run_round(settings, program.id, progress=progress)
     except (NoProgram, NotInstalled, DeliveryStopped) as error:
         raise ConfigError(f"round not run: {error}") from None
+    except OSError as error:  # Slack out of reach after every retry; nothing sent is lost
+        raise ConfigError(
+            f"round not finished: {cannot_reach(settings, error)}: {REACH_SLACK}; running "
+            "this command again resumes the round"
+        ) from None
     if progress:
         print(file=sys.stderr)
     verb = "started" if report.created else "resumed"

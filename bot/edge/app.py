@@ -5,13 +5,11 @@ from __future__ import annotations
 import logging
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
-from urllib.error import URLError
 
 from slack_bolt import App, BoltResponse
 from slack_bolt.authorization.authorize import InstallationStoreAuthorize
 from slack_bolt.error import BoltError
 from slack_bolt.oauth.oauth_settings import OAuthSettings
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 
@@ -20,7 +18,13 @@ from bot.common.config import BOT_SCOPES, ConfigError, Settings
 from bot.domain.services.workspaces import installation_store
 from bot.edge import listeners
 from bot.edge.background import guarded
-from bot.slack.client import TOKEN_ERRORS, retry_handlers, web_client
+from bot.slack.client import (
+    QUICK_RETRIES,
+    REACH_SLACK,
+    TOKEN_ERRORS,
+    cannot_reach,
+    web_client,
+)
 from bot.storage.db import engine_for
 
 log = logging.getLogger(__name__)
@@ -158,12 +162,7 @@ def only_our_workspace(identity: dict):
 def check_bot_token(settings: Settings) -> dict:
     """Ask Slack once, with few retries, whether the bot token works; say plainly if not.
     Returns auth.test's answer (whose workspace the token is)."""
-    client = WebClient(
-        token=settings.bot_token,
-        base_url=settings.slack_api_url,
-        timeout=10,
-        retry_handlers=retry_handlers(max_retries=2),
-    )
+    client = web_client(settings, settings.bot_token, QUICK_RETRIES)
     try:
         return client.auth_test().data
     except SlackApiError as error:
@@ -171,12 +170,8 @@ def check_bot_token(settings: Settings) -> dict:
             f"Slack refused SLACK_BOT_TOKEN ({_reason(error)}): check the Bot User OAuth Token "
             "under OAuth & Permissions and that the app is installed"
         ) from None
-    except (OSError, URLError) as error:
-        reason = getattr(error, "reason", None) or error
-        raise ConfigError(
-            f"cannot reach Slack at {settings.slack_api_url} ({reason}): check the network "
-            "connection, or SLACK_API_URL if you changed it"
-        ) from None
+    except OSError as error:
+        raise ConfigError(f"{cannot_reach(settings, error)}: {REACH_SLACK}") from None
 
 
 class _QuietTokenWarning(logging.Filter):

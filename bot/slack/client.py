@@ -8,6 +8,7 @@ Each 429 and each retry is counted (bot/common/metrics.py) by Web API method.
 from __future__ import annotations
 
 import logging
+import random
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -16,7 +17,9 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
 from slack_sdk.http_retry.handler import RetryHandler
+from slack_sdk.http_retry.jitter import Jitter
 
 from bot.common import metrics
 from bot.common.config import Settings
@@ -70,21 +73,44 @@ _ServerError = _counted(ServerErrorRetryHandler, "server_error")
 _ConnectionError = _counted(ConnectionErrorRetryHandler, "connection_error")
 
 
-def retry_handlers(max_retries: int = 8) -> list:
+# A person is waiting (a request to answer, a command's first check): fail within seconds.
+QUICK_RETRIES = 2
+# Work that must not be lost (a round's intros, scheduled jobs): ride out a couple of minutes.
+PATIENT_RETRIES = 8
+
+REACH_SLACK = "check the network connection, or SLACK_API_URL if you changed it"
+
+
+class _ScaledJitter(Jitter):
+    """slack_sdk's jitter of up to a second, shortened as the backoff is."""
+
+    def __init__(self, scale: float):
+        self.scale = scale
+
+    def recalculate(self, duration: float) -> float:
+        return duration + random.random() / self.scale
+
+
+def retry_handlers(max_retries: int = PATIENT_RETRIES, scale: float = 1.0) -> list:
+    """slack_sdk's handlers; SLACK_RATE_SCALE (``scale``) shortens the backoff after a 5xx or a
+    dropped connection as it raises the rate limits, so a faster Slack is waited on less."""
+    backoff = BackoffRetryIntervalCalculator(backoff_factor=0.5 / scale, jitter=_ScaledJitter(scale))
     return [
         _Count429(),
         _RateLimited(max_retry_count=max_retries),
-        _ServerError(max_retry_count=max_retries),
-        _ConnectionError(max_retry_count=max_retries),
+        _ServerError(max_retry_count=max_retries, interval_calculator=backoff),
+        _ConnectionError(max_retry_count=max_retries, interval_calculator=backoff),
     ]
 
 
-def web_client(settings: Settings, token: str | None = None) -> WebClient:
+def web_client(
+    settings: Settings, token: str | None = None, retries: int = PATIENT_RETRIES
+) -> WebClient:
     return WebClient(
         token=token,
         base_url=settings.slack_api_url,
         timeout=30,
-        retry_handlers=retry_handlers(),
+        retry_handlers=retry_handlers(retries, settings.slack_rate_scale),
     )
 
 
@@ -96,6 +122,12 @@ def rate_limit_only_client(settings: Settings, token: str | None) -> WebClient:
         timeout=30,
         retry_handlers=[_Count429(), _RateLimited(max_retry_count=8)],
     )
+
+
+def cannot_reach(settings: Settings, error: OSError) -> str:
+    """A connection that failed after its retries, as the start of one line for a person."""
+    why = getattr(error, "reason", None) or error
+    return f"cannot reach Slack at {settings.slack_api_url} ({why})"
 
 
 def reason(error: Exception) -> str:
