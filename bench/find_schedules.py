@@ -89,13 +89,17 @@ def clauses(m: int, b: int, r: int, f: int, sizes: tuple[int, ...]):
         for j in range(g):
             out.extend(CardEnc.equals([x(i, p, j) for p in range(n)], sizes[j], vpool=pool,
                                       encoding=EncType.seqcounter).clauses)
-        # several enlarged groups a round: nobody in one sits in one in the next shift, so the
-        # shifts in order keep the rotation rule (else the engine finds no such order)
-        if designs._several(sizes):
+        # enlarged groups: nobody in one sits in one in the next shift, nor in the first
+        # shift of the next base round after the last of this one, so the rounds in order
+        # keep the rotation rule (else the engine finds no such order)
+        if len(set(sizes)) > 1:
             wide = [j for j in range(g) if sizes[j] == max(sizes)]
             for band, y in itertools.product(range(r), range(m)):
                 p, q = band * m + y, band * m + (y + 1) % m
                 out.extend([-x(i, p, a), -x(i, q, c)] for a in wide for c in wide)
+                if i + 1 < b:  # p + (m - 1) = p - 1 sits in base round i + 1's shift 0
+                    before = band * m + (y - 1) % m
+                    out.extend([-x(i, p, a), -x(i + 1, before, c)] for a in wide for c in wide)
         # groups of one size holding no fixed point are interchangeable: number them by their
         # first member, so point p sits in none after the (p+1)-th of them
         for size in set(sizes):

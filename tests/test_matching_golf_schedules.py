@@ -89,15 +89,16 @@ def test_channels_reach_the_stored_schedules_rounds_with_the_spread_kept(
     assert mean(stored) >= 0.95 * mean(searched)
 
 
-@pytest.mark.parametrize(("n", "seed"), [(37, 1), (38, 2)])
+@pytest.mark.parametrize(("n", "seed", "short"), [(37, 1, 0), (38, 2, 0), (26, 1, 1), (26, 2, 1)])
 def test_channels_in_threes_with_extra_seats_reach_the_bound_and_pass_the_fours_around(
-    n, seed, forget_stored
+    n, seed, short, forget_stored
 ):
     """37 in threes (one group of four a round) and 38 (two): 17 of 17 and 16 of 16 rounds,
-    before 14; nobody sits in a group of four two rounds running."""
+    before 14; 26 (two): 9 of 10, the share asked, before 8; nobody sits in a group of four
+    two rounds running."""
     people = channel(n, seed, "uniform" if seed % 2 else "pyramid")
     stored = simulate(people, n, Rules(group_size=3), seed=seed)
-    assert len(stored) == round_bound(n, tuple(group_sizes(n, 3)))
+    assert len(stored) == round_bound(n, tuple(group_sizes(n, 3))) - short
     fours = [{x for g in r.groups if len(g) == 4 for x in g} for r in stored]
     assert not any(a & b for a, b in zip(fours, fours[1:], strict=False))
     forget_stored()
