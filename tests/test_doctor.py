@@ -149,14 +149,7 @@ def test_every_oauth_workspace_is_checked_with_its_own_token(slack, migrated_url
 
 
 def test_slack_out_of_reach_is_reported_within_a_few_tries(dropping_slack, migrated_url, tmp_path):
-    env = app_env(
-        SLACK_BOT_TOKEN="xoxb-T1",
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_API_URL=dropping_slack.api_url,
-        DATABASE_URL=migrated_url,
-    )
-
-    result = run_cli("doctor", env=env, cwd=tmp_path)
+    result = run_cli("doctor", env=doctor_env(dropping_slack, migrated_url), cwd=tmp_path)
 
     assert result.returncode == 1, result.stdout + result.stderr
     assert f"[FAIL] Slack: cannot reach Slack at {dropping_slack.api_url} (" in result.stdout

@@ -303,20 +303,36 @@ def _rotation_order(rounds: np.ndarray) -> np.ndarray | None:
     Why: the shifts of a cyclic schedule with several enlarged groups a round seat many of
     the same people in them, so taking the widest round each week soon leaves only rounds
     that break the rule; an order fixed in advance does not."""
+    fits, steps = rotation_fits(rounds), [0]
+    for start in range(len(rounds)):
+        found = rotation_path(fits, start, set(range(len(rounds))) - {start}, steps)
+        if found is not None:
+            return rounds[found]
+    return None
+
+
+def rotation_fits(rounds: np.ndarray) -> list[list[bool]]:
+    """fits[r][s]: round s may follow round r, nobody sitting in an enlarged group of both."""
     seats = (rounds >= 0).sum(axis=2)
     wide = seats > seats.min()
     seated = np.zeros((len(rounds), int(rounds.max()) + 1), np.int64)
     for r, groups in enumerate(rounds):
         seated[r, groups[wide[r]].ravel()] = 1
-    fits = ((seated @ seated.T) == 0).tolist()  # no one in an enlarged group of both
-    count, steps = len(rounds), 0
+    return ((seated @ seated.T) == 0).tolist()
+
+
+def rotation_path(
+    fits: list[list[bool]], first: int, left: set[int], steps: list[int]
+) -> list[int] | None:
+    """An order of ``left`` after ``first`` that keeps the rotation rule, by a depth-first
+    search sharing the budget ``steps`` (a one-item counter) of ORDER_STEPS; None if none
+    is found within it."""
 
     def extend(path: list[int], left: set[int]) -> list[int] | None:
-        nonlocal steps
-        steps += 1
+        steps[0] += 1
         if not left:
             return path
-        if steps > ORDER_STEPS:
+        if steps[0] > ORDER_STEPS:
             return None
         nexts = [r for r in left if fits[path[-1]][r]]
         nexts.sort(key=lambda r: sum(fits[r][x] for x in left))  # fewest onward first
@@ -326,11 +342,7 @@ def _rotation_order(rounds: np.ndarray) -> np.ndarray | None:
                 return found
         return None
 
-    for start in range(count):
-        found = extend([start], set(range(count)) - {start})
-        if found is not None:
-            return rounds[found]
-    return None
+    return extend([first], left)
 
 
 def _kirkman(n: int) -> np.ndarray | None:

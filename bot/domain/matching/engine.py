@@ -24,7 +24,7 @@ import numpy as np
 from bot.domain.matching import apart as kept_apart
 from bot.domain.matching.anneal import ANNEAL_LIMIT, anneal
 from bot.domain.matching.bands import band_groups, cover_groups, refine_groups
-from bot.domain.matching.designs import design_rounds
+from bot.domain.matching.designs import ORDER_STEPS, design_rounds, rotation_fits, rotation_path
 from bot.domain.matching.history import History
 from bot.domain.matching.leftovers import place_leftovers, reason
 from bot.domain.matching.pairbook import PairBook
@@ -223,9 +223,32 @@ def _from_design(roster: Roster, pool: Pool, rng: np.random.Generator) -> np.nda
     if (enlarged.any(axis=2).sum(axis=1) > 1).any():
         # several enlarged groups a round: the schedule's own order keeps the rotation rule
         best = int(np.argmax(fresh))
+    elif enlarged.any():
+        best = _widest_that_leads_on(rounds, fresh, fresh & (again == 0), worth, best)
     if again[best]:
         return None  # the round-by-round search seats others in the enlarged groups
     return rounds[best]
+
+
+def _widest_that_leads_on(
+    rounds: np.ndarray, fresh: np.ndarray, allowed: np.ndarray, worth: np.ndarray, widest: int
+) -> int:
+    """The widest round allowed now after which every other unused round can still follow
+    in some order that keeps the rotation rule; ``widest`` if none is found.
+
+    Why: with one enlarged group a round, taking the widest round each week can leave only
+    rounds whose enlarged group sat in one the week before (46 people in fives: 7 rounds of
+    a stored 8 on some channels), while another order of the same rounds takes them all."""
+    fits, steps = rotation_fits(rounds), [0]
+    unused = set(np.flatnonzero(fresh).tolist())
+    for first in np.argsort(-worth, kind="stable").tolist():
+        if not allowed[first]:
+            continue
+        if rotation_path(fits, first, unused - {first}, steps) is not None:
+            return first
+        if steps[0] > ORDER_STEPS:
+            break
+    return widest
 
 
 def _padded(groups: Sequence[Sequence[int]]) -> np.ndarray:
