@@ -194,7 +194,8 @@ def _group_pool(roster: Roster, pool: Pool, rng: np.random.Generator) -> np.ndar
 
 def _from_design(roster: Roster, pool: Pool, rng: np.random.Generator) -> np.ndarray | None:
     """The widest unused round of the pool's built schedule (:mod:`designs`), if any (with
-    several enlarged groups a round: the first unused one in the schedule's order)."""
+    several enlarged groups a round: the first unused one in the schedule's order; with one:
+    the widest after which the others can still keep the rotation rule)."""
     keys = roster.stable_keys(pool.members)
     order = np.lexsort((keys, pool.level))
     sizes = group_sizes(pool.size, pool.group_size)
