@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.common.config import BOT_SCOPES, Settings
-from bot.slack.client import QUICK_RETRIES, REACH_SLACK, TOKEN_ERRORS, cannot_reach, reason
+from bot.slack.client import REACH_SLACK, TOKEN_ERRORS, cannot_reach, reason
 from bot.storage.models import Program, utcnow
 
 EXIT_FAILED = 1
@@ -182,7 +182,7 @@ def workspace_checks(
 
     label = f"workspace {team_id}" if team_id else "the bot token"
     try:
-        client = client_for_team(settings, team_id, QUICK_RETRIES)  # a person is waiting
+        client = client_for_team(settings, team_id, quick=True)  # a person is waiting
         response = client.auth_test()
     except NotInstalled as error:
         return [Check(False, f"Slack token of {label}: {error}", _reinstall(settings))]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.common import config, logs
 from bot.common.config import ConfigError, Settings
-from bot.slack.client import QUICK_RETRIES, REACH_SLACK, cannot_reach
+from bot.slack.client import REACH_SLACK, cannot_reach
 
 
 def unreachable(error: Exception) -> str:
@@ -34,7 +34,7 @@ def team_for_command(settings: Settings, team: str | None) -> str:
 
     if not settings.oauth:
         try:
-            return client_for_team(settings, None, QUICK_RETRIES).auth_test()["team_id"]
+            return client_for_team(settings, None, quick=True).auth_test()["team_id"]
         except NotInstalled as error:
             raise ConfigError(str(error)) from None
         except OSError as error:  # said in seconds, before any work starts

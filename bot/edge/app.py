@@ -19,7 +19,6 @@ from bot.domain.services.workspaces import installation_store
 from bot.edge import listeners
 from bot.edge.background import guarded
 from bot.slack.client import (
-    QUICK_RETRIES,
     REACH_SLACK,
     TOKEN_ERRORS,
     cannot_reach,
@@ -162,7 +161,7 @@ def only_our_workspace(identity: dict):
 def check_bot_token(settings: Settings) -> dict:
     """Ask Slack once, with few retries, whether the bot token works; say plainly if not.
     Returns auth.test's answer (whose workspace the token is)."""
-    client = web_client(settings, settings.bot_token, QUICK_RETRIES)
+    client = web_client(settings, settings.bot_token, quick=True)
     try:
         return client.auth_test().data
     except SlackApiError as error:

@@ -73,10 +73,11 @@ _ServerError = _counted(ServerErrorRetryHandler, "server_error")
 _ConnectionError = _counted(ConnectionErrorRetryHandler, "connection_error")
 
 
-# A person is waiting (a request to answer, a command's first check): fail within seconds.
-QUICK_RETRIES = 2
-# Work that must not be lost (a round's intros, scheduled jobs): ride out a couple of minutes.
-PATIENT_RETRIES = 8
+# Work that must not be lost (a round's intros, scheduled jobs) rides out a couple of minutes
+# of trouble; where a person is waiting (a command's first check, serve's start) the app
+# says what is wrong within seconds instead.
+PATIENT_RETRIES, PATIENT_TIMEOUT = 8, 30
+QUICK_RETRIES, QUICK_TIMEOUT = 2, 10
 
 REACH_SLACK = "check the network connection, or SLACK_API_URL if you changed it"
 
@@ -103,13 +104,13 @@ def retry_handlers(max_retries: int = PATIENT_RETRIES, scale: float = 1.0) -> li
     ]
 
 
-def web_client(
-    settings: Settings, token: str | None = None, retries: int = PATIENT_RETRIES
-) -> WebClient:
+def web_client(settings: Settings, token: str | None = None, quick: bool = False) -> WebClient:
+    """``quick``: a person is waiting for the answer (see PATIENT_RETRIES)."""
+    retries = QUICK_RETRIES if quick else PATIENT_RETRIES
     return WebClient(
         token=token,
         base_url=settings.slack_api_url,
-        timeout=30,
+        timeout=QUICK_TIMEOUT if quick else PATIENT_TIMEOUT,
         retry_handlers=retry_handlers(retries, settings.slack_rate_scale),
     )
 

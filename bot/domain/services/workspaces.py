@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from bot.common.config import Settings
 from bot.domain.services.programs import ensure_workspace
-from bot.slack.client import PATIENT_RETRIES, web_client
+from bot.slack.client import web_client
 from bot.storage.db import engine_for, session_scope
 from bot.storage.models import Workspace
 
@@ -125,11 +125,9 @@ def active_teams(database_url: str) -> list[str]:
         )
 
 
-def client_for_team(
-    settings: Settings, team_id: str | None, retries: int = PATIENT_RETRIES
-) -> WebClient:
+def client_for_team(settings: Settings, team_id: str | None, quick: bool = False) -> WebClient:
     """A client for scheduled jobs and CLI work, which have no request to take a token from."""
-    return web_client(settings, bot_token_for(settings, team_id), retries)
+    return web_client(settings, bot_token_for(settings, team_id), quick)
 
 
 def clients_for_teams(settings: Settings) -> Callable[[str | None], WebClient]:
