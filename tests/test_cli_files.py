@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy
 from conftest import RATE_SCALE, app_env, run_cli
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot.sandbox.slack import SlackDouble
@@ -166,6 +166,7 @@ def one_answer(result, ok_codes: tuple[int, ...]) -> None:
 
 @fuzz
 @given(members=files, history=files)
+@example(members=b'user_id,level\n0,",\r0', history=b"")  # a line break inside a quoted cell
 def test_preview_answers_any_files_with_a_result_or_one_line(env, tmp_path, members, history):
     (tmp_path / "m.csv").write_bytes(members)
     (tmp_path / "h.csv").write_bytes(history)

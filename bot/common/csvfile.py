@@ -46,7 +46,8 @@ class InputError(Exception):
             where += f" line {self.line}"
         if self.column:
             where += f', column "{self.column}"'
-        return f"{where}: {self.message}"
+        # a quoted cell may hold line breaks; shown escaped, the answer stays one line
+        return f"{where}: {self.message}".replace("\r", "\\r").replace("\n", "\\n")
 
 
 @dataclass(frozen=True)
