@@ -121,7 +121,7 @@ def rate_limit_only_client(settings: Settings, token: str | None) -> WebClient:
         token=token,
         base_url=settings.slack_api_url,
         timeout=30,
-        retry_handlers=[_Count429(), _RateLimited(max_retry_count=8)],
+        retry_handlers=[_Count429(), _RateLimited(max_retry_count=PATIENT_RETRIES)],
     )
 
 
