@@ -190,9 +190,33 @@ def test_a_token_slack_refuses_is_one_line(env, capsys, monkeypatch):
     code, _, err = levels(capsys, "explain", "U1")
     assert code == 2
     assert err == (
-        "error: Slack answered auth.test with invalid_auth: check the bot token and that "
+        "error: Slack refused SLACK_BOT_TOKEN (invalid_auth): check the Bot User OAuth Token "
+        "under OAuth & Permissions and that the app is installed\n"
+    )
+
+
+def test_with_team_a_revoked_token_is_one_line_before_any_change(env, capsys, tmp_path, slack):
+    name = write(tmp_path, "email,level\nada@acme.test,8\n")
+    slack.revoke_token("xoxb-T1")
+    code, out, err = levels(capsys, "import", name, "--team", "T1")
+    assert (code, out) == (2, "")
+    assert err == (
+        "error: Slack answered auth.test with token_revoked: check the bot token and that "
         "the app is installed with its scopes\n"
     )
+    with session_scope(env["DATABASE_URL"]) as session:
+        assert session.scalar(select(Member.level).where(Member.user_id == "U1")) is None
+
+
+def test_with_team_slack_out_of_reach_is_said_after_a_few_tries(env, capsys, tmp_path,
+                                                                 monkeypatch, dropping_slack):
+    name = write(tmp_path, "email,level\nada@acme.test,8\n")
+    monkeypatch.setenv("SLACK_API_URL", dropping_slack.api_url)
+    code, out, err = levels(capsys, "import", name, "--team", "T1")
+    assert (code, out) == (1, "")
+    assert err.startswith(f"error: cannot reach Slack at {dropping_slack.api_url} (")
+    assert err.endswith("): check the network connection, or SLACK_API_URL if you changed it\n")
+    assert err.count("\n") == 1 and dropping_slack.attempts == 3  # quick: not eight retries
 
 
 def test_progress_goes_to_stderr_only_when_it_is_a_terminal(monkeypatch):

@@ -342,6 +342,20 @@ def test_now_acknowledges_at_once_and_reports_the_outcome_privately(harness):
     assert "<#C1>" in everywhere
 
 
+def test_now_in_a_private_channel_the_app_left_says_how_to_mend_it(harness):
+    harness.slack.add_channel("T1", "G7", "lunch-private", members=["UADMIN", "U1", "U2", "U3"],
+                              is_private=True)
+    make_program(harness.settings, "G7")  # set up while the app was there; then removed
+
+    harness.command("now", user="UADMIN", channel="G7")
+
+    (outcome,) = harness.slack.messages()  # a DM: no ephemeral where the app cannot post
+    assert outcome.text == (
+        "⚠️ I can't see who is in <#G7> (Slack says `channel_not_found`), so no round can run "
+        "there: invite the app there with `/invite @Worth Knowing`, or `/meet disable` it."
+    )
+    assert harness.slack.calls("conversations.open") == []
+
 def test_stats_with_no_programs(harness):
     assert "No programs yet" in harness.command("stats", user="UADMIN", channel="D1").text
 
@@ -396,3 +410,4 @@ def test_admins_set_other_peoples_profiles(harness):
         "São Paulo",
     )
     assert person.sources == {"level": "admin", "department": "admin", "location": "admin"}
+

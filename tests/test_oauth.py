@@ -209,6 +209,32 @@ def test_uninstalling_one_workspace_drops_its_tokens_only(two):
     assert bot_token_for(h.settings, "T2") == "xoxb-T2-new"
 
 
+def test_a_round_in_a_workspace_whose_token_was_revoked_says_where_to_reinstall(two, tmp_path):
+    h = two
+    make_program(h.settings, "C1", team="T2")
+    h.slack.revoke_token("xoxb-T2")
+    env = app_env(
+        SLACK_CLIENT_ID=CLIENT_ID, SLACK_CLIENT_SECRET=CLIENT_SECRET,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=h.slack.api_url,
+        DATABASE_URL=h.settings.database_url,
+    )  # fmt: skip
+
+    result = run_cli("round", "C1", "--team", "T2", env=env, cwd=tmp_path)
+
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: round not finished: Slack refused the token of workspace T2 (token_revoked): "
+        "install Worth Knowing there again; running this command again resumes the round"
+    )
+    assert h.slack.calls("chat.postMessage") == []
+
+    install(h.settings, "T2", "xoxb-T2-new")  # as the message says
+    h.slack.add_team("T2", name="Globex", bot_token="xoxb-T2-new")
+    populate(h.slack, "T2")
+    again = run_cli("round", "C1", "--team", "T2", env=env, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "round 1 started in C1" in again.stdout
+
 # -- Enterprise Grid and token rotation ----------------------------------------------------------
 
 GRID_MEMBERS = ["U1", "U2", "U3", "U4"]

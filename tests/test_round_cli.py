@@ -80,3 +80,51 @@ def test_slack_lost_during_a_round_is_one_line_and_the_round_resumes(env, droppi
     assert again.returncode == 0, again.stderr
     assert "C5: 2 groups, 2 delivered, 0 failed" in again.stdout
     assert len(slack.calls("chat.postMessage")) == 2
+
+
+
+REFUSED = (
+    "Slack refused SLACK_BOT_TOKEN (token_revoked): check the Bot User OAuth Token under "
+    "OAuth & Permissions and that the app is installed"
+)
+
+
+@pytest.mark.parametrize(
+    ("team", "line"),
+    [
+        ((), f"error: {REFUSED}"),  # asked first, which workspace the token is
+        (("--team", "T1"),  # asked when the round starts
+         f"error: round not finished: {REFUSED}; running this command again resumes the round"),
+    ],
+    ids=["bot token's team", "--team"],
+)
+def test_a_revoked_token_is_one_line_and_nothing_is_sent(env, slack, tmp_path, team, line):
+    slack.revoke_token("xoxb-T1")
+
+    result = run_cli("round", "C5", *team, env=env, cwd=tmp_path)
+
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == line
+    assert slack.calls("conversations.open") == [] and slack.calls("chat.postMessage") == []
+    assert "T1 C5: 0 rounds" in run_cli("stats", env=env, cwd=tmp_path).stdout
+
+
+def test_a_private_channel_the_app_was_removed_from_says_how_to_mend_it(env, slack, settings,
+                                                                       tmp_path):
+    slack.add_channel("T1", "G7", "lunch-private", members=["UA", "UB", "UC"], is_private=True)
+    with session_scope(settings.database_url) as session:
+        session.add(Program(team_id="T1", channel_id="G7"))
+
+    result = run_cli("round", "G7", env=env, cwd=tmp_path)
+
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: round not run: Slack would not say who is in G7 (channel_not_found): invite "
+        "the app there with /invite @Worth Knowing, then run this command again"
+    )
+    assert slack.calls("chat.postMessage") == []
+
+    slack.add_member("T1", "G7", "UBOT")  # as the message says
+    again = run_cli("round", "G7", env=env, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "G7: 1 groups, 1 delivered, 0 failed" in again.stdout

@@ -16,7 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from bot.cli.runtime import settings_for_command, team_for_command, unreachable
-from bot.common.config import Settings
+from bot.common import config
+from bot.common.config import ConfigError, Settings
 from bot.common.csvfile import InputError, write_csv
 from bot.domain.levels.admin import UnknownField, current_mapping, map_fields, set_title_rules
 from bot.domain.levels.importer import import_levels, walk_users
@@ -24,7 +25,7 @@ from bot.domain.levels.profiles import sync_profiles
 from bot.domain.levels.report import explain, export_csv, export_rows, export_table
 from bot.domain.levels.sources import InvalidValue
 from bot.domain.levels.titles import read_rules, rules_for
-from bot.slack.client import TOKEN_ERRORS
+from bot.slack.client import REACH_SLACK, TOKEN_ERRORS, cannot_reach, reason, slack_answered
 from bot.storage.models import Member
 
 EXIT_PARTIAL = 1
@@ -43,6 +44,9 @@ def _client(settings: Settings, team_id: str | None) -> WebClient:
     from bot.domain.services.workspaces import NotInstalled, client_for_team
 
     try:
+        # A person is waiting: Slack out of reach, or a refused token, is said in seconds,
+        # before the patient client (eight retries, for the many calls to come) is made.
+        client_for_team(settings, team_id, quick=True).auth_test()
         return client_for_team(settings, team_id)
     except NotInstalled as error:
         raise CommandError(str(error)) from None
@@ -71,24 +75,22 @@ def _guarded(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Na
     def run(args: argparse.Namespace) -> int:
         try:
             return func(args)
-        except (InputError, InvalidValue, UnknownField) as error:
+        except (InputError, InvalidValue, UnknownField, ConfigError) as error:
             print(f"error: {error}", file=sys.stderr)
             return EXIT_USAGE
         except CommandError as error:
             print(f"error: {error}", file=sys.stderr)
             return error.code
         except SlackApiError as error:
-            code = error.response.get("error") if error.response is not None else "unknown"
-            method = (
-                (error.response.api_url.rsplit("/", 1)[-1]) if error.response is not None else "?"
-            )
+            code = reason(error)
             hint = ""
             if code in TOKEN_ERRORS:
                 hint = ": check the bot token and that the app is installed with its scopes"
-            print(f"error: Slack answered {method} with {code}{hint}", file=sys.stderr)
+            print(f"error: {slack_answered(error)}{hint}", file=sys.stderr)
             return EXIT_USAGE if code in TOKEN_ERRORS else EXIT_PARTIAL
         except OSError as error:
-            print(f"error: cannot reach Slack ({error})", file=sys.stderr)
+            reach = cannot_reach(config.load(), error)  # settings are sound: Slack was called
+            print(f"error: {reach}: {REACH_SLACK}", file=sys.stderr)
             return EXIT_PARTIAL
         except OperationalError as error:
             print(f"error: {unreachable(error)}", file=sys.stderr)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 
 from bot.cli.runtime import settings_for_command, team_for_command
@@ -11,9 +12,10 @@ from bot.common.config import ConfigError
 from bot.common.csvfile import write_csv
 from bot.domain.services import stats as stats_service
 from bot.domain.services.delivery import DeliveryStopped
+from bot.domain.services.participants import ChannelUnreadable
 from bot.domain.services.rounds import NoProgram, run_round
 from bot.domain.services.workspaces import NotInstalled
-from bot.slack.client import REACH_SLACK, cannot_reach
+from bot.slack.client import REACH_SLACK, cannot_reach, refused_token, slack_answered
 from bot.storage.db import session_scope
 from bot.storage.models import Program
 
@@ -53,19 +55,38 @@ def find_program(settings, channel: str, team: str | None) -> Program:
     return program
 
 
+AGAIN = "running this command again resumes the round"
+
+
+def _refused(settings, program: Program, code: str) -> str:
+    """Whose token Slack refused, and where it is mended."""
+    if settings.oauth:
+        return (f"Slack refused the token of workspace {program.team_id} ({code}): install "
+                "Worth Knowing there again")  # fmt: skip
+    return refused_token(code)
+
+
 def cmd_round(args) -> int:
     settings = settings_for_command()
     program = find_program(settings, args.channel, args.team)
     progress = _progress if sys.stderr.isatty() else None
     try:
         report = run_round(settings, program.id, progress=progress)
-    except (NoProgram, NotInstalled, DeliveryStopped) as error:
+    except (NoProgram, NotInstalled) as error:
         raise ConfigError(f"round not run: {error}") from None
-    except OSError as error:  # Slack out of reach after every retry; nothing sent is lost
+    except DeliveryStopped as error:  # nothing sent is lost: what is left waits for the fix
+        refused = _refused(settings, program, str(error))
+        raise ConfigError(f"round not finished: {refused}; {AGAIN}") from None
+    except ChannelUnreadable as error:
         raise ConfigError(
-            f"round not finished: {cannot_reach(settings, error)}: {REACH_SLACK}; running "
-            "this command again resumes the round"
+            f"round not run: Slack would not say who is in {error.channel_id} ({error.code}): "
+            "invite the app there with /invite @Worth Knowing, then run this command again"
         ) from None
+    except SlackApiError as error:
+        raise ConfigError(f"round not finished: {slack_answered(error)}; {AGAIN}") from None
+    except OSError as error:  # Slack out of reach after every retry
+        reach = f"{cannot_reach(settings, error)}: {REACH_SLACK}"
+        raise ConfigError(f"round not finished: {reach}; {AGAIN}") from None
     if progress:
         print(file=sys.stderr)
     verb = "started" if report.created else "resumed"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.common import config, logs
 from bot.common.config import ConfigError, Settings
-from bot.slack.client import REACH_SLACK, cannot_reach
+from bot.slack.client import check_bot_token
 
 
 def unreachable(error: Exception) -> str:
@@ -30,15 +30,8 @@ def team_for_command(settings: Settings, team: str | None) -> str:
     """--team, else the one workspace: the bot token's (auth.test) or the only installed one."""
     if team:
         return team
-    from bot.domain.services.workspaces import NotInstalled, client_for_team
-
     if not settings.oauth:
-        try:
-            return client_for_team(settings, None, quick=True).auth_test()["team_id"]
-        except NotInstalled as error:
-            raise ConfigError(str(error)) from None
-        except OSError as error:  # said in seconds, before any work starts
-            raise ConfigError(f"{cannot_reach(settings, error)}: {REACH_SLACK}") from None
+        return check_bot_token(settings)["team_id"]  # a refusal or no answer: one line, quickly
     from bot.domain.services.workspaces import active_teams
 
     teams = active_teams(settings.database_url)

@@ -26,6 +26,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.common import metrics
 from bot.common.config import ConfigError, Settings
+from bot.slack.client import check_bot_token
 from bot.storage.db import dispose_engines
 from bot.storage.models import utcnow
 
@@ -190,8 +191,6 @@ def serve_http(settings: Settings, host: str, workers: int, threads: int, with_c
 
 def _serve_http(settings: Settings, host: str, workers: int, threads: int, with_clock: bool):
     if not settings.oauth:
-        from bot.edge.app import check_bot_token
-
         check_bot_token(settings)  # here, so a bad token stops serve with one line, not a crash
     dispose_engines()  # connections opened before the fork must not be shared with workers
     import bot.edge.web  # noqa: F401 - code only (no app, thread or connection): workers boot faster

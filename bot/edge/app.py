@@ -18,12 +18,7 @@ from bot.common.config import BOT_SCOPES, ConfigError, Settings
 from bot.domain.services.workspaces import installation_store
 from bot.edge import listeners
 from bot.edge.background import guarded
-from bot.slack.client import (
-    REACH_SLACK,
-    TOKEN_ERRORS,
-    cannot_reach,
-    web_client,
-)
+from bot.slack.client import TOKEN_ERRORS, check_bot_token, refused_token, web_client
 from bot.storage.db import engine_for
 
 log = logging.getLogger(__name__)
@@ -123,10 +118,7 @@ def build_app(
                 token_verification_enabled=True,
             )
     except (BoltError, SlackApiError) as error:
-        raise ConfigError(
-            f"Slack refused SLACK_BOT_TOKEN ({_reason(error)}): check the Bot User OAuth Token "
-            "under OAuth & Permissions and that the app is installed"
-        ) from None
+        raise ConfigError(refused_token(_reason(error))) from None
     if not settings.oauth:
         app.use(only_our_workspace(identity))
     listeners.register(app, Deps(settings, work))
@@ -156,21 +148,6 @@ def only_our_workspace(identity: dict):
         return BoltResponse(status=401, body="this app serves another workspace")
 
     return middleware
-
-
-def check_bot_token(settings: Settings) -> dict:
-    """Ask Slack once, with few retries, whether the bot token works; say plainly if not.
-    Returns auth.test's answer (whose workspace the token is)."""
-    client = web_client(settings, settings.bot_token, quick=True)
-    try:
-        return client.auth_test().data
-    except SlackApiError as error:
-        raise ConfigError(
-            f"Slack refused SLACK_BOT_TOKEN ({_reason(error)}): check the Bot User OAuth Token "
-            "under OAuth & Permissions and that the app is installed"
-        ) from None
-    except OSError as error:
-        raise ConfigError(f"{cannot_reach(settings, error)}: {REACH_SLACK}") from None
 
 
 class _QuietTokenWarning(logging.Filter):

@@ -22,7 +22,7 @@ from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.http_retry.jitter import Jitter
 
 from bot.common import metrics
-from bot.common.config import Settings
+from bot.common.config import ConfigError, Settings
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +129,32 @@ def cannot_reach(settings: Settings, error: OSError) -> str:
     """A connection that failed after its retries, as the start of one line for a person."""
     why = getattr(error, "reason", None) or error
     return f"cannot reach Slack at {settings.slack_api_url} ({why})"
+
+
+def refused_token(code: str) -> str:
+    """One line for a person whose bot token Slack will not take."""
+    return (f"Slack refused SLACK_BOT_TOKEN ({code}): check the Bot User OAuth Token under "
+            "OAuth & Permissions and that the app is installed")  # fmt: skip
+
+
+def check_bot_token(settings: Settings) -> dict:
+    """Ask Slack once, with few retries, whether the bot token works; say plainly if not.
+    Returns auth.test's answer (whose workspace the token is)."""
+    client = web_client(settings, settings.require_bot_token(), quick=True)
+    try:
+        return client.auth_test().data
+    except SlackApiError as error:
+        raise ConfigError(refused_token(reason(error))) from None
+    except OSError as error:
+        raise ConfigError(f"{cannot_reach(settings, error)}: {REACH_SLACK}") from None
+
+
+def slack_answered(error: SlackApiError) -> str:
+    """A refusal as the start of one line for a person: which call, and Slack's code."""
+    response = error.response
+    method = response.api_url.rsplit("/", 1)[-1] if response is not None else "a call"
+    code = response.get("error") if response is not None else None
+    return f"Slack answered {method} with {code or 'an error'}"
 
 
 def reason(error: Exception) -> str:

@@ -21,7 +21,7 @@ from bot.common import logs, metrics
 from bot.common.config import Settings
 from bot.domain.schedule import days_later
 from bot.domain.services import locks
-from bot.domain.services.delivery import Delivery, is_transient
+from bot.domain.services.delivery import Delivery, DeliveryStopped, is_transient
 from bot.domain.services.pacing import Pacer
 from bot.domain.services.participants import build_roster
 from bot.domain.services.planning import add_plan, plan_groups
@@ -143,7 +143,12 @@ def _existing_round(settings: Settings, program_id: int, slot: dt.datetime | Non
 def _plan(settings, client, pacer, program_id: int, slot: dt.datetime | None):
     url = settings.database_url
     slot = (slot or utcnow()).replace(second=0, microsecond=0)
-    bot_user_id = client.auth_test().get("user_id")
+    try:
+        bot_user_id = client.auth_test().get("user_id")
+    except SlackApiError as error:  # a refused token is said once, as delivery would say it
+        if reason(error) in TOKEN_ERRORS:
+            raise DeliveryStopped(reason(error)) from None
+        raise
     with session_scope(url) as session:
         previous = list(
             session.scalars(

@@ -543,10 +543,13 @@ def run_round_now(settings, program: Program) -> str:
     """Run a round for an admin; the outcome in words, whatever happens."""
     from bot.domain.services import rounds
     from bot.domain.services.delivery import DeliveryStopped
+    from bot.domain.services.participants import ChannelUnreadable
     from bot.domain.services.workspaces import NotInstalled
 
     try:
         report = rounds.run_round(settings, program.id)
+    except ChannelUnreadable as error:
+        return texts.channel_unreadable(program.channel_id, error.code)
     except rounds.NoProgram:
         return texts.round_failed(program.channel_id, "the program is switched off")
     except (NotInstalled, DeliveryStopped):
