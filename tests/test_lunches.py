@@ -226,6 +226,58 @@ def test_no_day_is_picked_for_a_group_when_the_admin_turned_it_off(harness, slac
         assert session.get(Group, group_id).lunch_at is None
 
 
+def test_a_click_after_the_day_was_set_moves_nothing_and_says_how_to(harness, slack, settings):
+    from bot.jobs.clock import Clock
+
+    group_id, conversation, organiser, members = run(harness, slack, settings)
+    tuesday = date_buttons(slack, conversation)[0]  # a button the clock's pick left behind
+    Clock(settings).tick(dt.datetime(2026, 6, 3, 12, 1, tzinfo=dt.UTC))  # picks Thursday
+
+    for member in (next(u for u in members if u != organiser), organiser):
+        click = harness.click(tuesday["action_id"], tuesday["value"], user=member,
+                              channel=conversation)  # fmt: skip
+
+        (told,) = click.responses
+        assert told["response_type"] == "ephemeral"
+        assert told["text"].startswith("🗓️ Lunch is already on <!date^1780567200^")  # Thu 12:00
+        assert told["text"].endswith("press Reschedule under that message.")
+    (picked,) = follow_ups(slack, conversation)  # the group hears of one day only
+    assert "<!date^1780567200^" in picked
+    with harness.session() as session:
+        assert session.get(Group, group_id).lunch_at == dt.datetime(2026, 6, 4, 10, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize("first", ["clock", "another click"])
+def test_a_pick_that_loses_the_race_for_the_day_changes_nothing(harness, slack, settings,
+                                                                first):
+    """The click's unit of work read the group before the clock's pick (or a second click
+    agreeing a day) committed: the day first set stays, and this click is told so."""
+    from bot.domain.services import lunches
+    from bot.jobs.clock import Clock
+
+    group_id, conversation, organiser, members = run(harness, slack, settings)
+    tuesday, wednesday = (dt.datetime(2026, 6, d, 10, tzinfo=dt.UTC) for d in (2, 3))
+    with harness.session() as clicking:
+        group = lunches.load(clicking, "T1", group_id)[0]
+        assert group.lunch_at is None  # read: no day yet
+        if first == "clock":
+            with freeze_time(dt.datetime(2026, 6, 1, 12, 30, tzinfo=dt.UTC)):
+                with harness.session() as session:
+                    session.get(Group, group_id).auto_at = rounds.utcnow()
+                Clock(settings).tick(rounds.utcnow())  # picks Tuesday, the first day ahead
+        else:
+            with harness.session() as other:
+                theirs = lunches.pick(other, lunches.load(other, "T1", group_id)[0], organiser,
+                                      tuesday, "Europe/Berlin")  # fmt: skip
+                assert theirs.agreed
+
+        mine = lunches.pick(clicking, group, organiser, wednesday, "Europe/Berlin")
+
+        assert not mine.agreed and mine.already == tuesday
+    with harness.session() as session:
+        assert session.get(Group, group_id).lunch_at == tuesday
+
+
 def test_the_home_tab_sets_lunch_days_and_time_for_its_owner_only(harness, slack, settings):
     from test_home import open_home
 

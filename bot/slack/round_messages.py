@@ -134,6 +134,12 @@ def date_picked(user_id: str, start, organiser: str | None) -> str:
     return f"🙋 <@{user_id}> can do {when(start)}. The others: pick it too{confirm}."
 
 
+def lunch_already_agreed(start) -> str:
+    """To one person whose click came after the day was set: nothing moved, and how to move it."""
+    return (f"🗓️ Lunch is already on {when(start)}, so nothing changed. To choose another day, "
+            "press Reschedule under that message.")  # fmt: skip
+
+
 def lunch_agreed(
     group_id: int, start, google: str, outlook: str, picked: bool = False
 ) -> tuple[str, list[dict]]:

@@ -148,6 +148,7 @@ class Pick:
     agreed: bool
     start: dt.datetime
     waiting_for: list[str]  # who has not chosen this date yet
+    already: dt.datetime | None = None  # the day agreed before this click
 
 
 def working_days_after(moment: dt.datetime, zone: str, days: int) -> dt.datetime:
@@ -159,26 +160,35 @@ def working_days_after(moment: dt.datetime, zone: str, days: int) -> dt.datetime
     return local.astimezone(dt.UTC)
 
 
-def agree(group: Group, start: dt.datetime, zone: str) -> None:
-    """The day is set: a reminder on its morning (an hour before a video lunch) and the
-    check-in the day after, instead of the round's."""
+def agree(session: Session, group: Group, start: dt.datetime, zone: str) -> bool:
+    """The day is set, once: a reminder on its morning (an hour before a video lunch) and
+    the check-in the day after, instead of the round's. False, and nothing changed, when a
+    day was set first (a click or the clock's pick that committed in between)."""
     video = next((o.video for o in offers_of(group) if o.start == start), False)
-    group.lunch_at = start
-    group.auto_at = None
     if video:
-        group.remind_at = start - dt.timedelta(hours=1)
+        remind = start - dt.timedelta(hours=1)
     else:
         day = start.astimezone(ZoneInfo(zone)).date()
-        group.remind_at = dt.datetime.combine(day, REMIND_AT, ZoneInfo(zone)).astimezone(dt.UTC)
-    group.check_at = start + dt.timedelta(days=1)
+        remind = dt.datetime.combine(day, REMIND_AT, ZoneInfo(zone)).astimezone(dt.UTC)
+    done = session.execute(
+        update(Group).where(Group.id == group.id, Group.lunch_at.is_(None))
+        .values(lunch_at=start, auto_at=None, remind_at=remind,
+                check_at=start + dt.timedelta(days=1))
+        .execution_options(synchronize_session=False)
+    ).rowcount  # fmt: skip
+    session.refresh(group)
+    return bool(done)
 
 
 def pick(
     session: Session, group: Group, user_id: str, start: dt.datetime, zone: str = "UTC"
 ) -> Pick | None:
-    """A member chooses an offered date; None if it was never offered to this group."""
+    """A member chooses an offered date; None if it was never offered to this group. Once a
+    day is agreed the buttons no longer move it (Reschedule does): the Pick says which."""
     if start not in offered(group):
         return None
+    if group.lunch_at is not None:
+        return Pick(False, start, [], already=group.lunch_at)
     exists = session.scalar(select(LunchVote.id).where(
         LunchVote.group_id == group.id, LunchVote.user_id == user_id, LunchVote.start == start))  # fmt: skip
     if exists is None:
@@ -188,10 +198,11 @@ def pick(
         select(LunchVote.user_id).where(LunchVote.group_id == group.id, LunchVote.start == start)))  # fmt: skip
     members = [m.user_id for m in group.members if not m.user_id.startswith(FORGOTTEN_PREFIX)]
     waiting = [u for u in members if u not in voters]
-    agreed = not waiting or user_id == group.organiser_id
-    if agreed:
-        agree(group, start, zone)
-    return Pick(agreed, start, waiting)
+    if not waiting or user_id == group.organiser_id:
+        if not agree(session, group, start, zone):
+            return Pick(False, start, waiting, already=group.lunch_at)
+        return Pick(True, start, waiting)
+    return Pick(False, start, waiting)
 
 
 def reschedule(session: Session, group: Group) -> None:
@@ -319,7 +330,8 @@ def _follow_up(session: Session, column: str, group_id: int, now: dt.datetime) -
         start = next((s for s in offered(group) if s > now + dt.timedelta(hours=1)), None)
         if start is None:
             return None
-        agree(group, start, zone_of(diners(session, group, program), program))
+        if not agree(session, group, start, zone_of(diners(session, group, program), program)):
+            return None  # a person agreed a day in the meantime
         return replace(base, start=start)
     if column == "remind_at":
         if group.lunch_at is None:

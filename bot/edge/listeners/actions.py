@@ -319,6 +319,10 @@ def register_round_buttons(app: App, deps) -> None:
         if chosen is None:
             _not_yours(respond)
             return
+        if chosen.already is not None:
+            respond(text=msgs.lunch_already_agreed(chosen.already), response_type="ephemeral",
+                    replace_original=False)  # fmt: skip
+            return
         if not chosen.agreed:
             client.chat_postMessage(channel=conversation,
                                     text=msgs.date_picked(user_id, chosen.start, organiser))  # fmt: skip
