@@ -55,6 +55,20 @@ def test_resolvable_designs_of_fours_meet_everyone_exactly_once(n):
     assert len(check_schedule(rounds, n)) == n * (n - 1) // 2
 
 
+@pytest.mark.parametrize(("n", "rounds"), [(80, 25), (128, 40)])
+def test_fours_quadrupled_meet_once_and_first_take_one_of_each_level_quarter(n, rounds):
+    """n = 4q: q rounds across the four quarters of the level order, then a schedule of
+    fours on q inside each quarter (20 in fours: 5 rounds; 32: 8)."""
+    found = quadruple_rounds(np.arange(n))
+    assert found.shape == (rounds, n // 4, 4)
+    check_schedule(found, n)
+    q = n // 4
+    for groups in found[:q]:
+        assert (np.sort(groups // q, axis=1) == np.arange(4)).all()
+    for groups in found[q:]:
+        assert (groups // q == groups[:, :1] // q).all()  # inside one quarter
+
+
 def test_placing_people_for_wide_rounds_first_keeps_the_design():
     levels = np.sort(np.random.default_rng(4).integers(1, 9, 52)).astype(float)
     rounds = quadruple_rounds(np.arange(52), levels)
@@ -88,7 +102,7 @@ def test_transversal_schedules_for_every_size_up_to_120():
 
 
 @pytest.mark.parametrize(("n", "k", "rounds"), [(27, 3, 13), (39, 3, 19), (35, 5, 7),
-                                                (70, 8, 9), (64, 4, 21), (28, 4, 9), (44, 4, 11), (30, 3, 14),
+                                                (70, 8, 9), (64, 4, 21), (28, 4, 9), (80, 4, 25), (44, 4, 11), (30, 3, 14),
                                                 (33, 3, None),
                                                 (36, 6, None), (33, 5, None)])
 def test_the_engine_uses_the_schedule_that_fits(n, k, rounds):

@@ -153,12 +153,13 @@ def kirkman_rounds(order: np.ndarray, levels: np.ndarray | None = None) -> np.nd
 
 
 def quadruple_rounds(order: np.ndarray, levels: np.ndarray | None = None) -> np.ndarray | None:
-    """A resolvable design of fours on ``order`` (sorted by level, ``levels`` theirs):
-    (n - 1) / 3 rounds, shape (rounds, n/4, 4); None when n is not 3q + 1 with q = 1 (mod 4)
-    a prime power of the supported fields."""
+    """A design of fours on ``order`` (sorted by level, ``levels`` theirs), shape
+    (rounds, n/4, 4): resolvable, (n - 1) / 3 rounds, where n = 3q + 1 with q = 1 (mod 4) a
+    prime power of the supported fields; or quadrupled (:func:`_fours`, 80 people: 25 of
+    26 rounds); None otherwise."""
     n = len(order)
     if levels is None:
-        rounds = _quadruples(n)
+        rounds = _fours(n)
     else:
         rounds = _front_loaded("fours", (4,) * (n // 4), tuple(np.asarray(levels, float).tolist()))
     return None if rounds is None else np.asarray(order)[rounds]
@@ -203,12 +204,28 @@ SEARCHED_SHARE = 0.75  # and for them the widest three quarters count, all alike
 FRONT_MARGIN = 8.0  # largest step back accepted when annealing, in levels of spread
 
 
+def _fours(n: int) -> np.ndarray | None:
+    """The resolvable design of fours on n, else, for n = 4q, one built from a schedule of
+    fours on q (:func:`_multiplied`): q + (q's rounds) rounds, the first q with one person
+    of each level quarter in every group. 80 people: 20 + 5 of the 26 possible rounds."""
+    found = _quadruples(n)
+    if found is not None or n % 16:
+        return found
+    q = n // 4
+    inner = _fours(q)
+    if inner is None:
+        inner = affine_rounds(np.arange(q), 4)
+    if inner is None:
+        inner = transversal_rounds(np.arange(q), [4] * (q // 4))
+    return None if inner is None else _multiplied(inner, q, 4)
+
+
 def _built(kind: str, sizes: tuple[int, ...]) -> np.ndarray | None:
     n = sum(sizes)
     if kind == "kirkman":
         return _kirkman(n)
     if kind == "fours":
-        return _quadruples(n)
+        return _fours(n)
     return golfer_rounds(n, sizes, int(kind))  # a searched schedule of at least that many
 
 
@@ -355,42 +372,42 @@ def _kirkman(n: int) -> np.ndarray | None:
     if n % 9 == 0 and n // 3 % 2 == 1:
         inner = _kirkman(n // 3)
         if inner is not None:
-            return _kirkman_tripled(inner, n // 3)
-    if n % 18 == 0 and n >= 54 and _orthomorphism(n // 3) is not None:
+            return _multiplied(inner, n // 3, 3)
+    if n % 18 == 0 and n >= 54 and _steps(n // 3, 3) is not None:
         # a nearly Kirkman system on a third (found by search) gives one on n: (n - 2) / 2
         # rounds, the first n / 3 of them with one person of each level third in every group
         q = n // 3
         inner = golfer_rounds(q, (3,) * (q // 3))
         if inner is not None and len(inner) == (q - 2) // 2:
-            return _kirkman_tripled(inner, q)
+            return _multiplied(inner, q, 3)
     return None
 
 
-def _kirkman_tripled(inner: np.ndarray, q: int) -> np.ndarray | None:
-    """n = 3q from a (nearly) Kirkman system on q: q rounds with one person from each level
-    band in every group, person x of band 0 with x + s of band 1 and x + psi(s) of band 2 (in
-    a group of order q where s -> psi(s) and s -> psi(s) - s are one-to-one, so every pair of
-    two bands meets once), then the system on q inside all three bands at once.
+def _multiplied(inner: np.ndarray, q: int, k: int) -> np.ndarray | None:
+    """n = kq from a schedule on q (groups of k): q rounds with one person from each of k
+    level bands of q in every group, person x of band 0 with x + s*e_i of band i (the
+    elements e_i of :func:`_steps`, so two people of different bands meet exactly once),
+    then the schedule on q inside every band at once. None when q has no such elements.
     """
-    group = _orthomorphism(q)
-    if group is None:
+    found = _steps(q, k)
+    if found is None:
         return None
-    add, psi = group
+    add, times = found
     c = np.arange(q)
-    cross = np.stack([np.stack([c, q + add[c, s], 2 * q + add[c, psi[s]]], axis=1)
-                      for s in range(q)])
-    within = np.concatenate([inner, inner + q, inner + 2 * q], axis=1)
+    cross = np.stack([np.stack([i * q + add[c, times[s, i]] for i in range(k)], axis=1)
+                      for s in range(q)])  # fmt: skip
+    within = np.concatenate([inner + i * q for i in range(k)], axis=1)
     return np.concatenate([cross, within])
 
 
-def _orthomorphism(q: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """The addition table of an abelian group of order q and psi with psi(s) and psi(s) - s
-    both one-to-one: Z_q with psi(s) = 2s for odd q, otherwise the product of fields of the
-    prime powers of q (each of at least 3 elements) with psi multiplying each part by 2;
-    None when q has a factor 2 alone or a field not supported here."""
+def _steps(q: int, k: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The addition table of an abelian group of order q, and times[s, i] = s * e_i for k
+    elements e_0 = 0, e_1 = 1, ... whose differences are all invertible (so s -> s * (e_j -
+    e_i) is one-to-one): Z_q with e_i = i when every prime factor of q is at least k,
+    otherwise the product of the fields of q's prime powers (each of at least k elements),
+    with e_i the element i of each; None when q has a smaller field part, or one not
+    supported here. (k = 3: an orthomorphism, s -> 2s.)"""
     c = np.arange(q)
-    if q % 2:
-        return (c[:, None] + c[None, :]) % q, 2 * c % q
     orders, rest, p = [], q, 2
     while rest > 1:
         power = 1
@@ -398,18 +415,20 @@ def _orthomorphism(q: int) -> tuple[np.ndarray, np.ndarray] | None:
             rest //= p
             power *= p
         if power > 1:
-            orders.append(power)
+            orders.append((p, power))
         p += 1
-    tables = [field(order) for order in orders]
-    if min(orders) < 3 or any(t is None for t in tables):
+    if min(prime for prime, _ in orders) >= k:
+        return (c[:, None] + c[None, :]) % q, c[:, None] * np.arange(k)[None, :] % q
+    tables = [field(power) for _, power in orders]
+    if min(power for _, power in orders) < k or any(t is None for t in tables):
         return None
-    add, psi, weight = np.zeros((q, q), np.int64), np.zeros(q, np.int64), 1
-    for order, (plus, times) in zip(orders, tables, strict=True):
+    add, times, weight = np.zeros((q, q), np.int64), np.zeros((q, k), np.int64), 1
+    for (_, order), (plus, mul) in zip(orders, tables, strict=True):
         digit = c // weight % order
         add += plus[digit[:, None], digit[None, :]] * weight
-        psi += times[2, digit] * weight
+        times += mul[digit[:, None], np.arange(k)[None, :]] * weight
         weight *= order
-    return add, psi
+    return add, times
 
 
 def _kirkman_3q(q: int) -> np.ndarray:
