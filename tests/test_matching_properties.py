@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime
 import itertools
+import random
 from collections import Counter
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -169,6 +171,50 @@ def test_no_repeat_while_a_repeat_free_grouping_exists_across_offices_and_zones(
         lambda a, b: can_meet(by_id[a], by_id[b], rules.tz_window_hours),
     ):  # fmt: skip
         assert grouping.score.repeats == 0 and not grouping.unmatched, grouping
+
+
+def beside_an_office(k: int, count: int, seed: int):
+    """Rounds of 4-10 people across two offices and three time zones, 30% of their pairs
+    met before, that brute force can seat repeat-free, each with an office elsewhere that
+    none of them can lunch with (so the round is past the merge limit)."""
+    rng = random.Random(seed)
+    found = 0
+    while found < count:
+        n = rng.choice([size for size in (4, 6, 8, 9, 10) if size % k == 0])
+        people = [Person(f"P{i}", rng.randint(1, 8), None, rng.choice(["Lisbon", "London", None]),
+                         rng.choice([0, 60, 300])) for i in range(n)]  # fmt: skip
+        history = [PastGroup(DAY, (a.id, b.id))
+                   for a, b in itertools.combinations(people, 2) if rng.random() < 0.3]  # fmt: skip
+        rules = Rules(group_size=k)
+        by_id = {p.id: p for p in people}
+        if repeat_free_split_exists(
+            list(by_id), group_sizes(n, k), met_pairs(history),
+            lambda a, b, by_id=by_id, rules=rules: can_meet(by_id[a], by_id[b], rules.tz_window_hours),
+        ):  # fmt: skip
+            found += 1
+            yield people, history, rules
+
+
+OFFICE = 48  # people in the office elsewhere; the merge limit is lowered below it for speed
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_beyond_the_merge_limit_no_repeat_while_a_repeat_free_grouping_exists(k):
+    """Pools are chosen with the groups in large rounds too: a place with a repeat or
+    someone left out is grouped again with the pools its people could also lunch in. (The
+    real limit, 600, is exercised in test_matching_simulation.)"""
+    from unittest import mock
+
+    from bot.domain.matching import engine
+
+    office = [Person(f"T{i}", 1 + i % 8, None, "Tokyo", 540) for i in range(OFFICE)]
+    missed = []
+    for number, (people, history, rules) in enumerate(beside_an_office(k, 40, seed=k)):
+        with mock.patch.object(engine, "MERGE_LIMIT", OFFICE - 2):
+            grouping = check_basics(people + office, history, rules, number, [])
+        if grouping.score.repeats or grouping.unmatched:
+            missed.append(grouping)
+    assert len(missed) == 0, missed[:2]
 
 
 @SETTINGS

@@ -355,3 +355,34 @@ def test_larger_groups_with_a_field_of_groups_reach_most_of_the_bound(n, k, seed
     assert len(rounds) >= len(sizes)
     for r in rounds[: len(sizes)]:
         assert r.score.mean_level_spread == pytest.approx(widest_mean(people, len(sizes)))
+
+
+def workplace(n: int, seed: int) -> list[Person]:
+    """Three offices (two in one time zone) and people working remotely around them, some
+    with no time zone at all: the remote ones could lunch with more than one office."""
+    rng = random.Random(seed)
+    places = [("Lisbon", 0), ("London", 0), ("Berlin", 60)] * 2 + [
+        (None, offset) for offset in (0, 0, 60, 120, -300, -360, None, None)]
+    return [Person(f"W{i:02d}", rng.randint(1, 8), rng.choice(["Sales", "Eng", "Ops"]),
+                   *rng.choice(places)) for i in range(n)]  # fmt: skip
+
+
+@pytest.mark.parametrize(("k", "seed"), [(2, 0), (2, 2), (3, 0)])
+def test_a_workplace_beside_an_office_of_600_keeps_most_of_its_repeat_free_rounds(
+    k, seed, monkeypatch
+):
+    """Past 600 people a round is not grouped again as one pool; the places with a repeat
+    or someone left out are, with the pools their people could also lunch in (of a pool
+    too large, those with no place and no time zone). A workplace of 60 beside an office
+    of 600 elsewhere then reaches at least three quarters of the repeat-free rounds it
+    reaches on its own, and at least twice as many as with the pools cut before grouping
+    (measured: 11-12 of 12-14 in pairs against 1-3, 5 of 4 in threes against 1)."""
+    from bot.domain.matching import engine
+
+    small = workplace(60, seed)
+    office = [Person(f"T{i:03d}", 1 + i % 8, "Ops", "Tokyo", 540) for i in range(600)]
+    alone = simulate(small, 30, Rules(group_size=k), seed=seed)
+    beside = simulate(small + office, 30, Rules(group_size=k), seed=seed)
+    monkeypatch.setattr(engine, "NEAR_MISS_PEOPLE", 0)  # the pools as cut, as before
+    cut = simulate(small + office, 30, Rules(group_size=k), seed=seed)
+    assert len(beside) >= 0.75 * len(alone) and len(beside) >= 2 * len(cut)

@@ -9,15 +9,17 @@ Steps: members become arrays (:mod:`roster`), are cut into pools of people who c
 compatible group or a reason (:mod:`leftovers`); last, no group may hold a pair kept apart
 (:mod:`apart`). When that leaves a repeat or someone out in a round of up to ``MERGE_LIMIT``
 people, the round is grouped again as one pool in which those who cannot lunch together are
-kept apart, so the pools are chosen with the groups, and the better of the two is taken.
+kept apart, so the pools are chosen with the groups, and the better of the two is taken;
+in a larger round, only each place with a miss is, with the pools near it.
 Groups travel as rows of a -1 padded matrix so that a round of 100,000 people is scored
 without a Python loop per group.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 import numpy as np
 
@@ -36,6 +38,8 @@ from bot.domain.matching.types import Grouping, PastGroup, Person, Rules, Score,
 
 DENSE_LIMIT = 600  # pools of pairs up to this size get the exact pairing search
 MERGE_LIMIT = 600  # rounds up to this size try one pool of everyone when pools repeat
+NEAR_MISS_PEOPLE = 1200  # larger rounds: at most this many people, in the places with a
+# repeat or someone left out, grouped again (a bound on the time it adds)
 EXACT_GROUPS_LIMIT = 12  # pools of larger groups up to this size get an exhaustive fallback
 COVER_LIMIT = 240  # larger groups in pools up to this size: backtracking search for a
 COVER_STEPS = 20_000  # repeat-free split when the swaps left a repeat, this many steps
@@ -77,11 +81,106 @@ def form_groups(
         rows2 = _padded(kept_apart.untangle(merged, rows2, book2, rng))
         if (len(unmatched2), int(_repeats(book, rows2).sum())) < missed:
             rows, unmatched = rows2, unmatched2
+    elif missed != (0, 0) and n > MERGE_LIMIT:
+        again = functools.partial(form_groups, history=history, rules=rules,
+                                  priority=priority, apart=apart)  # fmt: skip
+        rows, unmatched = _regroup_near_misses(people, roster, again, rows, unmatched, book, rng)
     return Grouping(
         groups=_as_ids(roster.ids, rows),
         unmatched=unmatched,
         score=_score(roster, rows, book),
     )
+
+
+def _regroup_near_misses(
+    people: Sequence[Person],
+    roster: Roster,
+    again: Callable[..., Grouping],
+    rows: np.ndarray,
+    unmatched: list[Unmatched],
+    book: PairBook,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, list[Unmatched]]:
+    """A round too large to group again as one pool: each place where someone was left out
+    or a pair repeats is grouped again (``again``, form_groups on its people alone) with the
+    pools its people could also lunch with, up to MERGE_LIMIT people, so that there too the
+    pools are chosen with the groups; taken where it leaves fewer people out, or as many
+    with fewer repeats.
+
+    Why: without it, a small remote pool next to an office of 600 stopped after 3
+    repeat-free rounds where on its own it reached 9-16."""
+    n = len(roster)
+    index = {person: i for i, person in enumerate(roster.ids)}
+    pools, alone = build_pools(roster)
+    units = [*pools, *(np.array([p]) for p in alone)]  # someone on their own: a unit too
+    unit_of = np.full(n, -1, np.int64)
+    for j, members in enumerate(units):
+        unit_of[members] = j
+    row_of = np.full(n, -1, np.int64)
+    seated = rows >= 0
+    row_of[rows[seated]] = np.nonzero(seated)[0]
+    left_out = [index[u.person_id] for u in unmatched]
+    repeated = rows[_repeats(book, rows) > 0]
+    troubled = [*left_out, *repeated[repeated >= 0].tolist()]
+    groups = [row[row >= 0].tolist() for row in rows]
+    out = {index[u.person_id]: u for u in unmatched}
+    taken = np.zeros(n, bool)  # people already in a place grouped again
+    budget = NEAR_MISS_PEOPLE
+    for person in troubled:
+        if taken[person]:
+            continue
+        area = _near(roster, units, unit_of, unit_of[person])
+        if len(area) == len(units[unit_of[person]]) or taken[list(area)].any():
+            continue  # nowhere else to lunch: grouping the pool again would change nothing
+        # whole groups only: a group may hold someone placed from outside the pools
+        touched = {int(r) for r in row_of[list(area)] if r >= 0}
+        area.update(p for r in touched for p in groups[r])
+        members = sorted(area)
+        before = (sum(p in out for p in members), int(_repeats(book, rows[sorted(touched)]).sum()))
+        if len(members) > min(MERGE_LIMIT, budget) or before == (0, 0):
+            continue
+        budget -= len(members)
+        taken[members] = True
+        regrouped = again([people[p] for p in members], seed=int(rng.integers(2**31)))
+        if (len(regrouped.unmatched), regrouped.score.repeats) < before:
+            for r in touched:
+                groups[r] = []
+            groups += [[index[x] for x in group] for group in regrouped.groups]
+            for p in members:
+                out.pop(p, None)
+            out.update((index[u.person_id], u) for u in regrouped.unmatched)
+    return _padded([g for g in groups if g]), list(out.values())
+
+
+def _near(roster: Roster, units: list[np.ndarray], unit_of: np.ndarray, first: int) -> set[int]:
+    """The people of unit ``first`` and of the units they, and then those added, could also
+    lunch with, smallest units first, up to MERGE_LIMIT people (of a unit too large, only
+    those who can lunch anywhere). Compatibility is asked once per place and time zone
+    among the people added, not once per person."""
+    n = len(roster)
+    chosen, area = {first}, set(units[first].tolist())
+    added = units[first] if len(area) <= MERGE_LIMIT else np.array([], np.int64)
+    while len(added):
+        profile = np.stack([roster.loc[added], np.nan_to_num(roster.offset[added], nan=1e9)], 1)
+        _, ones = np.unique(profile, axis=0, return_index=True)
+        reach = np.zeros(n, bool)
+        for person in added[ones].tolist():
+            reach |= roster.compatible(person, np.arange(n))
+        near = set(np.unique(unit_of[reach]).tolist()) - chosen - {-1}
+        fresh = []
+        for j in sorted(near, key=lambda j: (len(units[j]), j)):
+            taking = units[j]
+            if len(area) + len(taking) > MERGE_LIMIT:
+                # too large to take whole: only its people with no place and no time zone,
+                # who can lunch anywhere (each comes with their group: room for it)
+                free = taking[(roster.loc[taking] < 0) & np.isnan(roster.offset[taking])]
+                taking = free[: (MERGE_LIMIT - len(area)) // (roster.rules.group_size + 1)]
+            if len(taking):
+                chosen.add(j)
+                area.update(taking.tolist())
+                fresh.append(taking)
+        added = np.concatenate(fresh) if fresh else np.array([], np.int64)
+    return area
 
 
 def _grouped(
