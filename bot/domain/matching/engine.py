@@ -70,7 +70,8 @@ def form_groups(
     n = len(roster)
     if n == 0:
         return Grouping(groups=[], unmatched=[], score=Score())
-    rows, unmatched, book = _grouped(roster, *build_pools(roster), rng)
+    pools, alone = build_pools(roster)
+    rows, unmatched, book = _grouped(roster, pools, alone, rng)
     missed = (len(unmatched), int(_repeats(book, rows).sum()))
     if missed != (0, 0) and 2 < n <= MERGE_LIMIT:
         # The pools were cut before grouping; one pool of everyone, where those who cannot
@@ -84,7 +85,8 @@ def form_groups(
     elif missed != (0, 0) and n > MERGE_LIMIT:
         again = functools.partial(form_groups, history=history, rules=rules,
                                   priority=priority, apart=apart)  # fmt: skip
-        rows, unmatched = _regroup_near_misses(people, roster, again, rows, unmatched, book, rng)
+        rows, unmatched = _regroup_near_misses(people, roster, [*pools, *([p] for p in alone)],
+                                               again, rows, unmatched, book, rng)  # fmt: skip
     return Grouping(
         groups=_as_ids(roster.ids, rows),
         unmatched=unmatched,
@@ -95,6 +97,7 @@ def form_groups(
 def _regroup_near_misses(
     people: Sequence[Person],
     roster: Roster,
+    units: list[Sequence[int]],
     again: Callable[..., Grouping],
     rows: np.ndarray,
     unmatched: list[Unmatched],
@@ -107,12 +110,12 @@ def _regroup_near_misses(
     pools are chosen with the groups; taken where it leaves fewer people out, or as many
     with fewer repeats.
 
-    Why: without it, a small remote pool next to an office of 600 stopped after 3
-    repeat-free rounds where on its own it reached 9-16."""
+    ``units`` are the round's pools, and each person left on their own as a unit of one.
+    Why: without it, a workplace of 60 beside an office of 600 stopped after 1-5
+    repeat-free rounds in pairs, where on its own it reached 12-19."""
     n = len(roster)
     index = {person: i for i, person in enumerate(roster.ids)}
-    pools, alone = build_pools(roster)
-    units = [*pools, *(np.array([p]) for p in alone)]  # someone on their own: a unit too
+    units = [np.asarray(members, np.int64) for members in units]
     unit_of = np.full(n, -1, np.int64)
     for j, members in enumerate(units):
         unit_of[members] = j
