@@ -356,6 +356,23 @@ def test_now_in_a_private_channel_the_app_left_says_how_to_mend_it(harness):
     )
     assert harness.slack.calls("conversations.open") == []
 
+def test_now_when_slack_fails_the_round_says_so_and_now_again_finishes_it(harness):
+    make_program(harness.settings, "C1")
+    harness.slack.add_member("T1", "C1", "UBOT")
+    harness.command("stats", user="UADMIN", channel="C1")  # the channel's members read once
+    harness.slack.fail_next("auth.test", error="internal_error")  # the round's first call
+
+    harness.command("now", user="UADMIN", channel="C1")
+
+    (stopped,) = harness.slack.ephemerals("C1", user="UADMIN")
+    assert stopped.text == (
+        "The round in <#C1> stopped: Slack answered `internal_error`. `/meet now` again in a "
+        "few minutes picks it up where it stopped."
+    )
+    harness.command("now", user="UADMIN", channel="C1")
+    done = harness.slack.ephemerals("C1", user="UADMIN")[-1]
+    assert "Round in <#C1> done: 2 groups, 2 introduced" in done.text
+
 def test_stats_with_no_programs(harness):
     assert "No programs yet" in harness.command("stats", user="UADMIN", channel="D1").text
 
@@ -410,4 +427,6 @@ def test_admins_set_other_peoples_profiles(harness):
         "São Paulo",
     )
     assert person.sources == {"level": "admin", "department": "admin", "location": "admin"}
+
+
 

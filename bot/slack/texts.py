@@ -493,6 +493,13 @@ def round_failed(channel_id: str, reason: str) -> str:
     return f"The round in {channel(channel_id)} didn't run: {reason}."
 
 
+def round_stopped(channel_id: str, code: str | None) -> str:
+    """Slack failed a round past its retries; what was sent stays sent."""
+    why = f"Slack answered `{code}`" if code else "Slack could not be reached"
+    return (f"The round in {channel(channel_id)} stopped: {why}. `/meet now` again in a few "
+            "minutes picks it up where it stopped.")  # fmt: skip
+
+
 def admins_added(user_id: str, changed: bool) -> str:
     if not changed:
         return f"{person(user_id)} is already a Worth Knowing admin."

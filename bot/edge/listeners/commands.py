@@ -33,7 +33,7 @@ from bot.domain.services.participants import read_never_read
 from bot.edge import home, meet_command
 from bot.edge.meet_command import UsageError
 from bot.slack import texts
-from bot.slack.client import slack_user
+from bot.slack.client import reason, slack_user
 from bot.storage.db import session_scope
 from bot.storage.models import Program, utcnow
 
@@ -556,6 +556,10 @@ def run_round_now(settings, program: Program) -> str:
         return texts.round_failed(
             program.channel_id, "Slack no longer accepts this app's token here; reinstall it"
         )
+    except (SlackApiError, OSError) as error:  # past the client's retries
+        log.warning("round of program %s stopped: %s", program.id, reason(error))
+        code = reason(error) if isinstance(error, SlackApiError) else None
+        return texts.round_stopped(program.channel_id, code)
     return texts.round_done(program.channel_id, report)
 
 
