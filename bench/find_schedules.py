@@ -225,17 +225,26 @@ def stored_now() -> dict:
     return dict(importlib.reload(golf_schedules).BASE_ROUNDS)
 
 
-def write(table: dict) -> None:
-    """Rewrite golf_schedules.py with ``table``: sizes -> (m, r, f, base rows as text)."""
-    lines = ['"""' + golf_schedules.__doc__ + '"""', "",
-             "BASE_ROUNDS: dict[tuple[int, ...], tuple[int, int, int, tuple[str, ...]]] = {"]
-    for sizes in sorted(table, key=lambda s: (max(s), sum(s), s)):
-        m, r, f, rows = table[sizes]
-        parts = " + ".join(f"({s},) * {sizes.count(s)}" for s in sorted(set(sizes), reverse=True))
-        lines.append(f"    {parts}: ({m}, {r}, {f}, (")
-        lines.extend(f"        {row!r}," for row in rows)
-        lines.append("    )),")
-    lines.append("}")
+def write(table: dict, live: dict | None = None, missing: frozenset | None = None) -> None:
+    """Rewrite golf_schedules.py with ``table`` (sizes -> (m, r, f, base rows as text)), and
+    ``live`` and ``missing``, the live search's results (default: as stored now)."""
+    stored = importlib.reload(golf_schedules)
+    live = stored.LIVE_ROUNDS if live is None else live
+    missing = stored.NOT_FOUND if missing is None else missing
+    lines = ['"""' + golf_schedules.__doc__ + '"""', ""]
+    for name, entries in (("BASE_ROUNDS", table), ("LIVE_ROUNDS", live)):
+        lines.append(f"{name}: dict[tuple[int, ...], tuple[int, int, int, tuple[str, ...]]] = {{")
+        for sizes in sorted(entries, key=lambda s: (max(s), sum(s), s)):
+            m, r, f, rows = entries[sizes]
+            parts = " + ".join(f"({s},) * {sizes.count(s)}"
+                               for s in sorted(set(sizes), reverse=True))  # fmt: skip
+            lines.append(f"    {parts}: ({m}, {r}, {f}, (")
+            lines.extend(f"        {row!r}," for row in rows)
+            lines.append("    )),")
+        lines += ["}", ""]
+    lines.append("NOT_FOUND: frozenset[tuple[int, ...]] = frozenset({")
+    lines.extend(f"    {shape!r}," for shape in sorted(missing, key=lambda s: (sum(s), s)))
+    lines.append("})")
     TABLE.write_text("\n".join(lines) + "\n")
 
 
@@ -245,6 +254,9 @@ def main() -> None:
     parser.add_argument("--groups", default="3,4,5,6,7,8", help="usual group sizes")
     parser.add_argument("--seconds", type=float, default=60.0, help="per SAT call")
     parser.add_argument("--jobs", type=int, default=2, help="searches at once")
+    parser.add_argument("--live", action="store_true",
+                        help="store what the engine's own search finds for threes instead "
+                        "(seconds a size), so that no process has to search")
     parser.add_argument("--solve", help=argparse.SUPPRESS)  # one structure, in a child
     args = parser.parse_args()
     if args.solve:
@@ -263,6 +275,9 @@ def main() -> None:
         parser.error("--sizes takes numbers and ranges such as 24-120,130; --groups numbers")
     if not all(3 <= k <= 8 for k in groups):
         parser.error("--groups: usual group sizes from 3 to 8, such as 3,4")
+    if args.live:
+        store_live(sizes)
+        return
     table = dict(golf_schedules.BASE_ROUNDS)
     tasks = []
     for k in groups:
@@ -286,6 +301,34 @@ def main() -> None:
                     pending.add(pool.submit(_task, (n, k, seconds, floor, seed + 1)))
                 else:
                     done += 1
+
+
+def store_live(sizes: list[int]) -> None:
+    """Run golfer's tabu search where the engine would (threes from GOLF_SMALLEST to the
+    limit, no Kirkman system, no stored schedule, several enlarged groups only in
+    SEVERAL_SMALLEST-SEVERAL_LIMIT) and store its schedule, or that it found none: the
+    same rounds as the live search, without its cost."""
+    stored = importlib.reload(golf_schedules)
+    live, missing = dict(stored.LIVE_ROUNDS), set(stored.NOT_FOUND)
+    for n in sizes:
+        shape = tuple(sorted(group_sizes(n, 3), reverse=True))
+        several = designs._several(shape)
+        if (shape in stored.BASE_ROUNDS or shape in live or shape in missing
+                or not designs.GOLF_SMALLEST <= n <= golfer.GOLF_LIMIT
+                or designs.kirkman_rounds(np.arange(n)) is not None and not several
+                or several and not designs.SEVERAL_SMALLEST <= n <= designs.SEVERAL_LIMIT):
+            continue
+        start = time.perf_counter()
+        found = golfer.live_search(n, shape)
+        took = time.perf_counter() - start
+        if found is None:
+            missing.add(shape)
+            print(f"{n} in threes: the search finds nothing ({took:.1f} s)", flush=True)
+        else:
+            m, r, f, base = found
+            live[shape] = (m, r, f, tuple(golfer.encode(row) for row in base))
+            print(f"{n} in threes: {m * len(base)} rounds ({took:.1f} s)", flush=True)
+        write(dict(stored.BASE_ROUNDS), live, frozenset(missing))
 
 
 def _verdict(table: dict, n: int, k: int, seed: int, found, took: float, step: str) -> bool:

@@ -11,7 +11,7 @@ from test_matching_designs import check_schedule
 from test_matching_simulation import channel, simulate
 
 from bot.domain.matching import Rules, designs, golfer
-from bot.domain.matching.golf_schedules import BASE_ROUNDS
+from bot.domain.matching.golf_schedules import BASE_ROUNDS, LIVE_ROUNDS, NOT_FOUND
 from bot.domain.matching.golfer import round_bound, stored_schedule
 from bot.domain.matching.pool import group_sizes
 
@@ -40,6 +40,26 @@ def test_every_stored_schedule_seats_everyone_once_a_round_never_repeats_and_is_
     for groups in rounds:
         assert sorted((groups >= 0).sum(axis=1).tolist(), reverse=True) == list(sizes)
     assert len(rounds) >= share_asked(n, k) * round_bound(n, sizes)
+
+
+@pytest.mark.parametrize("sizes", sorted(LIVE_ROUNDS), ids=lambda s: f"{sum(s)}-in-{s[-1]}s")
+def test_every_kept_search_result_seats_everyone_once_a_round_and_never_repeats(sizes):
+    rounds = golfer._developed(LIVE_ROUNDS[sizes], sizes)
+    check_schedule(rounds, sum(sizes))
+    assert len(rounds) >= golfer.LEAST_SHARE * round_bound(sum(sizes), sizes)
+
+
+@pytest.mark.parametrize("n", [18, 30, 53, 13])
+def test_the_kept_search_results_are_what_the_search_finds(n):
+    """The engine takes LIVE_ROUNDS and NOT_FOUND instead of running the search, so they
+    must be its results (as bench/find_schedules.py --live writes them)."""
+    sizes = tuple(sorted(group_sizes(n, 3), reverse=True))
+    found = golfer.live_search(n, sizes)
+    if found is None:
+        assert sizes in NOT_FOUND
+    else:
+        m, r, f, base = found
+        assert LIVE_ROUNDS[sizes] == (m, r, f, tuple(golfer.encode(row) for row in base))
 
 
 def test_the_finder_rebuilds_a_stored_schedule():

@@ -5,6 +5,11 @@ stalls short of the bound, while a SAT solver, given seconds to minutes, finds a
 schedule reaching (or nearly reaching) it. That is too slow for forming a round, so the base
 rounds are kept here, and golfer.golfer_rounds develops them.
 
+LIVE_ROUNDS, in the same form, holds what golfer's own tabu search finds for threes
+(``--live``), and NOT_FOUND the group sizes it finds nothing for. That search is
+deterministic, so these are its results, taken where it would run (within its limits): a
+process need not spend up to 15 s on it before its first round of a size.
+
 Written by bench/find_schedules.py; do not edit by hand. Each entry maps the group sizes
 (largest first) to (m, r, f, base rounds): points are band * m + x for x in Z_m and r bands,
 then f fixed points; a base round gives the group of every point as one character of
@@ -75,3 +80,83 @@ BASE_ROUNDS: dict[tuple[int, ...], tuple[int, int, int, tuple[str, ...]]] = {
         '4307165185670104083112763684025023457282345678',
     )),
 }
+
+LIVE_ROUNDS: dict[tuple[int, ...], tuple[int, int, int, tuple[str, ...]]] = {
+    (3,) * 6: (4, 4, 2, (
+        '443135120524213050',
+        '210523304113445052',
+    )),
+    (3,) * 8: (11, 2, 2, (
+        '407565200214432371531667',
+    )),
+    (3,) * 10: (14, 2, 2, (
+        '907353089126771928581340644526',
+    )),
+    (3,) * 12: (17, 2, 2, (
+        '6bb836592034715b57a6a04a231840729981',
+    )),
+    (3,) * 14: (20, 2, 2, (
+        '85c554b10a213489d6407cc37a38db9b2ad7016296',
+    )),
+    (3,) * 16: (23, 2, 2, (
+        '4712b9d90ae1cad55ef72016d28b0c5b38f446a93e3687cf',
+    )),
+    (3,) * 18: (26, 2, 2, (
+        '6gaf3ce139855c4hg1h6e07f73f2bdd954d7aba2cg96b2h081e840',
+    )),
+    (3,) * 20: (29, 2, 2, (
+        '9i27108cig96ed42bh324dj7fjej976430f81853ca5bf6b5c1egaahi0dhg',
+    )),
+    (4,) * 1 + (3,) * 6: (9, 2, 4, (
+        '6410305332152600244156',
+    )),
+    (4,) * 1 + (3,) * 7: (11, 2, 3, (
+        '2550467434016521720013367',
+    )),
+    (4,) * 1 + (3,) * 8: (12, 2, 4, (
+        '3100647363528176080582445271',
+    )),
+    (4,) * 2 + (3,) * 12: (19, 2, 6, (
+        '8db6d5d04bb07a1c309170a262237158c14a9546893c',
+    )),
+    (4,) * 1 + (3,) * 14: (21, 2, 4, (
+        'b80104e2775cb5791d86583a392cc30edb0a2614da649e',
+    )),
+    (4,) * 2 + (3,) * 13: (20, 2, 7, (
+        '65c9723ce8a811c514db40701a63eb27d853b00969d4ea2',
+    )),
+    (4,) * 1 + (3,) * 15: (22, 2, 5, (
+        '54c70069ba68314d5cdc6fb422f817971e0de3205afea39b8',
+    )),
+    (4,) * 2 + (3,) * 14: (21, 2, 8, (
+        '1135167abe8565f01294d0c486a23b9ef27dca003cd4b987ef',
+    )),
+    (4,) * 1 + (3,) * 16: (24, 2, 4, (
+        'edba8831f916g45690c06ag1f40b29273d755ce8gbc4a2073efd',
+    )),
+    (4,) * 2 + (3,) * 15: (23, 2, 7, (
+        '7162gba2753df479c0ee6e35400gcfa1b8b5896d180312dgca9f4',
+    )),
+    (4,) * 1 + (3,) * 17: (25, 2, 5, (
+        '2beg7785eafec45103fa6b9ac956d71dc048hbh28g63hf002dg3194',
+    )),
+    (4,) * 2 + (3,) * 16: (25, 2, 6, (
+        'a6140c5f00g4c895e4e7g3hgbad6d256achb91b78d02311ef2879f3h',
+    )),
+    (4,) * 1 + (3,) * 18: (27, 2, 4, (
+        '19700e20fdh584egd2ae963fafca523711i46bh4d9gbcb835i0hig6c87',
+    )),
+    (4,) * 2 + (3,) * 17: (27, 2, 5, (
+        'hd079cac2i0g65b306d7edf8804f6i1984gaa3ebi3h912572141gcebhf5',
+    )),
+    (4,) * 1 + (3,) * 20: (29, 2, 6, (
+        '78h59i4323ck40a56ff206451k7gjgi30dh1c2dde0i9jb98e7e1bf6kbacghj8a',
+    )),
+}
+
+NOT_FOUND: frozenset[tuple[int, ...]] = frozenset({
+    (4, 3, 3, 3),
+    (4, 3, 3, 3, 3),
+    (4, 3, 3, 3, 3, 3),
+    (3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3),
+})

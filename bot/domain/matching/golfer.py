@@ -33,7 +33,7 @@ import math
 
 import numpy as np
 
-from bot.domain.matching.golf_schedules import BASE_ROUNDS
+from bot.domain.matching.golf_schedules import BASE_ROUNDS, LIVE_ROUNDS, NOT_FOUND
 
 GOLF_LIMIT = 64  # pools up to this size get a searched schedule (above: see docs/matching.md)
 STEPS = 8_000  # tabu moves per attempt at most,
@@ -65,12 +65,30 @@ def golfer_rounds(n: int, sizes: tuple[int, ...], least: int = 1) -> np.ndarray 
         return stored
     if n > GOLF_LIMIT or len(sizes) < 2 or min(sizes) < 2 or max(sizes) > 8:
         return None
+    shape = tuple(sorted(sizes, reverse=True))
+    if least <= _first_tried(n, shape):  # the search's result is kept: no need to run it
+        if shape in NOT_FOUND:
+            return None
+        if shape in LIVE_ROUNDS:
+            return _developed(LIVE_ROUNDS[shape], shape)
+    found = live_search(n, sizes, least)
+    return None if found is None else _develop(found[3], found[0], found[1], sizes)
+
+
+def _first_tried(n: int, sizes: tuple[int, ...]) -> int:
+    """The fewest rounds the search tries below the bound when asked for at least 1."""
+    return max(math.ceil(LEAST_SHARE * round_bound(n, sizes)), 2)
+
+
+def live_search(n: int, sizes: tuple[int, ...], least: int = 1):
+    """The search itself: (m, r, f, base rounds) of the most rounds found, or None.
+    (``bench/find_schedules.py --live`` keeps its results, so a process need not search.)"""
     bound = round_bound(n, sizes)
     found = _cyclic(n, sizes, bound, ATTEMPTS)
     if found is not None:
         return found
     best = None
-    for w in range(max(least, math.ceil(LEAST_SHARE * bound), 2), bound):
+    for w in range(max(least, _first_tried(n, sizes)), bound):
         found = _cyclic(n, sizes, w, 1)
         if found is None:
             break
@@ -93,20 +111,23 @@ def stored_schedule(sizes: tuple[int, ...]) -> np.ndarray | None:
     """The stored schedule for these group sizes, developed (as :func:`golfer_rounds`)."""
     shape = tuple(sorted(sizes, reverse=True))
     entry = BASE_ROUNDS.get(shape)
-    if entry is None:
-        return None
+    return None if entry is None else _developed(entry, shape)
+
+
+def _developed(entry: tuple, shape: tuple[int, ...]) -> np.ndarray:
+    """A stored entry (m, r, f, base rounds as text), developed."""
     m, r, _, rows = entry
     base = np.array([[DIGITS.index(c) for c in row] for row in rows], np.int64)
     return _develop(base, m, r, shape)
 
 
-def _cyclic(n: int, sizes: tuple[int, ...], w: int, attempts: int) -> np.ndarray | None:
-    """w repeat-free rounds from base rounds developed over Z_m, if the search finds them."""
+def _cyclic(n: int, sizes: tuple[int, ...], w: int, attempts: int):
+    """(m, r, f, base rounds) for w repeat-free rounds over Z_m, if the search finds them."""
     shapes = list(_structures(n, sizes, w))
     for seed, (m, b, r, f) in itertools.product(range(attempts), shapes):
         base = _search(m, b, r, f, sizes, seed)
         if base is not None:
-            return _develop(base, m, r, sizes)
+            return m, r, f, base
     return None
 
 
