@@ -254,6 +254,23 @@ def test_one_failing_program_does_not_stop_the_others_and_is_retried(settings, c
     assert next_run_at(settings, broken) == utc(2026, 2, 9, 12)
 
 
+def test_a_refused_token_is_one_line_in_the_log_and_the_slot_is_tried_again(settings, caplog):
+    from bot.domain.services.delivery import DeliveryStopped
+
+    program_id = make_program(settings, next_run_at=utc(2026, 2, 2, 12))
+
+    def refused(settings, program_id, slot):
+        raise DeliveryStopped("token_revoked")  # as run_round raises it
+
+    clock = Clock(settings, start_round=refused)
+    report = clock.tick(utc(2026, 2, 2, 12, 0, 10))
+    assert report.failed == [(program_id, utc(2026, 2, 2, 12))]
+    assert re.search(r"round of program \d+ for .* waits: Slack refused the workspace's token "
+                     r"\(token_revoked\); reinstall the app there", caplog.text)  # fmt: skip
+    assert "Traceback" not in caplog.text
+    assert next_run_at(settings, program_id) == utc(2026, 2, 2, 12)  # still due: tried again
+
+
 def test_a_round_that_failed_after_planning_is_not_started_again(settings):
     program_id = make_program(settings, next_run_at=utc(2026, 2, 2, 12))
 

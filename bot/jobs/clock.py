@@ -35,6 +35,7 @@ from bot.common.config import ConfigError, Settings
 from bot.domain.schedule import latest_due, next_day_somewhere, next_run, over_somewhere
 from bot.domain.services import after_lunch, heartbeat, locks, lunches, reminders
 from bot.domain.services import due as due_work
+from bot.domain.services.delivery import DeliveryStopped
 from bot.storage.db import session_scope
 from bot.storage.models import utcnow
 
@@ -257,8 +258,14 @@ class Clock:
             )
             try:
                 self._start_round(self.settings, program_id, slot)
-            except Exception:
-                log.exception("the round of program %s for %s failed", program_id, _iso(slot))
+            except Exception as error:
+                if isinstance(error, DeliveryStopped):  # expected, and mended by a person
+                    log.warning("the round of program %s for %s waits: Slack refused the "
+                                "workspace's token (%s); reinstall the app there",
+                                program_id, _iso(slot), error)  # fmt: skip
+                else:
+                    log.exception("the round of program %s for %s failed", program_id,
+                                  _iso(slot))  # fmt: skip
                 with session_scope(url) as session:
                     planned = due_work.round_exists(session, program_id, slot)
                 if not planned:  # nothing was decided yet: try the same slot again later
