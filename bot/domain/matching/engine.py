@@ -128,10 +128,12 @@ def _regroup_near_misses(
     groups = [row[row >= 0].tolist() for row in rows]
     out = {index[u.person_id]: u for u in unmatched}
     taken = np.zeros(n, bool)  # people already in a place grouped again
+    tried = set()  # units whose place was looked at (one look each: the same place again)
     budget = NEAR_MISS_PEOPLE
     for person in troubled:
-        if taken[person]:
+        if taken[person] or unit_of[person] in tried:
             continue
+        tried.add(unit_of[person])
         area = _near(roster, units, unit_of, unit_of[person])
         if len(area) == len(units[unit_of[person]]) or taken[list(area)].any():
             continue  # nowhere else to lunch: grouping the pool again would change nothing
