@@ -6,6 +6,7 @@ import io
 import itertools
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -66,6 +67,8 @@ def test_tables_show_groups_levels_and_a_summary(capsys, members):
     assert "L1" in out and "L8" in out  # levels are shown to the admin
     assert "Summary over 2 rounds: 10 groups" in out
     assert "0 repeated pairs" in out
+    # the share counted is of groups with every member from a different department
+    assert re.search(r"\d+% of groups with no two people from one department", out)
 
 
 def test_history_is_respected_and_unknown_people_in_it_are_ignored(capsys, tmp_path):

@@ -245,7 +245,7 @@ def _print_round(
     print(
         f"  {score.groups} groups, mean level spread {score.mean_level_spread:.2f}, "
         f"{score.repeats} repeated pairs, {score.unmatched} unmatched, "
-        f"{score.cross_department:.0%} of groups across departments"
+        f"{score.cross_department:.0%} of groups with no two people from one department"
     )
     print()
 
