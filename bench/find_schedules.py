@@ -304,19 +304,16 @@ def main() -> None:
 
 
 def store_live(sizes: list[int]) -> None:
-    """Run golfer's tabu search where the engine would (threes from GOLF_SMALLEST to the
-    limit, no Kirkman system, no stored schedule, several enlarged groups only in
-    SEVERAL_SMALLEST-SEVERAL_LIMIT) and store its schedule, or that it found none: the
-    same rounds as the live search, without its cost."""
+    """Run golfer's tabu search where the engine would (threes, ``designs.searched_live``,
+    no Kirkman system, no stored schedule) and store its schedule, or that it found none:
+    the same rounds as the live search, without its cost."""
     stored = importlib.reload(golf_schedules)
     live, missing = dict(stored.LIVE_ROUNDS), set(stored.NOT_FOUND)
     for n in sizes:
         shape = tuple(sorted(group_sizes(n, 3), reverse=True))
-        several = designs._several(shape)
         if (shape in stored.BASE_ROUNDS or shape in live or shape in missing
-                or not designs.GOLF_SMALLEST <= n <= golfer.GOLF_LIMIT
-                or designs.kirkman_rounds(np.arange(n)) is not None and not several
-                or several and not designs.SEVERAL_SMALLEST <= n <= designs.SEVERAL_LIMIT):
+                or not designs.searched_live(n, 3, shape)
+                or designs.kirkman_rounds(np.arange(n)) is not None):
             continue
         start = time.perf_counter()
         found = golfer.live_search(n, shape)

@@ -120,7 +120,7 @@ def rate_limit_only_client(settings: Settings, token: str | None) -> WebClient:
     return WebClient(
         token=token,
         base_url=settings.slack_api_url,
-        timeout=30,
+        timeout=PATIENT_TIMEOUT,
         retry_handlers=[_Count429(), _RateLimited(max_retry_count=PATIENT_RETRIES)],
     )
 

@@ -558,11 +558,8 @@ def design_rounds(
     # the rotation order are narrower); fours and groups of 5-8: the live search found no
     # more rounds than today within its budget (fours: three short of the bound, as the
     # round-by-round search), so only a stored schedule (golf_schedules) is used
-    several = _several(sizes)
     have = 0 if built is None else len(built)
-    if stored_rounds(tuple(sizes)) > have or (
-            GOLF_SMALLEST <= n <= GOLF_LIMIT and k <= GOLF_LARGEST_GROUP
-            and (not several or SEVERAL_SMALLEST <= n <= SEVERAL_LIMIT)):
+    if stored_rounds(tuple(sizes)) > have or searched_live(n, k, sizes):
         searched = searched_rounds(order, sizes, levels, have + 1)
         if searched is not None:
             return searched
@@ -573,6 +570,13 @@ GOLF_SMALLEST = 13  # up to 12 people the round-by-round search is exhaustive
 GOLF_LARGEST_GROUP = 3
 SEVERAL_SMALLEST = 44  # pools in threes with several enlarged groups a round: searched
 SEVERAL_LIMIT = 60  # from and up to these sizes (see docs/matching.md)
+
+
+def searched_live(n: int, k: int, sizes) -> bool:
+    """Whether a pool without a stored schedule asks golfer's own search for one (the
+    reasons are in :func:`design_rounds`)."""
+    return (GOLF_SMALLEST <= n <= GOLF_LIMIT and k <= GOLF_LARGEST_GROUP
+            and (not _several(sizes) or SEVERAL_SMALLEST <= n <= SEVERAL_LIMIT))  # fmt: skip
 
 
 def searched_rounds(

@@ -60,24 +60,20 @@ def golfer_rounds(n: int, sizes: tuple[int, ...], least: int = 1) -> np.ndarray 
     Tries the bound first, then counts upward from the larger of the two while the search
     succeeds (an attempt that fails costs its whole budget; one that succeeds is usually
     quick). A schedule stored in :mod:`golf_schedules` comes first, searched for longer."""
-    stored = stored_schedule(sizes)
-    if stored is not None and len(stored) >= max(least, 1):
-        return stored
-    if n > GOLF_LIMIT or len(sizes) < 2 or min(sizes) < 2 or max(sizes) > 8:
-        return None
     shape = tuple(sorted(sizes, reverse=True))
-    if least <= _first_tried(n, shape):  # the search's result is kept: no need to run it
-        if shape in NOT_FOUND:
-            return None
-        if shape in LIVE_ROUNDS:
-            return _developed(LIVE_ROUNDS[shape], shape)
+    # kept schedules: the SAT solver's, then the search's own (which asked for at least
+    # ``least`` would find the same: the w it tries do not depend on where it starts)
+    for table in (BASE_ROUNDS, LIVE_ROUNDS):
+        entry = table.get(shape)
+        if entry is not None and _rounds(entry) >= max(least, 1):
+            return _developed(entry, shape)
+    if shape in NOT_FOUND or n > GOLF_LIMIT or len(sizes) < 2 or min(sizes) < 2 or max(sizes) > 8:
+        return None
     found = live_search(n, sizes, least)
-    return None if found is None else _develop(found[3], found[0], found[1], sizes)
-
-
-def _first_tried(n: int, sizes: tuple[int, ...]) -> int:
-    """The fewest rounds the search tries below the bound when asked for at least 1."""
-    return max(math.ceil(LEAST_SHARE * round_bound(n, sizes)), 2)
+    if found is None:
+        return None
+    m, r, _, base = found
+    return _develop(base, m, r, sizes)
 
 
 def live_search(n: int, sizes: tuple[int, ...], least: int = 1):
@@ -88,7 +84,7 @@ def live_search(n: int, sizes: tuple[int, ...], least: int = 1):
     if found is not None:
         return found
     best = None
-    for w in range(max(least, _first_tried(n, sizes)), bound):
+    for w in range(max(least, math.ceil(LEAST_SHARE * bound), 2), bound):
         found = _cyclic(n, sizes, w, 1)
         if found is None:
             break
@@ -104,7 +100,7 @@ def encode(row: np.ndarray) -> str:
 def stored_rounds(sizes: tuple[int, ...]) -> int:
     """Rounds of the stored schedule for these group sizes (0 if none is stored)."""
     entry = BASE_ROUNDS.get(tuple(sorted(sizes, reverse=True)))
-    return 0 if entry is None else entry[0] * len(entry[3])
+    return 0 if entry is None else _rounds(entry)
 
 
 def stored_schedule(sizes: tuple[int, ...]) -> np.ndarray | None:
@@ -112,6 +108,11 @@ def stored_schedule(sizes: tuple[int, ...]) -> np.ndarray | None:
     shape = tuple(sorted(sizes, reverse=True))
     entry = BASE_ROUNDS.get(shape)
     return None if entry is None else _developed(entry, shape)
+
+
+def _rounds(entry: tuple) -> int:
+    """Rounds of a stored entry (m, r, f, base rounds): m shifts of each base round."""
+    return entry[0] * len(entry[3])
 
 
 def _developed(entry: tuple, shape: tuple[int, ...]) -> np.ndarray:
