@@ -12,6 +12,7 @@ rebuilds the same table (``tests/test_matching_golf_schedules.py`` checks one en
 
     pip install -e '.[dev]'       # brings python-sat
     python bench/find_schedules.py --sizes 24-120 --groups 4 --seconds 120 --jobs 2
+    python bench/find_schedules.py --sizes 24-120 --kirkman --seconds 2400  # 33, 69, 105
 """
 
 from __future__ import annotations
@@ -145,12 +146,107 @@ def solve(
                      for i in range(b)], np.int64)
 
 
+def kirkman_clauses(m: int):
+    """CNF for a Kirkman system on n = 3m people, m odd: points band * m + x for three
+    bands and x in Z_m. (m - 1) / 2 rounds are {(x, 0), (x + b, 1), (x + c, 2)} for every x,
+    one person of each band in every group (s(b, c) chooses the pairs b, c), and one base
+    round's m shifts are the other m rounds: (3m - 1) / 2, the bound. Every difference class
+    is used once at most, by a chosen (b, c) or by the base round (so exactly once)."""
+    from pysat.card import CardEnc, EncType
+    from pysat.formula import IDPool
+
+    n, rounds_across = 3 * m, (m - 1) // 2
+    cls, cap = golfer._classes(m, 3, 0)
+    pool = IDPool()
+    out: list[list[int]] = []
+
+    def x(p: int, j: int) -> int:
+        return pool.id(("x", p, j))
+
+    def s(b: int, c: int) -> int:
+        return pool.id(("s", b, c))
+
+    for p in range(n):
+        out.extend(CardEnc.equals([x(p, j) for j in range(m)], 1, vpool=pool,
+                                  encoding=EncType.pairwise).clauses)
+    for j in range(m):
+        out.extend(CardEnc.equals([x(p, j) for p in range(n)], 3, vpool=pool,
+                                  encoding=EncType.seqcounter).clauses)
+    for p in range(m):  # groups numbered by their first member
+        out.extend([-x(p, j)] for j in range(p + 1, m))
+    chosen = [s(b, c) for b, c in itertools.product(range(m), repeat=2)]
+    out.extend(CardEnc.equals(chosen, rounds_across, vpool=pool,
+                              encoding=EncType.seqcounter).clauses)
+    uses: dict[int, list[int]] = {}
+    for b, c in itertools.product(range(m), repeat=2):
+        for p, q in ((0, m + b), (0, 2 * m + c), (m + b, 2 * m + c)):
+            uses.setdefault(int(cls[p, q]), []).append(s(b, c))
+    for p, q in itertools.combinations(range(n), 2):
+        c = int(cls[p, q])
+        if cap[c] == 0:
+            out.extend([-x(p, j), -x(q, j)] for j in range(m))
+            continue
+        together = pool.id(("t", p, q))
+        out.extend([-x(p, j), -x(q, j), together] for j in range(m))
+        uses.setdefault(c, []).append(together)
+    for lits in uses.values():
+        if len(lits) > 1:
+            out.extend(CardEnc.atmost(lits, 1, vpool=pool, encoding=EncType.seqcounter).clauses)
+    return out, x, s
+
+
+def solve_kirkman(m: int, seed: int = 0) -> np.ndarray | None:
+    """Every round (rounds, 3m) of the Kirkman system of :func:`kirkman_clauses`, the rounds
+    across the bands first; None if there is none of that form. Seeds as :func:`solve`."""
+    from pysat.solvers import Solver
+
+    out, x, s = kirkman_clauses(m)
+    with Solver(name="cadical153", bootstrap_with=out) as solver:
+        if seed:
+            rng = np.random.default_rng(seed)
+            top = max(abs(v) for clause in out for v in clause)
+            solver.set_phases((np.arange(1, top + 1) * rng.choice([-1, 1], top)).tolist())
+        if not solver.solve():
+            return None
+        model = set(v for v in solver.get_model() if v > 0)
+    x_of = np.arange(m)
+    rounds = [np.concatenate([x_of, (x_of - b) % m, (x_of - c) % m])  # (x + b, 1) is in group x
+              for b, c in itertools.product(range(m), repeat=2) if s(b, c) in model]
+    base = np.array([next(j for j in range(m) if x(p, j) in model) for p in range(3 * m)])
+    band, at = np.divmod(np.arange(3 * m), m)
+    for shift in range(m):  # point (x, band) sits where (x - shift, band) sits in the base
+        rounds.append(base[band * m + (at - shift) % m])
+    return np.array(rounds, np.int64)
+
+
+def store_kirkman(sizes: list[int], seconds: float) -> None:
+    """Kirkman systems for the sizes n = 3 (mod 6) that ``designs`` builds none for (in
+    24-120: 33, 69 and 105), stored whole (m = 1: each row a round) if the engine does well
+    with them."""
+    for n in sizes:
+        shape = (3,) * (n // 3)
+        if n % 6 != 3 or designs.kirkman_rounds(np.arange(n)) is not None or shape in stored_now():
+            continue
+        for seed in range(RESEEDS + 1):
+            start = time.perf_counter()
+            rows = _in_child(["kirkman", n // 3, seed], seconds)
+            found = None if rows is None else (len(rows), 1, n, 0, rows)
+            if not _verdict(stored_now(), n, 3, seed, found, time.perf_counter() - start, ""):
+                break
+
+
 def solve_within(
     m: int, b: int, r: int, f: int, sizes: tuple[int, ...], seconds: float, seed: int = 0
 ):
     """:func:`solve` in a process of its own, stopped after ``seconds`` (the solver cannot
     be interrupted from within)."""
-    job = json.dumps([m, b, r, f, list(sizes), seed])
+    return _in_child(["cyclic", m, b, r, f, list(sizes), seed], seconds)
+
+
+def _in_child(job: list, seconds: float):
+    """One solver call (``job``: its kind and arguments) in a child process; None when it
+    finds nothing or runs out of time."""
+    job = json.dumps(job)
     try:
         done = subprocess.run([sys.executable, __file__, "--solve", job], capture_output=True,
                               text=True, timeout=seconds, check=True,
@@ -257,12 +353,19 @@ def main() -> None:
     parser.add_argument("--live", action="store_true",
                         help="store what the engine's own search finds for threes instead "
                         "(seconds a size), so that no process has to search")
+    parser.add_argument("--kirkman", action="store_true",
+                        help="store Kirkman systems (threes, n = 3 mod 6) for the sizes the "
+                        "constructions in designs miss")
     parser.add_argument("--solve", help=argparse.SUPPRESS)  # one structure, in a child
     args = parser.parse_args()
     if args.solve:
         _end_with(int(os.environ.get("FIND_SCHEDULES_PARENT", os.getppid())))
-        m, b, r, f, shape, seed = json.loads(args.solve)
-        found = solve(m, b, r, f, tuple(shape), seed)
+        kind, *job = json.loads(args.solve)
+        if kind == "kirkman":
+            found = solve_kirkman(*job)
+        else:
+            m, b, r, f, shape, seed = job
+            found = solve(m, b, r, f, tuple(shape), seed)
         print(json.dumps(None if found is None else found.tolist()))
         return
     sizes: list[int] = []
@@ -277,6 +380,9 @@ def main() -> None:
         parser.error("--groups: usual group sizes from 3 to 8, such as 3,4")
     if args.live:
         store_live(sizes)
+        return
+    if args.kirkman:
+        store_kirkman(sizes, args.seconds)
         return
     table = dict(golf_schedules.BASE_ROUNDS)
     tasks = []

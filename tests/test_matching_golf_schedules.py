@@ -74,6 +74,20 @@ def test_the_finder_rebuilds_a_stored_schedule():
     assert tuple(golfer.encode(row) for row in base) == rows
 
 
+def test_the_finder_builds_kirkman_systems_with_rounds_across_the_level_bands():
+    """The form the finder asks for (--kirkman): every pair of 21 people once in 10 rounds,
+    the first 3 with one person of each band (a third of the levels) in every group."""
+    spec = importlib.util.spec_from_file_location("find_schedules", FINDER)
+    finder = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(finder)
+    rows = finder.solve_kirkman(7)
+    rounds = golfer._develop(rows, 1, 21, (3,) * 7)
+    check_schedule(rounds, 21)
+    assert len(rounds) == round_bound(21, (3,) * 7) == 10
+    for groups in rounds[:3]:
+        assert all(sorted(x // 7 for x in g) == [0, 1, 2] for g in groups.tolist())
+
+
 @pytest.fixture
 def forget_stored(monkeypatch):
     """Call to run the engine as if nothing were stored: the live search's schedules, not
@@ -90,7 +104,8 @@ def forget_stored(monkeypatch):
 
 
 @pytest.mark.parametrize(
-    ("n", "k", "seed"), [(24, 4, 1), (24, 4, 2), (30, 5, 1), (30, 5, 2), (46, 5, 7)]
+    ("n", "k", "seed"),
+    [(24, 4, 1), (24, 4, 2), (30, 5, 1), (30, 5, 2), (46, 5, 7), (33, 3, 1), (33, 3, 2)],
 )
 def test_channels_reach_the_stored_schedules_rounds_with_the_spread_kept(
     n, k, seed, forget_stored
@@ -98,8 +113,9 @@ def test_channels_reach_the_stored_schedules_rounds_with_the_spread_kept(
     """24 in fours: all 7 rounds (the bound); 30 in fives: 6 of 7; 46 in fives (a group of
     six a round): 8 of 10, nobody in the six two rounds running, which takes following the
     schedule in an order that keeps that rule (on this channel, widest round first gives
-    7). Without the stored schedule the engine stops short (4-6 rounds), and over the
-    rounds it does reach the spread stays within 5%."""
+    7); 33 in threes: all 16 (a Kirkman system). Without the stored schedule the engine
+    stops short (4-6 rounds; 33 in threes: 13), and over the rounds it does reach the spread
+    stays within 5%."""
     people = channel(n, seed, "uniform" if seed % 2 else "pyramid")
     stored = simulate(people, n, Rules(group_size=k), seed=seed)
     assert len(stored) == golfer.stored_rounds(tuple(group_sizes(n, k)))

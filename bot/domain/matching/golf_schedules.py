@@ -13,10 +13,30 @@ process need not spend up to 15 s on it before its first round of a size.
 Written by bench/find_schedules.py; do not edit by hand. Each entry maps the group sizes
 (largest first) to (m, r, f, base rounds): points are band * m + x for x in Z_m and r bands,
 then f fixed points; a base round gives the group of every point as one character of
-golfer.DIGITS, and adding c in Z_m to every x gives its m rounds.
+golfer.DIGITS, and adding c in Z_m to every x gives its m rounds. Kirkman systems that
+designs builds none for (``--kirkman``: 33 people and up) are not all shifts of a few rounds,
+so they are stored whole: m = 1, a band a point, each base round a round.
 """
 
 BASE_ROUNDS: dict[tuple[int, ...], tuple[int, int, int, tuple[str, ...]]] = {
+    (3,) * 11: (1, 33, 0, (
+        '0123456789a89a0123456789a01234567',
+        '0123456789a789a0123456a0123456789',
+        '0123456789a3456789a01223456789a01',
+        '0123456789a23456789a019a012345678',
+        '0123456789a123456789a06789a012345',
+        '0122452767441a990918a655830a73638',
+        '40122452767641a990918a855830a7363',
+        '74012245276a641a9909183855830a736',
+        '674012245278a641a9909163855830a73',
+        '7674012245218a641a9909363855830a7',
+        '27674012245918a641a9907363855830a',
+        '527674012240918a641a99a7363855830',
+        '4527674012290918a641a90a736385583',
+        '24527674012990918a641a30a73638558',
+        '22452767401a990918a641830a7363855',
+        '122452767401a990918a645830a736385',
+    )),
     (4,) * 6: (7, 3, 3, (
         '004530125032421352141345',
     )),
