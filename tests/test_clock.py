@@ -667,3 +667,23 @@ def test_clock_help_lists_the_grace_window():
     )
     assert result.returncode == 0
     assert "--grace-hours" in result.stdout and "CLOCK_GRACE_HOURS" in result.stdout
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_ctrl_c_under_serve_stops_the_clock_without_a_traceback(settings, slack, tmp_path, attempt):
+    """Ctrl-C in a terminal reaches the whole process group: the clock gets SIGINT, and
+    from serve, stopping, SIGTERM right after. The second signal must not stop it again
+    (that was a traceback: the scheduler was no longer running)."""
+    clocks = start_clocks(1, clock_env(settings, slack), tmp_path)
+    process, _log, path = clocks[0]
+    try:
+        wait_for(lambda: "clock started" in path.read_text(errors="replace"), clocks)
+        time.sleep(0.2 * attempt)
+        process.send_signal(signal.SIGINT)
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=20)
+    finally:
+        (log,) = stop_clocks(clocks)
+    assert "Traceback" not in log, log
+    assert process.returncode == 0, log
+    assert log.count("clock stopping") == 1 and "clock stopped" in log

@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
-from apscheduler.schedulers.blocking import BlockingScheduler
 
 from bot.common import logs, metrics
 from bot.common.config import ConfigError, Settings
@@ -459,23 +458,25 @@ def run_clock(
     """
     hours = grace_hours(grace)
     clock = Clock(settings, grace=dt.timedelta(hours=hours))
-    scheduler = BlockingScheduler(timezone="UTC")
+    scheduler = BackgroundScheduler(timezone="UTC")
     _schedule(scheduler, clock, tick_seconds)
+    # Stopping happens here, once, however many reasons arrive: Ctrl-C reaches serve's whole
+    # process group, so the clock gets SIGINT and, from serve stopping, SIGTERM too; and a
+    # signal may come before the scheduler runs, which it could not be stopped in.
+    reasons: list[str] = []
+    stopping = threading.Event()
 
-    def stop(signum, _frame):
-        log.info("clock stopping (signal %s)", signum)
-        clock.stop()
-        scheduler.shutdown(wait=False)
+    def stop_for(reason: str) -> None:
+        reasons.append(reason)
+        stopping.set()
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, lambda signum, _frame: stop_for(f"signal {signum}"))
+    signal.signal(signal.SIGINT, lambda signum, _frame: stop_for(f"signal {signum}"))
     if parent_pid is not None:
 
         def watch_parent() -> None:
             if os.getppid() != parent_pid:
-                log.info("clock stopping: serve (pid %s) is gone", parent_pid)
-                clock.stop()
-                scheduler.shutdown(wait=False)
+                stop_for(f"serve, pid {parent_pid}, is gone")
 
         scheduler.add_job(watch_parent, "interval", seconds=1, id="parent", name="watch serve")
     log.info(
@@ -483,5 +484,10 @@ def run_clock(
         tick_seconds, f"{hours:g}",
     )
     scheduler.start()
+    while not stopping.wait(1):
+        pass
+    log.info("clock stopping (%s)", reasons[0])
+    clock.stop()
+    scheduler.shutdown(wait=False)
     clock.wait_until_idle()
     log.info("clock stopped")
