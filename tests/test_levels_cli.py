@@ -99,6 +99,39 @@ def test_a_bad_file_is_one_line_on_stderr_with_exit_code_2(env, capsys, tmp_path
     assert (code, err) == (2, "error: missing.csv: no such file\n")
 
 
+def _level_and_department(env, user_id):
+    with session_scope(env["DATABASE_URL"]) as session:
+        row = session.execute(
+            select(Member.level, Member.department).where(Member.user_id == user_id)
+        ).one_or_none()
+    return tuple(row) if row else None
+
+
+def test_a_row_with_fewer_cells_than_the_header_is_a_bad_row_not_a_removal(env, capsys, tmp_path):
+    code, _, _ = levels(capsys, "import", write(tmp_path, "user_id,level,department\nU2,5,Sales\n"))
+    assert code == 0 and _level_and_department(env, "U2") == (5, "Sales")
+    name = write(tmp_path, "user_id,level,department\nU2\nU1,4\n")
+    code, out, err = levels(capsys, "import", name)
+    assert (code, err) == (1, "")
+    assert "  matched         0" in out and "  bad rows        2" in out
+    assert (
+        "    hr.csv line 2: has 2 fewer cell(s) than the header has columns (level, department "
+        "missing): add them, or leave a cell empty between commas to remove a value"
+    ) in out
+    assert "    hr.csv line 3: has 1 fewer cell(s) than the header has columns (department " in out
+    assert _level_and_department(env, "U2") == (5, "Sales")
+    assert _level_and_department(env, "U1") is None
+    code, out, _ = levels(capsys, "import", name, "--strict")
+    assert code == 2 and _level_and_department(env, "U2") == (5, "Sales")
+
+
+def test_a_header_without_rows_is_refused_with_exit_code_2(env, capsys, tmp_path, slack):
+    code, out, err = levels(capsys, "import", write(tmp_path, "user_id,level\n\n# none yet\n"))
+    assert (code, out) == (2, "")
+    assert err == "error: hr.csv: has no rows after the header: add one person a line\n"
+    assert not slack.calls("users.list")
+
+
 def test_export_shows_every_value_and_its_source(env, capsys):
     with session_scope(env["DATABASE_URL"]) as session:
         set_value(session, "T1", "U1", "level", 8, "admin")

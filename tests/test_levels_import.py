@@ -228,10 +228,13 @@ def test_a_missing_file_is_named(migrated_url, client, tmp_path):
         run(migrated_url, client, tmp_path / "nope.csv")
 
 
-def test_a_header_alone_imports_nothing_without_asking_slack(migrated_url, client, slack, tmp_path):
-    report = run(migrated_url, client, write(tmp_path, "user_id,level\n"))
-    assert (report.rows, report.matched) == (0, 0) and not slack.calls("users.list")
-    assert report.applied and report.summary().splitlines()[-1] == "  bad rows        0"
+def test_a_header_alone_is_refused_without_asking_slack(migrated_url, client, slack, tmp_path):
+    with pytest.raises(InputError) as error:
+        run(migrated_url, client, write(tmp_path, "user_id,level\n"))
+    assert str(error.value).endswith(
+        "people.csv: has no rows after the header: add one person a line"
+    )
+    assert not slack.calls("users.list")
 
 
 def test_emails_without_the_email_scope_say_which_scope_is_missing(migrated_url, tmp_path):

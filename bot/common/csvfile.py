@@ -57,6 +57,7 @@ class Record:
     line: int
     cells: dict[str, str]
     extra: int = 0  # cells beyond the header's columns
+    missing: int = 0  # the header's last columns the row has no cell for (not empty cells)
 
 
 def column_key(name: str) -> str:
@@ -211,7 +212,8 @@ def read_table(path: str | Path, data: bytes | None = None) -> tuple[list[str], 
             if not any(cell.strip() for cell in row) or _comment(row[0]):
                 continue
             cells = {key: (row[i].strip() if i < len(row) else "") for i, key in enumerate(header)}
-            records.append(Record(start, cells, max(0, len(row) - len(header))))
+            extra, missing = max(0, len(row) - len(header)), max(0, len(header) - len(row))
+            records.append(Record(start, cells, extra, missing))
     except csv.Error as error:
         raise InputError(
             name, reader.line_num + first, None, f"is not valid CSV ({error})"

@@ -200,10 +200,10 @@ def import_levels(
 ) -> ImportReport:
     """Apply an HR file to one workspace and report what happened.
 
-    File-level problems (missing, empty, not UTF-8, no usable columns) raise InputError and
-    change nothing. Row problems are listed in the report: the good rows are applied, or,
-    with ``strict``, nothing is. With ``dry_run`` (or a refused strict import) the session is
-    rolled back; otherwise the caller commits.
+    File-level problems (missing, empty, not UTF-8, no usable columns, no rows) raise
+    InputError and change nothing. Row problems are listed in the report: the good rows are
+    applied, or, with ``strict``, nothing is. With ``dry_run`` (or a refused strict import)
+    the session is rolled back; otherwise the caller commits.
     """
     name = str(path)
     header, records = read_table(path, data)
@@ -217,8 +217,7 @@ def import_levels(
         strict=strict,
     )
     if not records:
-        report.applied = not dry_run
-        return report
+        raise InputError(name, None, None, "has no rows after the header: add one person a line")
     if directory is None:
         directory = walk_users(client)
 
@@ -242,6 +241,16 @@ def import_levels(
         cells = {canonical: record.cells.get(key, "") for canonical, key in columns.items()}
         if record.extra:
             bad(record.line, None, f"has {record.extra} more cell(s) than the header has columns")
+            continue
+        if record.missing:
+            # A cut-off row must not read as empty cells: those remove what HR said before.
+            absent = ", ".join(header[-record.missing :])
+            bad(
+                record.line,
+                None,
+                f"has {record.missing} fewer cell(s) than the header has columns ({absent} "
+                "missing): add them, or leave a cell empty between commas to remove a value",
+            )
             continue
         user_id = cells.get("user_id") or ""
         email = (cells.get("email") or "").casefold()
