@@ -500,6 +500,40 @@ def test_the_file_is_private_even_where_it_replaces_a_readable_one(source, tmp_p
     assert [p.name for p in tmp_path.iterdir() if "partial" in p.name] == []
 
 
+def test_a_link_stays_a_link_and_the_file_it_names_gets_the_export(source, tmp_path):
+    (tmp_path / "backups").mkdir()
+    real = tmp_path / "backups" / "lunch.jsonl"
+    real.write_text("old")
+    real.chmod(0o644)
+    link = tmp_path / "lunch.jsonl"
+    link.symlink_to(Path("backups") / "lunch.jsonl")
+    assert export(source.database_url, link, tmp_path).returncode == 0
+    assert link.is_symlink() and os.readlink(link) == str(Path("backups") / "lunch.jsonl")
+    assert json.loads(real.read_text().splitlines()[0])["format"] == transfer.FORMAT
+    assert stat.S_IMODE(os.stat(real).st_mode) == 0o600
+    assert [p.name for p in tmp_path.rglob("*partial*")] == []
+
+
+def test_a_pipe_or_a_folder_is_refused_and_left_as_it_was(source, tmp_path):
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    (tmp_path / "to-pipe").symlink_to("pipe")
+    (tmp_path / "folder").mkdir()
+    for name, what in [
+        ("pipe", "a named pipe"),
+        ("to-pipe", "a link to a named pipe"),
+        ("folder", "a directory"),
+    ]:
+        result = export(source.database_url, tmp_path / name, tmp_path)
+        assert (result.returncode, result.stdout, result.stderr) == (
+            2, "", f"error: cannot write {tmp_path / name}: it is {what}: name a regular file\n"
+        )  # fmt: skip
+    assert stat.S_ISFIFO(os.lstat(pipe).st_mode)
+    assert os.readlink(tmp_path / "to-pipe") == "pipe"
+    assert list((tmp_path / "folder").iterdir()) == []
+    assert [p.name for p in tmp_path.rglob("*partial*")] == []
+
+
 def test_both_commands_explain_themselves_and_warn_about_tokens(tmp_path):
     for command in ("export", "import"):
         result = run_cli(command, "--help", env=app_env(), cwd=tmp_path)

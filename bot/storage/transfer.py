@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -204,20 +205,44 @@ def _export_table(connection, table: sa.Table, count: int, stream, progress) -> 
         progress(table.name, done, count)
 
 
+_NOT_FILES = {
+    stat.S_IFDIR: "a directory",
+    stat.S_IFIFO: "a named pipe",
+    stat.S_IFCHR: "a device",
+    stat.S_IFBLK: "a device",
+    stat.S_IFSOCK: "a socket",
+}
+
+
 @contextmanager
 def _private_file(path: Path) -> Iterator[TextIO]:
     """A file only its owner can read, written beside `path` and moved there when complete:
-    a failed export leaves no half file, and an existing file is replaced, never widened."""
+    a failed export leaves no half file, and an existing file is replaced, never widened.
+    A link is followed, so the link stays and its file gets the export; a pipe, device or
+    directory is refused, since moving a file there would destroy it."""
     path = Path(path)
+    target = Path(os.path.realpath(path))
     try:
-        fd, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+        mode = os.stat(target).st_mode
+    except FileNotFoundError:
+        mode = stat.S_IFREG  # a new file
+    except OSError as error:
+        raise TransferError(f"cannot write {path}: {error.strerror}") from None
+    if not stat.S_ISREG(mode):
+        what = _NOT_FILES.get(stat.S_IFMT(mode), "a special file")
+        what = f"a link to {what}" if path.is_symlink() else what
+        raise TransferError(f"cannot write {path}: it is {what}: name a regular file")
+    try:
+        fd, partial = tempfile.mkstemp(
+            dir=target.parent, prefix=f".{target.name}.", suffix=".partial"
+        )
     except OSError as error:
         raise TransferError(f"cannot write {path}: {error.strerror}") from None
     try:
         os.fchmod(fd, 0o600)  # mkstemp's default already; said here because it matters
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as stream:
             yield stream
-        os.replace(partial, path)
+        os.replace(partial, target)
     except OSError as error:
         raise TransferError(f"cannot write {path}: {error.strerror}") from None
     finally:
