@@ -3,6 +3,7 @@ TEST_DATABASE_URL is set) and helpers to run the app as a real process."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -239,13 +240,15 @@ def settings(slack, migrated_url):
 
 class DroppingSlack:
     """Where Slack should answer, a server that takes each connection and closes it unanswered
-    (as a proxy or a network outage does); it counts the attempts."""
+    (as a proxy or a network outage does); it counts the attempts. ``answers`` are given
+    first, one a request (Slack lost after a first call)."""
 
     def __init__(self):
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.listener.settimeout(0.2)
         self.api_url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/api/"
         self.attempts = 0
+        self.answers: list[dict] = []
         self.running = True
         self.thread = threading.Thread(target=self._serve, daemon=True)
 
@@ -255,13 +258,19 @@ class DroppingSlack:
                 connection, _ = self.listener.accept()
             except TimeoutError:
                 continue
-            self.attempts += 1
             with connection:
                 connection.settimeout(2)
                 try:
-                    connection.recv(65536)  # the request, left unanswered
+                    connection.recv(65536)  # the request, left unanswered unless answers wait
+                    if self.answers:
+                        body = json.dumps(self.answers.pop(0)).encode()
+                        head = ("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n")
+                        connection.sendall(head.encode() + body)
+                        continue
                 except OSError:
                     pass
+                self.attempts += 1
 
 
 @pytest.fixture

@@ -131,7 +131,8 @@ def test_serve_when_slack_cannot_be_reached_says_so_in_one_line(tmp_path):
 
 
 @pytest.mark.parametrize("command", [("migrate",), ("stats",), ("serve",), ("clock",),
-                                     ("round", "C1"), ("export", "--out", "x.jsonl")])  # fmt: skip
+                                     ("round", "C1"), ("export", "--out", "x.jsonl"),
+                                     ("levels", "export")])  # fmt: skip
 def test_a_database_that_cannot_be_reached_is_one_line_and_exit_2(command, tmp_path):
     """Nothing listens where DATABASE_URL points: every command that needs the database says
     so in one line, without the URL (it may hold a password), and no traceback."""

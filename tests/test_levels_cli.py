@@ -1,6 +1,7 @@
 """`python -m bot levels …`: summaries, exit codes, one-line errors, every command's --help."""
 
 import argparse
+import errno
 import io
 
 import pytest
@@ -234,11 +235,24 @@ def test_with_team_a_revoked_token_is_one_line_before_any_change(env, capsys, tm
     code, out, err = levels(capsys, "import", name, "--team", "T1")
     assert (code, out) == (2, "")
     assert err == (
-        "error: Slack answered auth.test with token_revoked: check the bot token and that "
-        "the app is installed with its scopes\n"
+        "error: Slack refused SLACK_BOT_TOKEN (token_revoked): check the Bot User OAuth Token "
+        "under OAuth & Permissions and that the app is installed\n"
     )
     with session_scope(env["DATABASE_URL"]) as session:
         assert session.scalar(select(Member.level).where(Member.user_id == "U1")) is None
+
+
+def test_a_team_that_is_not_the_tokens_workspace_is_refused_before_any_change(env, capsys,
+                                                                             tmp_path):
+    name = write(tmp_path, "email,level\nada@acme.test,8\n")
+    code, out, err = levels(capsys, "import", name, "--team", "TNOPE")
+    assert (code, out) == (2, "")
+    assert err == (
+        "error: --team TNOPE is not the workspace of SLACK_BOT_TOKEN (T1): leave --team out, "
+        "or give --team T1\n"
+    )
+    with session_scope(env["DATABASE_URL"]) as session:
+        assert session.scalars(select(Member.team_id)).all() == []
 
 
 def test_with_team_slack_out_of_reach_is_said_after_a_few_tries(env, capsys, tmp_path,
@@ -246,10 +260,27 @@ def test_with_team_slack_out_of_reach_is_said_after_a_few_tries(env, capsys, tmp
     name = write(tmp_path, "email,level\nada@acme.test,8\n")
     monkeypatch.setenv("SLACK_API_URL", dropping_slack.api_url)
     code, out, err = levels(capsys, "import", name, "--team", "T1")
-    assert (code, out) == (1, "")
+    assert (code, out) == (2, "")
     assert err.startswith(f"error: cannot reach Slack at {dropping_slack.api_url} (")
     assert err.endswith("): check the network connection, or SLACK_API_URL if you changed it\n")
     assert err.count("\n") == 1 and dropping_slack.attempts == 3  # quick: not eight retries
+
+
+def test_output_that_cannot_be_written_is_not_blamed_on_slack(env, monkeypatch):
+    """A full disk or a closed pipe under `levels titles` was "cannot reach Slack", exit 1;
+    it goes to the command line, which says what it is (tests/test_cli_output.py)."""
+
+    class Full(io.StringIO):
+        def write(self, text):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    parser = argparse.ArgumentParser(prog="python -m bot")
+    levels_cli.add_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["levels", "titles"])
+    monkeypatch.setattr("sys.stdout", Full())
+    with pytest.raises(OSError) as raised:
+        args.func(args)
+    assert raised.value.errno == errno.ENOSPC
 
 
 def test_progress_goes_to_stderr_only_when_it_is_a_terminal(monkeypatch):

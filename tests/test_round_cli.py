@@ -65,7 +65,8 @@ def test_slack_out_of_reach_is_one_line_before_any_work(env, dropping_slack, sla
 
 def test_slack_lost_during_a_round_is_one_line_and_the_round_resumes(env, dropping_slack, slack,
                                                                       tmp_path):
-    # With --team (as with OAuth installs) nothing asks Slack before the round starts.
+    # Slack answers the first question (whose workspace the token is), then is lost.
+    dropping_slack.answers.append({"ok": True, "team_id": "T1", "user_id": "UBOT"})
     out_of_reach = {**env, "SLACK_API_URL": dropping_slack.api_url}
 
     result = run_cli("round", "C5", "--team", "T1", env=out_of_reach, cwd=tmp_path)
@@ -93,8 +94,7 @@ REFUSED = (
     ("team", "line"),
     [
         ((), f"error: {REFUSED}"),  # asked first, which workspace the token is
-        (("--team", "T1"),  # asked when the round starts
-         f"error: round not finished: {REFUSED}; running this command again resumes the round"),
+        (("--team", "T1"), f"error: {REFUSED}"),  # asked first, whether T1 is that workspace
     ],
     ids=["bot token's team", "--team"],
 )

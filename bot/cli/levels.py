@@ -15,7 +15,12 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from bot.cli.runtime import settings_for_command, team_for_command, unreachable
+from bot.cli.runtime import (
+    output_failed,
+    settings_for_command,
+    team_for_command,
+    unreachable,
+)
 from bot.common import config
 from bot.common.config import ConfigError, Settings
 from bot.common.csvfile import InputError, write_csv
@@ -89,12 +94,14 @@ def _guarded(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Na
             print(f"error: {slack_answered(error)}{hint}", file=sys.stderr)
             return EXIT_USAGE if code in TOKEN_ERRORS else EXIT_PARTIAL
         except OSError as error:
+            if output_failed(error):
+                raise  # our own output, said by the command line as for every command
             reach = cannot_reach(config.load(), error)  # settings are sound: Slack was called
             print(f"error: {reach}: {REACH_SLACK}", file=sys.stderr)
             return EXIT_PARTIAL
-        except OperationalError as error:
+        except OperationalError as error:  # nothing was applied: not "some rows skipped"
             print(f"error: {unreachable(error)}", file=sys.stderr)
-            return EXIT_PARTIAL
+            return EXIT_USAGE
 
     return run
 

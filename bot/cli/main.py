@@ -7,6 +7,8 @@ code 2; nothing here should end in a traceback.
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 
 from sqlalchemy.exc import OperationalError
@@ -16,7 +18,7 @@ from bot.cli import levels as levels_cli
 from bot.cli import report as insights_report
 from bot.cli import rounds as round_cli
 from bot.cli import transfer as transfer_cli
-from bot.cli.runtime import settings_for_command, unreachable
+from bot.cli.runtime import output_failed, settings_for_command, unreachable
 from bot.common.config import ConfigError
 from bot.sandbox import command as demo
 from bot.storage.db import migrate
@@ -147,7 +149,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args) or 0
+        code = args.func(args) or 0
+        sys.stdout.flush()  # a closed pipe or a full disk shows here, not in Python's exit
+        return code
+    except OSError as error:
+        if not output_failed(error):
+            raise
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush
+        if isinstance(error, BrokenPipeError):  # `| head` has all it wanted: no message
+            return 128 + signal.SIGPIPE
+        print(f"error: cannot write the output ({error.strerror}): free some space, or send "
+              "it somewhere else", file=sys.stderr)  # fmt: skip
+        return 1
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE

@@ -3,6 +3,9 @@ and which workspace it works on."""
 
 from __future__ import annotations
 
+import errno
+import urllib.error
+
 from bot.common import config, logs
 from bot.common.config import ConfigError, Settings
 from bot.slack.client import check_bot_token
@@ -16,6 +19,16 @@ def unreachable(error: Exception) -> str:
             "that its server is up (PostgreSQL) or its folder exists and is writable (SQLite)")  # fmt: skip
 
 
+def output_failed(error: OSError) -> bool:
+    """Whether writing our own output failed (the reader of a pipe went away, a full disk),
+    rather than a call to Slack: that is not Slack's fault and needs other advice."""
+    if isinstance(error, BrokenPipeError):
+        return True
+    return error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG) and not isinstance(
+        error, urllib.error.URLError
+    )
+
+
 def settings_for_command(*, migrate: bool = True) -> Settings:
     settings = config.load()
     logs.configure(settings)
@@ -27,11 +40,19 @@ def settings_for_command(*, migrate: bool = True) -> Settings:
 
 
 def team_for_command(settings: Settings, team: str | None) -> str:
-    """--team, else the one workspace: the bot token's (auth.test) or the only installed one."""
+    """--team, else the one workspace: the bot token's (auth.test) or the only installed one.
+    With a bot token, --team must be its workspace: a mistyped one would file data under a
+    workspace that does not exist."""
+    if not settings.oauth:
+        own = check_bot_token(settings)["team_id"]  # a refusal or no answer: one line, quickly
+        if team and team != own:
+            raise ConfigError(
+                f"--team {team} is not the workspace of SLACK_BOT_TOKEN ({own}): "
+                f"leave --team out, or give --team {own}"
+            )
+        return own
     if team:
         return team
-    if not settings.oauth:
-        return check_bot_token(settings)["team_id"]  # a refusal or no answer: one line, quickly
     from bot.domain.services.workspaces import active_teams
 
     teams = active_teams(settings.database_url)
