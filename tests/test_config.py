@@ -1,7 +1,12 @@
 """Settings: defaults, and one clear line for every missing or contradictory value."""
 
+import os
+import signal
+import subprocess
+import sys
+
 import pytest
-from conftest import app_env, run_cli
+from conftest import SIGNING_SECRET, app_env, run_cli
 
 from bot.common.config import ConfigError, load
 
@@ -154,3 +159,81 @@ def test_a_sqlite_file_in_a_folder_that_does_not_exist_is_one_line_and_exit_2(tm
     assert result.returncode == 2, result.stderr
     (line,) = result.stderr.strip().splitlines()
     assert "(unable to open database file)" in line and "its folder exists" in line
+
+
+def _one_line(result: subprocess.CompletedProcess) -> str:
+    """The one line a mistake the user can fix gets: exit code 2, no traceback."""
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    return line
+
+
+@pytest.mark.parametrize("command", [("stats",), ("migrate",), ("levels", "export"),
+                                     ("export", "--out", "x.jsonl")])  # fmt: skip
+def test_a_file_that_is_not_a_database_is_one_line_and_left_as_it_is(command, tmp_path):
+    notes = tmp_path / "notes.db"
+    notes.write_text("these are notes, not a database\n")
+    result = run_cli(*command, env=app_env(DATABASE_URL=f"sqlite:///{notes}"), cwd=tmp_path)
+    line = _one_line(result)
+    assert line.startswith("error: cannot use the database at DATABASE_URL (")
+    assert "(file is not a database): point DATABASE_URL at a Worth Knowing database" in line
+    assert notes.read_text() == "these are notes, not a database\n"
+    assert sorted(path.name for path in tmp_path.glob("notes*")) == ["notes.db"]
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("postgresql://worth:hunter2@127.0.0.1:abc/lunch", "has a port that is not a number"),
+        ("postgresql+psycopg2://worth:hunter2@127.0.0.1/lunch",
+         "use postgresql:// or postgresql+psycopg:// (psycopg 3)"),
+    ],
+)  # fmt: skip
+def test_a_database_url_the_app_cannot_use_is_one_line_without_its_password(url, says, tmp_path):
+    result = run_cli("stats", env=app_env(DATABASE_URL=url), cwd=tmp_path)
+    line = _one_line(result)
+    assert line.startswith("error: DATABASE_URL ") and says in line
+    assert "hunter2" not in result.stdout + result.stderr
+
+
+def test_a_dotenv_file_that_is_not_utf8_is_one_line(tmp_path):
+    (tmp_path / ".env").write_bytes(b"DATABASE_URL=sqlite:///\xfc.db\n")  # Latin-1
+    line = _one_line(run_cli("stats", env=app_env(), cwd=tmp_path))
+    assert line.startswith("error: .env is not UTF-8 text: save it again with the UTF-8 encoding")
+
+
+@pytest.mark.parametrize(("value", "where"), [("abc", "environment"), ("0", "environment"),
+                                              ("0", ".env"), ("", "environment")])  # fmt: skip
+def test_web_concurrency_that_is_no_worker_count_stops_serve_before_it_starts(
+    slack, database_url, tmp_path, value, where
+):
+    """0 workers used to start a master that says it listens but never answers."""
+    from conftest import free_port
+
+    env = app_env(
+        SLACK_BOT_TOKEN="xoxb-T1", SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=slack.api_url, DATABASE_URL=database_url,
+    )  # fmt: skip
+    env.pop("WEB_CONCURRENCY", None)
+    if where == ".env":
+        (tmp_path / ".env").write_text(f"WEB_CONCURRENCY={value}\n")
+    else:
+        env["WEB_CONCURRENCY"] = value
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--no-clock"],
+        env={**env, "PORT": str(free_port())}, cwd=tmp_path, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+    )  # fmt: skip
+    try:
+        stdout, stderr = serve.communicate(timeout=30)
+    finally:
+        if serve.poll() is None:  # it started after all: stop it and every worker it forked
+            os.killpg(serve.pid, signal.SIGKILL)
+            serve.communicate()
+    line = _one_line(subprocess.CompletedProcess(serve.args, serve.returncode, stdout, stderr))
+    assert line == (
+        f"error: WEB_CONCURRENCY is {value!r}: set it to a whole number of worker processes, "
+        "1 or more (or unset it for 1)"
+    )
+    assert stdout == ""

@@ -95,6 +95,9 @@ def test_the_demo_plays_weeks_of_lunch_groups_as_people_see_them(tmp_path):
         (("--size", "9"), "error: --size is '9': use a whole number from 2 to 8"),
         (("--people", "nobody.csv"), "error: nobody.csv: no such file"),
         (("--weeks", "2", "--colour"), "python -m bot: error: unrecognized arguments: --colour"),
+        (("--keep", "/dev/null/x"), "error: --keep /dev/null/x: cannot make this folder (Not a "
+                                    "directory): name a folder you can write to"),
+        (("--keep", "/proc/nope"), "error: --keep /proc/nope: cannot make this folder ("),
     ],
 )
 def test_bad_options_get_one_line_and_exit_code_2(tmp_path, args, says):

@@ -103,6 +103,22 @@ def test_a_token_slack_refuses_and_an_old_database(slack, database_url, tmp_path
     assert "[FAIL] Socket Mode: Slack refused SLACK_APP_TOKEN (invalid_auth)" in result.stdout
 
 
+def test_a_database_of_a_newer_version_needs_the_newer_app_not_migrate(
+    slack, migrated_url, tmp_path
+):
+    from test_migrations import written_by_a_newer_version
+
+    written_by_a_newer_version(migrated_url)
+    result = run_cli("doctor", env=doctor_env(slack, migrated_url), cwd=tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert (
+        "[FAIL] Database: written by a newer version of Worth Knowing (revision 0099_future "
+        "unknown to this one)\n"
+        "       -> upgrade Worth Knowing, or point DATABASE_URL at this version's database\n"
+    ) in result.stdout
+    assert "migrate" not in result.stdout and "Traceback" not in result.stderr
+
+
 def test_a_missing_setting_is_one_line_and_exit_2(slack, migrated_url, tmp_path):
     env = app_env(SLACK_API_URL=slack.api_url, DATABASE_URL=migrated_url)
     result = run_cli("doctor", env=env, cwd=tmp_path)

@@ -3,8 +3,9 @@
 import datetime as dt
 import json
 
+import pytest
 from conftest import app_env, run_cli
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from bot.storage.db import engine_for, head_revision
 
@@ -147,3 +148,26 @@ def test_upgrading_lets_a_persons_own_level_win_over_the_job_titles(database_url
     assert levels() == {"UBOTH": (3, "self"), "UADMIN": (6, "admin"), "UTITLE": (5, "title")}
     to("0006_exact", down=True)
     assert levels() == {"UBOTH": (8, "title"), "UADMIN": (6, "admin"), "UTITLE": (5, "title")}
+
+
+def written_by_a_newer_version(url: str) -> None:
+    """As a later version of the app leaves the database: at a revision this one lacks."""
+    with engine_for(url).begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0099_future'"))
+
+
+@pytest.mark.parametrize("command", ["migrate", "stats"])
+def test_a_database_of_a_newer_version_is_one_line_and_left_as_it_is(
+    command, migrated_url, tmp_path
+):
+    written_by_a_newer_version(migrated_url)
+    result = run_cli(command, env=app_env(DATABASE_URL=migrated_url), cwd=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert result.stderr.splitlines() == [
+        "error: the database at DATABASE_URL was written by a newer version of Worth Knowing "
+        "(revision 0099_future unknown to this one): upgrade Worth Knowing, or point "
+        "DATABASE_URL at this version's database"
+    ]
+    with engine_for(migrated_url).connect() as connection:
+        assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0099_future"

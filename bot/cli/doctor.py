@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.common.config import BOT_SCOPES, Settings
+from bot.common.config import BOT_SCOPES, ConfigError, Settings
 from bot.slack.client import REACH_SLACK, TOKEN_ERRORS, cannot_reach, reason
 from bot.storage.models import Program, utcnow
 
@@ -105,10 +105,13 @@ def connection_check(settings: Settings) -> Check:
 
 def database_check(settings: Settings, checks: list[Check]) -> bool:
     """Whether the database is reachable and at the newest revision (checks are appended)."""
-    from bot.storage.db import current_revision, head_revision
+    from bot.storage.db import NEWER_FIX, current_revision, head_revision, written_by_newer
 
     try:
         revision = current_revision(settings.database_url)
+    except ConfigError as error:  # a file that is no database: the message says what to do
+        checks.append(Check(False, f"Database: {error}"))
+        return False
     except (SQLAlchemyError, OSError) as error:
         why = str(getattr(error, "orig", None) or error).splitlines()[0][:160]
         checks.append(
@@ -120,6 +123,10 @@ def database_check(settings: Settings, checks: list[Check]) -> bool:
         )
         return False
     head = head_revision()
+    newer = written_by_newer(revision)
+    if newer:  # migrate cannot help
+        checks.append(Check(False, f"Database: {newer}", NEWER_FIX))
+        return False
     if revision != head:
         checks.append(
             Check(

@@ -19,16 +19,21 @@ import tempfile
 import time
 from collections.abc import Iterator
 
-from gunicorn.app.base import BaseApplication
-from gunicorn.arbiter import Arbiter
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.common import metrics
-from bot.common.config import ConfigError, Settings
+from bot.common.config import ConfigError, Settings, web_concurrency
 from bot.slack.client import check_bot_token
 from bot.storage.db import dispose_engines
 from bot.storage.models import utcnow
+
+# gunicorn reads WEB_CONCURRENCY as it is imported (its default number of workers), where a
+# bad value would be its traceback: checked first, as the settings check it once .env is read.
+web_concurrency(os.environ.get("WEB_CONCURRENCY"))
+
+from gunicorn.app.base import BaseApplication  # noqa: E402
+from gunicorn.arbiter import Arbiter  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -246,4 +251,4 @@ def _socket_mode_url(client: WebClient, app_token: str) -> str:
 
 
 def default_workers() -> int:
-    return int(os.environ.get("WEB_CONCURRENCY", "1"))
+    return web_concurrency(os.environ.get("WEB_CONCURRENCY"))

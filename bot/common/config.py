@@ -12,6 +12,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from dotenv import load_dotenv
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 SLACK_API_DEFAULT = "https://slack.com/api/"
 DATABASE_DEFAULT = "sqlite:///worthknowing.db"
@@ -70,6 +72,8 @@ class Settings:
     log_format: str = "text"
     # Whether GET /metrics answers (Prometheus text format).
     metrics: bool = True
+    # gunicorn worker processes for `serve` without --workers (WEB_CONCURRENCY).
+    web_concurrency: int = 1
 
     @property
     def app_distribution(self) -> str:
@@ -189,7 +193,7 @@ def _database_url(raw: str | None) -> str:
     # Hosting platforms hand out postgres:// URLs; SQLAlchemy wants a driver name.
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
+            url = "postgresql+psycopg://" + url[len(prefix) :]
     if "://" not in url:
         raise ConfigError(  # not echoed: it may hold a password
             f"DATABASE_URL is not a database URL: use a URL such as {DATABASE_DEFAULT} "
@@ -201,7 +205,26 @@ def _database_url(raw: str | None) -> str:
             f"DATABASE_URL is a {backend[:20]!r} URL: this app runs on SQLite or PostgreSQL; "
             f"use a URL such as {DATABASE_DEFAULT} or postgresql://user@host/dbname"
         )
+    _driver(url)
     return url
+
+
+def _driver(url: str) -> None:
+    """What SQLAlchemy would otherwise find out on first connecting, as a traceback. Nothing
+    of the URL is echoed but its scheme: the rest may hold a password."""
+    try:
+        make_url(url).get_dialect().import_dbapi()
+    except ValueError:  # the only one make_url raises
+        raise ConfigError(
+            "DATABASE_URL has a port that is not a number: use a URL such as "
+            "postgresql://user:password@host:5432/dbname"
+        ) from None
+    except (ImportError, ArgumentError):  # a driver not installed, or none of that name
+        raise ConfigError(
+            f"DATABASE_URL starts with {url.split('://', 1)[0][:40]}://, a driver this app does "
+            "not come with: use postgresql:// or postgresql+psycopg:// (psycopg 3) for "
+            f"PostgreSQL, or a URL such as {DATABASE_DEFAULT}"
+        ) from None
 
 
 def _log_level(raw: str | None) -> str:
@@ -252,10 +275,33 @@ def _distribution(raw: str | None) -> str | None:
     return value
 
 
+def web_concurrency(raw: str | None) -> int:
+    """gunicorn's worker processes for `serve` (WEB_CONCURRENCY, as hosting platforms set it).
+    0 would start no worker at all: an app that says it listens but never answers."""
+    if raw is None:
+        return 1
+    try:
+        workers = int(raw)
+    except ValueError:
+        workers = 0
+    if workers < 1:
+        raise ConfigError(
+            f"WEB_CONCURRENCY is {raw!r}: set it to a whole number of worker processes, "
+            "1 or more (or unset it for 1)"
+        )
+    return workers
+
+
 def load(env: dict[str, str] | None = None, dotenv_path: str | Path | None = None) -> Settings:
     """Read settings; values already in the environment win over the `.env` file."""
     if env is None:
-        load_dotenv(dotenv_path or Path.cwd() / ".env", override=False)
+        try:
+            load_dotenv(dotenv_path or Path.cwd() / ".env", override=False)
+        except UnicodeDecodeError:
+            raise ConfigError(
+                f"{dotenv_path or '.env'} is not UTF-8 text: save it again with the UTF-8 "
+                "encoding (your editor's Save As, or iconv -f latin1 -t utf-8)"
+            ) from None
         env = dict(os.environ)
 
     def get(name: str) -> str | None:
@@ -277,4 +323,5 @@ def load(env: dict[str, str] | None = None, dotenv_path: str | Path | None = Non
         slack_app_distribution=_distribution(env.get("SLACK_APP_DISTRIBUTION")),
         log_format=_log_format(env.get("LOG_FORMAT")),
         metrics=_switch("METRICS", env.get("METRICS"), True),
+        web_concurrency=web_concurrency(env.get("WEB_CONCURRENCY")),
     )

@@ -89,7 +89,13 @@ def cmd_demo(args) -> int:
         keep = Path(args.keep)
         if keep.exists() and not keep.is_dir():
             raise ConfigError(f"--keep {args.keep}: is a file, not a directory")
-        keep.mkdir(parents=True, exist_ok=True)
+        try:
+            keep.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ConfigError(
+                f"--keep {args.keep}: cannot make this folder ({error.strerror}): "
+                "name a folder you can write to, such as ./demo"
+            ) from None
         if (keep / "worthknowing.db").exists():
             raise ConfigError(f"--keep {args.keep}: already holds a worthknowing.db; pick a new DIR")
         Demo(people, weeks, size, seed, keep).run()

@@ -16,7 +16,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from bot.common.config import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -127,8 +130,19 @@ def alembic_config(url: str) -> Config:
 
 
 def current_revision(url: str) -> str | None:
-    with engine_for(url).connect() as connection:
-        return revision_on(connection)
+    """A file that is no database (SQLite reads its header first) is the user's to fix, like a
+    bad setting, and nothing is written to it; a database out of reach is the caller's to say."""
+    try:
+        with engine_for(url).connect() as connection:
+            return revision_on(connection)
+    except OperationalError:
+        raise  # out of reach or refused (bot/cli/runtime.py says so)
+    except DatabaseError as error:
+        reason = str(error.orig).strip().splitlines()[0]
+        raise ConfigError(
+            f"cannot use the database at DATABASE_URL ({reason}): point DATABASE_URL at a "
+            "Worth Knowing database, or at a new file name to start an empty one"
+        ) from None
 
 
 def revision_on(connection) -> str | None:
@@ -140,11 +154,26 @@ def head_revision() -> str | None:
     return ScriptDirectory(str(MIGRATIONS)).get_current_head()
 
 
+NEWER_FIX = "upgrade Worth Knowing, or point DATABASE_URL at this version's database"
+
+
+def written_by_newer(revision: str | None) -> str | None:
+    """How to say that a newer version of the app wrote the database: this one can neither
+    read nor upgrade a schema it has no migration for. None when it did not."""
+    known = {script.revision for script in ScriptDirectory(str(MIGRATIONS)).walk_revisions()}
+    if revision is None or revision in known:
+        return None
+    return f"written by a newer version of Worth Knowing (revision {revision} unknown to this one)"
+
+
 def migrate(url: str) -> bool:
     """Upgrade the schema to the newest revision; return whether anything changed."""
     before = current_revision(url)
     if before == head_revision():
         return False
+    newer = written_by_newer(before)
+    if newer:
+        raise ConfigError(f"the database at DATABASE_URL was {newer}: {NEWER_FIX}")
     config = alembic_config(url)
     with engine_for(url).begin() as connection:
         config.attributes["connection"] = connection
