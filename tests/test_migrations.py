@@ -171,3 +171,50 @@ def test_a_database_of_a_newer_version_is_one_line_and_left_as_it_is(
     ]
     with engine_for(migrated_url).connect() as connection:
         assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0099_future"
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_commands_started_together_on_a_new_database_set_it_up_once(database_url, tmp_path,
+                                                                    attempt):
+    """serve, the clock and a command started at once each upgrade the empty database: one
+    at a time, the others finding it done (they created the same tables together: "table
+    admins already exists", or on PostgreSQL a duplicate key in pg_type)."""
+    import subprocess
+    import sys
+
+    env = app_env(DATABASE_URL=database_url)
+    commands = [("migrate",), ("stats",), ("migrate",), ("levels", "export")]
+    processes = [
+        subprocess.Popen([sys.executable, "-m", "bot", *command], env=env, cwd=tmp_path,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for command in commands
+    ]
+    results = []
+    for process in processes:
+        try:
+            results.append((process.wait(timeout=120), process.stderr.read()))
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            process.stdout.close()
+            process.stderr.close()
+    assert [code for code, _ in results] == [0, 0, 0, 0], results
+    with engine_for(database_url).connect() as connection:
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).all() == [
+            (head_revision(),)
+        ]
+
+
+def test_another_applications_database_is_left_alone(database_url, tmp_path):
+    """DATABASE_URL pointing at another application's tables by mistake: no command, even a
+    read-only one, adds this app's tables to them."""
+    with engine_for(database_url).begin() as connection:
+        connection.execute(text("CREATE TABLE customers (id INTEGER PRIMARY KEY)"))
+    result = run_cli("stats", env=app_env(DATABASE_URL=database_url), cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr == (
+        "error: the database at DATABASE_URL holds other tables (customers) and none of Worth "
+        "Knowing's: point DATABASE_URL at an empty database or at this app's own\n"
+    )
+    assert inspect(engine_for(database_url)).get_table_names() == ["customers"]

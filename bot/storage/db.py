@@ -14,6 +14,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DatabaseError, OperationalError
@@ -176,10 +177,43 @@ def migrate(url: str) -> bool:
         raise ConfigError(f"the database at DATABASE_URL was {newer}: {NEWER_FIX}")
     config = alembic_config(url)
     with engine_for(url).begin() as connection:
+        _only_migrator(connection)
+        before = revision_on(connection)  # another process may have upgraded meanwhile
+        if before == head_revision():
+            return False
+        if before is None:
+            _empty_or_refuse(connection)
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
     log.info("database upgraded from %s to %s", before or "empty", head_revision())
     return True
+
+
+MIGRATION_LOCK = 0x574B_0001  # PostgreSQL advisory lock key: "WK", migrations
+
+
+def _only_migrator(connection) -> None:
+    """One process upgrades at a time, until its transaction ends: several processes started
+    at once on a new database (serve, clock, a command) otherwise create the same tables
+    together ("table admins already exists"). SQLite: a write lock taken at once (its DDL
+    runs in the transaction); PostgreSQL: an advisory lock."""
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+
+
+def _empty_or_refuse(connection) -> None:
+    """A database without this app's revision is created into only if it is empty: pointed
+    at another application's database by mistake, even a read-only command would add some
+    twenty tables to it."""
+    others = sorted(sa_inspect(connection).get_table_names())
+    if others:
+        listed = ", ".join(others[:3]) + (", …" if len(others) > 3 else "")
+        raise ConfigError(
+            f"the database at DATABASE_URL holds other tables ({listed}) and none of Worth "
+            "Knowing's: point DATABASE_URL at an empty database or at this app's own"
+        )
 
 
 def ping(url: str) -> None:
