@@ -120,6 +120,26 @@ def test_serve_with_a_token_slack_refuses_says_so_in_one_line(slack, tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(("host", "reason"), [("127.0.0.1", "Address already in use"),
+                                             ("192.0.2.1", "Cannot assign requested address")])
+def test_serve_that_cannot_listen_says_so_in_one_line(tmp_path, host, reason):
+    """A port in use, or a host that is not this machine's (192.0.2.1: documentation only)."""
+    import socket
+
+    busy = socket.create_server(("127.0.0.1", 0))
+    port = busy.getsockname()[1]
+    env = app_env(SLACK_BOT_TOKEN="xoxb-1", SLACK_SIGNING_SECRET="s", PORT=str(port),
+                  DATABASE_URL=f"sqlite:///{tmp_path / 'w.db'}")
+    try:
+        result = run_cli("serve", "--host", host, env=env, cwd=tmp_path)
+    finally:
+        busy.close()
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith(f"error: cannot listen on {host}:{port} ({reason}): stop what")
+    assert "gunicorn" not in result.stderr.lower()  # it never started
+
+
 def test_serve_when_slack_cannot_be_reached_says_so_in_one_line(tmp_path):
     from conftest import free_port
 

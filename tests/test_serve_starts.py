@@ -136,6 +136,7 @@ def test_the_clock_is_restarted_when_it_dies_and_stops_when_serve_is_killed(
         while len(_clock_pids(app)) < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
         assert len(_clock_pids(app)) == 2, app.output()
+        assert "clock process was stopped by signal 9; restarting" in app.output()
         second = _clock_pids(app)[1]
         assert second != first and _alive(second)
         with urllib.request.urlopen(app.url + "/healthz", timeout=5) as response:

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -99,7 +100,8 @@ class ClockChild:
             if now - self.started_at > self.LONGEST_PAUSE:
                 self.pause = self.FIRST_PAUSE
             self.not_before = now + self.pause
-            log.error("clock process exited (code %s); restarting in %g s", code, self.pause)
+            how = f"was stopped by signal {-code}" if code < 0 else f"exited (code {code})"
+            log.error("clock process %s; restarting in %g s", how, self.pause)
             self.pause = min(self.pause * 2, self.LONGEST_PAUSE)
         if now < self.not_before:
             return
@@ -181,6 +183,12 @@ class _Master(Arbiter):
             self.clock.running()
         super().handle_chld()
 
+    def reap_workers(self):
+        # gunicorn's waitpid(-1) would take the clock's exit status too (then poll() says 0)
+        if self.clock is not None:
+            self.clock.running()
+        super().reap_workers()
+
     def stop(self, graceful=True):
         if self.clock is not None:
             self.clock.stop()  # it finishes its work while the workers finish theirs
@@ -195,6 +203,7 @@ def serve_http(settings: Settings, host: str, workers: int, threads: int, with_c
 
 
 def _serve_http(settings: Settings, host: str, workers: int, threads: int, with_clock: bool):
+    _can_listen(host, settings.port)
     if not settings.oauth:
         check_bot_token(settings)  # here, so a bad token stops serve with one line, not a crash
     dispose_engines()  # connections opened before the fork must not be shared with workers
@@ -218,6 +227,21 @@ def _serve_http(settings: Settings, host: str, workers: int, threads: int, with_
     }
     clock = ClockChild() if with_clock else None  # one clock, however many workers
     _Gunicorn(settings, options, clock).run()
+
+
+def _can_listen(host: str, port: int) -> None:
+    """A port in use or a host that is not this machine's, said in one line before gunicorn
+    starts (which retries for seconds, logging each failure, and exits without advice)."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.create_server((host, port), family=family):
+            pass
+    except OSError as error:  # (create_server adds the address to strerror; gaierror < 0)
+        reason = os.strerror(error.errno) if (error.errno or 0) > 0 else error.strerror
+        raise ConfigError(
+            f"cannot listen on {host}:{port} ({reason}): stop what listens there or set "
+            "PORT to a free port, and give --host an address of this machine (default 0.0.0.0)"
+        ) from None
 
 
 def serve_socket_mode(settings: Settings, with_clock: bool) -> None:
