@@ -42,7 +42,10 @@ def settings_for_command(*, migrate: bool = True) -> Settings:
 def team_for_command(settings: Settings, team: str | None) -> str:
     """--team, else the one workspace: the bot token's (auth.test) or the only installed one.
     With a bot token, --team must be its workspace: a mistyped one would file data under a
-    workspace that does not exist."""
+    workspace that does not exist. (Without one, as for the title table offline, it is taken
+    as given.)"""
+    if team and not settings.oauth and not settings.bot_token:
+        return team
     if not settings.oauth:
         own = check_bot_token(settings)["team_id"]  # a refusal or no answer: one line, quickly
         if team and team != own:
