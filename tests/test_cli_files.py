@@ -55,7 +55,7 @@ def test_an_endless_file_is_refused_with_bounded_memory(env, tmp_path):
     line = one_line(run_cli("levels", "import", "/dev/zero", env=env, cwd=tmp_path))
     assert line == "error: /dev/zero: is larger than 64 MB: split it up"
     line = one_line(run_cli("preview", "--members", "/dev/zero", env=env, cwd=tmp_path))
-    assert line == "zero line 1: is longer than 65,536 characters: is this really a CSV file?"
+    assert line.startswith("error: zero: is UTF-16 encoded")  # NULs, as the import reads them
 
 
 def test_an_overlong_line_is_refused(env, tmp_path):
@@ -99,7 +99,7 @@ def test_bad_history_rows_are_one_line(env, tmp_path, history, message):
     (tmp_path / "history.csv").write_text(history)
     result = run_cli("preview", "--members", "members.csv", "--history", "history.csv",
                      env=env, cwd=tmp_path)  # fmt: skip
-    assert one_line(result) == message
+    assert one_line(result) == f"error: {message}"
 
 
 def test_a_group_of_fifty_is_still_history(env, tmp_path):

@@ -112,7 +112,9 @@ def test_a_bad_people_file_is_named_by_line_and_column(tmp_path):
     people.write_text("user_id,level\nU1,3\nU2,senior\n")
     result = run_cli("demo", "--people", str(people), env=app_env(), cwd=tmp_path)
     assert result.returncode == 2
-    assert result.stderr == 'error: people.csv line 3, column "level": "senior" is not a whole number\n'
+    assert result.stderr == (
+        'error: people.csv line 3, column "level": "senior" is not a whole number from 1 to 9\n'
+    )
 
 
 def test_help_names_the_options(tmp_path):

@@ -124,12 +124,12 @@ def test_fixed_offsets_are_accepted(capsys, tmp_path):
 @pytest.mark.parametrize(
     ("name", "text", "message"),
     [
-        ("members.csv", "", "members.csv line 1: empty file"),
+        ("members.csv", "", "members.csv: is empty: expected a header row"),
         ("members.csv", "id,level\nU1,2\n", 'members.csv line 1, column "user_id": missing column'),
         ("members.csv", "user_id,level\nU1,2\nU2,3\nU1,4\n",
          'members.csv line 4, column "user_id": "U1" appears twice (first on line 2)'),
         ("members.csv", "user_id,level\nU1,2\n\nU2,abc\n",
-         'members.csv line 4, column "level": "abc" is not a whole number'),
+         'members.csv line 4, column "level": "abc" is not a whole number from 1 to 9'),
         ("members.csv", "user_id,timezone\nU1,Mars/Olympus\n",
          'members.csv line 2, column "timezone": "Mars/Olympus" is not a known time zone'),
         ("members.csv", "user_id,timezone\nU1,+25:00\n",
@@ -141,7 +141,7 @@ def test_bad_members_file_gives_one_line_and_exit_code_2(capsys, tmp_path, name,
     path = write(tmp_path / name, text)
     code, out, err = run(capsys, "--members", path)
     assert code == 2 and out == ""
-    assert err.count("\n") == 1 and err.startswith(message)
+    assert err.count("\n") == 1 and err.startswith(f"error: {message}")
 
 
 @pytest.mark.parametrize(
@@ -157,7 +157,94 @@ def test_bad_history_file_gives_one_line_and_exit_code_2(capsys, members, tmp_pa
     path = write(tmp_path / "history.csv", text)
     code, out, err = run(capsys, "--members", members, "--history", path)
     assert code == 2 and out == ""
-    assert err.count("\n") == 1 and err.startswith(message)
+    assert err.count("\n") == 1 and err.startswith(f"error: {message}")
+
+
+# Files are read as the HR import (levels import) reads them: the same reader, the same rules.
+
+
+def test_history_ids_separated_by_commas_are_refused_not_dropped(capsys, tmp_path):
+    people = write(tmp_path / "m.csv", "user_id,level\nA,1\nB,9\n")
+    past = write(tmp_path / "history.csv", "date,user_ids\n2026-11-30,A,B\n")
+    code, out, err = run(capsys, "--members", people, "--history", past)
+    assert code == 2 and out == ""
+    assert err == (
+        "error: history.csv line 2: has 1 more cell(s) than the header has columns: separate "
+        "the ids in user_ids with spaces, or put the cell in quotes\n"
+    )
+    write(past, 'date,user_ids\n2026-11-30,"A,B"\n')  # quoted, it is one cell: not an id
+    code, out, _ = run(capsys, "--members", people, "--history", past, "--date", "2026-12-07")
+    assert code == 0 and "0 repeated pairs" in out
+    write(past, "date,user_ids\n2026-11-30,A B\n")
+    code, out, _ = run(capsys, "--members", people, "--history", past, "--date", "2026-12-07")
+    assert code == 0 and "1 repeated pairs" in out
+
+
+@pytest.mark.parametrize("level", ["99999999999999999999999999", "-3", "0", "12", "nan", "inf",
+                                   "1.5"])  # fmt: skip
+def test_levels_outside_1_to_9_are_refused_as_the_hr_import_does(capsys, tmp_path, level):
+    path = write(tmp_path / "members.csv", f"user_id,level\nU1,{level}\nU2,1\n")
+    code, out, err = run(capsys, "--members", path)
+    assert code == 2 and out == ""
+    assert err == (
+        f'error: members.csv line 2, column "level": "{level}" is not a whole number from 1 to 9\n'
+    )
+
+
+def test_semicolon_separated_files_are_read(capsys, tmp_path):
+    people = write(tmp_path / "m.csv", "user_id;level;department\nA;1;Eng\nB;9;Sales\n")
+    past = write(tmp_path / "h.csv", "date;user_ids\n2026-11-30;A B\n")
+    code, out, err = run(capsys, "--members", people, "--history", past, "--date", "2026-12-07")
+    assert code == 0 and err == ""
+    assert "A (L1, Eng) + B (L9, Sales)" in out and "1 repeated pairs" in out
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('user_id,level\n"U01001,5\n',
+         "members.csv line 2: is not valid CSV (unexpected end of data)"),
+        ('user_id,level\nU1,"5"x\n',
+         "members.csv line 2: is not valid CSV (',' expected after '\"')"),
+        ("user_id,level,department\nU1,5,Eng\nU2,3\n",
+         "members.csv line 3: has 1 fewer cell(s) than the header has columns (department "
+         "missing): add them; a cell may be empty"),
+        ("user_id,level\nU1,5,Eng\n",
+         "members.csv line 2: has 1 more cell(s) than the header has columns: put a cell that "
+         "holds a comma in quotes (ids in avoid are separated by spaces)"),
+    ],
+)  # fmt: skip
+def test_rows_that_do_not_fit_the_header_are_refused(capsys, tmp_path, text, message):
+    path = write(tmp_path / "members.csv", text)
+    code, out, err = run(capsys, "--members", path)
+    assert code == 2 and out == ""
+    assert err == f"error: {message}\n"
+
+
+def test_a_short_history_row_is_refused(capsys, members, tmp_path):
+    past = write(tmp_path / "history.csv", "date,user_ids\n2024-01-01,U1 U2\n2024-01-08\n")
+    code, out, err = run(capsys, "--members", members, "--history", past)
+    assert code == 2 and out == ""
+    assert err.startswith("error: history.csv line 3: has 1 fewer cell(s) than the header has "
+                          "columns (user_ids missing)")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ("user_id,department\nU1,Eng\nU2,Ventes générales\n".encode("latin-1"),
+         "members.csv line 3: is not UTF-8 (byte 0xe9, perhaps Latin-1 or Windows-1252): "
+         'save it as UTF-8 (in Excel: "CSV UTF-8"; or iconv -t UTF-8)'),
+        ("user_id,level\nU1,5\n".encode("utf-16"),
+         'members.csv: is UTF-16 encoded, not UTF-8: save it as UTF-8 (in Excel: "CSV UTF-8"; '
+         "or iconv -t UTF-8)"),
+    ],
+)  # fmt: skip
+def test_files_not_in_utf8_say_how_to_save_them(capsys, tmp_path, data, message):
+    (tmp_path / "members.csv").write_bytes(data)
+    code, out, err = run(capsys, "--members", tmp_path / "members.csv")
+    assert code == 2 and out == ""
+    assert err == f"error: {message}\n"
 
 
 def test_input_errors_read_as_one_line():
@@ -171,7 +258,7 @@ def test_input_errors_read_as_one_line():
 def test_missing_file(capsys, tmp_path):
     code, out, err = run(capsys, "--members", tmp_path / "nope.csv")
     assert code == 2 and out == ""
-    assert err == "nope.csv: no such file\n"
+    assert err == "error: nope.csv: no such file\n"
 
 
 def test_progress_shows_on_a_terminal_only():
@@ -210,7 +297,9 @@ def test_real_command_errors_without_a_traceback(tmp_path):
     bad = write(tmp_path / "members.csv", "user_id,level\nU1,x\n")
     done = _python("-m", "bot", "preview", "--members", str(bad), cwd=tmp_path)
     assert done.returncode == 2
-    assert done.stderr == 'members.csv line 2, column "level": "x" is not a whole number\n'
+    assert done.stderr == (
+        'error: members.csv line 2, column "level": "x" is not a whole number from 1 to 9\n'
+    )
     assert "Traceback" not in done.stderr
 
 

@@ -149,8 +149,8 @@ def test_preview_reads_a_manager_column_by_user_id_or_email(capsys, tmp_path):
     (tmp_path / "self.csv").write_text("user_id,manager\nM,M\n", encoding="utf-8")
     code, _, err = run_preview(capsys, "--members", tmp_path / "self.csv")
     assert code == 2
-    assert err == 'self.csv line 2, column "manager": is the person themself: a manager is ' \
-        "someone else\n"
+    assert err == 'error: self.csv line 2, column "manager": is the person themself: a manager ' \
+        "is someone else\n"
 
 
 def test_preview_keeps_an_avoid_column_apart_too(capsys, tmp_path):

@@ -170,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
             history = History.from_rows(dates, groups)
     except InputError as error:
         progress.done()
-        print(error, file=sys.stderr)
+        print(f"error: {error}", file=sys.stderr)  # as every other command says it
         return 2
     rules = Rules(group_size=args.group_size, tz_window_hours=args.tz_window)
     day = args.date or _first_day(history)

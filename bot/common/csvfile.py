@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
 # OWASP's CSV injection rule: a cell starting with one of these is read as a formula.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -27,6 +27,7 @@ MAX_TABLE_BYTES = 64 * 2**20  # read whole (HR imports, title tables)
 MAX_STREAM_BYTES = 1024 * 2**20  # read line by line (preview's members and history)
 # Control characters other than tab, CR and LF: a NUL cannot even be stored by PostgreSQL.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_UNDECODED = re.compile(r"[\udc80-\udcff]")  # a byte that is not UTF-8 (surrogateescape)
 SAVE_AS_UTF8 = 'save it as UTF-8 (in Excel: "CSV UTF-8"; or iconv -t UTF-8)'
 
 
@@ -50,9 +51,11 @@ class InputError(Exception):
         return f"{where}: {self.message}".replace("\r", "\\r").replace("\n", "\\n")
 
 
-@dataclass(frozen=True)
-class Record:
-    """One data row: its first physical line in the file and its cells by column name."""
+class Record(NamedTuple):
+    """One data row: its first physical line in the file and its cells by column name.
+
+    A tuple, not a frozen dataclass: ``preview`` makes one per history row, a million or
+    more, and a frozen dataclass takes seconds longer to make that many."""
 
     line: int
     cells: dict[str, str]
@@ -97,62 +100,74 @@ def check_line(
     )  # fmt: skip
 
 
+def _open(path: str | Path, file: str) -> io.BufferedReader:
+    try:
+        return open(path, "rb")
+    except FileNotFoundError:
+        raise InputError(file, None, None, "no such file") from None
+    except IsADirectoryError:
+        raise InputError(file, None, None, "is a directory, not a CSV file") from None
+    except OSError as error:
+        raise InputError(file, None, None, f"cannot be read ({error.strerror})") from None
+
+
 def read_capped(path: str | Path, limit: int = MAX_TABLE_BYTES) -> bytes:
     """A file's bytes, never more than ``limit`` in memory (``/dev/zero`` is refused)."""
     name = str(path)
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(limit + 1)
-    except FileNotFoundError:
-        raise InputError(name, None, None, "no such file") from None
-    except IsADirectoryError:
-        raise InputError(name, None, None, "is a directory, not a CSV file") from None
-    except OSError as error:
-        raise InputError(name, None, None, f"cannot be read ({error.strerror})") from None
+    with _open(path, name) as handle:
+        data = handle.read(limit + 1)
     if len(data) > limit:
         raise InputError(name, None, None, f"is larger than {_megabytes(limit)}: split it up")
     return data
 
 
-def stream_lines(
-    handle: TextIO, file: str, header: list[str], limit: int = MAX_STREAM_BYTES
-) -> Iterator[str]:
-    """The lines of an open text file (newline=""), each checked by :func:`check_line`, read
-    without ever holding more than one line; an InputError past ``limit``. ``header`` is
-    filled in by the caller once it has read the header row, to name fields in errors."""
-    total = 0
-    number = 0
-    while True:
-        line = handle.readline(MAX_LINE_CHARS + 2)
-        if not line:
-            return
-        number += 1
-        total += len(line)
-        if total > limit:
-            raise InputError(file, None, None, f"is larger than {_megabytes(limit)}: split it up")
-        check_line(file, number, line, header)
-        yield line
+def stream_lines(path: str | Path, file: str, limit: int = MAX_STREAM_BYTES) -> Iterator[str]:
+    """The lines of a file decoded as :func:`decode` does, with the same answers for UTF-16
+    or Latin-1, but one line at a time: a file up to ``limit`` never has to fit in memory."""
+    with _open(path, file) as binary:
+        if _utf16(binary.peek(200)[:200]):
+            raise InputError(file, None, None, f"is UTF-16 encoded, not UTF-8: {SAVE_AS_UTF8}")
+        # a byte that is not UTF-8 is kept (as a surrogate) until its line number is known
+        handle = io.TextIOWrapper(binary, "utf-8-sig", errors="surrogateescape", newline="")
+        total = 0
+        for number in itertools.count(1):
+            line = handle.readline(MAX_LINE_CHARS + 2)
+            if not line:
+                return
+            total += len(line)
+            if total > limit:
+                raise InputError(
+                    file, None, None, f"is larger than {_megabytes(limit)}: split it up"
+                )
+            bad = None if line.isascii() else _UNDECODED.search(line)
+            if bad:
+                raise _not_utf8(file, number, ord(bad.group()) - 0xDC00)
+            yield line
+
+
+def _utf16(start: bytes) -> bool:
+    return start.startswith((b"\xff\xfe", b"\xfe\xff")) or (
+        len(start) >= 2 and start.count(b"\x00") * 4 >= len(start)
+    )
+
+
+def _not_utf8(file: str, line: int, byte: int) -> InputError:
+    return InputError(
+        file, line, None,
+        f"is not UTF-8 (byte 0x{byte:02x}, perhaps Latin-1 or Windows-1252): {SAVE_AS_UTF8}",
+    )  # fmt: skip
 
 
 def decode(path: str | Path, data: bytes) -> str:
     """Text of a CSV file, or an InputError saying which encoding it is and how to fix it."""
     name = str(path)
-    start = data[:200]
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or (
-        len(start) >= 2 and start.count(b"\x00") * 4 >= len(start)
-    ):
+    if _utf16(data[:200]):
         raise InputError(name, None, None, f"is UTF-16 encoded, not UTF-8: {SAVE_AS_UTF8}")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
-        byte = data[error.start]
-        raise InputError(
-            name,
-            line,
-            None,
-            f"is not UTF-8 (byte 0x{byte:02x}, perhaps Latin-1 or Windows-1252): {SAVE_AS_UTF8}",
-        ) from None
+        raise _not_utf8(name, line, data[error.start]) from None
 
 
 def _delimiter(header: str) -> str:
@@ -163,11 +178,8 @@ def _delimiter(header: str) -> str:
 
 
 def read_table(path: str | Path, data: bytes | None = None) -> tuple[list[str], list[Record]]:
-    """Header (column keys) and non-blank rows of a CSV file, with physical line numbers.
-
-    Lines starting with ``#`` before or between rows are comments. Raises InputError for an
-    unreadable, empty or header-only-broken file.
-    """
+    """Header (column keys) and non-blank rows of a CSV file, with physical line numbers
+    (see :func:`parse_table`)."""
     name = str(path)
     if data is None:
         data = read_capped(path)
@@ -175,50 +187,85 @@ def read_table(path: str | Path, data: bytes | None = None) -> tuple[list[str], 
         raise InputError(
             name, None, None, f"is larger than {_megabytes(MAX_TABLE_BYTES)}: split it up"
         )
-    text = decode(name, data)
-    if not text.strip():
-        raise InputError(name, None, None, "is empty: expected a header row, then one row a line")
-    lines = text.splitlines(keepends=True)
-    first = next((i for i, line in enumerate(lines) if line.strip() and not _comment(line)), None)
-    if first is None:
-        raise InputError(name, None, None, "has no header row, only comments")
-    delimiter = _delimiter(lines[first])
-    for number, line in enumerate(lines[: first + 1], start=1):
-        check_line(name, number, line)
-    reader = csv.reader(io.StringIO("".join(lines[first:])), delimiter=delimiter, strict=True)
+    header, _, records = parse_table(name, decode(name, data).splitlines(keepends=True))
+    return header, list(records)
+
+
+class _Lines:
+    """Physical lines on their way to csv.reader: counted, and checked by :func:`check_line`
+    (with the header's fields once it is known)."""
+
+    def __init__(self, file: str, lines: Iterable[str]) -> None:
+        self.file, self.lines = file, iter(lines)
+        self.number = 0
+        self.header: list[str] | None = None
+        self.delimiter = ","
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self.lines)
+        self.number += 1
+        check_line(self.file, self.number, line, self.header, self.delimiter)
+        return line
+
+
+def parse_table(file: str, lines: Iterable[str]) -> tuple[list[str], int, Iterator[Record]]:
+    """Header (column keys), its line number and the non-blank rows of CSV text: comma,
+    semicolon or tab separated, strictly quoted. The rows are read as they are asked for, so
+    one reader serves a file held whole (the HR import) and one streamed (``preview``).
+
+    Lines starting with ``#`` before or between rows are comments. Raises InputError for an
+    empty or header-only-broken file, and, while rows are read, for text that is not CSV.
+    """
+    source = _Lines(file, lines)
+    found_text = False
+    for line in source:
+        found_text = found_text or bool(line.strip())
+        if line.strip() and not _comment(line):
+            break
+    else:
+        if found_text:
+            raise InputError(file, None, None, "has no header row, only comments")
+        raise InputError(file, None, None, "is empty: expected a header row, then one row a line")
+    header_line = source.number
+    source.delimiter = _delimiter(line)
+    reader = csv.reader(itertools.chain([line], source), delimiter=source.delimiter, strict=True)
     try:
         raw_header = next(reader)
-        header = [column_key(c) for c in raw_header]
-        for number, line in enumerate(lines[first + 1 :], start=first + 2):
-            check_line(name, number, line, header, delimiter)
-        header_line = first + 1
-        for i, key in enumerate(header):
-            if not key:
-                raise InputError(
-                    name, header_line, None, f"column {i + 1} of the header has no name"
-                )
-            if header.index(key) != i:
-                raise InputError(
-                    name, header_line, raw_header[i].strip(), "appears twice in the header"
-                )
-        records = []
-        offset = first  # physical line = reader.line_num + offset
-        while True:
-            start = reader.line_num + 1 + offset
-            try:
-                row = next(reader)
-            except StopIteration:
-                break
-            if not any(cell.strip() for cell in row) or _comment(row[0]):
-                continue
-            cells = {key: (row[i].strip() if i < len(row) else "") for i, key in enumerate(header)}
-            extra, missing = max(0, len(row) - len(header)), max(0, len(header) - len(row))
-            records.append(Record(start, cells, extra, missing))
     except csv.Error as error:
-        raise InputError(
-            name, reader.line_num + first, None, f"is not valid CSV ({error})"
-        ) from None
-    return header, records
+        raise InputError(file, source.number, None, f"is not valid CSV ({error})") from None
+    header = [column_key(c) for c in raw_header]
+    source.header = header
+    for i, key in enumerate(header):
+        if not key:
+            raise InputError(file, header_line, None, f"column {i + 1} of the header has no name")
+        if header.index(key) != i:
+            raise InputError(
+                file, header_line, raw_header[i].strip(), "appears twice in the header"
+            )
+    return header, header_line, _records(file, header, reader, source)
+
+
+def _records(
+    file: str, header: list[str], reader: Iterator[list[str]], source: _Lines
+) -> Iterator[Record]:
+    try:
+        while True:
+            start = source.number + 1
+            row = next(reader, None)
+            if row is None:
+                return
+            cells = [cell.strip() for cell in row]
+            if not any(cells) or cells[0].startswith("#"):
+                continue
+            missing = len(header) - len(cells)
+            cells += [""] * missing
+            by_column = dict(zip(header, cells, strict=False))  # extra cells are only counted
+            yield Record(start, by_column, max(0, -missing), max(0, missing))
+    except csv.Error as error:
+        raise InputError(file, source.number, None, f"is not valid CSV ({error})") from None
 
 
 def _comment(line: str) -> bool:

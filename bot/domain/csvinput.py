@@ -1,12 +1,12 @@
 """Reading members and history from CSV files, with errors a person can act on.
 
 Every problem is an :class:`InputError` whose message is one line naming the file, the line
-and the column, so a command can print it and exit instead of showing a traceback.
+and the column, so a command can print it and exit instead of showing a traceback. Files are
+read by the HR import's reader (separators, quoting, encodings alike), line by line.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime
 import re
 from collections.abc import Callable, Iterator
@@ -14,7 +14,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.common.csvfile import InputError, stream_lines
+from bot.common.csvfile import InputError, parse_table, stream_lines
+from bot.common.values import InvalidValue, parse_level
 from bot.domain.matching import Person, offset_minutes
 
 HISTORY_COLUMNS = ("date", "user_ids")
@@ -68,51 +69,35 @@ def parse_timezone(text: str) -> ZoneInfo | int:
         ) from None
 
 
-def _rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line number, row) pairs after checking the header; blank lines are skipped."""
+def _rows(
+    path: Path, required: tuple[str, ...], quoting: str
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, row) pairs after checking the header; blank lines are skipped.
+
+    A row with more or fewer cells than the header is refused rather than guessed at: an
+    extra cell is most often ids separated by commas, and its ids would silently be lost.
+    """
     name = path.name
-    try:
-        handle = path.open(newline="", encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(name, None, None, "no such file") from None
-    except IsADirectoryError:
-        raise InputError(name, None, None, "is a directory, not a file") from None
-    except OSError as error:
-        raise InputError(name, None, None, error.strerror or "cannot be read") from None
-    with handle:
-        named: list[str] = []  # the header's columns, once read, to name fields in errors
-        reader = csv.reader(stream_lines(handle, name, named))
-        try:
-            header = next(reader, None)
-            while header is not None and not any(cell.strip() for cell in header):
-                header = next(reader, None)
-            if header is None:
-                raise InputError(name, 1, None, f"empty file; expected a header row with "
-                                 f"{', '.join(required)}")
-            header_line = reader.line_num
-            columns = [cell.strip().lower() for cell in header]
-            named.extend(columns)
-            for column in required:
-                if column not in columns:
-                    raise InputError(
-                        name, header_line, column,
-                        f"missing column (the header row has: {', '.join(header)})",
-                    )
-            seen: set[str] = set()
-            for column in columns:
-                if column and column in seen:
-                    raise InputError(name, header_line, column, "column appears twice")
-                seen.add(column)
-            for cells in reader:
-                if not any(cell.strip() for cell in cells):
-                    continue
-                row = {c: (cells[i].strip() if i < len(cells) else "")
-                       for i, c in enumerate(columns) if c}
-                yield reader.line_num, row
-        except UnicodeDecodeError:
-            raise InputError(name, None, None, "is not UTF-8 text") from None
-        except csv.Error as error:
-            raise InputError(name, reader.line_num, None, f"not valid CSV ({error})") from None
+    header, header_line, records = parse_table(name, stream_lines(path, name))
+    for column in required:
+        if column not in header:
+            raise InputError(
+                name, header_line, column,
+                f"missing column (the header row has: {', '.join(header)})",
+            )  # fmt: skip
+    for record in records:
+        if record.extra:
+            raise InputError(
+                name, record.line, None,
+                f"has {record.extra} more cell(s) than the header has columns: {quoting}",
+            )  # fmt: skip
+        if record.missing:
+            raise InputError(
+                name, record.line, None,
+                f"has {record.missing} fewer cell(s) than the header has columns "
+                f"({', '.join(header[-record.missing :])} missing): add them; a cell may be empty",
+            )  # fmt: skip
+        yield record.line, record.cells
 
 
 def read_members(path: str | Path, progress: Progress | None = None) -> list[MemberRow]:
@@ -125,7 +110,8 @@ def read_members(path: str | Path, progress: Progress | None = None) -> list[Mem
     first_line: dict[str, int] = {}
     zones: dict[str, ZoneInfo | int] = {}
     by_email: dict[str, str] = {}
-    for count, (line, row) in enumerate(_rows(path, ("user_id",)), 1):
+    quoting = "put a cell that holds a comma in quotes (ids in avoid are separated by spaces)"
+    for count, (line, row) in enumerate(_rows(path, ("user_id",), quoting), 1):
         user = row["user_id"]
         if not user:
             raise InputError(name, line, "user_id", "is empty")
@@ -138,9 +124,9 @@ def read_members(path: str | Path, progress: Progress | None = None) -> list[Mem
         text = row.get("level", "")
         if text:
             try:
-                level = int(text)
-            except ValueError:
-                raise InputError(name, line, "level", f'"{text}" is not a whole number') from None
+                level = parse_level(text)
+            except InvalidValue as error:
+                raise InputError(name, line, "level", str(error)) from None
         zone = None
         text = row.get("timezone", "")
         if text:
@@ -189,7 +175,8 @@ def read_history(
     dates: list[datetime.date] = []
     groups: list[tuple[str, ...]] = []
     parsed: dict[str, datetime.date] = {}
-    for count, (line, row) in enumerate(_rows(path, HISTORY_COLUMNS), 1):
+    quoting = "separate the ids in user_ids with spaces, or put the cell in quotes"
+    for count, (line, row) in enumerate(_rows(path, HISTORY_COLUMNS, quoting), 1):
         text = row["date"]
         day = parsed.get(text)
         if day is None:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.common.values import InvalidValue, parse_level
 from bot.storage.db import insert_missing
 from bot.storage.models import Member, Program
 
@@ -29,12 +30,7 @@ SOURCE_NAMES = {
     "self": "set by the person",
     "title": "job title",
 }
-LEVEL_MIN, LEVEL_MAX = 1, 9
 TEXT_MAX = 200
-
-
-class InvalidValue(ValueError):
-    """A value no source may store; the message is fit to show the person who typed it."""
 
 
 @dataclass(frozen=True)
@@ -45,22 +41,6 @@ class Resolution:
     changed: bool
     value: Any
     source: str | None
-
-
-def parse_level(text: str | int) -> int:
-    """A level typed by a person or found in a file: a whole number from 1 to 9."""
-    if isinstance(text, bool):
-        raise InvalidValue(f"{text!r} is not a whole number from {LEVEL_MIN} to {LEVEL_MAX}")
-    if isinstance(text, int):
-        number = text
-    else:
-        raw = str(text).strip()
-        if not re.fullmatch(r"[+]?\d{1,3}", raw):
-            raise InvalidValue(f'"{raw}" is not a whole number from {LEVEL_MIN} to {LEVEL_MAX}')
-        number = int(raw)
-    if not LEVEL_MIN <= number <= LEVEL_MAX:
-        raise InvalidValue(f'"{text}" is not a whole number from {LEVEL_MIN} to {LEVEL_MAX}')
-    return number
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")

@@ -1,0 +1,31 @@
+"""Values a person types or a file holds, checked by one rule wherever they come from.
+
+Here rather than in ``bot.domain.levels`` so that ``preview``'s CSV reader, which must not
+depend on the levels package, refuses the same levels the HR import does.
+"""
+
+from __future__ import annotations
+
+import re
+
+LEVEL_MIN, LEVEL_MAX = 1, 9
+
+
+class InvalidValue(ValueError):
+    """A value no source may store; the message is fit to show the person who typed it."""
+
+
+def parse_level(text: str | int) -> int:
+    """A level typed by a person or found in a file: a whole number from 1 to 9."""
+    if isinstance(text, bool):
+        raise InvalidValue(f"{text!r} is not a whole number from {LEVEL_MIN} to {LEVEL_MAX}")
+    if isinstance(text, int):
+        number = text
+    else:
+        raw = str(text).strip()
+        if not re.fullmatch(r"[+]?\d{1,3}", raw):
+            raise InvalidValue(f'"{raw}" is not a whole number from {LEVEL_MIN} to {LEVEL_MAX}')
+        number = int(raw)
+    if not LEVEL_MIN <= number <= LEVEL_MAX:
+        raise InvalidValue(f'"{text}" is not a whole number from {LEVEL_MIN} to {LEVEL_MAX}')
+    return number
