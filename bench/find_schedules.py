@@ -125,15 +125,11 @@ def clauses(m: int, b: int, r: int, f: int, sizes: tuple[int, ...]):
     return out, x
 
 
-def solve(
-    m: int, b: int, r: int, f: int, sizes: tuple[int, ...], seed: int = 0
-) -> np.ndarray | None:
-    """Base rounds (b, n) of group numbers; None if the structure has none. A seed other
-    than 0 gives the solver random preferred values, so it finds another schedule."""
+def _model(out: list[list[int]], seed: int) -> set[int] | None:
+    """The true variables of a solution of the clauses, or None if there is none. A seed
+    other than 0 gives the solver random preferred values, so it finds another solution."""
     from pysat.solvers import Solver
 
-    out, x = clauses(m, b, r, f, sizes)
-    n, g = r * m + f, len(sizes)
     with Solver(name="cadical153", bootstrap_with=out) as solver:
         if seed:
             rng = np.random.default_rng(seed)
@@ -141,7 +137,19 @@ def solve(
             solver.set_phases((np.arange(1, top + 1) * rng.choice([-1, 1], top)).tolist())
         if not solver.solve():
             return None
-        model = set(v for v in solver.get_model() if v > 0)
+        return set(v for v in solver.get_model() if v > 0)
+
+
+def solve(
+    m: int, b: int, r: int, f: int, sizes: tuple[int, ...], seed: int = 0
+) -> np.ndarray | None:
+    """Base rounds (b, n) of group numbers; None if the structure has none. A seed other
+    than 0 gives the solver random preferred values, so it finds another schedule."""
+    out, x = clauses(m, b, r, f, sizes)
+    n, g = r * m + f, len(sizes)
+    model = _model(out, seed)
+    if model is None:
+        return None
     return np.array([[next(j for j in range(g) if x(i, p, j) in model) for p in range(n)]
                      for i in range(b)], np.int64)
 
@@ -198,17 +206,10 @@ def kirkman_clauses(m: int):
 def solve_kirkman(m: int, seed: int = 0) -> np.ndarray | None:
     """Every round (rounds, 3m) of the Kirkman system of :func:`kirkman_clauses`, the rounds
     across the bands first; None if there is none of that form. Seeds as :func:`solve`."""
-    from pysat.solvers import Solver
-
     out, x, s = kirkman_clauses(m)
-    with Solver(name="cadical153", bootstrap_with=out) as solver:
-        if seed:
-            rng = np.random.default_rng(seed)
-            top = max(abs(v) for clause in out for v in clause)
-            solver.set_phases((np.arange(1, top + 1) * rng.choice([-1, 1], top)).tolist())
-        if not solver.solve():
-            return None
-        model = set(v for v in solver.get_model() if v > 0)
+    model = _model(out, seed)
+    if model is None:
+        return None
     x_of = np.arange(m)
     rounds = [np.concatenate([x_of, (x_of - b) % m, (x_of - c) % m])  # (x + b, 1) is in group x
               for b, c in itertools.product(range(m), repeat=2) if s(b, c) in model]
