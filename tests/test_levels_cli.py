@@ -172,6 +172,10 @@ def test_explain_by_id_mention_or_email(env, capsys):
     assert "nothing stored: the person is paired as mid-level" in out
     code, _, err = levels(capsys, "explain", "nobody@acme.test")
     assert (code, err) == (2, 'error: no Slack user with email "nobody@acme.test"\n')
+    for nobody in ("", "  ", "<@>"):
+        code, out, err = levels(capsys, "explain", nobody)
+        assert (code, out) == (2, "")
+        assert err == "error: name the person: a user id such as U012AB3CD, <@U012AB3CD> or an email\n"
 
 
 def test_map_then_sync_reads_the_named_field(env, capsys):

@@ -156,12 +156,12 @@ def written_by_a_newer_version(url: str) -> None:
         connection.execute(text("UPDATE alembic_version SET version_num = '0099_future'"))
 
 
-@pytest.mark.parametrize("command", ["migrate", "stats"])
+@pytest.mark.parametrize("command", [("migrate",), ("stats",), ("export", "--out", "x.jsonl")])
 def test_a_database_of_a_newer_version_is_one_line_and_left_as_it_is(
     command, migrated_url, tmp_path
 ):
     written_by_a_newer_version(migrated_url)
-    result = run_cli(command, env=app_env(DATABASE_URL=migrated_url), cwd=tmp_path)
+    result = run_cli(*command, env=app_env(DATABASE_URL=migrated_url), cwd=tmp_path)
     assert result.returncode == 2, result.stdout + result.stderr
     assert "Traceback" not in result.stdout + result.stderr
     assert result.stderr.splitlines() == [

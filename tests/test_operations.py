@@ -183,6 +183,8 @@ def test_a_bad_log_format_is_one_line_naming_the_variable():
         from bot.jobs.clock import tick_seconds
 
         tick_seconds(env={"CLOCK_TICK_SECONDS": "0"})
+    with pytest.raises(ConfigError, match="is 99999999999: use a whole number of seconds from 1 to 3600"):
+        tick_seconds(99999999999)  # a whole number, but past the limit, which is said
 
 
 # -- metrics --------------------------------------------------------------------------------------

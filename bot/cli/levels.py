@@ -160,6 +160,8 @@ def cmd_explain(args) -> int:
     settings = settings_for_command()
     team_id = _team(args, settings)
     user_id = _user(args.user)
+    if user_id in ("", "<@>"):
+        raise CommandError("name the person: a user id such as U012AB3CD, <@U012AB3CD> or an email")
     if "@" in user_id:
         try:
             user_id = _client(settings, team_id).users_lookupByEmail(email=user_id)["user"]["id"]

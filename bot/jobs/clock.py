@@ -377,7 +377,9 @@ def tick_seconds(value: int | None = None, env: dict[str, str] | None = None) ->
             return TICK_SECONDS
     seconds = int(raw) if str(raw).strip().isdigit() else 0
     if not 1 <= seconds <= 3600:
-        raise ConfigError(f"{source} is {raw!r}: use a whole number of seconds, such as 30")
+        raise ConfigError(
+            f"{source} is {raw!r}: use a whole number of seconds from 1 to 3600, such as 30"
+        )
     return seconds
 
 

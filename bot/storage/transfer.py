@@ -26,7 +26,14 @@ import sqlalchemy as sa
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 
-from bot.storage.db import current_revision, engine_for, head_revision, revision_on
+from bot.storage.db import (
+    NEWER_FIX,
+    current_revision,
+    engine_for,
+    head_revision,
+    revision_on,
+    written_by_newer,
+)
 from bot.storage.models import Base, UTCDateTime
 
 FORMAT = "worth-knowing-export"
@@ -165,6 +172,9 @@ def export(url: str, out: Path, progress: Progress | None = None) -> Summary:
         raise TransferError(
             "the database at DATABASE_URL is empty (no schema): is DATABASE_URL the one to export?"
         )
+    newer = written_by_newer(revision)
+    if newer:  # migrate cannot help: this version does not know that schema
+        raise TransferError(f"the database at DATABASE_URL was {newer}: {NEWER_FIX}")
     if revision != head:
         raise TransferError(
             f"the database is at schema revision {revision}, this app at {head}: "
