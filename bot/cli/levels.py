@@ -267,7 +267,8 @@ def _team_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--team",
         metavar="T",
-        help="Slack team id (default: the SLACK_BOT_TOKEN's workspace, or the only one installed)",
+        help="Slack team id (default: the SLACK_BOT_TOKEN's workspace, which it must be if "
+        "that token is set; with OAuth, the only one installed)",
     )
 
 
