@@ -94,7 +94,7 @@ class ImportReport:
         lines.append(f"  bad rows   {len(self.bad):6d}")
         lines += [f"    {problem}" for problem in self.bad]
         if self.dry_run:
-            lines.append("dry run: nothing was changed")
+            lines.append('dry run: nothing was changed ("updated" counts what an import would change)')
         elif not self.applied:
             lines.append("--strict: nothing was changed because of the rows above")
         elif self.problems:
