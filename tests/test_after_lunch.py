@@ -168,3 +168,22 @@ def test_the_keep_in_touch_list_names_the_others_of_each_group_with_reminders_on
         assert len(statements) == 1  # one query, however many groups
         assert after_lunch.ties_of(session, "T1", "U9") == []
     assert ties == [(three, "C1", ["U2", "U3"]), (alone, "C2", [])]
+
+
+@pytest.mark.parametrize(("action", "method", "code"), [
+    (round_messages.SAY_THANKS, "views.open", "expired_trigger_id"),
+    (round_messages.LUNCH_NONE, "chat.postMessage", "is_archived"),
+])
+def test_a_button_whose_work_slack_refuses_tells_the_person(harness, slack, lunch, action,
+                                                            method, code):
+    """The click was acknowledged, then Slack refused the call that answers it (a trigger
+    that expired while the work waited, an archived conversation): the person is told, as
+    an ephemeral where the button was, instead of seeing nothing."""
+    group_id, conversation, members = lunch
+    slack.fail_next(method, error=code)
+    result = harness.click(action, str(group_id), user=members[0], channel=conversation)
+    assert [r["text"] for r in result.responses] == [
+        f"⚠️ I couldn't finish that: Slack answered `{code}`. Please try again in a moment; "
+        "if it keeps happening, tell your Slack admin."
+    ]
+    assert all(r.get("response_type") == "ephemeral" for r in result.responses)

@@ -6,6 +6,10 @@ from __future__ import annotations
 import functools
 import logging
 
+from slack_sdk.errors import SlackApiError
+
+from bot.slack import texts
+
 log = logging.getLogger(__name__)
 
 
@@ -31,13 +35,37 @@ def in_background(deps):
     """Acknowledge at once (when the listener takes `ack`), then run it on the work pool."""
 
     def decorate(func):
+        answering = _answering(func)
+
         @functools.wraps(func)
         def listener(*args, **kwargs):
             ack = kwargs.get("ack")
             if ack is not None:
                 ack()
-            deps.later(func, *args, **kwargs)
+            deps.later(answering, *args, **kwargs)
 
         return listener
 
     return decorate
+
+
+def _answering(func):
+    """Slack refusing a call after the ack (a trigger that expired while the work waited, a
+    message it will not update, a conversation archived) is said to the person who clicked,
+    where the button was; otherwise they would see nothing at all."""
+
+    @functools.wraps(func)
+    def run(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except SlackApiError as error:
+            respond, body = kwargs.get("respond"), kwargs.get("body") or {}
+            if respond is None or not body.get("response_url"):
+                raise  # nowhere to answer: logged as a failure (guarded)
+            code = str(error.response.get("error", "error"))
+            log.warning("%s: Slack answered %s; the person was told", func.__name__, code)
+            respond(text=texts.slack_refused(code), response_type="ephemeral",
+                    replace_original=False)  # fmt: skip
+            return None
+
+    return run

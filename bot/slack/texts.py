@@ -35,6 +35,12 @@ HELP = (
     "`/meet admins add|remove|list`."
 )
 
+def slack_refused(code: str) -> str:
+    """A button whose work Slack would not let finish: said to the person who clicked it."""
+    return (f"⚠️ I couldn't finish that: Slack answered `{code}`. Please try again in a "
+            "moment; if it keeps happening, tell your Slack admin.")  # fmt: skip
+
+
 SOMETHING_WRONG = (
     "Sorry, something went wrong on my side. Please try again in a minute; if it keeps "
     "happening, tell your Slack admin."
