@@ -333,9 +333,14 @@ def parse_week_of_month(text: str) -> int:
     )
 
 
+# Files the system's zone database may hold that are no place's time: "localtime" is the
+# host's own zone (it differs from host to host, and may be missing), "Factory" a placeholder.
+NOT_ZONES = {"localtime", "Factory", "posixrules"}
+
+
 @cache
 def _zone_names() -> dict[str, str]:
-    return {name.lower(): name for name in available_timezones()}
+    return {name.lower(): name for name in available_timezones() - NOT_ZONES}
 
 
 def check_timezone(name: str) -> str:
