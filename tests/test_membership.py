@@ -130,6 +130,16 @@ def test_someone_from_another_organisation_is_told_why_and_left_out(harness):
         assert "UEXT" not in set(session.scalars(select(GroupMember.user_id)))
 
 
+@pytest.mark.parametrize(("user", "why"), [("UGUEST", "Guests aren't paired"),
+                                           ("UEXT", "from another organisation"),
+                                           ("UGONE", "deactivated")])
+def test_join_says_why_someone_is_not_paired_as_status_does(harness, user, why):
+    """It said "You're already taking part" to people the rounds leave out."""
+    joined = harness.command("join", user=user, channel="C1").text
+    assert why in joined and "already taking part" not in joined
+    assert joined in harness.command("status", user=user, channel="D1").text
+
+
 def test_an_admin_lets_people_from_other_organisations_take_part(harness):
     reply = harness.command("external on", user="UADMIN", channel="C1").text
     assert "People from other organisations in <#C1> now take part" in reply

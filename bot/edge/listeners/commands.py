@@ -172,6 +172,10 @@ def _join_or_leave(command, asker: Asker) -> str:
         if program is not None:
             change = people.join if joining else people.leave
             changed = change(session, program, asker.user_id)
+            kind = membership.kinds_of(session, asker.team_id, asker.user_id).get(program.id)
+            why_not = membership.left_out(kind, program)
+            if joining and why_not:  # a guest, say: joining does not make them grouped
+                return texts.left_out(why_not)
             reply = texts.joined if joining else texts.left
             return reply(program.channel_id, changed)
     return texts.no_program_here(name, _my_program_channels(asker))
