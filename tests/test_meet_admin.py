@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 
 import pytest
 from slack_sdk.models.views import View
@@ -430,3 +431,19 @@ def test_admins_set_other_peoples_profiles(harness):
 
 
 
+
+
+def test_a_response_url_in_forged_metadata_is_not_posted_to(harness, dropping_slack):
+    """The settings modal carries the setup message's response_url in its private metadata;
+    a submission naming another host gets no post there (the Home tab still says it)."""
+    program_id = make_program(harness.settings, "C1")
+    elsewhere = dropping_slack.api_url.replace("/api/", "/hooks/T1/B1/x")
+    status, _ = harness.submit(
+        home.SETTINGS_CALLBACK, form(),
+        json.dumps({"program": program_id, "response_url": elsewhere}), user="UADMIN",
+    )  # fmt: skip
+    assert status == 200
+    assert program_in(harness, "C1").cadence == "biweekly"  # saved
+    assert "every 2 weeks" in json.dumps(harness.slack.home_view("T1", "UADMIN"))
+    time.sleep(0.5)  # a post would have reached it by now (it accepts at once)
+    assert dropping_slack.attempts == 0

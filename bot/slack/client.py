@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import random
+import urllib.parse
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -147,6 +148,17 @@ def check_bot_token(settings: Settings) -> dict:
         raise ConfigError(refused_token(reason(error))) from None
     except OSError as error:
         raise ConfigError(f"{cannot_reach(settings, error)}: {REACH_SLACK}") from None
+
+
+def is_response_url(url: str, settings: Settings) -> bool:
+    """Whether a response_url is Slack's (hooks.slack.com, or the host SLACK_API_URL names):
+    one carried through a modal's private metadata is posted to only then, never to a host
+    a forged submission names."""
+    where = urllib.parse.urlsplit(url)
+    api = urllib.parse.urlsplit(settings.slack_api_url)
+    if where.scheme == "https" and where.hostname == "hooks.slack.com":
+        return True
+    return (where.scheme, where.netloc) == (api.scheme, api.netloc)
 
 
 def slack_answered(error: SlackApiError) -> str:

@@ -11,7 +11,7 @@ from slack_sdk.webhook import WebhookClient
 from bot.domain.services import people, programs
 from bot.edge import home, settings_form
 from bot.slack import texts
-from bot.slack.client import slack_user
+from bot.slack.client import is_response_url, slack_user
 from bot.storage.db import session_scope
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ def register(app: App, deps) -> None:
         text = texts.schedule_set(
             channel_id, schedule, programs.format_when(next_round, user.get("tz"))
         )
-        if response_url:
+        if response_url and is_response_url(response_url, deps.settings):
             try:
                 WebhookClient(response_url).send(
                     text=text, response_type="ephemeral", replace_original=True
