@@ -51,9 +51,10 @@ def test_say_thanks_opens_a_note_that_reaches_the_others_and_is_not_kept(harness
     (modal,) = [v for v in slack.views("modal") if v["callback_id"] == round_messages.THANKS_CALLBACK]
     assert modal["private_metadata"] == str(group_id)
 
-    status, ack = harness.submit(round_messages.THANKS_CALLBACK, {"note": {"value": "   "}},
-                                 str(group_id), user=me)  # fmt: skip
-    assert status == 200 and ack["response_action"] == "errors" and "note" in ack["errors"]
+    for blank in ("   ", "\u200b \u2060\u200b\n"):  # nothing to read, however it looks
+        status, ack = harness.submit(round_messages.THANKS_CALLBACK, {"note": {"value": blank}},
+                                     str(group_id), user=me)  # fmt: skip
+        assert status == 200 and ack["response_action"] == "errors" and "note" in ack["errors"]
 
     note = "Thank you! <!channel> & see you at the *noodle* place"
     status, _ = harness.submit(round_messages.THANKS_CALLBACK, {"note": {"value": note}},

@@ -88,7 +88,7 @@ def _thanks_note(app: App, deps) -> None:
     def send_thanks(ack: Ack, body: dict, view: dict, context, client: WebClient) -> None:
         values = (view.get("state") or {}).get("values") or {}
         note = ((values.get("note") or {}).get("value") or {}).get("value") or ""
-        if not note.strip():
+        if not any(c.isprintable() and not c.isspace() for c in note):  # zero-width too
             ack(response_action="errors", errors={"note": "Write a few words first."})
             return
         ack()
