@@ -60,6 +60,8 @@ def test_avoid_unavoid_and_list_answer_privately_and_tell_no_one_else(harness, s
         ("avoid @bob", "I can't tell who `@bob` is"),
         ("unavoid", "Name the person"),
         ("avoid <@U1>", "there's no need to avoid yourself"),
+        ("avoid <@U2> <@UNOPE>", "I can't find `UNOPE` in this workspace"),  # nobody added
+        ("avoid <@USLACKBOT>", "is a bot; bots don't go to lunch"),
     ],
 )
 def test_malformed_avoids_are_answered_and_store_nothing(harness, text, says):
@@ -70,7 +72,9 @@ def test_malformed_avoids_are_answered_and_store_nothing(harness, text, says):
     assert listed(harness) == []
 
 
-def test_the_list_has_a_limit_that_says_what_to_do(harness):
+def test_the_list_has_a_limit_that_says_what_to_do(harness, slack):
+    for user in [f"UX{i:03d}" for i in range(avoids.MAX_AVOIDED)] + ["UY001"]:
+        slack.add_user("T1", user)
     mentions = " ".join(f"<@UX{i:03d}>" for i in range(avoids.MAX_AVOIDED))
     first = harness.command(f"avoid {mentions}", user="U1")
     assert len(listed(harness)) == avoids.MAX_AVOIDED, first.text

@@ -392,6 +392,10 @@ def _avoid(command: meet_command.Avoid, asker: Asker) -> str:
     others = [u for u in command.user_ids if u != asker.user_id]
     if not others:
         return texts.AVOID_SELF
+    for other in others:  # a mistyped id or a bot would sit on the list for nothing
+        problem = _check_person(asker, other)
+        if problem:
+            return problem
     with session_scope(asker.database_url) as session:
         try:
             new = avoids.add(session, asker.team_id, asker.user_id, others)
