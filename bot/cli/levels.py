@@ -50,8 +50,10 @@ def _client(settings: Settings, team_id: str | None) -> WebClient:
 
     try:
         # A person is waiting: Slack out of reach, or a refused token, is said in seconds,
-        # before the patient client (eight retries, for the many calls to come) is made.
-        client_for_team(settings, team_id, quick=True).auth_test()
+        # before the patient client (eight retries, for the many calls to come) is made. A
+        # bot token was already asked about by team_for_command; an installation was not.
+        if settings.oauth:
+            client_for_team(settings, team_id, quick=True).auth_test()
         return client_for_team(settings, team_id)
     except NotInstalled as error:
         raise CommandError(str(error)) from None
