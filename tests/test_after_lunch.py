@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 
 import pytest
 from freezegun import freeze_time
@@ -15,7 +16,7 @@ from test_meet_harness import make_program, open_harness
 from bot.domain.services import rounds
 from bot.edge import home
 from bot.jobs.clock import Clock
-from bot.slack import round_messages
+from bot.slack import round_messages, texts
 from bot.storage.models import AfterLunch, Group
 
 START = dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)
@@ -188,3 +189,29 @@ def test_a_button_whose_work_slack_refuses_tells_the_person(harness, slack, lunc
         "if it keeps happening, tell your Slack admin."
     ]
     assert all(r.get("response_type") == "ephemeral" for r in result.responses)
+
+
+# Values the app never writes into its buttons and modals: too large for an integer column
+# (the database refused the parameter: "something went wrong", and an error in the log), or
+# digits that are not 0-9 ("²" passed isdigit() and then failed int()).
+NOT_IDS = ["9" * 40, str(2**31), "²", "١٢"]
+
+
+def test_ids_the_app_never_wrote_are_refused_like_foreign_ones(harness, slack, lunch, caplog):
+    group_id, conversation, members = lunch
+    buttons = [round_messages.CHECKIN_MET, round_messages.SAY_THANKS,
+               round_messages.KEEP_IN_TOUCH, round_messages.STOP_KEEPING_IN_TOUCH,
+               round_messages.LUNCH_NONE, round_messages.LUNCH_RESCHEDULE]  # fmt: skip
+    for value in NOT_IDS:
+        for action in buttons:
+            result = harness.click(action, value, user=members[0], channel=conversation)
+            assert result.texts == [texts.NOT_YOUR_GROUP], (action, value)
+        pick = harness.click(f"{round_messages.LUNCH_PICK}_0", f"{group_id}:{value}",
+                             user=members[0], channel=conversation)  # fmt: skip
+        assert pick.texts == [texts.NOT_YOUR_GROUP], value
+        harness.submit(round_messages.THANKS_CALLBACK, {"note": {"value": "hi"}}, value,
+                       user=members[0])  # fmt: skip
+        harness.click(home.PAUSE, value, user=members[0], from_home=True)
+        harness.submit(home.SETTINGS_CALLBACK, {}, json.dumps({"program": value}), user="UADMIN")
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not slack.calls("chat.postMessage") and not slack.calls("chat.update")

@@ -10,6 +10,7 @@ import http.client
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlencode
 
 import pytest
 from conftest import SERVED_WORKERS, SIGNING_SECRET, AppProcess, wait_for
@@ -118,6 +119,34 @@ def forged_requests(draw):
     return body, headers
 
 
+USER = {"id": "U1", "team_id": "T1"}
+MISSHAPEN_PAYLOADS = [
+    {"type": "block_actions", "user": USER, "actions": "x"},
+    {"type": "block_actions", "user": USER, "actions": [1]},
+    {"type": "block_actions", "user": USER, "actions": [{"action_id": 5}]},
+    {"type": "block_actions", "user": USER, "actions": []},
+    {"type": "block_actions", "user": "U1", "actions": [{"action_id": "home_join"}]},
+    {"type": "block_actions", "user": {"id": []}, "actions": [{"action_id": "home_join"}]},
+    {"type": "block_actions", "user": USER, "team": "T1", "actions": [{"action_id": "x"}]},
+    {"type": "view_submission", "user": USER, "view": None},
+    {"type": "view_submission", "user": USER, "view": {"callback_id": 1}},
+    {"type": "view_submission", "user": USER,
+     "view": {"callback_id": "settings", "type": "modal", "state": "x"}},
+    {"type": "view_submission", "user": USER,
+     "view": {"callback_id": "settings", "type": "modal", "private_metadata": {}}},
+    {"type": "view_closed", "user": USER, "view": []},
+    {"type": "block_suggestion", "user": USER, "action_id": {}},
+    {"type": 5},
+]  # fmt: skip
+MISSHAPEN_EVENTS = [
+    "x", None, {"type": 5},
+    {"type": "app_home_opened", "user": {}},
+    {"type": "member_joined_channel", "user": "U1", "channel": ["C1"]},
+    {"type": "user_change", "user": "U1"},
+    {"type": "tokens_revoked", "tokens": ["xoxb"]},
+]  # fmt: skip
+
+
 def test_every_request_without_a_valid_signature_is_401_and_logs_no_traceback(served):
     @hypothesis_settings(
         max_examples=150,
@@ -150,6 +179,14 @@ def test_every_request_without_a_valid_signature_is_401_and_logs_no_traceback(se
         (b"payload=notjson", signing.FORM), (b"payload=null", signing.FORM),
     ]:  # fmt: skip
         assert raw_post(served, *signing.sign(SIGNING_SECRET, body, content_type)) == 400, body
+    # signed and well-formed JSON, but not of the shape Slack sends (Bolt's middleware
+    # raised on each: a 500 and a traceback, or a parameter the database cannot bind)
+    for payload in MISSHAPEN_PAYLOADS:
+        body = urlencode({"payload": json.dumps(payload)}).encode()
+        assert raw_post(served, *signing.sign(SIGNING_SECRET, body, signing.FORM)) == 400, body
+    for event in MISSHAPEN_EVENTS:
+        body = json.dumps({"type": "event_callback", "team_id": "T1", "event": event}).encode()
+        assert raw_post(served, *signing.sign(SIGNING_SECRET, body, signing.JSON)) == 400, body
 
     log = served.output()
     assert "Traceback" not in log and " 500 " not in log
@@ -259,3 +296,36 @@ def test_a_database_that_cannot_record_signatures_is_a_503_not_a_traceback(serve
     )
     assert signing.post(served.url + "/slack/events", body, headers)[0] == 503
     assert "Traceback" not in served.output()
+
+
+def test_payloads_of_the_shapes_slack_sends_pass_the_shape_check():
+    """What Slack sends beyond the harness's own payloads: a message with rich text, a state
+    whose action ids are any word, a user object in user_change, nulls where Slack sends them."""
+    from bot.edge.payload_shape import problem
+
+    message = {"type": "message", "user": "U2", "team": "T1", "ts": "1.2", "blocks": [
+        {"type": "rich_text", "block_id": "b", "elements": [{"type": "rich_text_section",
+         "elements": [{"type": "user", "user_id": "U3"}, {"type": "date", "timestamp": 1}]}]},
+    ]}  # fmt: skip
+    action = {
+        "type": "block_actions", "user": {"id": "U1", "username": "a", "team_id": "T1"},
+        "team": None, "enterprise": None, "api_app_id": "A1", "trigger_id": "1.2.3",
+        "container": {"type": "message", "message_ts": "1.2", "is_ephemeral": False},
+        "channel": {"id": "C1", "name": "lunch"}, "message": message,
+        "state": {"values": {"id": {"type": {"type": "plain_text_input", "value": None}}}},
+        "actions": [{"action_id": "x", "block_id": "b", "value": "1", "type": "button",
+                     "text": {"type": "plain_text", "text": "Go"}, "action_ts": "1.3"}],
+    }  # fmt: skip
+    user_change = {
+        "type": "event_callback", "team_id": "T1", "event_id": "Ev1", "event_time": 1,
+        "authorizations": [{"enterprise_id": None, "team_id": "T1", "is_bot": True}],
+        "event": {"type": "user_change", "event_ts": "1.2", "user": {
+            "id": "U1", "deleted": False, "tz_offset": 3600,
+            "profile": {"fields": {"Xf1": {"value": "x", "alt": ""}}}}},
+    }  # fmt: skip
+    joined = {"type": "event_callback", "team_id": "T1",
+              "event": {"type": "channel_created", "channel": {"id": "C1"}}}  # fmt: skip
+    for payload in (action, user_change, joined, {"command": "/meet", "text": "help"}):
+        assert problem(payload) is None, payload
+    for payload in MISSHAPEN_PAYLOADS:
+        assert problem(payload) is not None, payload

@@ -29,3 +29,16 @@ def parse_level(text: str | int) -> int:
     if not LEVEL_MIN <= number <= LEVEL_MAX:
         raise InvalidValue(f'"{text}" is not a whole number from {LEVEL_MIN} to {LEVEL_MAX}')
     return number
+
+
+ID_MAX = 2**31 - 1  # the largest id an integer column holds on PostgreSQL
+
+
+def parse_id(text: object) -> int | None:
+    """A row id the app wrote into a button or a modal, read back; None for anything else,
+    so that a forged value matches nothing instead of overflowing the database."""
+    raw = str(text)
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > len(str(ID_MAX)):
+        return None
+    number = int(raw)
+    return number if 0 < number <= ID_MAX else None

@@ -523,6 +523,12 @@ def _parse_schedule(args: list[str], today: dt.date) -> SetSchedule:
     if cadence == "monthly" and len(args) in (4, 5) and _is_week_of_month(args[1]):
         week_of_month = schedule.parse_week_of_month(args[1])  # "monthly last fri 12:00"
         args = [args[0], *args[2:]]
+    elif cadence == "monthly" and re.fullmatch(r"\d+(st|nd|rd|th)?|fifth", args[1].lower()):
+        raise UsageError(
+            f"`{shown(args[1])}` is not a week of the month: use first, second, third, fourth "
+            "or last.",
+            usage,
+        )
     elif len(args) == 5:
         raise UsageError("Give how often, the day and the time, and optionally a time zone.", usage)
     weekday = parse_weekday(args[1])
@@ -596,6 +602,8 @@ def _parse_office_days(args: list[str], today: dt.date) -> OfficeDaysSet:
 
     usage = USAGE["office-days"]
     if args and args[-1].lower() in ("any", "all", "clear"):
+        if len(args) == 1:
+            raise UsageError(f"Give the office's location before `{shown(args[0])}`.", usage)
         return OfficeDaysSet(parse_name(" ".join(args[:-1]), "location"), None)
     days: list[str] = []
     while args and _is_day_word(args[-1]):

@@ -23,7 +23,7 @@ from bot.common import logs, metrics
 from bot.common.config import Settings
 from bot.domain.services import health
 from bot.edge.app import build_app
-from bot.edge.bolt_request import bolt_request
+from bot.edge.bolt_request import NotFromSlack, bolt_request
 from bot.edge.http_worker import MAX_BODY_BYTES
 from bot.edge.signatures import RefusalLog, SeenSignatures, refusal
 from bot.storage.models import utcnow
@@ -56,7 +56,8 @@ def kind_of(body: dict) -> str:
 
 class _Handler(SlackRequestHandler):
     """Bolt's WSGI adapter, but a signed body Bolt cannot parse (`{`, `payload=notjson`, not
-    UTF-8) is a 400 with one log line: only the parsing is guarded, never the listeners."""
+    UTF-8) or of a shape Slack never sends (bot/edge/payload_shape.py) is a 400 with one log
+    line: only the parsing is guarded, never the listeners."""
 
     def dispatch(self, request) -> BoltResponse:
         try:
@@ -64,10 +65,10 @@ class _Handler(SlackRequestHandler):
                 request.get_body(), query=request.query_string, headers=request.get_headers()
             )
         except Exception as error:  # noqa: BLE001 - signed, yet not a request Bolt can read
-            log.warning("answered 400 to a signed request Bolt could not read (%s)",
-                        type(error).__name__)  # fmt: skip
+            why = str(error) if isinstance(error, NotFromSlack) else type(error).__name__
+            log.warning("answered 400 to a signed request Bolt could not read (%s)", why)
             return BoltResponse(status=400, body="malformed request")
-        body = read.body if isinstance(read.body, dict) else {}
+        body = read.body
         request.environ[KIND] = kind_of(body)
         with logs.context(team_id=extract_team_id(body)):
             return self.app.dispatch(read)

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.common import values
 from bot.domain import schedule
 from bot.domain.levels.admin import workspace_row
 from bot.domain.services.due import reschedule
@@ -47,11 +48,8 @@ def in_channel(session: Session, team_id: str, channel_id: str | None) -> Progra
 
 def by_id(session: Session, team_id: str, program_id: int | str | None) -> Program | None:
     """The program with this id, only if it belongs to this workspace."""
-    try:
-        number = int(str(program_id))
-    except ValueError:
-        return None
-    program = session.get(Program, number)
+    number = values.parse_id(program_id)
+    program = session.get(Program, number) if number is not None else None
     return program if program is not None and program.team_id == team_id else None
 
 

@@ -14,6 +14,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.common import values
 from bot.domain.schedule import today_in
 from bot.domain.services import after_lunch, avoids, insights, lunches, people, programs
 from bot.edge import home, meet_command
@@ -306,7 +307,7 @@ def register_round_buttons(app: App, deps) -> None:
     def lunch_pick(ack: Ack, body: dict, context, client: WebClient, respond) -> None:
         team_id, user_id, value = _ids(body, context)
         group_part, _, epoch = value.partition(":")
-        start = dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch.isdigit() else None
+        start = _moment(epoch)
         with session_scope(settings.database_url) as session:
             found = lunches.load(session, team_id, _int(group_part))
             group = found[0] if found else None
@@ -382,10 +383,19 @@ def _not_yours(respond) -> None:
     respond(text=texts.NOT_YOUR_GROUP, response_type="ephemeral", replace_original=False)
 
 
+def _moment(epoch: str) -> dt.datetime | None:
+    """The lunch time a date button holds (seconds since 1970); None for anything else."""
+    try:
+        return dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch.isascii() else None
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
 def _group_id(value: str) -> int:
     return _int(value.partition(":")[0])
 
 
 def _int(value: str) -> int:
     """Button values are ids we wrote; anything else matches nothing."""
-    return int(value) if value.isdigit() else -1
+    number = values.parse_id(value)
+    return -1 if number is None else number

@@ -8,6 +8,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
 
+from bot.common import values
 from bot.domain.services import people, programs
 from bot.edge import home, settings_form
 from bot.slack import texts
@@ -86,8 +87,8 @@ def _thanks_note(app: App, deps) -> None:
 
     @app.view(msgs.THANKS_CALLBACK)
     def send_thanks(ack: Ack, body: dict, view: dict, context, client: WebClient) -> None:
-        values = (view.get("state") or {}).get("values") or {}
-        note = ((values.get("note") or {}).get("value") or {}).get("value") or ""
+        state = (view.get("state") or {}).get("values") or {}
+        note = ((state.get("note") or {}).get("value") or {}).get("value") or ""
         if not any(c.isprintable() and not c.isspace() for c in note):  # zero-width too
             ack(response_action="errors", errors={"note": "Write a few words first."})
             return
@@ -100,7 +101,7 @@ def _thanks_note(app: App, deps) -> None:
     def _send(client, team_id, user_id, group_id, note) -> None:
         with session_scope(url) as session:
             group = after_lunch.own_group(
-                session, team_id, int(group_id) if group_id.isdigit() else -1, user_id
+                session, team_id, values.parse_id(group_id) or -1, user_id
             )
             if group is None:
                 return  # a forged submission: nothing is sent
