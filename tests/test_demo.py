@@ -51,6 +51,8 @@ def test_the_demo_plays_weeks_of_lunch_groups_as_people_see_them(tmp_path):
     assert elapsed < 60
     assert "Traceback" not in result.stderr
     assert "== Week 1:" in out and "== Week 2:" in out and "== Week 3:" not in out
+    days = re.findall(r"== Week \d: round on \w+ (\d+) \w+, \d\d:\d\d", out)
+    assert len(days) == 2 and not any(day.startswith("0") for day in days)  # "7", not "07"
 
     shown = intros(out)
     assert len(shown) >= 4  # a few intros each week

@@ -3,9 +3,12 @@
 import argparse
 import errno
 import io
+import signal
+import subprocess
+import sys
 
 import pytest
-from conftest import RATE_SCALE, app_env, run_cli
+from conftest import RATE_SCALE, app_env, run_cli, wait_for
 from sqlalchemy import select
 
 from bot.cli import levels as levels_cli
@@ -321,3 +324,25 @@ def test_the_real_command_line_reports_bad_rows_without_a_traceback(env, tmp_pat
         'hr.csv line 2, column "level": "oops" is not a whole number from 1 to 9' in result.stdout
     )
     assert "Traceback" not in result.stderr
+
+
+def test_ctrl_c_during_an_import_says_nothing_was_saved(env, slack, tmp_path):
+    """Ctrl-C while the import reads the directory: exit 130 and a line saying the file was
+    not saved (an import commits once, at its end), not a silent exit."""
+    write(tmp_path, "email,level\nada@acme.test,8\n")
+    slack.latency = 1.0  # every call takes a second: the import is still reading Slack
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "levels", "import", "hr.csv"], cwd=tmp_path,
+        env=app_env(**env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        wait_for(lambda: slack.calls(), timeout=30)  # the token checked; the next call waits
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+        process.wait()
+    assert process.returncode == 130
+    assert err.strip() == ("interrupted: nothing from hr.csv was saved (an import is saved "
+                           "whole or not at all); run it again to import it")  # fmt: skip
+    assert _level_and_department(env, "U1") is None  # nobody written

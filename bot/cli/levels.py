@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import signal
 import sys
 from collections.abc import Callable
 
@@ -115,16 +116,21 @@ def cmd_import(args) -> int:
     settings = settings_for_command()
     team_id = _team(args, settings)
     client = _client(settings, team_id)
-    with session_scope(settings.database_url) as session:
-        report = import_levels(
-            client,
-            session,
-            team_id,
-            args.file,
-            dry_run=args.dry_run,
-            strict=args.strict,
-            progress=_progress("importing"),
-        )
+    try:
+        with session_scope(settings.database_url) as session:
+            report = import_levels(
+                client,
+                session,
+                team_id,
+                args.file,
+                dry_run=args.dry_run,
+                strict=args.strict,
+                progress=_progress("importing"),
+            )
+    except KeyboardInterrupt:  # before the commit, which saves the whole file at once
+        print(f"\ninterrupted: nothing from {args.file} was saved (an import is saved whole "
+              "or not at all); run it again to import it", file=sys.stderr)  # fmt: skip
+        return 128 + signal.SIGINT
     print(report.summary())
     if report.problems and not report.applied and not report.dry_run:
         return EXIT_USAGE

@@ -316,7 +316,8 @@ class Demo:
             raise ConfigError("the program has no next round; the demo cannot go on")
         before = len(self.slack.messages())
         local = slot.astimezone(time_zone(self.admin.timezone))
-        heading(f"Week {week}: round on {local:%A %d %B, %H:%M} ({self.admin.timezone})")
+        when = f"{local:%A} {local.day} {local:%B}, {local:%H:%M}"  # "Monday 7 December, 12:00"
+        heading(f"Week {week}: round on {when} ({self.admin.timezone})")
         self.clock.tick(max(now, slot - dt.timedelta(hours=20)))  # the heads-up, a day before
         self.clock.tick(slot)
         posted = self.slack.messages()[before:]

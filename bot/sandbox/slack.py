@@ -48,6 +48,7 @@ import math
 import re
 import socket
 import struct
+import sys
 import threading
 import time
 import uuid
@@ -256,6 +257,15 @@ def _ids(value: Any) -> list[str]:
     return [v.strip() for v in str(value or "").split(",") if v.strip()]
 
 
+class _Server(ThreadingHTTPServer):
+    """A client that hangs up before its answer (a process stopped mid-call) is no error of
+    the double's: Slack does not complain of it either, so nothing is printed."""
+
+    def handle_error(self, request, client_address) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class SlackDouble:
     """The fake workspace(s) plus the HTTP server that exposes them."""
 
@@ -304,7 +314,7 @@ class SlackDouble:
         self._socket_acks: list[dict] = []
         self._last_ts = 0.0
         self._seq = 0
-        self._server: ThreadingHTTPServer | None = None
+        self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         if rate_tiers:  # like Slack; tests that need speed scale them up (rate_limit_scale)
             self.apply_slack_tiers()
@@ -313,7 +323,7 @@ class SlackDouble:
 
     def start(self) -> SlackDouble:
         if self._server is None:
-            server = ThreadingHTTPServer((self.host, 0), _Handler)
+            server = _Server((self.host, 0), _Handler)
             server.daemon_threads = True
             server.double = self  # type: ignore[attr-defined]
             self._server = server
