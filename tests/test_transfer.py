@@ -229,12 +229,19 @@ def small_install(url: str) -> int:
         return program.id
 
 
+_EXPORTED: dict[str, bytes] = {}  # the small install's export, made once per test run
+
+
 @pytest.fixture
 def moved(slack, source, tmp_path) -> Path:
-    """An export of a small install."""
-    small_install(source.database_url)
+    """An export of a small install, for tests that change it and import it: exported by the
+    command once, then copied, as the tests read only the file (a process start saved each)."""
     path = tmp_path / "lunch.jsonl"
-    assert export(source.database_url, path, tmp_path).returncode == 0
+    if "small" not in _EXPORTED:
+        small_install(source.database_url)
+        assert export(source.database_url, path, tmp_path).returncode == 0
+        _EXPORTED["small"] = path.read_bytes()
+    path.write_bytes(_EXPORTED["small"])
     return path
 
 

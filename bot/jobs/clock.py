@@ -488,6 +488,10 @@ def run_clock(
     scheduler.start()
     while not stopping.wait(1):
         pass
+    # Later signals change nothing, and one arriving while the interpreter exits would kill
+    # it (Python restores the default action then, except for signals it was told to ignore).
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     log.info("clock stopping (%s)", reasons[0])
     clock.stop()
     scheduler.shutdown(wait=False)

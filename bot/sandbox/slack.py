@@ -12,9 +12,9 @@ play Slack's side of the WebSocket (see tests/test_socket_mode.py).
 
 As strict as Slack where the app depends on it: a bot token has manifest.yml's scopes
 (sent back in ``X-OAuth-Scopes``; others answer ``missing_scope``), Slack's rate-limit tiers
-are on (``rate_limit_scale`` speeds them up), Block Kit limits, response_url (5 posts, 30
-minutes) and trigger_id (once, 3 seconds) limits hold, ``conversations.open`` takes at most 8
-people of one organisation, OAuth installs may come from an Enterprise Grid org, and with
+are on (``rate_limit_scale`` speeds them up), Block Kit limits (blocks, elements, options,
+views), response_url (5 posts, 30 minutes) and trigger_id (once, 3 seconds) limits hold,
+``conversations.open`` takes at most 8 people of one organisation, OAuth installs may come from an Enterprise Grid org, and with
 ``token_lifetime`` set tokens expire and are refreshed with ``grant_type=refresh_token``.
 
 Typical pytest use (the ``with`` block stops the server even when the test fails)::
@@ -1221,6 +1221,7 @@ class SlackDouble:
             raise _ApiError("invalid_arguments")
         blocks = view.get("blocks", [])
         problems = _block_problems(blocks, MAX_VIEW_BLOCKS, "/view/blocks")
+        problems += _too_long(view, _LONGEST["view"], "/view")
         if problems:  # Slack answers a view that breaks Block Kit's rules this way
             raise _ApiError("invalid_arguments", response_metadata={"messages": problems})
         return view
@@ -1669,6 +1670,73 @@ def _block_problems(blocks: Any, most: int, where: str = "/blocks") -> list[str]
                 f"[ERROR] must be less than {MAX_HEADER_TEXT + 1} characters "
                 f"[json-pointer:{where}/{i}/text/text]"
             )
+        problems.extend(_part_problems(block, f"{where}/{i}"))
+    return problems
+
+
+# Lengths and counts Slack checks in blocks, elements, options and views (Block Kit
+# reference): (key, most characters) for strings and text objects, (key, most items) for lists.
+_LONGEST = {
+    "block": {"block_id": 255},
+    "input": {"label": 2000, "hint": 2000},
+    "button": {"text": 75, "value": 2000, "url": 3000, "action_id": 255},
+    "element": {"action_id": 255, "placeholder": 150},
+    "plain_text_input": {"initial_value": 3000},
+    "option": {"text": 75, "value": 150, "description": 75},
+    "view": {"title": 24, "submit": 24, "close": 24, "private_metadata": 3000,
+             "callback_id": 255, "external_id": 255},
+}  # fmt: skip
+_MOST = {
+    "actions": ("elements", 25),
+    "context": ("elements", 10),
+    "static_select": ("options", 100),
+    "multi_static_select": ("options", 100),
+    "checkboxes": ("options", 10),
+    "radio_buttons": ("options", 10),
+    "overflow": ("options", 5),
+}
+
+
+def _too_long(item: dict, rules: dict[str, int], where: str) -> list[str]:
+    problems = []
+    for key, most in rules.items():
+        value = item.get(key)
+        text, path = (value.get("text"), f"{key}/text") if isinstance(value, dict) else (value, key)
+        if isinstance(text, str) and len(text) > most:
+            problems.append(f"[ERROR] must be less than {most + 1} characters "
+                            f"[json-pointer:{where}/{path}]")  # fmt: skip
+    return problems
+
+
+def _part_problems(block: dict, where: str) -> list[str]:
+    """Limits below a block: its elements (an actions block's buttons, a section's
+    accessory, an input's element) and their options."""
+    kind = block.get("type")
+    problems = _too_long(block, _LONGEST["block"], where)
+    if kind == "input":
+        problems += _too_long(block, _LONGEST["input"], where)
+    parts: list[tuple[dict, str]] = []
+    for key in ("accessory", "element"):
+        if isinstance(block.get(key), dict):
+            parts.append((block[key], f"{where}/{key}"))
+    elements = block.get("elements")
+    if isinstance(elements, list):
+        parts += [(e, f"{where}/elements/{j}") for j, e in enumerate(elements) if isinstance(e, dict)]
+    for item, path in [(block, where), *parts]:
+        key, most = _MOST.get(item.get("type"), (None, 0))
+        if key and isinstance(item.get(key), list) and len(item[key]) > most:
+            problems.append(f"[ERROR] no more than {most} items allowed [json-pointer:{path}/{key}]")
+    for element, path in parts:
+        if kind == "context":
+            continue  # text and images: their limits are not checked here
+        rules = _LONGEST["button"] if element.get("type") == "button" else _LONGEST["element"]
+        problems += _too_long(element, rules, path)
+        if element.get("type") == "plain_text_input":
+            problems += _too_long(element, _LONGEST["plain_text_input"], path)
+        for key in ("options", "initial_options"):
+            for j, option in enumerate(element.get(key) or []):
+                if isinstance(option, dict):
+                    problems += _too_long(option, _LONGEST["option"], f"{path}/{key}/{j}")
     return problems
 
 

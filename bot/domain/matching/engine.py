@@ -80,6 +80,7 @@ def form_groups(
         merged = kept_apart.also_apart(roster, _incompatible(roster))
         rows2, unmatched2, book2 = _grouped(merged, [np.arange(n)], [], rng)
         rows2 = _padded(kept_apart.untangle(merged, rows2, book2, rng))
+        rows2 = _searched_again(roster, pools, rows2, book2, rng)
         if (len(unmatched2), int(_repeats(book, rows2).sum())) < missed:
             rows, unmatched = rows2, unmatched2
     elif missed != (0, 0) and n > MERGE_LIMIT:
@@ -91,6 +92,51 @@ def form_groups(
         groups=_as_ids(roster.ids, rows),
         unmatched=unmatched,
         score=_score(roster, rows, book),
+    )
+
+
+def _searched_again(
+    roster: Roster, pools: list[np.ndarray], rows: np.ndarray, book: PairBook,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """The merged round's groups within each pool, searched again at the sizes they came
+    out at. Keeping those who cannot lunch together apart cuts the merged groups to sizes
+    no pool was searched at (five people of one office as 2 + 3), and a repeat-free split
+    at those sizes may exist where the untangled one repeats. ``book`` counts the pairs
+    kept apart as met, so the search never seats them together."""
+    groups = [row[row >= 0] for row in rows]
+    pool_of = np.full(len(roster), -1, np.int64)
+    for j, members in enumerate(pools):
+        pool_of[members] = j
+    for j in range(len(pools)):
+        mine = [g for g, group in enumerate(groups) if (pool_of[group] == j).all()]
+        inside = np.concatenate([groups[g] for g in mine]) if mine else np.empty(0, np.int64)
+        if not 0 < len(inside) <= COVER_LIMIT or not _repeats(book, rows_of := _padded(
+            [groups[g] for g in mine])).any():  # fmt: skip
+            continue
+        local = _sub_pool(roster, inside, book)
+        steps = EXACT_STEPS if len(inside) <= EXACT_GROUPS_LIMIT else COVER_STEPS
+        found = cover_groups(local, [len(groups[g]) for g in mine], rng, limit=steps)
+        if found is None:
+            continue
+        better = refine_groups(local, found, rng)
+        if _repeats(local.book, better).sum() < _repeats(book, rows_of).sum():
+            for g, row in zip(mine, better, strict=True):
+                groups[g] = inside[row[row >= 0]]
+    return _padded(groups)
+
+
+def _sub_pool(roster: Roster, members: np.ndarray, book: PairBook) -> Pool:
+    """Some people of the round as a pool of their own, with who met whom among them."""
+    costs = book.cost(members[:, None], members[None, :])
+    a, b = np.nonzero(np.triu(costs, 1))
+    return Pool(
+        members=members,
+        level=roster.level[members],
+        dept=roster.dept[members],
+        enlarged_last=roster.enlarged_last[members],
+        book=PairBook(len(members), a, b, costs[a, b], dense=True),
+        group_size=roster.rules.group_size,
     )
 
 
