@@ -257,3 +257,13 @@ def test_web_concurrency_that_is_no_worker_count_stops_serve_before_it_starts(
         "1 or more (or unset it for 1)"
     )
     assert stdout == ""
+
+
+@pytest.mark.parametrize("option", [["--workers", "0"], ["--workers", "-2"], ["--threads", "0"]])
+def test_serve_with_no_worker_or_thread_is_refused_by_its_options(tmp_path, option):
+    """--workers 0 started a master that never answered, as WEB_CONCURRENCY=0 did."""
+    result = run_cli("serve", *option, env=app_env(), cwd=tmp_path)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.strip().endswith(
+        f"error: argument {option[0]}: must be at least 1 (see python -m bot serve --help)"
+    )

@@ -18,7 +18,7 @@ from bot.cli import levels as levels_cli
 from bot.cli import report as insights_report
 from bot.cli import rounds as round_cli
 from bot.cli import transfer as transfer_cli
-from bot.cli.runtime import output_failed, settings_for_command, unreachable
+from bot.cli.runtime import at_least_one, output_failed, settings_for_command, unreachable
 from bot.common.config import ConfigError
 from bot.sandbox import command as demo
 from bot.storage.db import migrate
@@ -37,7 +37,7 @@ def cmd_migrate(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    from bot.cli.serve import default_workers, serve_http, serve_socket_mode
+    from bot.cli.serve import serve_http, serve_socket_mode
 
     settings = settings_for_command(migrate=False).require_slack()
     migrate(settings.database_url)
@@ -47,7 +47,7 @@ def cmd_serve(args) -> int:
     if settings.socket_mode:
         serve_socket_mode(settings, with_clock)
     else:
-        workers = args.workers or default_workers()
+        workers = args.workers or settings.web_concurrency
         serve_http(settings, args.host, workers, args.threads, with_clock)
     return 0
 
@@ -86,9 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
     serve.add_argument(
-        "--workers", type=int, default=None, help="gunicorn worker processes (WEB_CONCURRENCY)"
+        "--workers", type=at_least_one, default=None,
+        help="gunicorn worker processes (default WEB_CONCURRENCY, or 1)"
     )
-    serve.add_argument("--threads", type=int, default=8, help="threads per worker (default 8)")
+    serve.add_argument(
+        "--threads", type=at_least_one, default=8, help="threads per worker (default 8)"
+    )
     clock_choice = serve.add_mutually_exclusive_group()
     clock_choice.add_argument(
         "--with-clock",

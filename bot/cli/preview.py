@@ -13,6 +13,7 @@ import sys
 import time
 from typing import TextIO
 
+from bot.cli.runtime import at_least_one
 from bot.common.csvfile import InputError
 from bot.domain.csvinput import FIRST_YEAR, LAST_YEAR, MemberRow, read_history, read_members
 from bot.domain.matching import (
@@ -82,25 +83,15 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(func=run)
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
 def _rounds(text: str) -> int:
-    value = _positive(text)
+    value = at_least_one(text)
     if value > MAX_ROUNDS:
         raise argparse.ArgumentTypeError(f"must be at most {MAX_ROUNDS} (ten years of weeks)")
     return value
 
 
 def _group_size(text: str) -> int:
-    value = _positive(text)
+    value = at_least_one(text)
     if not MIN_GROUP_SIZE <= value <= MAX_GROUP_SIZE:
         raise argparse.ArgumentTypeError(
             f"must be between {MIN_GROUP_SIZE} and {MAX_GROUP_SIZE}"

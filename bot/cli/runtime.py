@@ -3,12 +3,24 @@ and which workspace it works on."""
 
 from __future__ import annotations
 
+import argparse
 import errno
 import urllib.error
 
 from bot.common import config, logs
 from bot.common.config import ConfigError, Settings
 from bot.slack.client import check_bot_token
+
+
+def at_least_one(text: str) -> int:
+    """An argument that counts something there must be one of (rounds, workers, threads)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 def unreachable(error: Exception) -> str:

@@ -273,6 +273,3 @@ def _socket_mode_url(client: WebClient, app_token: str) -> str:
             "and turn on Socket Mode"
         ) from None
 
-
-def default_workers() -> int:
-    return web_concurrency(os.environ.get("WEB_CONCURRENCY"))
