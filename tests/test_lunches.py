@@ -337,3 +337,35 @@ def test_a_group_across_time_zones_is_offered_a_video_lunch_each_reads_in_their_
     assert text.count("<!date^") == len(date_buttons(slack, conversation)) >= 1
     assert "{date_short_pretty} at {time}" in text  # Slack shows it in each reader's zone
     assert all("," not in b["text"]["text"] for b in date_buttons(slack, conversation))
+
+
+LONG_NAMES = ["Александра Владимировна Кузнецова", "Константин Константинович Покровский",
+              "Екатерина Александровна Воробьёва", "Святослав Вячеславович Здравомыслов",
+              "Анастасия Станиславовна Преображенская", "Владислав Геннадьевич Богословский",
+              "Елизавета Ростиславовна Долгорукова", "Всеволод Мстиславович Рождественский"]  # fmt: skip
+
+
+def test_a_group_of_eight_long_names_is_told_its_lunch_with_links_slack_takes(
+    harness, slack, settings
+):
+    """Eight long Cyrillic names made calendar links of over 3000 characters (URL-encoding
+    makes each letter six): Slack refused the message and the lunch was never announced."""
+    people = [f"UL{i}" for i in range(8)]
+    for user_id, name in zip(people, LONG_NAMES, strict=True):
+        slack.add_user("T1", user_id, real_name=name)
+    slack.add_channel("T1", "C9", "обед", members=[*people, "UBOT"])
+    program_id = make_program(settings, "C9", group_size=8)
+    with freeze_time(START):
+        rounds.run_round(settings, program_id, slot=rounds.utcnow())
+    with harness.session() as session:
+        group = session.scalars(select(Group)).one()
+        conversation, organiser = group.conversation_id, group.organiser_id
+    button = date_buttons(slack, conversation)[0]
+    harness.click(button["action_id"], button["value"], user=organiser, channel=conversation)
+    agreed = slack.messages(conversation)[-1]
+    assert "Lunch is on" in agreed.text
+    links = [e["url"] for b in agreed.blocks if b["type"] == "actions" for e in b["elements"]
+             if e.get("url")]  # fmt: skip
+    assert len(links) == 2 and all(len(link) <= 3000 for link in links)
+    google = parse_qs(urlsplit(links[0]).query)
+    assert google["dates"] == ["20260602T100000Z/20260602T110000Z"] and "обед" in google["details"][0]

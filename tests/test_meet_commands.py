@@ -285,6 +285,37 @@ def test_levels_are_never_shown_to_anyone_else(harness, lunch):
 # -- forget-me ----------------------------------------------------------------------------------
 
 
+def test_after_forget_me_no_row_names_the_person_but_the_opt_out_marker(harness, lunch):
+    """Every text column of every table is searched for the person's id: only the opt-out
+    markers (and Slack's own member list of a channel they are still in) may hold it. Their
+    date votes, the program they set up, the admin they added and a report's manager line
+    kept it, while the app told them everything was deleted."""
+    from sqlalchemy import String
+
+    from bot.storage.models import Base, LunchVote, Program
+
+    c1, _ = lunch
+    harness.command("admins add <@U1>", user="UADMIN")
+    harness.command("admins add <@U3>", user="U1")
+    harness.command("avoid <@U2>", user="U1")
+    group_id = add_group(harness.settings, c1, ["U1", "U2"], organiser="U1")
+    with harness.session() as session:
+        session.add(LunchVote(group_id=group_id, user_id="U1", start=utcnow()))
+        session.get(Program, c1).created_by = "U1"
+        session.add(Member(team_id="T1", user_id="U2", values={}, sources={}, manager="U1"))
+
+    harness.click(home.FORGET_ME, "confirm", user="U1")
+    naming = set()
+    with harness.session() as session:
+        for table in Base.metadata.sorted_tables:
+            for column in table.columns:
+                if isinstance(column.type, String) and session.execute(
+                    select(column).where(column == "U1").limit(1)
+                ).first():
+                    naming.add(f"{table.name}.{column.name}")
+    assert naming <= {"participations.user_id", "channel_members.user_id"}, naming
+
+
 def test_forget_me_asks_first_and_cancel_keeps_everything(harness, lunch):
     harness.command("department Sales", user="U1")
     result = harness.command("forget-me", user="U1")

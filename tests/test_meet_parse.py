@@ -63,6 +63,11 @@ def error(text: str) -> UsageError:
         ("department <@U2> Sales", mc.SetProfile("department", "Sales", "U2")),
         ("location München   Büro", mc.SetProfile("location", "München Büro")),
         ("location 東京", mc.SetProfile("location", "東京")),
+        # joiners are writing, not control: Persian's non-joiner, emoji sequences, flags
+        ("department منابع\u200cانسانی", mc.SetProfile("department", "منابع\u200cانسانی")),
+        ("location 👩\u200d💻 remote", mc.SetProfile("location", "👩\u200d💻 remote")),
+        ("location 🏴\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f London",
+         mc.SetProfile("location", "🏴\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f London")),
         ("pause 2 weeks", mc.Pause(weeks=2)),
         ("pause 1 week", mc.Pause(weeks=1)),
         ("pause 3", mc.Pause(weeks=3)),
@@ -140,6 +145,8 @@ def test_who_needs_to_be_an_admin():
         ("department Sales <@U3>", "Name one person", "/meet department"),
         ("location " + "x" * 81, "keep it to 80", "/meet location"),
         ("location a\u200bb", "control characters", "/meet location"),
+        ("location a\u202eb", "control characters", "/meet location"),  # reorders what others read
+        ("department \u200d\u200c", "Give the department's name", "/meet department"),  # nothing visible
         ("pause", "Say for how long", "/meet pause"),
         ("pause 0 weeks", "Pause for 1 to 52 weeks", "/meet pause"),
         ("pause 53 weeks", "Pause for 1 to 52 weeks", "/meet pause"),

@@ -146,6 +146,27 @@ def _utc(moment: dt.datetime, sep: str = "") -> str:
                                               "%Y-%m-%dT%H:%M:%SZ")  # fmt: skip
 
 
+BUTTON_URL_MAX = 3000  # Slack refuses a message whose button has a longer url
+
+
+def calendar_links(offer: Offer, names: list[str], channel: str) -> tuple[str, str]:
+    """Google and Outlook links naming the group, with fewer words where the names would
+    make a link longer than a button takes: eight long names in a script that URL-encoding
+    makes six times longer (Cyrillic, say) did, and the lunch was never announced."""
+    group = ", ".join(names)
+    for title, details in (
+        (f"Lunch: {group}", f"Worth Knowing lunch group from {channel}: {group}"),
+        (f"Lunch: {group}", f"Worth Knowing lunch group from {channel}"),
+        ("Lunch", f"Worth Knowing lunch group from {channel}"),
+    ):
+        links = google_link(offer, title, details), outlook_link(offer, title, details)
+        if max(len(link) for link in links) <= BUTTON_URL_MAX:
+            return links
+    return google_link(offer, "Lunch", "Worth Knowing lunch"), outlook_link(
+        offer, "Lunch", "Worth Knowing lunch"
+    )
+
+
 def google_link(offer: Offer, title: str, details: str) -> str:
     query = {"action": "TEMPLATE", "text": title, "details": details,
              "dates": f"{_utc(offer.start)}/{_utc(offer.end)}"}  # fmt: skip

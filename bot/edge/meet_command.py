@@ -363,6 +363,20 @@ def about_from_input(value: str | None) -> str:
     return parse_about(texts.escape(value))
 
 
+# Invisible characters that are part of writing, not control: the zero-width non-joiner of
+# Persian and Indic scripts, the joiner of emoji sequences (👩‍💻) and the tags of subdivision
+# flags (🏴 of England). Other format characters (zero-width spaces, direction overrides
+# that reorder what others read) stay refused.
+_JOINING = {"\u200c", "\u200d", *map(chr, range(0xE0020, 0xE0080))}
+
+
+def _control(character: str) -> bool:
+    category = unicodedata.category(character)
+    return category in ("Cc", "Cs", "Co", "Cn") or (
+        category == "Cf" and character not in _JOINING
+    )
+
+
 def plain_text(text: str, usage: str, subject: str, missing: str, limit: int) -> str:
     """Text a person gives to be shown to others, as the plain text they meant.
 
@@ -374,10 +388,10 @@ def plain_text(text: str, usage: str, subject: str, missing: str, limit: int) ->
             f"{subject} is plain text: mentions, channels and links can't be used.", usage
         )
     value = texts.unescape_slack(text)
-    if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn") for c in value):
+    if any(_control(c) for c in value):
         raise UsageError(f"{subject} can't contain control characters.", usage)
     value = " ".join(value.split())
-    if not value:
+    if all(c in _JOINING for c in value):  # nothing, or nothing visible
         raise UsageError(f"Give {missing}.", usage)
     if len(value) > limit:
         raise UsageError(

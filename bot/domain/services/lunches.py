@@ -233,12 +233,7 @@ def calendar_links(client, start: dt.datetime, members: list[str], channel_id: s
         channel = "#" + client.conversations_info(channel=channel_id)["channel"]["name"]
     except SlackApiError:
         channel = "your lunch channel"
-    offer = Offer(start, video=False)
-    title = "Lunch: " + ", ".join(names)
-    details = f"Worth Knowing lunch group from {channel}: {', '.join(names)}"
-    return lunch_dates.google_link(offer, title, details), lunch_dates.outlook_link(
-        offer, title, details
-    )
+    return lunch_dates.calendar_links(Offer(start, video=False), names, channel)
 
 
 def send_due(settings, now: dt.datetime) -> int:

@@ -24,6 +24,7 @@ from bot.storage.models import (
     Admin,
     Group,
     GroupMember,
+    LunchVote,
     Member,
     Participation,
     Program,
@@ -298,12 +299,26 @@ def forget(session: Session, team_id: str, user_id: str) -> str:
         (UnmatchedMember.user_id, UnmatchedMember.round_id.in_(round_ids)),
         (Group.organiser_id, Group.id.in_(group_ids)),
         (Group.outcome_by, Group.id.in_(group_ids)),
+        (LunchVote.user_id, LunchVote.group_id.in_(group_ids)),  # a date still counts as voted
     ]
     for column, in_workspace in columns:
         session.execute(
             update(column.class_)
             .where(in_workspace, column == user_id)
             .values({column.key: placeholder})
+            .execution_options(**no_sync)
+        )
+    # Where they are named as someone else's: who set a program up, who added an admin,
+    # whose manager they are. Nobody's lunches depend on those once they are gone.
+    for column, in_workspace in [
+        (Program.created_by, Program.team_id == team_id),
+        (Admin.added_by, Admin.team_id == team_id),
+        (Member.manager, Member.team_id == team_id),
+    ]:
+        session.execute(
+            update(column.class_)
+            .where(in_workspace, column == user_id)
+            .values({column.key: None})
             .execution_options(**no_sync)
         )
     for group in session.scalars(
