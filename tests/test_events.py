@@ -3,6 +3,7 @@ processed once even when Slack retries it or two app processes receive it."""
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
@@ -10,6 +11,7 @@ from sqlalchemy import func, select
 from test_meet_harness import Harness, make_program, open_harness
 
 from bot.domain.services import dedup, rounds
+from bot.edge import home
 from bot.storage.models import Member, Participation, ProcessedEvent, Program, Workspace
 
 
@@ -129,6 +131,32 @@ def test_uninstalling_stops_all_work_for_the_workspace(harness):
         rounds.run_round(harness.settings, program_id)
     # a command proves it is installed again
     harness.command("status", user="U1")
+    with harness.session() as session:
+        assert session.get(Workspace, "T1").active
+
+
+def test_whatever_slack_sends_after_a_reinstall_wakes_the_workspace(harness):
+    """With one bot token nothing says the app was installed again; anything Slack sends
+    from the workspace does (only a /meet command did: the Home tab showed the next round
+    and no round ran). A retry of an event from before the uninstall does not."""
+    program_id = make_program(harness.settings, "C1")
+    harness.event({"type": "app_uninstalled"})
+    with harness.session() as session:
+        uninstalled = session.get(Workspace, "T1").uninstalled_at
+    before = int(uninstalled.timestamp()) - 60
+    harness.event({"type": "app_home_opened", "user": "U1", "tab": "home"}, event_time=before,
+                  retry_num=1)  # fmt: skip
+    with harness.session() as session:
+        assert not session.get(Workspace, "T1").active
+    harness.event({"type": "app_home_opened", "user": "UADMIN", "tab": "home"},
+                  event_time=int(uninstalled.timestamp()) + 1)  # fmt: skip
+    with harness.session() as session:
+        assert session.get(Workspace, "T1").active
+    assert rounds.run_round(harness.settings, program_id).groups  # the round runs again
+
+    harness.event({"type": "app_uninstalled"})
+    harness.click(home.RUN_NOW, str(program_id), user="UADMIN", from_home=True)
+    assert "switched off" not in json.dumps(harness.slack.home_view("T1", "UADMIN"))
     with harness.session() as session:
         assert session.get(Workspace, "T1").active
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -12,14 +13,17 @@ from slack_bolt.error import BoltError
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk.errors import SlackApiError
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.common import logs
 from bot.common.config import BOT_SCOPES, ConfigError, Settings
+from bot.domain.services import programs
 from bot.domain.services.workspaces import installation_store
 from bot.edge import listeners
 from bot.edge.background import guarded
 from bot.slack.client import TOKEN_ERRORS, check_bot_token, refused_token, web_client
-from bot.storage.db import engine_for
+from bot.storage.db import engine_for, session_scope
+from bot.storage.models import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +125,7 @@ def build_app(
         raise ConfigError(refused_token(_reason(error))) from None
     if not settings.oauth:
         app.use(only_our_workspace(identity))
+    app.use(wake_reinstalled(settings.database_url))
     listeners.register(app, Deps(settings, work))
     return app
 
@@ -148,6 +153,41 @@ def only_our_workspace(identity: dict):
         return BoltResponse(status=401, body="this app serves another workspace")
 
     return middleware
+
+
+def wake_reinstalled(database_url: str):
+    """Slack sends a workspace's requests only while the app is installed there, so a
+    command, a click or an event that happened after an uninstall means it was installed
+    again: its rounds go on. With one bot token nothing else says so (the Home tab showed
+    the next round, "Run a round now" said the program was off, and no round ran)."""
+
+    def middleware(req, resp, next):
+        team_id, seen_at = req.context.team_id, _happened_at(req.body)
+        if team_id and seen_at is not None:
+            try:  # a read of one row; a write only on the first request after a reinstall
+                with session_scope(database_url) as session:
+                    if programs.reactivate(session, team_id, seen_at):
+                        log.info("workspace %s installed the app again: its work goes on",
+                                 team_id)  # fmt: skip
+            except SQLAlchemyError as error:  # the listeners will say what is wrong
+                log.warning("could not check whether the workspace is installed: %s",
+                            type(error).__name__)  # fmt: skip
+        return next()
+
+    return middleware
+
+
+def _happened_at(body: dict) -> dt.datetime | None:
+    """When what Slack sent happened, as proof the app is installed: now for a person's
+    command or click, an event's own time (Slack retries events for an hour), and None for
+    the events that say it is not installed any more."""
+    if body.get("type") != "event_callback":
+        return utcnow()
+    event = body.get("event") or {}
+    if event.get("type") in ("app_uninstalled", "tokens_revoked"):
+        return None
+    moment = body.get("event_time")
+    return dt.datetime.fromtimestamp(moment, dt.UTC) if isinstance(moment, int) else None
 
 
 class _QuietTokenWarning(logging.Filter):

@@ -71,11 +71,14 @@ def ensure_workspace(session: Session, team_id: str, name: str | None = None) ->
     return workspace
 
 
-def reactivate(session: Session, team_id: str) -> bool:
-    """Mark a workspace that was uninstalled as active again (it has reinstalled)."""
+def reactivate(session: Session, team_id: str, seen_at: dt.datetime) -> bool:
+    """Mark a workspace that was uninstalled as active again: Slack sent something from it
+    that happened at ``seen_at``, after the uninstall (so it has reinstalled)."""
     workspace = session.get(Workspace, team_id)
     if workspace is None or workspace.active:
         return False
+    if workspace.uninstalled_at is not None and seen_at <= workspace.uninstalled_at:
+        return False  # a retry of an event from before the uninstall proves nothing
     workspace.active = True
     workspace.uninstalled_at = None
     return True

@@ -135,9 +135,6 @@ def run(command: meet_command.Command, asker: Asker) -> str | dict | None:
     try:
         if command.admin_only and not asker.is_admin():
             return texts.NOT_ADMIN
-        with session_scope(asker.database_url) as session:
-            # A command proves the app is installed: wake a workspace marked uninstalled.
-            programs.reactivate(session, asker.team_id)
         return HANDLERS[type(command)](command, asker)
     except SlackApiError as error:
         log.warning("Slack refused a call for /meet: %s", error.response.get("error"))
