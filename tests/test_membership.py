@@ -164,6 +164,20 @@ def test_an_admin_lets_people_from_other_organisations_take_part(harness):
     assert "12 taking part" in admin_home(harness)
 
 
+def test_people_from_other_organisations_who_take_part_can_be_named_but_not_made_admins(
+    harness,
+):
+    """/meet avoid and an admin's /meet level said "I can't find UEXT in this workspace" of
+    someone the rounds group (the Home tab's picker took them)."""
+    assert "I can't find `UEXT`" in harness.command("avoid <@UEXT>", user="U01").text
+    harness.command("external on", user="UADMIN", channel="C1")
+    assert "I can't find" not in harness.command("avoid <@UEXT>", user="U01").text
+    assert "UEXT" in harness.command("avoid", user="U01").text  # on the list
+    reply = harness.command("level <@UEXT> 3", user="UADMIN").text
+    assert "I can't find" not in reply and "3" in reply
+    assert "I can't find `UEXT`" in harness.command("admins add <@UEXT>", user="UADMIN").text
+
+
 def test_only_admins_change_it_and_bad_words_get_the_usage(harness):
     assert "only workspace admins" in harness.command("external on", user="U01").text
     assert not program_row(harness).allow_external

@@ -318,15 +318,23 @@ def _profile(command: meet_command.SetProfile, asker: Asker) -> str:
     return texts.profile_saved_for(command.user_id, command.attribute, command.value)
 
 
-def _check_person(asker: Asker, user_id: str) -> str | None:
-    """Why this mention can't be acted on (not in the workspace, a bot, deactivated), if so."""
+def _check_person(asker: Asker, user_id: str, *, admin: bool = False) -> str | None:
+    """Why this mention can't be acted on (not in the workspace, a bot, deactivated), if so.
+    Someone from another organisation counts where a program of the workspace groups them
+    (Slack Connect), except as an ``admin``, who must be of the workspace; on Enterprise
+    Grid, people of the same organisation are of the workspace."""
     user = slack_user(asker.client, user_id)
-    if not user or (user.get("team_id") and user.get("team_id") != asker.team_id):
-        return texts.user_not_in_workspace(user_id)
-    if user.get("is_bot") or user_id == "USLACKBOT":
+    with session_scope(asker.database_url) as session:
+        kind = membership.kind_of(user, asker.team_id, asker.bot_user_id,
+                                  membership.enterprise_of(session, asker.team_id))  # fmt: skip
+        grouped = not admin and any(p.allow_external for p in programs.of_team(
+            session, asker.team_id))  # fmt: skip
+    if kind == membership.BOT:
         return texts.user_is_bot(user_id)
-    if user.get("deleted"):
+    if kind == membership.DEACTIVATED:
         return texts.user_deactivated(user_id)
+    if kind == membership.NOT_FOUND or (kind == membership.EXTERNAL and not grouped):
+        return texts.user_not_in_workspace(user_id)
     return None
 
 
@@ -617,7 +625,7 @@ def _failure_lines(failures) -> list[str]:
 
 
 def _admins_add(command: meet_command.AdminsAdd, asker: Asker) -> str:
-    problem = _check_person(asker, command.user_id)
+    problem = _check_person(asker, command.user_id, admin=True)
     if problem:
         return problem
     with session_scope(asker.database_url) as session:
