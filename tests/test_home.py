@@ -218,3 +218,27 @@ def test_program_ids_from_another_workspace_are_ignored(harness):
     harness.click(home.LEAVE, str(other_id), user="U1", from_home=True)
     harness.click(home.RUN_NOW, str(other_id), user="UADMIN", from_home=True)
     assert snapshot(harness.settings) == before
+
+
+def test_a_stale_take_part_button_says_where_it_leaves_you(harness):
+    """A Home tab drawn before its person left the channel, or before the program was
+    switched off, still had "Take part again": it answered "Welcome back! You'll be in the
+    next lunch round" although no round would group them."""
+    c1 = make_program(harness.settings, "C1")
+    harness.command("leave", user="U2", channel="C1")
+    harness.slack.remove_member("T1", "C1", "U2")
+    harness.event({"type": "member_left_channel", "user": "U2", "channel": "C1"})
+    harness.click(home.JOIN, str(c1), user="U2", from_home=True)
+    seen = text_of(harness.slack.home_view("T1", "U2"))
+    assert "not in that channel any more: join it" in seen and "Welcome back" not in seen
+
+    harness.command("leave", user="U3", channel="C1")
+    harness.command("disable", user="UADMIN", channel="C1")
+    harness.click(home.JOIN, str(c1), user="U3", from_home=True)
+    assert "switched off for now" in text_of(harness.slack.home_view("T1", "U3"))
+    harness.click(home.PAUSE, str(c1), user="U4", from_home=True)
+    assert "switched off for now" in text_of(harness.slack.home_view("T1", "U4"))
+    harness.command("enable", user="UADMIN", channel="C1")
+    harness.click(home.JOIN, str(c1), user="U3", from_home=True)
+    seen = text_of(harness.slack.home_view("T1", "U3"))
+    assert "You'll be in the next lunch round" in seen and "switched off" not in seen

@@ -117,6 +117,17 @@ def joined(channel_id: str, changed: bool) -> str:
     )
 
 
+def not_in_channel_now(channel_id: str) -> str:
+    return (
+        f"You're on the list for {channel(channel_id)} again, but you're not in that channel "
+        "any more: join it to be in its next lunch round."
+    )
+
+
+def switched_off_now(channel_id: str) -> str:
+    return f"Lunch rounds in {channel(channel_id)} are switched off for now: an admin can turn them back on."
+
+
 def left(channel_id: str, changed: bool) -> str:
     if not changed:
         return f"You're already not taking part in {channel(channel_id)}. `/meet join` brings you back."

@@ -16,7 +16,15 @@ from slack_sdk.errors import SlackApiError
 
 from bot.common import values
 from bot.domain.schedule import today_in
-from bot.domain.services import after_lunch, avoids, insights, lunches, people, programs
+from bot.domain.services import (
+    after_lunch,
+    avoids,
+    insights,
+    lunches,
+    membership,
+    people,
+    programs,
+)
 from bot.edge import home, meet_command
 from bot.edge.background import in_background
 from bot.edge.listeners.commands import run_round_now
@@ -57,6 +65,8 @@ def _home_buttons(app: App, deps) -> None:
                 (people.join if joining else people.leave)(session, program, user_id)
                 reply = texts.joined if joining else texts.left
                 notice = reply(program.channel_id, True)
+                if joining:
+                    notice = _unless_stale(session, program, user_id, notice)
         home.publish(deps, client, team_id, user_id, notice=notice)
 
     @app.action(home.AVOID)
@@ -121,6 +131,8 @@ def _home_buttons(app: App, deps) -> None:
                 until = today + dt.timedelta(weeks=home.HOME_PAUSE_WEEKS)
                 people.pause(session, team_id, user_id, until, program)
                 notice = texts.paused(program.channel_id, until)
+                if not program.enabled:
+                    notice += " " + texts.switched_off_now(program.channel_id)
         home.publish(deps, client, team_id, user_id, notice=notice, user=user)
 
     @app.action(home.RESUME)
@@ -376,6 +388,18 @@ def register_round_buttons(app: App, deps) -> None:
         message = body.get("message") or {}
         client.chat_update(channel=(body.get("channel") or {}).get("id"), ts=message.get("ts"),
                            text=reply, blocks=[])
+
+
+def _unless_stale(session, program, user_id: str, notice: str) -> str:
+    """A Home tab is a picture of when it was drawn: "Take part again" may be clicked after
+    its person left the channel, or after the program was switched off; say so, instead of
+    promising the next round."""
+    read = program.members_read_at is not None
+    if read and program.id not in membership.kinds_of(session, program.team_id, user_id):
+        return texts.not_in_channel_now(program.channel_id)
+    if not program.enabled:
+        return f"{notice} {texts.switched_off_now(program.channel_id)}"
+    return notice
 
 
 def _not_yours(respond) -> None:
