@@ -330,13 +330,16 @@ def test_ctrl_c_during_an_import_says_nothing_was_saved(env, slack, tmp_path):
     """Ctrl-C while the import reads the directory: exit 130 and a line saying the file was
     not saved (an import commits once, at its end), not a silent exit."""
     write(tmp_path, "email,level\nada@acme.test,8\n")
-    slack.latency = 1.0  # every call takes a second: the import is still reading Slack
+    for i in range(6):
+        slack.add_user("T1", f"UX{i}")
+    slack.latency = 0.5  # every call takes half a second, and the directory comes one
+    slack.max_page_size = 1  # person a page: the import is still reading it at the signal
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "levels", "import", "hr.csv"], cwd=tmp_path,
         env=app_env(**env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        wait_for(lambda: slack.calls(), timeout=30)  # the token checked; the next call waits
+        wait_for(lambda: slack.calls("users.list"), timeout=30)  # a page read, more to come
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=30)
     finally:
