@@ -694,3 +694,32 @@ def test_ctrl_c_under_serve_stops_the_clock_without_a_traceback(settings, slack,
     assert "Traceback" not in log, log
     assert process.returncode == 0, log
     assert log.count("clock stopping") == 1 and "clock stopped" in log
+
+
+@pytest.mark.slow
+def test_a_clock_given_a_metrics_folder_that_is_not_there_makes_it_and_runs_rounds(
+    settings, slack, tmp_path
+):
+    """PROMETHEUS_MULTIPROC_DIR naming a folder not yet made failed every metric, and so
+    every tick: no round ran, while /healthz and doctor said the clock was fine. One it
+    cannot make is one line before it starts."""
+    slack_workspace(slack, ["CMETRICS"])
+    slot = utcnow().replace(second=0, microsecond=0) - dt.timedelta(minutes=2)
+    program_id = weekly_program_due_at(settings, "CMETRICS", slot)
+    folder = tmp_path / "metrics" / "clock"
+    clocks = start_clocks(1, {**clock_env(settings, slack), "PROMETHEUS_MULTIPROC_DIR": str(folder)},
+                          tmp_path)  # fmt: skip
+    try:
+        wait_for(lambda: rounds_by_program(settings) == {program_id: [(slot, "delivered")]},
+                 clocks)  # fmt: skip
+    finally:
+        (log,) = stop_clocks(clocks)
+    assert "Traceback" not in log and folder.is_dir() and any(folder.iterdir())
+
+    (tmp_path / "a-file").write_text("")
+    env = {**clock_env(settings, slack), "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "a-file" / "x")}
+    result = subprocess.run([sys.executable, "-m", "bot", "clock"], env=env, cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert result.returncode == 2 and result.stderr.startswith(
+        f"error: cannot make PROMETHEUS_MULTIPROC_DIR '{tmp_path / 'a-file' / 'x'}' (Not a directory)"
+    ), result.stderr

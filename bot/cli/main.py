@@ -53,9 +53,11 @@ def cmd_serve(args) -> int:
 
 
 def cmd_clock(args) -> int:
+    from bot.common import metrics
     from bot.jobs.clock import grace_hours, run_clock, tick_seconds
 
     settings = settings_for_command(migrate=False)
+    metrics.ensure_directory()  # shared with serve's workers, which add the counts up
     grace = grace_hours(args.grace_hours)
     tick = tick_seconds(args.tick)
     migrate(settings.database_url)

@@ -152,8 +152,7 @@ def metrics_directory(settings: Settings) -> Iterator[None]:
     before any metric is made (bot/common/metrics.py makes them on first use)."""
     given = os.environ.get(metrics.DIRECTORY)
     if not settings.metrics or given:
-        if given:
-            os.makedirs(given, exist_ok=True)
+        metrics.ensure_directory()
         yield
         return
     path = tempfile.mkdtemp(prefix="worth-knowing-metrics-")

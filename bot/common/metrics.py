@@ -12,10 +12,13 @@ plain identifier (anything else is counted as "other").
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
 from types import SimpleNamespace
+
+from bot.common.config import ConfigError
 
 DIRECTORY = "PROMETHEUS_MULTIPROC_DIR"
 # Slack waits 3 s for an acknowledgement.
@@ -26,11 +29,34 @@ _built: SimpleNamespace | None = None
 _building = threading.Lock()
 
 
+def ensure_directory() -> None:
+    """PROMETHEUS_MULTIPROC_DIR, made if it is missing, for the processes that share it
+    (serve, the clock); one line if it cannot be. A missing one made every metric, and so
+    every clock tick, fail: no round ran while the clock looked healthy."""
+    directory = multiprocess_directory()
+    if directory:
+        try:
+            os.makedirs(directory, exist_ok=True)
+        except OSError as error:
+            raise ConfigError(
+                f"cannot make {DIRECTORY} {directory!r} ({error.strerror}): name a folder "
+                "this user may write, or unset it"
+            ) from None
+
+
 def _build() -> SimpleNamespace:
     """The metrics, made on first use: by then serve has set the directory, whatever was
-    imported before (prometheus_client picks in-memory or file values when it is imported)."""
+    imported before (prometheus_client picks in-memory or file values when it is imported).
+    Counting must never stop work: where the directory cannot be had, this process keeps
+    its counts in memory."""
     from prometheus_client import Counter, Gauge, Histogram, values
 
+    try:
+        ensure_directory()
+    except ConfigError as error:
+        logging.getLogger(__name__).warning("%s; this process keeps its metrics to itself",
+                                            error)  # fmt: skip
+        os.environ.pop(DIRECTORY, None)
     values.ValueClass = values.get_value_class()
     return SimpleNamespace(
         REQUESTS=Counter(
