@@ -369,3 +369,35 @@ def test_a_refresh_another_process_just_made_is_taken_not_fought(grid):
         refused = [c.error for c in h.slack.calls("oauth.v2.access") if c.args.get("grant_type")]
         assert refused == [None, "invalid_refresh_token"]
         assert WebClient(token=second, base_url=h.slack.api_url).auth_test()["team_id"] == "TS"
+
+
+@pytest.mark.slow
+def test_with_slack_out_of_reach_requests_and_installs_are_answered_at_once(
+    migrated_url, tmp_path, dropping_slack
+):
+    """Slack's Web API out of reach: a workspace's first request waited two minutes on
+    auth.test (eight patient retries) and ended in a 500; the browser coming back from
+    Slack's consent page waited as long and got no page at all."""
+    settings = load({"SLACK_CLIENT_ID": CLIENT_ID, "SLACK_CLIENT_SECRET": CLIENT_SECRET,
+                     "SLACK_SIGNING_SECRET": SIGNING_SECRET, "DATABASE_URL": migrated_url,
+                     "SLACK_API_URL": dropping_slack.api_url})  # fmt: skip
+    install(settings, "TA", "xoxb-TA")
+    env = app_env(SLACK_CLIENT_ID=CLIENT_ID, SLACK_CLIENT_SECRET=CLIENT_SECRET,
+                  SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=dropping_slack.api_url,
+                  DATABASE_URL=migrated_url)  # fmt: skip
+    with AppProcess(env, tmp_path, ("--no-clock",)) as app:
+        event = {"type": "member_left_channel", "user": "U1", "channel": "C1"}  # no call
+        body, headers = signing.event_callback(SIGNING_SECRET, event, team_id="TA")
+        started = time.monotonic()
+        status, _, _ = signing.post(app.url + "/slack/events", body, headers)
+        assert status == 200 and time.monotonic() - started < 3  # Slack's own deadline
+        assert dropping_slack.attempts <= 3  # two quick retries, not eight patient ones
+
+        _, headers, _ = get(app.url, "/slack/install")
+        state = parse_qs(urlsplit({k.lower(): v for k, v in headers}["location"]).query)["state"][0]
+        # get() gives up after 10 s; eight patient tries of oauth.v2.access took two minutes
+        status, _, page = get(app.url, f"/slack/oauth_redirect?code=c&state={state}",
+                              {"Cookie": f"slack-app-oauth-state={state}"})  # fmt: skip
+        assert status == 502 and "slack_unreachable" in page and "/slack/install" in page
+        log = app.output()
+    assert "Traceback" not in log and " 500 " not in log

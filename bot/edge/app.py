@@ -8,8 +8,11 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from slack_bolt import App, BoltResponse
+from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.authorization.authorize import InstallationStoreAuthorize
 from slack_bolt.error import BoltError
+from slack_bolt.oauth import OAuthFlow
+from slack_bolt.oauth.callback_options import FailureArgs
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk.errors import SlackApiError
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
@@ -88,21 +91,23 @@ def build_app(
                 # /slack/install goes straight to Slack's consent page (with the state cookie).
                 install_page_rendering_enabled=False,
             )
-            client = web_client(settings)
+            # Someone waits on these two (the request to acknowledge, the browser after
+            # Slack's consent page): Slack out of reach must not hold them for minutes.
+            quick = web_client(settings, quick=True)
             app = App(
-                client=client,
+                client=web_client(settings),
                 signing_secret=settings.signing_secret or "",
-                oauth_settings=oauth,
+                oauth_flow=_OAuthFlow(client=quick, settings=oauth),
                 installation_store=store,
                 # Bolt's own authorize, except that the auth.test it makes for a request's
                 # token before the listener can acknowledge is remembered per token: only a
                 # workspace's first request in a process waits for Slack.
-                authorize=InstallationStoreAuthorize(
+                authorize=_Authorize(
                     logger=logging.getLogger("slack_bolt.App"),
                     installation_store=store,
                     client_id=settings.client_id,
                     client_secret=settings.client_secret,
-                    client=client,
+                    client=quick,
                     cache_enabled=True,
                 ),
                 request_verification_enabled=verify,
@@ -128,6 +133,57 @@ def build_app(
     app.use(wake_reinstalled(settings.database_url))
     listeners.register(app, Deps(settings, work))
     return app
+
+
+class _Authorize(InstallationStoreAuthorize):
+    """With Slack out of reach, the auth.test for a token not seen yet in this process made
+    the request wait two minutes and end in a 500: the stored installation answers instead,
+    and what the listener then asks of Slack fails on its own, as it would anyway."""
+
+    def __init__(self, *, client, **options):
+        super().__init__(client=client, **options)
+        self.quick = client
+
+    def __call__(self, *, context, enterprise_id, team_id, user_id, **actor):
+        patient = context.client  # the request's own, which Bolt's auth.test would use
+        context["client"] = self.quick  # the acknowledgement waits on this call
+        try:
+            return super().__call__(context=context, enterprise_id=enterprise_id,
+                                    team_id=team_id, user_id=user_id, **actor)  # fmt: skip
+        except OSError as error:
+            log.warning("cannot reach Slack to check a workspace's token (%s): using the "
+                        "stored installation", type(error).__name__)  # fmt: skip
+            bot = self.installation_store.find_bot(
+                enterprise_id=enterprise_id, team_id=team_id,
+                is_enterprise_install=context.is_enterprise_install,
+            )  # fmt: skip
+            if bot is None:
+                return None
+            return AuthorizeResult(
+                enterprise_id=bot.enterprise_id, team_id=bot.team_id, bot_user_id=bot.bot_user_id,
+                bot_id=bot.bot_id, bot_token=bot.bot_token, bot_scopes=bot.bot_scopes,
+            )  # fmt: skip
+        finally:
+            context["client"] = patient
+
+
+class _OAuthFlow(OAuthFlow):
+    """Bolt's install flow, except that Slack out of reach when the code is exchanged is
+    Bolt's failure page at once ("try again from /slack/install"), not a connection closed
+    without an answer."""
+
+    def handle_callback(self, request):
+        try:
+            return super().handle_callback(request)
+        except OSError as error:
+            log.warning("an installation could not be finished: Slack could not be reached "
+                        "(%s)", type(error).__name__)  # fmt: skip
+            return self.failure_handler(
+                FailureArgs(
+                    request=request, reason="slack_unreachable", suggested_status_code=502,
+                    settings=self.settings, default=self.default_callback_options,
+                )
+            )  # fmt: skip
 
 
 FOREIGN_WORKSPACE = (
