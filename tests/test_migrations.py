@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+import uuid
 
 import pytest
 from conftest import app_env, run_cli
@@ -218,3 +219,52 @@ def test_another_applications_database_is_left_alone(database_url, tmp_path):
         "Knowing's: point DATABASE_URL at an empty database or at this app's own\n"
     )
     assert inspect(engine_for(database_url)).get_table_names() == ["customers"]
+
+
+@pytest.mark.postgres
+def test_a_role_without_the_rights_it_needs_is_told_which_in_one_line(database_url, tmp_path):
+    """A PostgreSQL role that may not create tables (PostgreSQL 15's default on schema
+    public) got a traceback from migrate, serve, clock and every command; one that may not
+    read them was told to point at "a Worth Knowing database"; a read-only one started a
+    clock that logged a traceback at every tick."""
+    from conftest import PG_URL
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    role = "r_" + uuid.uuid4().hex[:10]
+    schema = text("SELECT current_schema()")
+    admin = create_engine(database_url)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE ROLE "{role}" LOGIN'))
+        name = connection.execute(schema).scalar_one()
+    as_role = database_url.replace(make_url(PG_URL).username + "@", role + "@", 1)
+    try:
+        said = "error: the database at DATABASE_URL refuses this user ("
+        refused = said + "permission denied"
+        for usage, says in ((False, said + "no schema has been selected"), (True, refused)):
+            if usage:  # may use the schema, may not create in it (a new database)
+                with admin.begin() as connection:
+                    connection.execute(text(f'GRANT USAGE ON SCHEMA "{name}" TO "{role}"'))
+            for command in (["migrate"], ["stats"]):
+                result = run_cli(*command, env=app_env(DATABASE_URL=as_role), cwd=tmp_path)
+                assert result.returncode == 2 and result.stderr.startswith(says), result.stderr
+                assert result.stderr.count("\n") == 1  # one line, no traceback
+
+        run_cli("migrate", env=app_env(DATABASE_URL=database_url), cwd=tmp_path)
+        result = run_cli("stats", env=app_env(DATABASE_URL=as_role), cwd=tmp_path)
+        assert result.returncode == 2 and result.stderr.startswith(
+            f"{refused} for table alembic_version)"
+        ), result.stderr
+
+        with admin.begin() as connection:  # read-only
+            connection.execute(text(f'GRANT SELECT ON ALL TABLES IN SCHEMA "{name}" TO "{role}"'))
+        env = app_env(DATABASE_URL=as_role, SLACK_BOT_TOKEN="xoxb-T1")
+        result = run_cli("clock", env=env, cwd=tmp_path, timeout=30)
+        assert result.returncode == 2 and result.stderr.startswith(
+            f"{refused} for table clock_ticks)"
+        ), result.stderr
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP OWNED BY "{role}"'))
+            connection.execute(text(f'DROP ROLE "{role}"'))
+        admin.dispose()

@@ -11,7 +11,7 @@ import os
 import signal
 import sys
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DatabaseError, OperationalError
 
 from bot.cli import doctor, preview
 from bot.cli import levels as levels_cli
@@ -21,7 +21,7 @@ from bot.cli import transfer as transfer_cli
 from bot.cli.runtime import at_least_one, output_failed, settings_for_command, unreachable
 from bot.common.config import ConfigError
 from bot.sandbox import command as demo
-from bot.storage.db import migrate
+from bot.storage.db import migrate, refused_rights
 
 EXIT_USAGE = 2
 
@@ -171,6 +171,12 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except OperationalError as error:  # any command, when the database is down or refuses
         print(f"error: {unreachable(error)}", file=sys.stderr)
+        return EXIT_USAGE
+    except DatabaseError as error:
+        refused = refused_rights(error)
+        if refused is None:
+            raise
+        print(f"error: {refused}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130

@@ -481,6 +481,9 @@ def run_clock(
                 stop_for(f"serve, pid {parent_pid}, is gone")
 
         scheduler.add_job(watch_parent, "interval", seconds=1, id="parent", name="watch serve")
+    # The first beat before anything runs: a database this clock may read but not write
+    # (a role without rights) is one line now, not a traceback at every tick.
+    heartbeat.record(settings.database_url, utcnow(), tick_seconds)
     log.info(
         "clock started: checking every %s s, catching up on rounds up to %s h late",
         tick_seconds, f"{hours:g}",

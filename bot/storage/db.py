@@ -130,6 +130,24 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+# PostgreSQL's SQLSTATEs for "permission denied", and for a search_path schema the role may
+# not use ("no schema has been selected to create in").
+REFUSED_RIGHTS = {"42501", "3F000"}
+
+
+def refused_rights(error: DatabaseError) -> ConfigError | None:
+    """The database refuses this user a right it needs (PostgreSQL): one line saying which,
+    and what to grant. None for any other error."""
+    if getattr(error.orig, "sqlstate", None) not in REFUSED_RIGHTS:
+        return None
+    reason = str(error.orig).strip().splitlines()[0]
+    return ConfigError(
+        f"the database at DATABASE_URL refuses this user ({reason}): grant the role it names "
+        "USAGE and, for a new database, CREATE on the schema, and SELECT, INSERT, UPDATE and "
+        "DELETE on the app's tables, or use the role that owns them"
+    )
+
+
 def current_revision(url: str) -> str | None:
     """A file that is no database (SQLite reads its header first) is the user's to fix, like a
     bad setting, and nothing is written to it; a database out of reach is the caller's to say."""
@@ -139,6 +157,9 @@ def current_revision(url: str) -> str | None:
     except OperationalError:
         raise  # out of reach or refused (bot/cli/runtime.py says so)
     except DatabaseError as error:
+        refused = refused_rights(error)
+        if refused is not None:
+            raise refused from None
         reason = str(error.orig).strip().splitlines()[0]
         raise ConfigError(
             f"cannot use the database at DATABASE_URL ({reason}): point DATABASE_URL at a "
@@ -176,15 +197,18 @@ def migrate(url: str) -> bool:
     if newer:
         raise ConfigError(f"the database at DATABASE_URL was {newer}: {NEWER_FIX}")
     config = alembic_config(url)
-    with engine_for(url).begin() as connection:
-        _only_migrator(connection)
-        before = revision_on(connection)  # another process may have upgraded meanwhile
-        if before == head_revision():
-            return False
-        if before is None:
-            _empty_or_refuse(connection)
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    try:
+        with engine_for(url).begin() as connection:
+            _only_migrator(connection)
+            before = revision_on(connection)  # another process may have upgraded meanwhile
+            if before == head_revision():
+                return False
+            if before is None:
+                _empty_or_refuse(connection)
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    except DatabaseError as error:
+        raise refused_rights(error) or error from None
     log.info("database upgraded from %s to %s", before or "empty", head_revision())
     return True
 
