@@ -329,3 +329,21 @@ def test_payloads_of_the_shapes_slack_sends_pass_the_shape_check():
         assert problem(payload) is None, payload
     for payload in MISSHAPEN_PAYLOADS:
         assert problem(payload) is not None, payload
+
+
+def test_a_head_probe_gets_the_headers_of_get_and_no_body(served):
+    """Load balancers probe with HEAD: a body sent anyway made gunicorn log a warning at
+    every probe ("WSGI app sent body bytes on a no-body response")."""
+    for path in ("/healthz", "/metrics"):
+        answers = {}
+        for method in ("GET", "HEAD"):
+            connection = http.client.HTTPConnection("127.0.0.1", served.port, timeout=10)
+            try:
+                connection.request(method, path)
+                response = connection.getresponse()
+                answers[method] = (response.status, response.getheader("Content-Type"),
+                                   response.read())  # fmt: skip
+            finally:
+                connection.close()
+        assert answers["HEAD"][:2] == answers["GET"][:2] and answers["HEAD"][2] == b""
+    assert "no-body response" not in served.output()

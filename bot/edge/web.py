@@ -103,17 +103,21 @@ def create_wsgi(
 
     def application(environ, start_response):
         path = environ.get("PATH_INFO")
+        # A load balancer's HEAD probe: the headers GET would get, and no body (a body sent
+        # anyway made gunicorn log a warning at every probe).
+        head = environ.get("REQUEST_METHOD") == "HEAD"
         if path == "/healthz":
             healthy, body = health.report(
                 settings.database_url, clock_tick=clock_tick, started_at=started_at
             )
             status = "200 OK" if healthy else "503 Service Unavailable"
-            return _send(start_response, status, "application/json", json.dumps(body) + "\n")
+            text = json.dumps(body) + "\n"
+            return _send(start_response, status, "application/json", text, head=head)
         if path == "/metrics":
             if not settings.metrics:  # METRICS=off
                 return _plain(start_response, "404 Not Found", "not found")
             text, content_type = metrics.exposition()
-            return _send(start_response, "200 OK", content_type, text)
+            return _send(start_response, "200 OK", content_type, text, head=head)
         if path == EVENTS_PATH and environ.get("REQUEST_METHOD") == "POST":
             return events(environ, start_response)
         return handler(environ, start_response)
@@ -154,7 +158,7 @@ def _plain(start_response, status: str, text: str):
     return _send(start_response, status, "text/plain", text + "\n")
 
 
-def _send(start_response, status: str, content_type: str, body: str | bytes):
+def _send(start_response, status: str, content_type: str, body: str | bytes, head=False):
     data = body.encode() if isinstance(body, str) else body
     start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(data)))])
-    return [data]
+    return [] if head else [data]
