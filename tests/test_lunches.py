@@ -25,6 +25,13 @@ def harness(slack, settings):
     yield from open_harness(slack, settings)
 
 
+@pytest.fixture(autouse=True)
+def during_the_round():
+    """Clicks come while the round is on: an offered day that has passed is refused."""
+    with freeze_time(START + dt.timedelta(minutes=5), tick=True):
+        yield
+
+
 def run(harness, slack, settings):
     slack.add_member("T1", "C1", "UBOT")
     program_id = make_program(settings, "C1")
@@ -369,3 +376,88 @@ def test_a_group_of_eight_long_names_is_told_its_lunch_with_links_slack_takes(
     assert len(links) == 2 and all(len(link) <= 3000 for link in links)
     google = parse_qs(urlsplit(links[0]).query)
     assert google["dates"] == ["20260602T100000Z/20260602T110000Z"] and "обед" in google["details"][0]
+
+
+def utc(*day_hour_minute) -> dt.datetime:
+    return dt.datetime(2026, 6, *day_hour_minute, tzinfo=dt.UTC)
+
+
+def test_an_old_date_button_after_its_day_says_it_has_passed(harness, slack, settings):
+    group_id, conversation, organiser, members = run(harness, slack, settings)
+    tuesday = date_buttons(slack, conversation)[0]  # Tue 2 Jun, 12:00 in Berlin
+    before = len(slack.messages(conversation))
+    with freeze_time(utc(4, 9)):  # Thursday
+        result = harness.click(tuesday["action_id"], tuesday["value"], user=organiser,
+                               channel=conversation)  # fmt: skip
+    assert "has passed, so nothing changed" in result.texts[0]
+    assert len(slack.messages(conversation)) == before  # no "Lunch is on" for Tuesday
+    with harness.session() as session:
+        assert session.get(Group, group_id).lunch_at is None
+
+
+def test_a_round_delivered_late_offers_no_day_that_has_gone(harness, slack, settings):
+    slack.add_member("T1", "C1", "UBOT")
+    program_id = make_program(settings, "C1")
+    with freeze_time(START + dt.timedelta(hours=23, minutes=30)):  # Tuesday 11:30 UTC
+        rounds.run_round(settings, program_id, slot=START)
+    with harness.session() as session:
+        group = session.scalars(select(Group)).first()
+    starts = [int(b["value"].split(":")[1]) for b in date_buttons(slack, group.conversation_id)]
+    assert starts and min(starts) > (START + dt.timedelta(hours=23, minutes=30)).timestamp()
+
+
+def test_a_lunch_on_the_last_day_offered_is_still_asked_about(harness, slack, settings):
+    """A Friday round offers up to Thursday; the day-after question for a Thursday lunch
+    came as the round closed, which drops it: never asked, and counted as silent."""
+    from bot.jobs.clock import Clock
+
+    slack.add_member("T1", "C1", "UBOT")
+    program_id = make_program(settings, "C1", weekday=4, timezone="Europe/Berlin")
+    friday = utc(5, 10)  # 12:00 in Berlin
+    with freeze_time(friday):
+        rounds.run_round(settings, program_id, slot=friday)
+    with harness.session() as session:
+        group = session.scalars(select(Group)).first()
+        group_id, conversation, organiser = group.id, group.conversation_id, group.organiser_id
+        closes = group.round.closes_at
+    with freeze_time(friday + dt.timedelta(hours=1)):
+        harness.click(round_messages.LUNCH_NONE, str(group_id), user=organiser,
+                      channel=conversation)  # fmt: skip
+        more = slack.messages(conversation)[-1].blocks
+        (thursday,) = [e for b in more if b["type"] == "actions" for e in b["elements"]
+                       if "Thu 11 Jun" in e["text"]["text"]]  # the last day offered
+        harness.click(thursday["action_id"], thursday["value"], user=organiser,
+                      channel=conversation)  # fmt: skip
+    assert closes == utc(12, 10)
+    for moment in (closes - dt.timedelta(minutes=59), closes + dt.timedelta(minutes=1)):
+        Clock(settings).tick(moment)
+    assert "Did you get to meet?" in follow_ups(slack, conversation)
+
+
+def test_a_group_that_answered_gets_no_day_picked_and_no_reminder(harness, slack, settings):
+    from bot.jobs.clock import Clock
+
+    group_id, conversation, organiser, members = run(harness, slack, settings)
+    harness.click(round_messages.CHECKIN_COULDNT, str(group_id), user=members[0],
+                  channel=conversation)  # fmt: skip
+    before = follow_ups(slack, conversation)
+    for day, hour in ((3, 12), (4, 9), (5, 11)):
+        Clock(settings).tick(utc(day, hour, 1))
+    assert follow_ups(slack, conversation) == before  # no "I picked", no "Lunch today"
+
+
+def test_reschedule_after_the_round_closed_changes_nothing(harness, slack, settings):
+    group_id, conversation, organiser, members = run(harness, slack, settings)
+    button = date_buttons(slack, conversation)[0]
+    harness.click(button["action_id"], button["value"], user=organiser, channel=conversation)
+    with harness.session() as session:
+        group = session.get(Group, group_id)
+        agreed = group.lunch_at
+        group.round.closed_at = utc(8, 12)
+    before = len(slack.messages(conversation))
+    result = harness.click(round_messages.LUNCH_RESCHEDULE, str(group_id), user=members[0],
+                           channel=conversation)  # fmt: skip
+    assert "This round is over" in result.texts[0]
+    assert len(slack.messages(conversation)) == before
+    with harness.session() as session:
+        assert session.get(Group, group_id).lunch_at == agreed

@@ -134,6 +134,16 @@ def date_picked(user_id: str, start, organiser: str | None) -> str:
     return f"🙋 <@{user_id}> can do {when(start)}. The others: pick it too{confirm}."
 
 
+def lunch_day_gone(start) -> str:
+    """To one person who pressed an old date button: that day has passed."""
+    return (f"🗓️ {when(start)} has passed, so nothing changed. Pick a later day, or press "
+            "None of these for more.")  # fmt: skip
+
+
+ROUND_OVER = ("🗓️ This round is over, so its lunch stays as it was. The next round brings "
+              "a new group.")  # fmt: skip
+
+
 def lunch_already_agreed(start) -> str:
     """To one person whose click came after the day was set: nothing moved, and how to move it."""
     return (f"🗓️ Lunch is already on {when(start)}, so nothing changed. To choose another day, "

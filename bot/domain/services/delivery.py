@@ -269,8 +269,8 @@ class GroupPlan:
 
 def _dates(session, group: Group, program: Program, round_: Round, people) -> list:
     """The days the intro offers, worked out once (a resumed delivery offers the same)."""
-    if group.offered is None:
-        lunches.offer(session, group, program, round_, people=people)
+    if group.offered is None:  # never a day already gone (a round delivered late, say)
+        lunches.offer(session, group, program, round_, after=utcnow(), people=people)
     return lunches.offers_of(group)
 
 

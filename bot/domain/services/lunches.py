@@ -29,11 +29,15 @@ from bot.storage.models import (
     OfficeDays,
     Program,
     Round,
+    utcnow,
 )
 
 log = logging.getLogger(__name__)
 AUTO_AFTER_WORKING_DAYS = 2
 REMIND_AT = dt.time(10, 0)  # the morning of the day, in the organiser's zone
+# The day-after question comes before the round closes: once it has closed nothing is asked,
+# and a lunch on the last day offered was never asked about (and counted as silent).
+CHECK_BEFORE_CLOSE = dt.timedelta(hours=1)
 
 
 def _time(text: str | None, default: dt.time) -> dt.time:
@@ -149,6 +153,7 @@ class Pick:
     start: dt.datetime
     waiting_for: list[str]  # who has not chosen this date yet
     already: dt.datetime | None = None  # the day agreed before this click
+    gone: bool = False  # the date has passed: nothing changed
 
 
 def working_days_after(moment: dt.datetime, zone: str, days: int) -> dt.datetime:
@@ -170,10 +175,13 @@ def agree(session: Session, group: Group, start: dt.datetime, zone: str) -> bool
     else:
         day = start.astimezone(ZoneInfo(zone)).date()
         remind = dt.datetime.combine(day, REMIND_AT, ZoneInfo(zone)).astimezone(dt.UTC)
+    check = start + dt.timedelta(days=1)
+    closes = group.round.closes_at
+    if closes is not None:  # a lunch on the round's last day is still asked about
+        check = min(check, closes - CHECK_BEFORE_CLOSE)
     done = session.execute(
         update(Group).where(Group.id == group.id, Group.lunch_at.is_(None))
-        .values(lunch_at=start, auto_at=None, remind_at=remind,
-                check_at=start + dt.timedelta(days=1))
+        .values(lunch_at=start, auto_at=None, remind_at=remind, check_at=check)
         .execution_options(synchronize_session=False)
     ).rowcount  # fmt: skip
     session.refresh(group)
@@ -189,6 +197,8 @@ def pick(
         return None
     if group.lunch_at is not None:
         return Pick(False, start, [], already=group.lunch_at)
+    if start <= utcnow():  # an old button: that day has gone
+        return Pick(False, start, [], gone=True)
     exists = session.scalar(select(LunchVote.id).where(
         LunchVote.group_id == group.id, LunchVote.user_id == user_id, LunchVote.start == start))  # fmt: skip
     if exists is None:
@@ -203,6 +213,12 @@ def pick(
             return Pick(False, start, waiting, already=group.lunch_at)
         return Pick(True, start, waiting)
     return Pick(False, start, waiting)
+
+
+def still_planned(round_: Round) -> bool:
+    """Whether a group's lunch may still be planned: until its round closes; after that it
+    is history, kept in the stats, and "Reschedule" or "None of these" change nothing."""
+    return round_.closed_at is None
 
 
 def reschedule(session: Session, group: Group) -> None:
@@ -333,7 +349,10 @@ def _follow_up(session: Session, column: str, group_id: int, now: dt.datetime) -
             return None
         text, blocks = round_messages.lunch_reminder(group.lunch_at)
         return replace(base, text=text, blocks=blocks)
-    if group.lunch_at is None or group.outcome == "met" or group.checkin_ts:
+    # A check-in of the round sent before this day was agreed (a Friday round's, on Monday)
+    # does not stand for it: only "We met" does.
+    if group.lunch_at is None or group.outcome == "met":
         return None
     text, blocks = round_messages.checkin(group.id)
     return replace(base, text=text, blocks=blocks)
+

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -256,7 +256,7 @@ def _send_checkins(settings: Settings, round_id: int, team_id: str) -> int:
         Group.round_id == round_id,
         Group.delivery == "posted",
         Group.checkin_ts.is_(None),
-        Group.outcome.is_distinct_from("met"),
+        or_(Group.outcome.is_(None), Group.outcome == "not_yet"),  # not answered for good
         Group.lunch_at.is_(None),  # a group with a day is asked the day after (lunches)
     )
     sent = 0
@@ -446,6 +446,8 @@ def record_checkin(
         group.outcome = outcome
         group.outcome_by = user_id
         group.outcome_at = utcnow()
+        if outcome in ("met", "couldnt"):  # nothing left to plan: no day picked for them,
+            group.auto_at = group.remind_at = group.check_at = None  # no reminder, no question
         if user_id not in (group.responders or []):
             group.responders = [*(group.responders or []), user_id]
         choice = session.scalar(

@@ -332,9 +332,10 @@ def register_round_buttons(app: App, deps) -> None:
         if chosen is None:
             _not_yours(respond)
             return
-        if chosen.already is not None:
-            respond(text=msgs.lunch_already_agreed(chosen.already), response_type="ephemeral",
-                    replace_original=False)  # fmt: skip
+        if chosen.already is not None or chosen.gone:
+            text = (msgs.lunch_day_gone(chosen.start) if chosen.gone
+                    else msgs.lunch_already_agreed(chosen.already))  # fmt: skip
+            respond(text=text, response_type="ephemeral", replace_original=False)
             return
         if not chosen.agreed:
             client.chat_postMessage(channel=conversation,
@@ -356,6 +357,9 @@ def register_round_buttons(app: App, deps) -> None:
                 found = None
             else:
                 group, program, round_ = found
+            # a closed round's lunch is history, kept in the stats: no other day for it
+            over = found is not None and not lunches.still_planned(round_)
+            if found is not None and not over:
                 if again:
                     lunches.reschedule(session, group)
                 after = utcnow() if again else max(lunches.offered(group), default=None)
@@ -365,6 +369,9 @@ def register_round_buttons(app: App, deps) -> None:
                 zone = lunches.zone_of(people, program)
         if found is None:
             _not_yours(respond)
+            return
+        if over:
+            respond(text=msgs.ROUND_OVER, response_type="ephemeral", replace_original=False)
             return
         intro = texts.more_dates(user_id, again)
         blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": intro}},
