@@ -555,3 +555,18 @@ def test_every_table_the_migrations_make_is_carried(migrated_url):
     with engine_for(migrated_url).connect() as connection:
         present = set(inspect(connection).get_table_names()) - {"alembic_version"}
     assert {table.name for table in transfer.tables()} == present
+
+
+def test_the_database_itself_is_never_overwritten_by_its_export(source, tmp_path):
+    """`export --out` naming DATABASE_URL's own file replaced the database with its export,
+    with "exported … rows" and exit 0."""
+    small_install(source.database_url)
+    database = Path(source.database_url.removeprefix("sqlite:///"))
+    for target in (database, database.with_name(database.name + "-wal")):
+        result = export(source.database_url, target, tmp_path)
+        assert (result.returncode, result.stdout) == (2, ""), result.stderr
+        assert result.stderr == (
+            f"error: cannot write {target}: it is a SQLite database (or one of its journal "
+            "files), not an export: name another file\n"
+        )
+    assert rows_in(source.database_url) == 5  # still the database, rows and all

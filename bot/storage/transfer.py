@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Callable, Iterator
@@ -224,6 +225,19 @@ _NOT_FILES = {
 }
 
 
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _is_database(path: Path) -> bool:
+    """A SQLite database file, or the write-ahead log, shared memory or journal beside one."""
+    base = path.with_name(re.sub(r"-(wal|shm|journal)$", "", path.name))
+    try:
+        with open(base, "rb") as stream:
+            return stream.read(len(SQLITE_HEADER)) == SQLITE_HEADER
+    except OSError:
+        return False
+
+
 @contextmanager
 def _private_file(path: Path) -> Iterator[TextIO]:
     """A file only its owner can read, written beside `path` and moved there when complete:
@@ -242,6 +256,11 @@ def _private_file(path: Path) -> Iterator[TextIO]:
         what = _NOT_FILES.get(stat.S_IFMT(mode), "a special file")
         what = f"a link to {what}" if path.is_symlink() else what
         raise TransferError(f"cannot write {path}: it is {what}: name a regular file")
+    if _is_database(target):  # `export --out` onto DATABASE_URL's own file replaced it
+        raise TransferError(
+            f"cannot write {path}: it is a SQLite database (or one of its journal files), "
+            "not an export: name another file"
+        )
     try:
         fd, partial = tempfile.mkstemp(
             dir=target.parent, prefix=f".{target.name}.", suffix=".partial"
