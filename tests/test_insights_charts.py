@@ -97,3 +97,14 @@ def test_no_history_draws_empty_charts_not_errors():
     empty = measure([])
     for png in charts.all_charts(empty).values():
         assert pixels(png).shape[2] == 3
+
+
+@pytest.mark.parametrize("department", ["Budget $$ team", r"R&D $\alpha^$ x", "$5 lunches"])
+def test_a_department_with_dollar_signs_is_drawn_as_written(department):
+    """matplotlib read `$…$` in a label as TeX: `Budget $$ team` (anyone may set their own
+    department) ended the report and the Slack charts with a traceback."""
+    rows = [GroupRow(r, dt.date(2026, 1, 5) + dt.timedelta(weeks=r), "C1", True, True,
+                     (Attendee(f"U{i}", 2, department), Attendee(f"V{i}", 7, "Ops")))
+            for r in range(3) for i in range(6)]  # fmt: skip
+    for png in charts.all_charts(measure(rows)).values():
+        assert pixels(png).shape[2] == 3

@@ -12,6 +12,9 @@ import io
 import matplotlib
 
 matplotlib.use("Agg")  # before pyplot: never look for a display
+# Labels are people's words, never TeX: a department of `Budget $$ team` was read as maths
+# and ended every chart with a traceback.
+matplotlib.rcParams["text.parse_math"] = False
 
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.colors import LinearSegmentedColormap  # noqa: E402
