@@ -3,7 +3,7 @@
 import datetime as dt
 
 import pytest
-from conftest import RATE_SCALE
+from conftest import RATE_SCALE, wait_for
 from sqlalchemy import select
 
 from bot.common import config
@@ -205,3 +205,27 @@ def test_a_field_renamed_after_mapping_is_reported(migrated_url, client, slack):
 )
 def test_levels_written_in_profile_fields(text, level):
     assert level_from_field(text) == level
+
+
+def test_what_an_import_writes_while_profiles_are_read_is_kept(migrated_url, client, slack):
+    """A sync read its members, spent a long time asking Slack (minutes, at Slack's rate
+    limits, for a large workspace), then wrote its stale copy of each member back: an HR
+    import in between was undone, while `levels explain` said it was used."""
+    import threading
+
+    mapped(migrated_url, client, level="Grade")
+    sync(migrated_url, client)  # everyone has a row and a profile read
+    slack.update_user("T1", "U1", profile_fields={"Xf1": "L7"})  # promoted: the sync writes
+    slack.latency = 0.3  # each profile read now takes a while
+    done = threading.Thread(target=sync, args=(migrated_url, client), kwargs={"max_age": None})
+    done.start()
+    try:
+        wait_for(lambda: slack.calls("users.profile.get")[-1:] and len(
+            slack.calls("users.profile.get")) > 3)  # fmt: skip  # the second sync is reading
+        with session_scope(migrated_url) as session:
+            set_value(session, "T1", "U1", "department", "Treasury", "import")
+    finally:
+        done.join()
+    person = members(migrated_url)["U1"]
+    assert (person.department, person.values["department"]["import"]) == ("Treasury", "Treasury")
+    assert person.values["level"]["profile"] == 7  # and the sync's own change is there

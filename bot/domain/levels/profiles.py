@@ -135,13 +135,7 @@ def sync_profiles(
     wanted = list(dict.fromkeys(u for u in user_ids if u))
     if not wanted:
         return report
-    members: dict[str, Member] = {}
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        for member in session.scalars(
-            select(Member).where(Member.team_id == team_id, Member.user_id.in_(chunk))
-        ):
-            members[member.user_id] = member
+    members = _read_again(session, team_id, wanted)
     due = []
     for user_id in wanted:
         member = members.get(user_id)
@@ -183,6 +177,10 @@ def sync_profiles(
         if progress is not None:
             progress(done, len(due))
 
+    # Reading Slack took a while (minutes, at its rate limits, for a large workspace): what
+    # others wrote meanwhile (an HR import, an admin) is read again, so that only what the
+    # profiles say is changed on top of it, instead of a stale copy written back over it.
+    members = _read_again(session, team_id, list(profiles))
     rules = rules_for(session, team_id)
     for user_id, profile in profiles.items():
         member = members.get(user_id) or member_for(session, team_id, user_id)
@@ -213,6 +211,18 @@ def sync_profiles(
         if changed:
             report.changed += 1
     return report
+
+
+def _read_again(session: Session, team_id: str, user_ids: list[str]) -> dict[str, Member]:
+    """These people's rows as the database holds them now (not as this session last saw)."""
+    members: dict[str, Member] = {}
+    for start in range(0, len(user_ids), 500):
+        query = select(Member).where(
+            Member.team_id == team_id, Member.user_id.in_(user_ids[start : start + 500])
+        )
+        for member in session.scalars(query.execution_options(populate_existing=True)):
+            members[member.user_id] = member
+    return members
 
 
 def retitle(session: Session, team_id: str) -> int:
