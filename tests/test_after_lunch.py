@@ -215,3 +215,27 @@ def test_ids_the_app_never_wrote_are_refused_like_foreign_ones(harness, slack, l
         harness.submit(home.SETTINGS_CALLBACK, {}, json.dumps({"program": value}), user="UADMIN")
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert not slack.calls("chat.postMessage") and not slack.calls("chat.update")
+
+
+def test_a_note_slack_will_not_deliver_to_one_person_still_reaches_the_rest(
+    harness, slack, settings
+):
+    """A deactivated member stopped the note at them: the others got nothing, the sender
+    no word, and the log an error."""
+    slack.add_member("T1", "C1", "UBOT")
+    program_id = make_program(settings, "C1", group_size=3)
+    with freeze_time(START):
+        rounds.run_round(settings, program_id, slot=rounds.utcnow())
+    with harness.session() as session:
+        group = session.scalars(select(Group).order_by(Group.id)).first()
+        group_id, members = group.id, [m.user_id for m in group.members]
+    me, gone, other = members[0], members[1], members[2]
+    slack.update_user("T1", gone, deleted=True)
+    harness.submit(round_messages.THANKS_CALLBACK, {"note": {"value": "Thanks!"}}, str(group_id),
+                   user=me)  # fmt: skip
+    to = lambda user: [m.text for m in slack.messages()  # noqa: E731
+                       if m.channel in (user, slack.conversation_id("T1", [user]))]  # fmt: skip
+    assert any(f"A note from <@{me}>" in t for t in to(other))
+    assert not any("A note from" in t for t in to(gone))
+    (told,) = [t for t in to(me) if "Your note" in t]
+    assert f"sent to <@{other}>" in told and f"would not deliver it to <@{gone}>" in told

@@ -310,8 +310,14 @@ def keep_in_touch_list(ties: Sequence[tuple[int, str, Sequence[str]]]) -> str:
     return "You keep in touch with:"
 
 
-def thanks_sent(others: Sequence[str]) -> str:
-    return f"💌 Your note was sent to {people(others)}."
+def thanks_sent(reached: Sequence[str], others: Sequence[str]) -> str:
+    if not reached:
+        return "💌 Your note could not be delivered: Slack refused it for everyone in the group."
+    missed = [u for u in others if u not in reached]
+    text = f"💌 Your note was sent to {people(reached)}."
+    if missed:
+        text += f" Slack would not deliver it to {people(missed)}."
+    return text
 
 
 def after_lunch_counts(notes: int, ties: int) -> str:

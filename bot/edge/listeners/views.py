@@ -6,6 +6,7 @@ import logging
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
 from bot.common import values
@@ -107,6 +108,12 @@ def _thanks_note(app: App, deps) -> None:
                 return  # a forged submission: nothing is sent
             after_lunch.thanked(session, group.group_id, user_id)
         text = msgs.thanks_note(user_id, group.channel_id, note[: msgs.MAX_NOTE])
-        for other in group.others:
-            client.chat_postMessage(channel=other, text=text)
-        client.chat_postMessage(channel=user_id, text=texts.thanks_sent(group.others))
+        reached = []
+        for other in group.others:  # one who cannot be written to (deactivated, say) is
+            try:  # left out, and the sender told who got it; the others still do
+                client.chat_postMessage(channel=other, text=text)
+                reached.append(other)
+            except SlackApiError as error:
+                log.warning("a thank-you note could not reach one person: %s",
+                            error.response.get("error"))  # fmt: skip
+        client.chat_postMessage(channel=user_id, text=texts.thanks_sent(reached, group.others))
