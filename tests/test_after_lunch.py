@@ -239,3 +239,20 @@ def test_a_note_slack_will_not_deliver_to_one_person_still_reaches_the_rest(
     assert not any("A note from" in t for t in to(gone))
     (told,) = [t for t in to(me) if "Your note" in t]
     assert f"sent to <@{other}>" in told and f"would not deliver it to <@{gone}>" in told
+
+
+def test_a_group_with_someone_forgotten_does_not_start_keeping_in_touch(
+    harness, slack, settings, lunch
+):
+    """The others alone made the choice "unanimous": reminders went to a conversation that
+    still holds the person who asked to be forgotten, every 12 weeks."""
+    group_id, conversation, members = lunch
+    harness.click(home.FORGET_ME, "confirm", user=members[0])
+    before = slack.messages(conversation)
+    for member in members[1:]:
+        result = harness.click(round_messages.KEEP_IN_TOUCH, str(group_id), user=member,
+                               channel=conversation)  # fmt: skip
+        assert "won't post reminders in this conversation" in result.texts[0]
+    assert slack.messages(conversation) == before
+    with harness.session() as session:
+        assert session.get(Group, group_id).touch_next_at is None

@@ -290,6 +290,12 @@ def lunch_days_saved(days: str, time: str) -> str:
 # -- after lunch -------------------------------------------------------------------------------
 
 
+KEEP_IN_TOUCH_CLOSED = (
+    "Someone in this group has left Worth Knowing, so I won't post reminders in this "
+    "conversation. You can still message the others directly."
+)
+
+
 def keep_in_touch_noted(already: bool, weeks: int) -> str:
     if already:
         return "You've already said you'd like to keep in touch with this group."

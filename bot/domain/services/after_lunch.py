@@ -57,6 +57,7 @@ def thanked(session: Session, group_id: int, user_id: str) -> None:
 class Choice:
     formed: bool  # this choice completed the group: reminders start now
     already: bool  # they had chosen it before
+    closed: bool = False  # someone of the group asked to be forgotten: no reminders here
 
 
 def keep_in_touch(session: Session, group_id: int, user_id: str, now: dt.datetime) -> Choice:
@@ -67,15 +68,18 @@ def keep_in_touch(session: Session, group_id: int, user_id: str, now: dt.datetim
             )
         )
     )
+    everyone = set(
+        session.scalars(select(GroupMember.user_id).where(GroupMember.group_id == group_id))
+    )
+    if any(u.startswith(FORGOTTEN_PREFIX) for u in everyone):
+        # The conversation still holds the person who asked to be forgotten: the app posts
+        # nothing more there, and nobody can choose for them.
+        return Choice(formed=False, already=False, closed=True)
     if user_id in chosen:
         return Choice(formed=False, already=True)
     session.add(AfterLunch(group_id=group_id, user_id=user_id, kind=KEEP_IN_TOUCH))
     chosen.add(user_id)
-    members = {
-        u for u in session.scalars(select(GroupMember.user_id).where(GroupMember.group_id == group_id))
-        if not u.startswith(FORGOTTEN_PREFIX)
-    }  # fmt: skip
-    if not members <= chosen:
+    if not everyone <= chosen:
         return Choice(formed=False, already=False)
     group = session.get(Group, group_id)
     weeks = session.scalar(

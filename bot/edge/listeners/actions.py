@@ -298,8 +298,9 @@ def register_round_buttons(app: App, deps) -> None:
             client.chat_postMessage(channel=group.conversation_id,
                                     text=msgs.keep_in_touch_formed(group.weeks))  # fmt: skip
             return
-        respond(text=texts.keep_in_touch_noted(choice.already, group.weeks),
-                response_type="ephemeral", replace_original=False)  # fmt: skip
+        text = (texts.KEEP_IN_TOUCH_CLOSED if choice.closed
+                else texts.keep_in_touch_noted(choice.already, group.weeks))  # fmt: skip
+        respond(text=text, response_type="ephemeral", replace_original=False)
 
     @app.action(msgs.STOP_KEEPING_IN_TOUCH)
     @in_background(deps)
