@@ -172,3 +172,13 @@ def test_slack_out_of_reach_is_reported_within_a_few_tries(dropping_slack, migra
     assert "-> check the network connection, or SLACK_API_URL if you changed it" in result.stdout
     # A person is waiting: auth.test is tried three times, not nine over two minutes.
     assert dropping_slack.attempts == 3
+
+
+def test_a_team_that_is_not_the_tokens_workspace_is_a_problem_not_a_pass(slack, settings, tmp_path):
+    """`doctor --team TNOPE` checked the bot token's workspace instead and said all was well."""
+    result = run_cli("doctor", "--team", "TNOPE", env=doctor_env(slack, settings.database_url),
+                     cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 1 and "Everything holds" not in result.stdout
+    assert "--team TNOPE: SLACK_BOT_TOKEN works in Acme (T1), not there" in result.stdout
+    assert "leave --team out, or give --team T1" in result.stdout
+    assert "[ok]  Slack token" not in result.stdout

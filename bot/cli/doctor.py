@@ -199,8 +199,11 @@ def workspace_checks(
         return [Check(False, f"Slack token of {label}: Slack refused it ({code})", fix)]
     except OSError as error:
         return [_unreachable(settings, error)]
-    team_id = response["team_id"]
+    asked, team_id = team_id, response["team_id"]
     name = f"{response.get('team') or team_id} ({team_id})"
+    if asked and asked != team_id:  # the bot token's own workspace is another one
+        return [Check(False, f"--team {asked}: SLACK_BOT_TOKEN works in {name}, not there",
+                      f"leave --team out, or give --team {team_id}")]  # fmt: skip
     checks = [Check(True, f"Slack token: works in {name} as @{response.get('user')}")]
     checks.append(scope_check(response.headers, name, settings))
     if database_ok:
