@@ -349,6 +349,9 @@ def test_a_file_of_another_format_or_schema_is_refused(moved, settings, tmp_path
         ("rounds", "slot", "next monday", "'next monday' is not a date and time"),
         ("members", "paused_until", "soon", "'soon' is not a date (YYYY-MM-DD)"),
         ("members", "level", "7", "'7' is not a whole number"),
+        ("members", "level", 42, '"42" is not a whole number from 1 to 9'),
+        ("members", "level", 10**23, f"{10**23} is too large for this column"),
+        ("rounds", "program_id", -(2**31) - 1, f"{-(2**31) - 1} is too large for this column"),
         ("programs", "enabled", "yes", "'yes' is not true or false"),
         ("members", "values", None, "is empty but must have a value"),
         ("programs", "channel_id", "C" * 40, "is 40 characters long; at most 32 fit"),
@@ -413,6 +416,14 @@ def test_a_line_that_is_not_json_is_named(moved, settings, tmp_path):
     assert (result.returncode, result.stderr.strip()) == (
         2, f"error: lunch.jsonl line {number}: not a JSON object"
     )
+
+
+def test_blank_lines_such_as_an_editors_last_newline_are_not_an_error(moved, settings, tmp_path):
+    with moved.open("a") as stream:
+        stream.write("\n\n")
+    result = import_(settings.database_url, moved, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert rows_in(settings.database_url) == 5
 
 
 def test_a_line_that_is_not_text_is_named(moved, settings, tmp_path):

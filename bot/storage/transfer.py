@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 
+from bot.common.values import parse_level
 from bot.storage.db import (
     NEWER_FIX,
     current_revision,
@@ -133,8 +134,14 @@ def _load(kind: str, column: sa.Column, value):
     if kind == "bool":
         return value if isinstance(value, bool) else _not(value, "true or false")
     if kind == "int":
-        ok = isinstance(value, int) and not isinstance(value, bool)
-        return value if ok else _not(value, "a whole number")
+        if not isinstance(value, int) or isinstance(value, bool):
+            return _not(value, "a whole number")
+        bits = 64 if isinstance(column.type, sa.BigInteger) else 32
+        if not -(2 ** (bits - 1)) <= value < 2 ** (bits - 1):  # the database would refuse it
+            raise ValueError(f"{value} is too large for this column")
+        if (column.table.name, column.name) == ("members", "level"):
+            parse_level(value)  # 1-9, as every other way in
+        return value
     if not isinstance(value, str):
         return _not(value, "text")
     length = getattr(column.type, "length", None)
@@ -402,6 +409,8 @@ def _rows(
     with open(path, "rb") as stream:
         stream.readline()
         for number, line in enumerate(stream, start=2):
+            if not line.strip():
+                continue  # a blank line (an editor's last newline): nothing to import
             try:
                 item = json.loads(line.decode("utf-8"))
             except UnicodeDecodeError:
