@@ -461,3 +461,30 @@ def test_reschedule_after_the_round_closed_changes_nothing(harness, slack, setti
     assert len(slack.messages(conversation)) == before
     with harness.session() as session:
         assert session.get(Group, group_id).lunch_at == agreed
+
+
+def test_a_video_lunch_button_names_the_organisers_day_not_utcs():
+    """A Sydney-Auckland pair's Tuesday 09:00 (Sydney) is Monday in UTC: the button said
+    "Mon 12 Jan", the intro's own day."""
+    from bot.domain.lunch_dates import Offer
+
+    tuesday_nine = dt.datetime(2026, 1, 12, 22, tzinfo=dt.UTC)  # 09:00 Tue 13 Jan in Sydney
+    blocks = round_messages.date_blocks(7, [Offer(tuesday_nine, video=True)], "Australia/Sydney")
+    (button, _none) = blocks[1].elements
+    assert button.text.text == "Tue 13 Jan"
+
+
+def test_a_morning_lunch_is_reminded_before_it_starts(harness, slack, settings):
+    """The reminder came at 10:00 on the day, an hour after a 09:00 lunch had begun."""
+    slack.add_member("T1", "C1", "UBOT")
+    program_id = make_program(settings, "C1", time_of_day="09:00", timezone="Europe/Berlin")
+    with freeze_time(utc(1, 7)):
+        rounds.run_round(settings, program_id, slot=rounds.utcnow())
+    with harness.session() as session:
+        group = session.scalars(select(Group)).first()
+        conversation, organiser, group_id = group.conversation_id, group.organiser_id, group.id
+    button = date_buttons(slack, conversation)[0]  # Tue 2 Jun, 09:00 in Berlin
+    harness.click(button["action_id"], button["value"], user=organiser, channel=conversation)
+    with harness.session() as session:
+        group = session.get(Group, group_id)
+        assert group.lunch_at == utc(2, 7) and group.remind_at == utc(2, 6)

@@ -99,9 +99,12 @@ def when(start) -> str:
 
 
 def _label(start, zone: str | None, video: bool) -> str:
+    """The day in the organiser's zone (a video lunch's button has no time: the list above
+    it gives it in each reader's own; its UTC day was a day early for a Sydney-Auckland
+    pair), and the time where the group shares that zone."""
     from zoneinfo import ZoneInfo
 
-    local = start.astimezone(ZoneInfo(zone)) if zone and not video else start
+    local = start.astimezone(ZoneInfo(zone)) if zone else start
     return local.strftime("%a %-d %b") + ("" if video else local.strftime(", %H:%M"))
 
 

@@ -170,11 +170,11 @@ def agree(session: Session, group: Group, start: dt.datetime, zone: str) -> bool
     the check-in the day after, instead of the round's. False, and nothing changed, when a
     day was set first (a click or the clock's pick that committed in between)."""
     video = next((o.video for o in offers_of(group) if o.start == start), False)
-    if video:
-        remind = start - dt.timedelta(hours=1)
-    else:
+    remind = start - dt.timedelta(hours=1)
+    if not video:  # the morning of the day, unless the lunch is earlier than that
         day = start.astimezone(ZoneInfo(zone)).date()
-        remind = dt.datetime.combine(day, REMIND_AT, ZoneInfo(zone)).astimezone(dt.UTC)
+        morning = dt.datetime.combine(day, REMIND_AT, ZoneInfo(zone)).astimezone(dt.UTC)
+        remind = min(morning, remind)
     check = start + dt.timedelta(days=1)
     closes = group.round.closes_at
     if closes is not None:  # a lunch on the round's last day is still asked about
