@@ -173,6 +173,8 @@ def test_explain_by_id_mention_or_email(env, capsys):
     ]
     code, by_email, _ = levels(capsys, "explain", "ada@acme.test")
     assert by_email == out
+    code, lower_case, _ = levels(capsys, "explain", "u1")  # as the import reads ids too
+    assert lower_case == out
     code, out, _ = levels(capsys, "explain", "U2")
     assert "nothing stored: the person is paired as mid-level" in out
     code, _, err = levels(capsys, "explain", "nobody@acme.test")

@@ -202,8 +202,9 @@ def test_semicolon_separated_files_are_read(capsys, tmp_path):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('user_id,level\n"U01001,5\n',
-         "members.csv line 2: is not valid CSV (unexpected end of data)"),
+        ('user_id,level\n"U01001,5\nU2,3\nU3,4\n',  # named where the quote opens
+         "members.csv line 2: is not valid CSV (unexpected end of data): a quoted cell here "
+         "is never closed"),
         ('user_id,level\nU1,"5"x\n',
          "members.csv line 2: is not valid CSV (',' expected after '\"')"),
         ("user_id,level,department\nU1,5,Eng\nU2,3\n",

@@ -157,8 +157,10 @@ def cmd_export(args) -> int:
 
 
 def _user(text: str) -> str:
-    match = re.fullmatch(r"<?@?([UW][A-Z0-9]+)(?:\|[^>]*)?>?", text.strip())
-    return match.group(1) if match else text.strip()
+    """A user id as Slack writes it (upper case, as the import reads ids too), from an id or a
+    mention; anything else (an email) as given."""
+    match = re.fullmatch(r"<?@?([UuWw][A-Za-z0-9]+)(?:\|[^>]*)?>?", text.strip())
+    return match.group(1).upper() if match else text.strip()
 
 
 @_guarded

@@ -264,8 +264,9 @@ def _records(
             cells += [""] * missing
             by_column = dict(zip(header, cells, strict=False))  # extra cells are only counted
             yield Record(start, by_column, max(0, -missing), max(0, missing))
-    except csv.Error as error:
-        raise InputError(file, source.number, None, f"is not valid CSV ({error})") from None
+    except csv.Error as error:  # named where the row begins: an unclosed quote opens there
+        hint = ": a quoted cell here is never closed" if "end of data" in str(error) else ""
+        raise InputError(file, start, None, f"is not valid CSV ({error}){hint}") from None
 
 
 def _comment(line: str) -> bool:
