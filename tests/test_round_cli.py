@@ -128,3 +128,37 @@ def test_a_private_channel_the_app_was_removed_from_says_how_to_mend_it(env, sla
     again = run_cli("round", "G7", env=env, cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert "G7: 1 groups, 1 delivered, 0 failed" in again.stdout
+
+
+def test_ctrl_c_during_a_round_says_what_stands_and_the_next_run_finishes_it(
+    env, slack, tmp_path
+):
+    """It exited 130 without a word, while some intros were out and others were not."""
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import wait_for
+
+    slack.latency = 0.5  # the round is still talking to Slack at the signal
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "round", "C5"], env=env, cwd=tmp_path, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as in a terminal
+    )  # fmt: skip
+    try:
+        wait_for(lambda: slack.calls("conversations.open"), timeout=30)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+        process.wait()
+    assert process.returncode == 130
+    assert err.strip().splitlines()[-1] == (  # after the log's lines
+        "interrupted: the groups are kept and the intros sent so far stay sent; run the same "
+        "command again to send the rest (each group gets its intro once)"
+    )
+    slack.latency = 0
+    assert run_cli("round", "C5", env=env, cwd=tmp_path).returncode == 0
+    intros = [m for m in slack.messages() if (m.metadata or {}).get("event_type")]
+    assert len(intros) == 2 and len({m.channel for m in intros}) == 2

@@ -371,4 +371,5 @@ def add_parser(subparsers) -> None:
         "--all", action="store_true", help="everyone in the workspace, not only known people"
     )
     _team_option(sy)
-    sy.set_defaults(func=cmd_sync)
+    sy.set_defaults(func=cmd_sync, interrupted=(
+        "nothing read was saved (a sync is saved at its end); run it again"))  # fmt: skip

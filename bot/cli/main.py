@@ -178,5 +178,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"error: {refused}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # what stands, for the commands whose work is long
+        if getattr(args, "interrupted", None):
+            print(f"\ninterrupted: {args.interrupted}", file=sys.stderr)
         return 130

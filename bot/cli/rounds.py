@@ -29,7 +29,9 @@ def add_parser(sub) -> None:
     )
     round_.add_argument("channel", metavar="CHANNEL_ID", help="the program's channel, e.g. C0123")
     round_.add_argument("--team", help="workspace id (needed only with several workspaces)")
-    round_.set_defaults(func=cmd_round)
+    round_.set_defaults(func=cmd_round, interrupted=(
+        "the groups are kept and the intros sent so far stay sent; run the same command again "
+        "to send the rest (each group gets its intro once)"))  # fmt: skip
 
     stats = sub.add_parser(
         "stats",
