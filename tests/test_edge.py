@@ -125,6 +125,8 @@ MISSHAPEN_PAYLOADS = [
     {"type": "block_actions", "user": USER, "actions": [1]},
     {"type": "block_actions", "user": USER, "actions": [{"action_id": 5}]},
     {"type": "block_actions", "user": USER, "actions": []},
+    {"type": "block_actions", "user": USER, "actions": [{}]},
+    {"type": "view_submission", "user": USER, "view": {"callback_id": "settings"}},
     {"type": "block_actions", "user": "U1", "actions": [{"action_id": "home_join"}]},
     {"type": "block_actions", "user": {"id": []}, "actions": [{"action_id": "home_join"}]},
     {"type": "block_actions", "user": USER, "team": "T1", "actions": [{"action_id": "x"}]},
@@ -187,6 +189,11 @@ def test_every_request_without_a_valid_signature_is_401_and_logs_no_traceback(se
     for event in MISSHAPEN_EVENTS:
         body = json.dumps({"type": "event_callback", "team_id": "T1", "event": event}).encode()
         assert raw_post(served, *signing.sign(SIGNING_SECRET, body, signing.JSON)) == 400, body
+    for moment in (10**20, -(10**15)):  # no time at all: answered, not a 500
+        body = json.dumps({"type": "event_callback", "team_id": "T1", "event_time": moment,
+                           "event": {"type": "member_left_channel", "user": "U9",
+                                     "channel": "C9"}}).encode()  # fmt: skip
+        assert raw_post(served, *signing.sign(SIGNING_SECRET, body, signing.JSON)) == 200, body
 
     log = served.output()
     assert "Traceback" not in log and " 500 " not in log
@@ -323,10 +330,44 @@ def test_payloads_of_the_shapes_slack_sends_pass_the_shape_check():
             "id": "U1", "deleted": False, "tz_offset": 3600,
             "profile": {"fields": {"Xf1": {"value": "x", "alt": ""}}}}},
     }  # fmt: skip
-    joined = {"type": "event_callback", "team_id": "T1",
-              "event": {"type": "channel_created", "channel": {"id": "C1"}}}  # fmt: skip
-    for payload in (action, user_change, joined, {"command": "/meet", "text": "help"}):
+    events = [{"type": "event_callback", "team_id": "T1", "event_time": 1, "event": event,
+               "authorizations": [{"enterprise_id": "E1", "team_id": None, "is_bot": True}]}
+              for event in (
+                  {"type": "member_joined_channel", "user": "U1", "channel": "C1",
+                   "channel_type": "C", "team": "T1", "inviter": "U2", "enterprise": "E1"},
+                  {"type": "member_left_channel", "user": "U1", "channel": "C1",
+                   "channel_type": "G", "team": "T1"},
+                  {"type": "app_home_opened", "user": "U1", "channel": "D1", "tab": "home",
+                   "event_ts": "1.2", "view": {"id": "V1", "type": "home", "blocks": []}},
+                  {"type": "app_uninstalled"},
+                  {"type": "tokens_revoked", "tokens": {"oauth": ["U1"], "bot": ["UBOT"]}},
+              )]  # fmt: skip
+    settings_form = {  # the app's own modal, every kind of element it holds, as submitted
+        "type": "view_submission", "team": {"id": "T1", "domain": "acme"},
+        "enterprise": {"id": "E1", "name": "Org"}, "user": {"id": "U1", "team_id": "T1"},
+        "is_enterprise_install": False, "response_urls": [],
+        "view": {"id": "V1", "type": "modal", "callback_id": "settings", "hash": "1.2",
+                 "private_metadata": '{"program": 1}', "previous_view_id": None,
+                 "root_view_id": "V1", "external_id": "",
+                 "title": {"type": "plain_text", "text": "Lunch settings"},
+                 "state": {"values": {
+                     "cadence": {"value": {"type": "static_select", "selected_option": None}},
+                     "time": {"value": {"type": "timepicker", "selected_time": "12:30"}},
+                     "options": {"value": {"type": "checkboxes", "selected_options": [
+                         {"text": {"type": "plain_text", "text": "x"}, "value": "heads_up"}]}},
+                     "avoid": {"value": {"type": "multi_users_select",
+                                         "selected_users": ["U2"]}},
+                     "tz": {"value": {"type": "plain_text_input", "value": None}}}}},
+    }  # fmt: skip
+    home_click = {"type": "block_actions", "user": {"id": "U1"}, "team": {"id": "T1"},
+                  "container": {"type": "view", "view_id": "V1"},
+                  "view": {"id": "V1", "type": "home", "state": {"values": {}}},
+                  "actions": [{"action_id": "home_pause", "value": "1", "type": "button"}]}
+    for payload in (action, user_change, *events, settings_form, home_click,
+                    {"command": "/meet", "text": "help"}):  # fmt: skip
         assert problem(payload) is None, payload
+    with_attachment = {**action, "message": {**action["message"], "attachments": [{"id": 1}]}}
+    assert problem(with_attachment) is None  # a message is Slack's to shape
     for payload in MISSHAPEN_PAYLOADS:
         assert problem(payload) is not None, payload
 

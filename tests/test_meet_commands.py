@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -290,7 +291,7 @@ def test_after_forget_me_no_row_names_the_person_but_the_opt_out_marker(harness,
     markers (and Slack's own member list of a channel they are still in) may hold it. Their
     date votes, the program they set up, the admin they added and a report's manager line
     kept it, while the app told them everything was deleted."""
-    from sqlalchemy import String
+    from sqlalchemy import JSON, String
 
     from bot.storage.models import Base, LunchVote, Program
 
@@ -302,7 +303,9 @@ def test_after_forget_me_no_row_names_the_person_but_the_opt_out_marker(harness,
     with harness.session() as session:
         session.add(LunchVote(group_id=group_id, user_id="U1", start=utcnow()))
         session.get(Program, c1).created_by = "U1"
-        session.add(Member(team_id="T1", user_id="U2", values={}, sources={}, manager="U1"))
+        from bot.domain.levels.sources import set_value
+
+        set_value(session, "T1", "U2", "manager", "U1", "import")  # as HR's file would say
 
     harness.click(home.FORGET_ME, "confirm", user="U1")
     naming = set()
@@ -312,6 +315,10 @@ def test_after_forget_me_no_row_names_the_person_but_the_opt_out_marker(harness,
                 if isinstance(column.type, String) and session.execute(
                     select(column).where(column == "U1").limit(1)
                 ).first():
+                    naming.add(f"{table.name}.{column.name}")
+                if isinstance(column.type, JSON) and any(  # per-source values, responders
+                    '"U1"' in json.dumps(value) for value in session.scalars(select(column))
+                ):
                     naming.add(f"{table.name}.{column.name}")
     assert naming <= {"participations.user_id", "channel_members.user_id"}, naming
 

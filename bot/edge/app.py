@@ -243,7 +243,10 @@ def _happened_at(body: dict) -> dt.datetime | None:
     if event.get("type") in ("app_uninstalled", "tokens_revoked"):
         return None
     moment = body.get("event_time")
-    return dt.datetime.fromtimestamp(moment, dt.UTC) if isinstance(moment, int) else None
+    try:
+        return dt.datetime.fromtimestamp(moment, dt.UTC) if isinstance(moment, int) else None
+    except (ValueError, OverflowError, OSError):  # no time Slack would send
+        return None
 
 
 class _QuietTokenWarning(logging.Filter):

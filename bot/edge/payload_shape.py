@@ -61,6 +61,12 @@ def _wrong_leaf(body: dict) -> str | None:
             if key == "values" and isinstance(value, dict):  # a view's state: keyed by our
                 for block in value.values():  # own block and action ids, which may be any word
                     stack.extend(block.values() if isinstance(block, dict) else [block])
+            elif key == "message" and isinstance(value, dict):
+                # A message is Slack's to shape (an attachment's or unfurl's id is a number);
+                # the app reads only its ts and the blocks it posted itself.
+                if not isinstance(value.get("ts", ""), str):
+                    return "message ts is not text"
+                stack.extend(b for b in value.get("blocks") or [] if isinstance(b, dict))
             elif isinstance(value, (dict, list)):
                 stack.append(value)
     return None
@@ -75,12 +81,13 @@ def _interactive(body: dict) -> str | None:
     actions = body.get("actions", [])
     if not isinstance(actions, list) or not all(isinstance(a, dict) for a in actions):
         return "actions is not a list of objects"
-    if body["type"] == "block_actions" and not actions:
-        return "no actions"
+    if body["type"] == "block_actions" and not all(isinstance(a.get("action_id"), str)
+                                                   for a in actions or [{}]):  # fmt: skip
+        return "an action without an action_id"
     if body["type"] in ("view_submission", "view_closed"):
         view = body.get("view")
-        if not isinstance(view, dict):
-            return "view is not an object"
+        if not isinstance(view, dict) or not isinstance(view.get("type"), str):
+            return "view is not an object with a type"
         state = view.get("state") or {}
         if not isinstance(state, dict) or not _objects_of_objects(state.get("values", {})):
             return "view state is not an object of blocks"

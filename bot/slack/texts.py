@@ -317,6 +317,8 @@ def keep_in_touch_list(ties: Sequence[tuple[int, str, Sequence[str]]]) -> str:
 
 
 def thanks_sent(reached: Sequence[str], others: Sequence[str]) -> str:
+    if not others:
+        return "💌 There is nobody left in this group to send your note to."
     if not reached:
         return "💌 Your note could not be delivered: Slack refused it for everyone in the group."
     missed = [u for u in others if u not in reached]

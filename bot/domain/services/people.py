@@ -309,7 +309,12 @@ def forget(session: Session, team_id: str, user_id: str) -> str:
             .execution_options(**no_sync)
         )
     # Where they are named as someone else's: who set a program up, who added an admin,
-    # whose manager they are. Nobody's lunches depend on those once they are gone.
+    # whose manager they are (as each source said it, and as resolved). Nobody's lunches
+    # depend on those once they are gone.
+    for member in session.scalars(select(Member).where(Member.team_id == team_id)):
+        for source, value in dict((member.values or {}).get("manager") or {}).items():
+            if value == user_id:
+                levels.apply(member, "manager", None, source)
     for column, in_workspace in [
         (Program.created_by, Program.team_id == team_id),
         (Admin.added_by, Admin.team_id == team_id),
