@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -157,6 +158,26 @@ def run_cli(*args: str, env: dict[str, str], cwd: Path | None = None, timeout: f
         text=True,
         timeout=timeout,
     )
+
+
+def interrupt_cli(*args: str, env: dict[str, str], cwd: Path, once) -> tuple[int, str]:
+    """Run `python -m bot ARGS`, press Ctrl-C once `once()` holds; (exit code, stderr).
+
+    Started as from a terminal: a shell's background job (CI runs the tests as one) starts its
+    children with Ctrl-C ignored, and Python then raises no KeyboardInterrupt."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", *args], env=env, cwd=cwd, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
+    try:
+        wait_for(once, timeout=30)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+        process.wait()
+    return process.returncode, err
 
 
 class AppProcess:

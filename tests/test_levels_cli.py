@@ -3,12 +3,9 @@
 import argparse
 import errno
 import io
-import signal
-import subprocess
-import sys
 
 import pytest
-from conftest import RATE_SCALE, app_env, run_cli, wait_for
+from conftest import RATE_SCALE, app_env, interrupt_cli, run_cli
 from sqlalchemy import select
 
 from bot.cli import levels as levels_cli
@@ -336,21 +333,9 @@ def test_ctrl_c_during_an_import_says_nothing_was_saved(env, slack, tmp_path):
         slack.add_user("T1", f"UX{i}")
     slack.latency = 0.5  # every call takes half a second, and the directory comes one
     slack.max_page_size = 1  # person a page: the import is still reading it at the signal
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "levels", "import", "hr.csv"], cwd=tmp_path,
-        env=app_env(**env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        # as from a terminal: a shell's background job (CI runs the tests as one) starts
-        # its children with Ctrl-C ignored, and Python then takes no KeyboardInterrupt
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )  # fmt: skip
-    try:
-        wait_for(lambda: slack.calls("users.list"), timeout=30)  # a page read, more to come
-        process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=30)
-    finally:
-        process.kill()
-        process.wait()
-    assert process.returncode == 130
+    code, err = interrupt_cli("levels", "import", "hr.csv", env=app_env(**env), cwd=tmp_path,
+                              once=lambda: slack.calls("users.list"))  # a page read, more to come
+    assert code == 130
     assert err.strip() == ("interrupted: nothing from hr.csv was saved (an import is saved "
                            "whole or not at all); run it again to import it")  # fmt: skip
     assert _level_and_department(env, "U1") is None  # nobody written

@@ -6,7 +6,7 @@ import csv
 import io
 
 import pytest
-from conftest import app_env, run_cli
+from conftest import app_env, interrupt_cli, run_cli
 
 from bot.storage.db import session_scope
 from bot.storage.models import Program
@@ -134,26 +134,10 @@ def test_ctrl_c_during_a_round_says_what_stands_and_the_next_run_finishes_it(
     env, slack, tmp_path
 ):
     """It exited 130 without a word, while some intros were out and others were not."""
-    import signal
-    import subprocess
-    import sys
-
-    from conftest import wait_for
-
     slack.latency = 0.5  # the round is still talking to Slack at the signal
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "round", "C5"], env=env, cwd=tmp_path, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as in a terminal
-    )  # fmt: skip
-    try:
-        wait_for(lambda: slack.calls("conversations.open"), timeout=30)
-        process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=30)
-    finally:
-        process.kill()
-        process.wait()
-    assert process.returncode == 130
+    code, err = interrupt_cli("round", "C5", env=env, cwd=tmp_path,
+                              once=lambda: slack.calls("conversations.open"))  # fmt: skip
+    assert code == 130
     assert err.strip().splitlines()[-1] == (  # after the log's lines
         "interrupted: the groups are kept and the intros sent so far stay sent; run the same "
         "command again to send the rest (each group gets its intro once)"
