@@ -256,3 +256,24 @@ def test_a_group_with_someone_forgotten_does_not_start_keeping_in_touch(
     assert slack.messages(conversation) == before
     with harness.session() as session:
         assert session.get(Group, group_id).touch_next_at is None
+
+
+def test_forget_me_in_one_workspace_keeps_the_same_ids_choices_in_another(harness, lunch):
+    """The same user id in another workspace is somebody else: their keep-in-touch choice
+    was deleted too, and their group never started its reminders."""
+    from bot.storage.models import GroupMember, Program, Round
+
+    group_id, conversation, members = lunch
+    me = members[0]
+    with harness.session() as session:
+        program = Program(team_id="T9", channel_id="C9")
+        other = Group(round=Round(program=program, slot=START, status="delivered"), position=0)
+        other.members = [GroupMember(user_id=me), GroupMember(user_id="U9")]
+        session.add(other)
+        session.flush()
+        session.add(AfterLunch(group_id=other.id, user_id=me, kind="keep_in_touch"))
+        elsewhere = other.id
+    harness.click(home.FORGET_ME, "yes", user=me)
+    with harness.session() as session:
+        kept = [(a.group_id, a.user_id) for a in session.scalars(select(AfterLunch))]
+    assert kept == [(elsewhere, me)]

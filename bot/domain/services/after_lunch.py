@@ -122,7 +122,9 @@ def stop(session: Session, group_id: int) -> bool:
 
 
 def forget(session: Session, user_id: str, placeholder: str) -> None:
-    """Forget-me: their choices go, and no group of theirs is reminded any more."""
+    """Forget-me: their choices go, and no group of theirs is reminded any more. Only in
+    the workspace they asked in (its groups now name them by `placeholder`): the same user id
+    in another workspace is somebody else, whose choices stay."""
     groups = select(GroupMember.group_id).where(GroupMember.user_id == placeholder)
     session.execute(
         update(Group)
@@ -131,7 +133,9 @@ def forget(session: Session, user_id: str, placeholder: str) -> None:
         .execution_options(synchronize_session=False)
     )
     session.execute(
-        AfterLunch.__table__.delete().where(AfterLunch.user_id == user_id)
+        AfterLunch.__table__.delete().where(
+            AfterLunch.user_id == user_id, AfterLunch.group_id.in_(groups)
+        )
     )
 
 
