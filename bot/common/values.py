@@ -6,6 +6,7 @@ depend on the levels package, refuses the same levels the HR import does.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 LEVEL_MIN, LEVEL_MAX = 1, 9
@@ -42,3 +43,15 @@ def parse_id(text: object) -> int | None:
         return None
     number = int(raw)
     return number if 0 < number <= ID_MAX else None
+
+
+def parse_moment(seconds: object) -> dt.datetime | None:
+    """A time as seconds since 1970 (a date button's value, an event's time); None for one
+    no clock holds or that is not a whole number, instead of an OverflowError."""
+    raw = str(seconds)
+    if not re.fullmatch(r"-?[0-9]{1,20}", raw):
+        return None
+    try:
+        return dt.datetime.fromtimestamp(int(raw), dt.UTC)
+    except (ValueError, OverflowError, OSError):
+        return None

@@ -18,7 +18,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.common import logs
+from bot.common import logs, values
 from bot.common.config import BOT_SCOPES, ConfigError, Settings
 from bot.domain.services import programs
 from bot.domain.services.workspaces import installation_store
@@ -243,10 +243,7 @@ def _happened_at(body: dict) -> dt.datetime | None:
     if event.get("type") in ("app_uninstalled", "tokens_revoked"):
         return None
     moment = body.get("event_time")
-    try:
-        return dt.datetime.fromtimestamp(moment, dt.UTC) if isinstance(moment, int) else None
-    except (ValueError, OverflowError, OSError):  # no time Slack would send
-        return None
+    return values.parse_moment(moment) if isinstance(moment, int) else None
 
 
 class _QuietTokenWarning(logging.Filter):

@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 
 from slack_sdk import WebClient
-from sqlalchemy import delete, select, update
+from sqlalchemy import String, cast, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -309,16 +309,17 @@ def forget(session: Session, team_id: str, user_id: str) -> str:
             .execution_options(**no_sync)
         )
     # Where they are named as someone else's: who set a program up, who added an admin,
-    # whose manager they are (as each source said it, and as resolved). Nobody's lunches
-    # depend on those once they are gone.
-    for member in session.scalars(select(Member).where(Member.team_id == team_id)):
+    # whose manager they are (each source's word; the resolved manager follows from them).
+    # Nobody's lunches depend on those once they are gone. Only rows whose values name them
+    # at all are read (the text of the JSON), not the whole workspace.
+    naming = cast(Member.values, String).contains(f'"{user_id}"', autoescape=True)
+    for member in session.scalars(select(Member).where(Member.team_id == team_id, naming)):
         for source, value in dict((member.values or {}).get("manager") or {}).items():
             if value == user_id:
                 levels.apply(member, "manager", None, source)
     for column, in_workspace in [
         (Program.created_by, Program.team_id == team_id),
         (Admin.added_by, Admin.team_id == team_id),
-        (Member.manager, Member.team_id == team_id),
     ]:
         session.execute(
             update(column.class_)

@@ -320,7 +320,7 @@ def register_round_buttons(app: App, deps) -> None:
     def lunch_pick(ack: Ack, body: dict, context, client: WebClient, respond) -> None:
         team_id, user_id, value = _ids(body, context)
         group_part, _, epoch = value.partition(":")
-        start = _moment(epoch)
+        start = values.parse_moment(epoch) if epoch else None
         with session_scope(settings.database_url) as session:
             found = lunches.load(session, team_id, _int(group_part))
             group = found[0] if found else None
@@ -413,14 +413,6 @@ def _unless_stale(session, program, user_id: str, notice: str) -> str:
 def _not_yours(respond) -> None:
     """A button of a group the clicker is not in (or a forged one): nothing changes."""
     respond(text=texts.NOT_YOUR_GROUP, response_type="ephemeral", replace_original=False)
-
-
-def _moment(epoch: str) -> dt.datetime | None:
-    """The lunch time a date button holds (seconds since 1970); None for anything else."""
-    try:
-        return dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch.isascii() else None
-    except (ValueError, OverflowError, OSError):
-        return None
 
 
 def _group_id(value: str) -> int:
