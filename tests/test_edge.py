@@ -146,6 +146,8 @@ MISSHAPEN_EVENTS = [
     {"type": "member_joined_channel", "user": "U1", "channel": ["C1"]},
     {"type": "user_change", "user": "U1"},
     {"type": "tokens_revoked", "tokens": ["xoxb"]},
+    {"type": "team_access_granted", "team_ids": [1]},
+    {"type": "team_access_revoked", "team_ids": "T1"},
 ]  # fmt: skip
 
 
@@ -341,6 +343,8 @@ def test_payloads_of_the_shapes_slack_sends_pass_the_shape_check():
                    "event_ts": "1.2", "view": {"id": "V1", "type": "home", "blocks": []}},
                   {"type": "app_uninstalled"},
                   {"type": "tokens_revoked", "tokens": {"oauth": ["U1"], "bot": ["UBOT"]}},
+                  {"type": "team_access_granted", "team_ids": ["T1", "T2"]},
+                  {"type": "team_access_revoked", "team_ids": []},
               )]  # fmt: skip
     settings_form = {  # the app's own modal, every kind of element it holds, as submitted
         "type": "view_submission", "team": {"id": "T1", "domain": "acme"},

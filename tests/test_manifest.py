@@ -30,6 +30,8 @@ def test_manifest_declares_the_meet_command_home_tab_and_events():
         "user_change",
         "app_uninstalled",
         "tokens_revoked",
+        "team_access_granted",
+        "team_access_revoked",
     }
 
 

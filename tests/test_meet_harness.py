@@ -141,12 +141,13 @@ class Harness:
         from_home: bool = False,
         channel: str | None = "C1",
         action_type: str = "button",
+        **extra,
     ):
         url = None if from_home else self.slack.new_response_url()
         kwargs = {"view": {"type": "home"}} if from_home else {"channel_id": channel}
         body, headers = signing.block_action(
             self.secret, action_id, value, user_id=user, team_id=team, response_url=url,
-            trigger_id=self.slack.new_trigger_id(), action_type=action_type, **kwargs
+            trigger_id=self.slack.new_trigger_id(), action_type=action_type, **kwargs, **extra
         )  # fmt: skip
         status, ack = self.dispatch(body, headers)
         return Result(status, ack, self.slack.responses(url) if url else [])

@@ -21,7 +21,7 @@ from bot.common.config import load
 from bot.domain.services.workspaces import NotInstalled, bot_token_for, installation_store
 from bot.edge import home
 from bot.sandbox import signing
-from bot.storage.models import Participation, Program, Workspace
+from bot.storage.models import Member, Participation, Program, Workspace
 
 CLIENT_ID = "111.222"
 CLIENT_SECRET = "oauth-client-secret"
@@ -400,3 +400,158 @@ def test_with_slack_out_of_reach_requests_and_installs_are_answered_at_once(
         assert status == 502 and "slack_unreachable" in page and "/slack/install" in page
         log = app.output()
     assert "Traceback" not in log and " 500 " not in log
+
+
+# -- an org-wide installation (Enterprise Grid) ---------------------------------------------------
+
+ORG = dict(enterprise_id="E1", is_enterprise_install=True)  # as its requests say
+
+
+def _org_workspace(h, team: str, channel: str) -> list[str]:
+    """A workspace of org E1 the org-wide app was added to: an admin sets up a channel of four
+    people (ids of its own, so the double knows which workspace the org's token acts in)."""
+    people = [f"U{team}{n}" for n in range(1, 5)]
+    for user in people:
+        h.slack.add_user(team, user, tz="Europe/Berlin")
+    h.slack.add_user(team, f"UADMIN{team}", is_admin=True, tz="Europe/Berlin")
+    h.slack.add_channel(team, channel, "lunch", members=people)
+    setup = h.command("setup", user=f"UADMIN{team}", channel=channel, team=team, **ORG)
+    assert f"Lunch pairing is on in <#{channel}>" in setup.responses[0]["text"]
+    return people
+
+
+def test_an_org_wide_install_runs_rounds_in_every_workspace_it_was_added_to(
+    grid, tmp_path, monkeypatch
+):
+    from bot.domain.services import participants
+    from bot.jobs.clock import Clock
+
+    h = grid
+    monkeypatch.setattr(participants, "USERS_LIST_THRESHOLD", 2)  # rounds walk users.list
+    for team in ("TA", "TB"):
+        h.slack.add_team(team, f"Team {team}", bot_token=f"xoxb-{team}-own", enterprise_id="E1")
+    oauth_install(h, "code-O", "TA", **ORG)  # one token, "xoxb-TA", for the whole org
+    h.slack.grant_org_access("E1", "TB")
+    _org_workspace(h, "TA", "CA")
+    people_b = _org_workspace(h, "TB", "CB")
+    with h.session() as session:
+        programs = session.scalars(select(Program).order_by(Program.team_id)).all()
+        slot = max(p.next_run_at for p in programs)
+    assert [p.team_id for p in programs] == ["TA", "TB"]
+
+    report = Clock(h.settings).tick(slot + dt.timedelta(seconds=30))
+
+    assert sorted(p for p, _ in report.started) == sorted(p.id for p in programs)
+    assert len(_intros(h.slack, "TA")) == 2 and len(_intros(h.slack, "TB")) == 2
+    assert {c.token for c in h.slack.calls() if c.team_id in ("TA", "TB")} == {"xoxb-TA"}
+    assert not [c for c in h.slack.calls() if c.error]
+
+    # a click in the Home tab, whose payload names the org and no team
+    h.click(home.PAUSE, str(programs[1].id), user=people_b[0], team="TB", from_home=True, **ORG)
+    with h.session() as session:
+        paused = session.scalars(
+            select(Participation).where(Participation.user_id == people_b[0])
+        ).one()
+        assert paused.paused_until is not None
+
+    # levels from a profile field, mapped and read from the CLI with the org's token
+    h.slack.set_profile_fields("TB", [{"id": "Xf1", "label": "Grade", "type": "text"}])
+    h.slack.update_user("TB", people_b[1], profile_fields={"Xf1": "L7"})
+    env = app_env(
+        SLACK_CLIENT_ID=CLIENT_ID, SLACK_CLIENT_SECRET=CLIENT_SECRET, SLACK_API_URL=h.slack.api_url,
+        DATABASE_URL=h.settings.database_url,
+    )  # fmt: skip
+    mapped = run_cli("levels", "map", "--team", "TB", "--level-field", "grade", env=env, cwd=tmp_path)
+    assert mapped.returncode == 0, mapped.stderr
+    synced = run_cli("levels", "sync", "--team", "TB", "--all", env=env, cwd=tmp_path)
+    assert synced.returncode == 0, synced.stderr
+    assert "read 5 profiles of workspace TB: 1 changed" in synced.stdout  # four and the admin
+    with h.session() as session:
+        level = session.scalar(
+            select(Member.level).where(Member.team_id == "TB", Member.user_id == people_b[1])
+        )
+        assert level == 7
+
+    # doctor checks each workspace with the org's token, which names the org, not them
+    from bot.domain.services import heartbeat
+    from bot.storage.models import utcnow
+
+    heartbeat.record(h.settings.database_url, utcnow())
+    doctor = run_cli("doctor", env={**env, "SLACK_SIGNING_SECRET": SIGNING_SECRET}, cwd=tmp_path)
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    assert "works in workspace TB of Enterprise Grid org" in doctor.stdout
+    assert "#lunch (CA): bot is a member" in doctor.stdout
+    assert "#lunch (CB): bot is a member" in doctor.stdout
+
+
+def _org_event(h, kind: str, *team_ids: str) -> None:
+    """team_access_granted or _revoked, as Slack sends them: about the org, naming no team."""
+    org = {"enterprise_id": "E1", "team_id": None, "user_id": "UBOT", "is_bot": True,
+           "is_enterprise_install": True}  # fmt: skip
+    h.event({"type": kind, "team_ids": list(team_ids)}, team=None, authorizations=[org])
+
+
+def test_a_workspace_the_org_wide_app_is_added_to_or_removed_from_starts_or_stops(grid):
+    from bot.jobs.clock import Clock
+
+    h = grid
+    for team in ("TA", "TB"):
+        h.slack.add_team(team, f"Team {team}", bot_token=f"xoxb-{team}-own", enterprise_id="E1")
+    oauth_install(h, "code-O", "TA", **ORG)
+    h.slack.grant_org_access("E1", "TB")
+    _org_workspace(h, "TA", "CA")
+    _org_workspace(h, "TB", "CB")
+
+    h.slack.revoke_org_access("E1", "TB")
+    _org_event(h, "team_access_revoked", "TB")
+    with h.session() as session:
+        slot = max(session.scalars(select(Program.next_run_at)))
+        assert not session.get(Workspace, "TB").active and session.get(Workspace, "TA").active
+    report = Clock(h.settings).tick(slot + dt.timedelta(seconds=30))
+    with h.session() as session:
+        started = {session.get(Program, p).team_id for p, _ in report.started}
+    assert started == {"TA"}  # nothing is tried where the token no longer works
+    assert not [c for c in h.slack.calls() if c.error]
+
+    # added again, and a workspace never seen before: both known as the org's at once
+    h.slack.add_team("TC", "Team TC", bot_token="xoxb-TC-own", enterprise_id="E1")
+    h.slack.grant_org_access("E1", "TB", "TC")
+    _org_event(h, "team_access_granted", "TB", "TC")
+    with h.session() as session:
+        rows = {w.team_id: (w.active, w.enterprise_id) for w in session.scalars(select(Workspace))}
+    assert rows == {"TA": (True, "E1"), "TB": (True, "E1"), "TC": (True, "E1")}
+    assert bot_token_for(h.settings, "TC") == "xoxb-TA"
+
+
+def test_uninstalling_an_org_wide_install_stops_every_workspace_of_the_org(grid):
+    h = grid
+    for team in ("TA", "TB"):
+        h.slack.add_team(team, f"Team {team}", bot_token=f"xoxb-{team}-own", enterprise_id="E1")
+    oauth_install(h, "code-O", "TA", **ORG)
+    h.slack.grant_org_access("E1", "TB")
+    _org_workspace(h, "TA", "CA")
+    _org_workspace(h, "TB", "CB")
+    h.slack.add_team("TC", "Elsewhere")
+    install(h.settings, "TC", "xoxb-TC")  # another customer, untouched
+
+    org = {"enterprise_id": "E1", "team_id": "TB", "user_id": "UBOT", "is_bot": True,
+           "is_enterprise_install": True}  # fmt: skip
+    h.event({"type": "app_uninstalled"}, team="TB", authorizations=[org])
+
+    with h.session() as session:
+        active = {w.team_id: w.active for w in session.scalars(select(Workspace))}
+    assert active == {"TA": False, "TB": False, "TC": True}
+    store = installation_store(h.settings)
+    assert store.find_installation(enterprise_id="E1", team_id=None, is_enterprise_install=True) is None
+    assert store.find_bot(enterprise_id="E1", team_id=None, is_enterprise_install=True) is None
+    with pytest.raises(NotInstalled):
+        bot_token_for(h.settings, "TA")
+    assert bot_token_for(h.settings, "TC") == "xoxb-TC"
+
+    # installed org-wide again: the org's workspaces get their rounds again, before anyone
+    # in them has said anything
+    oauth_install(h, "code-O2", "TA", **ORG)
+    with h.session() as session:
+        active = {w.team_id: w.active for w in session.scalars(select(Workspace))}
+    assert active == {"TA": True, "TB": True, "TC": True}
+    assert bot_token_for(h.settings, "TB") == "xoxb-TA"

@@ -683,6 +683,32 @@ def test_enterprise_grid_install(slack):
     assert org["team"] is None and org["is_enterprise_install"] is True
 
 
+def test_an_org_wide_token_acts_in_the_workspaces_the_app_was_added_to(slack):
+    for team in ("TA", "TB", "TC"):
+        slack.add_team(team, bot_token=f"xoxb-{team}-own", enterprise_id="E1")
+    slack.add_channel("TB", "CB", "lunch", members=["UBOT"])
+    slack.register_oauth_code("code-o", "TA", "xoxb-org", enterprise_id="E1",
+                              is_enterprise_install=True)  # fmt: skip
+    WebClient(base_url=slack.api_url).oauth_v2_access(
+        client_id="cid", client_secret="s", code="code-o"
+    )
+    org = client(slack, "xoxb-org")
+    me = org.auth_test()
+    assert (me["team_id"], me["enterprise_id"], me["is_enterprise_install"]) == ("E1", "E1", True)
+    # users.list must be told which workspace ("required if org token is used")
+    assert error_of(lambda: org.users_list()) == "missing_argument"
+    assert org.users_list(team_id="TA")["members"]
+    assert error_of(lambda: org.users_list(team_id="TB")) == "team_access_not_granted"
+    assert error_of(lambda: org.chat_postMessage(channel="CB", text="hi")) == "channel_not_found"
+    slack.grant_org_access("E1", "TB")
+    org.chat_postMessage(channel="CB", text="hi")
+    assert [(m.team_id, m.text) for m in slack.messages("CB")] == [("TB", "hi")]
+    slack.revoke_org_access("E1", "TB")
+    assert error_of(lambda: org.users_list(team_id="TB")) == "team_access_not_granted"
+    with pytest.raises(ValueError):
+        slack.grant_org_access("E2", "TC")  # not a workspace of that org
+
+
 def test_token_rotation_issues_expiring_tokens_and_refreshes_once(slack):
     slack.token_lifetime = 43200
     slack.register_oauth_code("code-r", "TR", "xoxb-TR")

@@ -255,7 +255,7 @@ def cmd_sync(args) -> int:
     with session_scope(settings.database_url) as session:
         user_ids = list(session.scalars(select(Member.user_id).where(Member.team_id == team_id)))
         if args.all:
-            people = walk_users(client).by_id.values()
+            people = walk_users(client, team_id).by_id.values()
             user_ids += [user.id for user in people if not (user.is_bot or user.deleted)]
         report = sync_profiles(
             client, session, team_id, user_ids, max_age=None, progress=_progress("profiles")

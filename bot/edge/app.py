@@ -130,7 +130,7 @@ def build_app(
         raise ConfigError(refused_token(_reason(error))) from None
     if not settings.oauth:
         app.use(only_our_workspace(identity))
-    app.use(wake_reinstalled(settings.database_url))
+    app.use(note_workspace(settings.database_url))
     listeners.register(app, Deps(settings, work))
     return app
 
@@ -211,18 +211,25 @@ def only_our_workspace(identity: dict):
     return middleware
 
 
-def wake_reinstalled(database_url: str):
-    """Slack sends a workspace's requests only while the app is installed there, so a
+def note_workspace(database_url: str):
+    """What a request says of its workspace's installation.
+
+    Slack sends a workspace's requests only while the app is installed there, so a
     command, a click or an event that happened after an uninstall means it was installed
     again: its rounds go on. With one bot token nothing else says so (the Home tab showed
-    the next round, "Run a round now" said the program was off, and no round ran)."""
+    the next round, "Run a round now" said the program was off, and no round ran).
+
+    A request through an org-wide installation names the workspace's Enterprise Grid org,
+    which its scheduled work needs to find the org's token."""
 
     def middleware(req, resp, next):
-        team_id, seen_at = req.context.team_id, _happened_at(req.body)
-        if team_id and seen_at is not None:
-            try:  # a read of one row; a write only on the first request after a reinstall
+        context = req.context
+        team_id, seen_at = context.team_id, _happened_at(req.body)
+        org_wide = context.enterprise_id if context.is_enterprise_install else None
+        if team_id and (seen_at is not None or org_wide):
+            try:  # a read of one row; a write only when something changed
                 with session_scope(database_url) as session:
-                    if programs.reactivate(session, team_id, seen_at):
+                    if programs.heard_from(session, team_id, seen_at, org_wide):
                         log.info("workspace %s installed the app again: its work goes on",
                                  team_id)  # fmt: skip
             except SQLAlchemyError as error:  # the listeners will say what is wrong

@@ -16,7 +16,9 @@ _TEXT_KEYS = frozenset({
     "action_id", "callback_id", "block_id", "trigger_id", "response_url", "private_metadata",
     "value", "ts", "event_id", "event_ts", "command", "channel_type", "tab",
 })  # fmt: skip
-_TEXT_LISTS = frozenset({"selected_users", "selected_channels", "selected_conversations"})
+_TEXT_LISTS = frozenset({
+    "selected_users", "selected_channels", "selected_conversations", "team_ids",
+})  # fmt: skip
 # Objects (or null) at the top of an interactive payload.
 _OBJECTS = ("team", "enterprise", "channel", "container", "message", "view", "state")
 _INTERACTIVE = {"block_actions", "block_suggestion", "view_submission", "view_closed",

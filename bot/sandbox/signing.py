@@ -85,7 +85,10 @@ def slash_command(
     user_name: str | None = None,
     api_app_id: str = "A1",
     enterprise_id: str | None = None,
+    is_enterprise_install: bool = False,
 ) -> tuple[bytes, dict[str, str]]:
+    """With ``is_enterprise_install``, from a workspace of an org the app is installed in
+    org-wide (``enterprise_id``)."""
     grid = [("enterprise_id", enterprise_id), ("enterprise_name", "Org")] if enterprise_id else []
     fields = [
         ("token", VERIFICATION_TOKEN),
@@ -99,7 +102,7 @@ def slash_command(
         ("command", command),
         ("text", text),
         ("api_app_id", api_app_id),
-        ("is_enterprise_install", "false"),
+        ("is_enterprise_install", "true" if is_enterprise_install else "false"),
         ("response_url", response_url),
         ("trigger_id", trigger_id or new_trigger_id()),
     ]
@@ -124,8 +127,11 @@ def block_action(
     action_type: str = "button",
     timestamp: float | None = None,
     api_app_id: str = "A1",
+    enterprise_id: str | None = None,
+    is_enterprise_install: bool = False,
 ) -> tuple[bytes, dict[str, str]]:
-    """A ``block_actions`` payload from a message (channel_id/message_ts) or a view (view=)."""
+    """A ``block_actions`` payload from a message (channel_id/message_ts) or a view (view=);
+    ``is_enterprise_install`` as from an org-wide install, whose payloads name no team."""
     action_ts = f"{time.time():.6f}"
     action: dict[str, Any] = {
         "action_id": action_id,
@@ -151,9 +157,9 @@ def block_action(
         "api_app_id": api_app_id,
         "token": VERIFICATION_TOKEN,
         "trigger_id": trigger_id or new_trigger_id(),
-        "team": {"id": team_id, "domain": "acme"},
-        "enterprise": None,
-        "is_enterprise_install": False,
+        "team": None if is_enterprise_install else {"id": team_id, "domain": "acme"},
+        "enterprise": {"id": enterprise_id, "name": "Org"} if enterprise_id else None,
+        "is_enterprise_install": is_enterprise_install,
         "state": {"values": {}},
         "actions": [action],
     }

@@ -132,6 +132,10 @@ SLACK_TIERS: dict[str, float] = {
     "files.completeUploadExternal": 100,
 }
 _NO_AUTH = {"oauth.v2.access", "api.test"}
+_ORG_ERRORS = {"missing_argument", "team_access_not_granted"}
+# Methods whose docs say team_id is "required if org token is used": an org-wide install's
+# token reaches many workspaces, and these would not know which one to list.
+_ORG_NEEDS_TEAM = {"users.list", "conversations.list", "team.profile.get"}
 _APP_TOKEN_METHODS = {"apps.connections.open"}  # app-level (xapp-) tokens only
 _METHOD_RE = re.compile(r"^[a-zA-Z]+(\.[a-zA-Z0-9]+)+$")
 
@@ -309,6 +313,8 @@ class SlackDouble:
         self._oauth_codes: dict[str, dict] = {}
         self._used_codes: set[str] = set()
         self._app_tokens: dict[str, str | None] = {}  # app-level token -> team id
+        self._org_tokens: dict[str, str] = {}  # an org-wide install's bot token -> org id
+        self._org_access: dict[str, set[str]] = {}  # org id -> workspaces the app was added to
         self._tickets: dict[str, str] = {}  # unused WebSocket URL ticket -> app-level token
         self._links: list[_SocketLink] = []
         self._socket_acks: list[dict] = []
@@ -423,7 +429,22 @@ class SlackDouble:
         with self._lock:
             self._tokens.pop(token, None)
             self._app_tokens.pop(token, None)
+            self._org_tokens.pop(token, None)
             self._revoked.add(token)
+
+    def grant_org_access(self, enterprise_id: str, *team_ids: str) -> None:
+        """An org admin adds an org-wide installed app to these workspaces of the org: its
+        one token then works in them, as in the first workspace its install named."""
+        with self._lock:
+            for team_id in team_ids:
+                if self._team(team_id).enterprise_id != enterprise_id:
+                    raise ValueError(f"{team_id} is not a workspace of {enterprise_id}")
+            self._org_access.setdefault(enterprise_id, set()).update(team_ids)
+
+    def revoke_org_access(self, enterprise_id: str, *team_ids: str) -> None:
+        """An org admin removes the org-wide app from these workspaces."""
+        with self._lock:
+            self._org_access.get(enterprise_id, set()).difference_update(team_ids)
 
     def add_user(
         self,
@@ -550,9 +571,12 @@ class SlackDouble:
         """Make ``code`` exchangeable once via oauth.v2.access; the token works afterwards.
 
         ``enterprise_id`` installs a workspace of an Enterprise Grid org; with
-        ``is_enterprise_install`` the install is org-wide (the answer names no team). With
+        ``is_enterprise_install`` the install is org-wide: the answer names no team, and the
+        token works in ``team_id`` and in each workspace ``grant_org_access`` adds. With
         ``token_lifetime`` set the token expires and comes with a refresh token.
         """
+        if is_enterprise_install and not enterprise_id:
+            raise ValueError("an org-wide install needs the org's enterprise_id")
         with self._lock:
             self._oauth_codes[code] = dict(
                 team_id=team_id,
@@ -840,6 +864,9 @@ class SlackDouble:
             time.sleep(self.latency)
         with self._lock:
             team_id = (self._tokens.get(token) or self._app_tokens.get(token)) if token else None
+            org = self._org_tokens.get(token) if token else None
+            if org is not None:
+                team_id = self._org_workspace(org, method, args)
             status, headers, body = self._dispatch(method, args, token, basic, team_id)
             self._calls.append(
                 Call(
@@ -898,6 +925,8 @@ class SlackDouble:
                 return 200, {}, {"ok": False, "error": "not_allowed_token_type"}
             if (token not in self._app_tokens) if app_method else (team_id is None):
                 return 200, {}, {"ok": False, "error": "invalid_auth"}
+            if team_id in _ORG_ERRORS:  # an org token that could not name a workspace
+                return 200, {}, {"ok": False, "error": team_id}
             if token in self._token_expiry and time.time() >= self._token_expiry[token]:
                 return 200, {}, {"ok": False, "error": "token_expired"}
             if not app_method:
@@ -914,6 +943,11 @@ class SlackDouble:
                 result = handler(team, args, basic)
             else:
                 result = handler(token, args) if app_method else handler(team, args)
+            if method == "auth.test" and token in self._org_tokens:
+                # an org-wide token names the org, not a workspace
+                result.update(team=team.enterprise_name, team_id=team.enterprise_id,
+                              url=f"https://{team.enterprise_id.lower()}.enterprise.slack.com/",
+                              is_enterprise_install=True)  # fmt: skip
         except _ApiError as e:
             return 200, headers, {"ok": False, "error": e.error, **e.extra}
         with self._lock:
@@ -924,6 +958,24 @@ class SlackDouble:
                     del self._fail_after[method]
                 return after[0], {}, {"ok": False, "error": "fatal_error"}
         return 200, headers, {"ok": True, **result}
+
+    def _org_workspace(self, enterprise_id: str, method: str, args: dict) -> str:
+        """The workspace an org-wide token acts in: the team_id it names, else the one that
+        holds the channel or the people it names; or the error Slack gives."""
+        granted = [self._teams[t] for t in sorted(self._org_access.get(enterprise_id, ()))]
+        named = str(args.get("team_id") or "")
+        if named:
+            return named if any(t.id == named for t in granted) else "team_access_not_granted"
+        if method in _ORG_NEEDS_TEAM:
+            return "missing_argument"
+        if not granted:
+            return "team_access_not_granted"
+        for key in ("channel", "channel_id", "user", "user_id", "users"):
+            ids = _ids(args.get(key))
+            for team in granted:
+                if ids and all(i in team.channels or i in team.users for i in ids):
+                    return team.id
+        return granted[0].id  # Slack then finds no such channel or person there
 
     def _scope_headers(self, team: _Team, method: str, args: dict) -> dict[str, str]:
         """As Slack answers: the token's scopes, and the ones the method accepts."""
@@ -1591,6 +1643,12 @@ class SlackDouble:
         body = self._token_grant(existing, grant["bot_token"], grant["scope"])
         body["authed_user"] = {"id": grant["authed_user_id"]}
         if grant["is_enterprise_install"]:
+            # One token for the org, working in each workspace the app is added to (here
+            # the grant's team first); it is not the workspace's own token.
+            if self._tokens.get(grant["bot_token"]) == existing.id:
+                del self._tokens[grant["bot_token"]]
+            self._org_tokens[grant["bot_token"]] = existing.enterprise_id
+            self._org_access.setdefault(existing.enterprise_id, set()).add(existing.id)
             body.update(team=None, is_enterprise_install=True)
         return body
 

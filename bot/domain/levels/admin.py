@@ -72,7 +72,7 @@ def map_fields(
     }
     wanted = {attribute: label for attribute, label in chosen.items() if label}
     if client is not None and wanted:
-        fields = profile_fields(client)
+        fields = profile_fields(client, team_id)
         ids, missing = field_ids(fields, wanted)
         if missing:
             have = ", ".join(f'"{f.get("label")}"' for f in fields if f.get("label")) or "none"

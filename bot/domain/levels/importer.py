@@ -122,10 +122,12 @@ class Directory:
         return bool(self.by_email)
 
 
-def walk_users(client: WebClient, page_size: int = 200) -> Directory:
+def walk_users(client: WebClient, team_id: str, page_size: int = 200) -> Directory:
+    """``team_id`` names the workspace to an org-wide installation's token (Slack refuses
+    users.list without it) and is ignored for a workspace's own."""
     by_id: dict[str, SlackUser] = {}
     by_email: dict[str, str] = {}
-    for page in client.users_list(limit=page_size):
+    for page in client.users_list(team_id=team_id, limit=page_size):
         for user in page.get("members") or []:
             email = ((user.get("profile") or {}).get("email") or "").strip().casefold() or None
             is_bot = bool(user.get("is_bot")) or user.get("id") == "USLACKBOT"
@@ -219,7 +221,7 @@ def import_levels(
     if not records:
         raise InputError(name, None, None, "has no rows after the header: add one person a line")
     if directory is None:
-        directory = walk_users(client)
+        directory = walk_users(client, team_id)
 
     def bad(line: int, canonical: str | None, message: str) -> None:
         report.bad.append(

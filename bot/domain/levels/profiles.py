@@ -71,9 +71,10 @@ def field_labels(workspace: Workspace | None) -> dict[str, str]:
     }
 
 
-def profile_fields(client: WebClient) -> list[dict]:
-    """The workspace's custom profile fields: [{"id": "Xf1", "label": "Grade", ...}]."""
-    response = client.team_profile_get()
+def profile_fields(client: WebClient, team_id: str) -> list[dict]:
+    """The workspace's custom profile fields: [{"id": "Xf1", "label": "Grade", ...}]
+    (``team_id`` names the workspace to an org-wide installation's token)."""
+    response = client.team_profile_get(team_id=team_id)
     return list(((response.get("profile") or {}).get("fields")) or [])
 
 
@@ -151,7 +152,7 @@ def sync_profiles(
     ids: dict[str, str] | None = {}
     if labels:
         try:
-            ids, report.missing_fields = field_ids(profile_fields(client), labels)
+            ids, report.missing_fields = field_ids(profile_fields(client, team_id), labels)
         except SlackApiError as error:
             # Without field ids, leave profile values as they are; titles still work.
             report.error = f"team.profile.get: {error.response.get('error')}"

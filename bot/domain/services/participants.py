@@ -66,13 +66,14 @@ def channel_member_ids(client: WebClient, channel_id: str) -> list[str]:
 
 
 def fetch_users(
-    client: WebClient, user_ids: Iterable[str], pacer: Pacer | None = None
+    client: WebClient, team_id: str, user_ids: Iterable[str], pacer: Pacer | None = None
 ) -> dict[str, dict]:
-    """Slack user objects for these ids: users.info each for a few, one users.list walk for many."""
+    """Slack user objects for these ids: users.info each for a few, one users.list walk for
+    many (in workspace ``team_id``, which an org-wide installation's token must be told)."""
     wanted = set(user_ids)
     users: dict[str, dict] = {}
     if len(wanted) > USERS_LIST_THRESHOLD:
-        for page in client.users_list(limit=1000):
+        for page in client.users_list(team_id=team_id, limit=1000):
             for user in page.get("members", []):
                 if user.get("id") in wanted:
                     users[user["id"]] = user
@@ -203,7 +204,7 @@ def read_members(
     except ChannelUnreadable as error:
         _note_error(session, program.id, error.code)
         raise
-    users = fetch_users(client, ids, pacer)
+    users = fetch_users(client, program.team_id, ids, pacer)
     grid = membership.enterprise_of(session, program.team_id)
     kinds = {u: membership.kind_of(users.get(u), program.team_id, bot_user_id, grid) for u in ids}
     membership.record_all(session, program, kinds)

@@ -71,17 +71,35 @@ def ensure_workspace(session: Session, team_id: str, name: str | None = None) ->
     return workspace
 
 
-def reactivate(session: Session, team_id: str, seen_at: dt.datetime) -> bool:
-    """Mark a workspace that was uninstalled as active again: Slack sent something from it
-    that happened at ``seen_at``, after the uninstall (so it has reinstalled)."""
+def heard_from(
+    session: Session, team_id: str, seen_at: dt.datetime | None, org_wide: str | None = None
+) -> bool:
+    """Slack sent something from this workspace that happened at ``seen_at`` (None: it says
+    the app is gone). Returns True when that marks an uninstalled workspace active again
+    (it happened after the uninstall, so the app was installed again).
+
+    ``org_wide`` is the Enterprise Grid org whose org-wide installation the request came
+    through: no installation names this workspace, so scheduled work finds the org's token
+    by the org kept here."""
     workspace = session.get(Workspace, team_id)
-    if workspace is None or workspace.active:
+    if org_wide == team_id:  # a request about the org itself names no workspace
+        return False
+    if org_wide and (workspace is None or workspace.enterprise_id != org_wide):
+        workspace = workspace or workspace_row(session, team_id)
+        workspace.enterprise_id = org_wide
+    if workspace is None or workspace.active or seen_at is None:
         return False
     if workspace.uninstalled_at is not None and seen_at <= workspace.uninstalled_at:
         return False  # a retry of an event from before the uninstall proves nothing
     workspace.active = True
     workspace.uninstalled_at = None
     return True
+
+
+def workspaces_of_org(session: Session, enterprise_id: str) -> list[str]:
+    """The workspaces known to belong to this Enterprise Grid org."""
+    query = select(Workspace.team_id).where(Workspace.enterprise_id == enterprise_id)
+    return list(session.scalars(query.order_by(Workspace.team_id)))
 
 
 def deactivate(session: Session, team_id: str) -> None:

@@ -48,11 +48,17 @@ class InstallationStore(SQLAlchemyInstallationStore):
 
     def save(self, installation) -> None:
         super().save(installation)
-        if installation.team_id:
-            with session_scope(self.database_url) as session:
+        with session_scope(self.database_url) as session:
+            if installation.team_id:
                 workspace = ensure_workspace(session, installation.team_id, installation.team_name)
                 # Scheduled work finds the token by (enterprise, team): keep the Grid org.
                 workspace.enterprise_id = installation.enterprise_id
+            elif installation.is_enterprise_install and installation.enterprise_id:
+                # Installed org-wide (again): the org's workspaces known here go on.
+                for workspace in session.scalars(
+                    select(Workspace).where(Workspace.enterprise_id == installation.enterprise_id)
+                ):
+                    ensure_workspace(session, workspace.team_id)
 
 
 def installation_store(settings: Settings) -> SQLAlchemyInstallationStore:
@@ -74,13 +80,19 @@ def bot_token_for(settings: Settings, team_id: str | None) -> str:
         return settings.require_bot_token()
     store = installation_store(settings)
     enterprise_id = enterprise_of(settings, team_id)
-    installation = store.find_installation(enterprise_id=enterprise_id, team_id=team_id)
-    if installation is not None and installation.bot_token:
-        return fresh_installation(settings, store, installation).bot_token
-    bot = store.find_bot(enterprise_id=enterprise_id, team_id=team_id)
-    if bot is None or not bot.bot_token:
-        raise NotInstalled(f"Worth Knowing is not installed in workspace {team_id}")
-    return bot.bot_token
+    # The workspace's own installation, else its org's org-wide one.
+    keys = [dict(team_id=team_id)]
+    if enterprise_id:
+        keys.append(dict(team_id=None, is_enterprise_install=True))
+    for key in keys:
+        installation = store.find_installation(enterprise_id=enterprise_id, **key)
+        if installation is not None and installation.bot_token:
+            return fresh_installation(settings, store, installation).bot_token
+    for key in keys:
+        bot = store.find_bot(enterprise_id=enterprise_id, **key)
+        if bot is not None and bot.bot_token:
+            return bot.bot_token
+    raise NotInstalled(f"Worth Knowing is not installed in workspace {team_id}")
 
 
 def fresh_installation(settings: Settings, store, installation: Installation) -> Installation:
@@ -104,13 +116,19 @@ def fresh_installation(settings: Settings, store, installation: Installation) ->
             return again
         code = error.api_error.response.get("error", "error")
         raise NotInstalled(
-            f"Slack refused to refresh the token of workspace {installation.team_id} ({code})"
+            f"Slack refused to refresh the token of {_installed_in(installation)} ({code})"
         ) from None
     if rotated is None:
         return installation
     store.save(rotated)
-    log.info("refreshed the bot token of workspace %s", installation.team_id)
+    log.info("refreshed the bot token of %s", _installed_in(installation))
     return rotated
+
+
+def _installed_in(installation: Installation) -> str:
+    if installation.team_id:
+        return f"workspace {installation.team_id}"
+    return f"Enterprise Grid org {installation.enterprise_id}"
 
 
 def active_teams(database_url: str) -> list[str]:

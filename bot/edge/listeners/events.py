@@ -123,24 +123,61 @@ def register(app: App, deps) -> None:
     @in_background(deps)
     @once
     def uninstalled(body: dict, context) -> None:
-        _stop_workspace(deps, context.team_id or body.get("team_id"), context.enterprise_id)
+        _stop_installation(deps, body, context)
+
+    @app.event("team_access_granted")
+    @in_background(deps)
+    @once
+    def access_granted(event: dict, body: dict, context) -> None:
+        # An org-wide installation was added to these workspaces: their scheduled work
+        # finds the org's token by the org kept on each.
+        org = context.enterprise_id
+        if not org:
+            return
+        with session_scope(url) as session:
+            for team_id in event.get("team_ids") or []:
+                programs.ensure_workspace(session, team_id).enterprise_id = org
+        log.info("the app was added to %d workspaces of Enterprise Grid org %s",
+                 len(event.get("team_ids") or []), org)  # fmt: skip
+
+    @app.event("team_access_revoked")
+    @in_background(deps)
+    @once
+    def access_revoked(event: dict, body: dict, context) -> None:
+        # Removed from these workspaces (the org's token still serves the others).
+        with session_scope(url) as session:
+            for team_id in event.get("team_ids") or []:
+                programs.deactivate(session, team_id)
+        log.info("the app was removed from %d workspaces of Enterprise Grid org %s",
+                 len(event.get("team_ids") or []), context.enterprise_id)  # fmt: skip
 
     @app.event("tokens_revoked")
     @in_background(deps)
     @once
     def revoked(event: dict, body: dict, context) -> None:
         if (event.get("tokens") or {}).get("bot"):
-            _stop_workspace(deps, context.team_id or body.get("team_id"), context.enterprise_id)
+            _stop_installation(deps, body, context)
 
 
-def _stop_workspace(deps, team_id: str | None, enterprise_id: str | None) -> None:
-    """No more rounds, reminders or messages for this workspace, and its tokens are gone."""
-    if not team_id:
-        return
+def _stop_installation(deps, body: dict, context) -> None:
+    """No more rounds, reminders or messages where the installation served, and its tokens
+    are gone: one workspace's, or, for an org-wide installation, every workspace of the org."""
+    team_id = context.team_id or body.get("team_id")
+    org = context.enterprise_id
+    org_wide = bool(context.is_enterprise_install and org)
     with session_scope(deps.settings.database_url) as session:
-        programs.deactivate(session, team_id)
-    if deps.settings.oauth:
+        teams = programs.workspaces_of_org(session, org) if org_wide else []
+        if team_id and team_id != org and team_id not in teams:
+            teams.append(team_id)
+        for team in teams:
+            programs.deactivate(session, team)
+    if deps.settings.oauth and (team_id or org_wide):
         store = installation_store(deps.settings)
-        store.delete_bot(enterprise_id=enterprise_id, team_id=team_id)
-        store.delete_installation(enterprise_id=enterprise_id, team_id=team_id)
-    log.info("workspace %s uninstalled the app: its work is stopped", team_id)
+        installed_in = None if org_wide else team_id
+        store.delete_bot(enterprise_id=org, team_id=installed_in)
+        store.delete_installation(enterprise_id=org, team_id=installed_in)
+    if org_wide:
+        log.info("Enterprise Grid org %s uninstalled the app: work in its %d workspaces is "
+                 "stopped", org, len(teams))  # fmt: skip
+    elif team_id:
+        log.info("workspace %s uninstalled the app: its work is stopped", team_id)
