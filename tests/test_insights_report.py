@@ -76,6 +76,7 @@ def test_report_errors_are_one_line_with_what_to_do(slack, settings, tmp_path):
                    cwd=tmp_path)  # fmt: skip
     assert done.returncode == 2
     assert done.stderr == "error: no program in channel CNONE: run /meet setup in a channel first\n"
+    assert not (tmp_path / "x").exists()  # no empty folder left behind
     done = run_cli("report", "--out", str(tmp_path), "--since", "June", env=env, cwd=tmp_path)
     assert done.returncode == 2 and "'June' is not a date: use YYYY-MM-DD" in done.stderr
     blocked = tmp_path / "file"

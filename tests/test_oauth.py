@@ -21,6 +21,7 @@ from bot.common.config import load
 from bot.domain.services.workspaces import NotInstalled, bot_token_for, installation_store
 from bot.edge import home
 from bot.sandbox import signing
+from bot.storage.db import session_scope
 from bot.storage.models import Member, Participation, Program, Workspace
 
 CLIENT_ID = "111.222"
@@ -555,3 +556,43 @@ def test_uninstalling_an_org_wide_install_stops_every_workspace_of_the_org(grid)
         active = {w.team_id: w.active for w in session.scalars(select(Workspace))}
     assert active == {"TA": True, "TB": True, "TC": True}
     assert bot_token_for(h.settings, "TB") == "xoxb-TA"
+
+
+def test_an_org_wide_token_as_slack_bot_token_serves_the_workspaces_of_its_org(
+    slack, migrated_url, tmp_path
+):
+    """One org-wide installation's token in SLACK_BOT_TOKEN (no OAuth): auth.test names the
+    org, so the workspace comes from the request, or --team on the CLI."""
+    from bot.jobs.clock import Clock
+
+    for team in ("TA", "TB"):
+        slack.add_team(team, f"Team {team}", bot_token=f"xoxb-{team}-own", enterprise_id="E1")
+    slack.register_oauth_code("code-O", "TA", "xoxb-org", **ORG)
+    WebClient(base_url=slack.api_url).oauth_v2_access(client_id="c", client_secret="s",
+                                                      code="code-O")  # fmt: skip
+    slack.grant_org_access("E1", "TB")
+    values = {"SLACK_BOT_TOKEN": "xoxb-org", "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+              "SLACK_API_URL": slack.api_url, "DATABASE_URL": migrated_url}  # fmt: skip
+    env = app_env(**values)
+    bare = run_cli("levels", "sync", env=env, cwd=tmp_path)
+    assert bare.returncode == 2 and "none has used the app yet: type /meet" in bare.stderr
+
+    h = Harness(slack, load(values))
+    try:
+        _org_workspace(h, "TB", "CB")
+    finally:
+        h.close()
+    synced = run_cli("levels", "sync", "--all", env=env, cwd=tmp_path)
+    assert synced.returncode == 0, synced.stderr
+    assert "read 5 profiles of workspace TB" in synced.stdout
+    stray = run_cli("levels", "sync", "--team", "TX", env=env, cwd=tmp_path)
+    assert stray.returncode == 2
+    assert stray.stderr.strip() == (
+        "error: --team TX is not a workspace of Enterprise Grid org E1, where SLACK_BOT_TOKEN "
+        "is installed (its workspaces: TB)"
+    )
+
+    with session_scope(migrated_url) as session:
+        slot = session.scalars(select(Program.next_run_at)).one()
+    report = Clock(load(values)).tick(slot + dt.timedelta(seconds=30))
+    assert len(report.started) == 1 and len(_intros(slack, "TB")) == 2

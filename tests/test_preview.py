@@ -65,10 +65,19 @@ def test_tables_show_groups_levels_and_a_summary(capsys, members):
     assert code == 0
     assert "Round 1" in out and "Round 2" in out
     assert "L1" in out and "L8" in out  # levels are shown to the admin
-    assert "Summary over 2 rounds: 10 groups" in out
+    assert "Summary over 2 rounds: 10 groups, mean level spread" in out
     assert "0 repeated pairs" in out
     # the share counted is of groups with every member from a different department
     assert re.search(r"\d+% of groups with no two people from one department", out)
+
+
+def test_without_levels_the_spread_is_said_to_be_unknown_not_zero(capsys, tmp_path):
+    people = write(tmp_path / "m.csv", "user_id,department\nA,Eng\nB,Sales\nC,Eng\nD,HR\n")
+    code, out, _ = run(capsys, "--members", people, "--rounds", 2)
+    assert code == 0
+    assert "2 groups, level spread unknown (no levels in the file)," in out
+    assert "Summary over 2 rounds: 4 groups, level spread unknown" in out
+    assert "spread 0.00" not in out
 
 
 def test_history_is_respected_and_unknown_people_in_it_are_ignored(capsys, tmp_path):

@@ -169,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
     apart = reporting_lines({m.user_id: m.manager for m in members}, args.skip_level)
     apart |= {(m.user_id, other) for m in members for other in m.avoid}
     priority: list[str] = []
-    totals = _Totals()
+    totals = _Totals(levels_known=any(m.level is not None for m in members))
     for number in range(1, args.rounds + 1):
         progress(f"round {number}/{args.rounds}…")
         people = [m.person(day) for m in members]
@@ -180,7 +180,7 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             _print_json(number, grouping)
         else:
-            _print_round(number, day, grouping, details)
+            _print_round(number, day, grouping, details, totals.levels_known)
         totals.add(grouping)
         history = history.extended(PastGroup(day, group) for group in grouping.groups)
         priority = [u.person_id for u in grouping.unmatched]
@@ -221,7 +221,11 @@ def _describe(member: MemberRow) -> str:
 
 
 def _print_round(
-    number: int, day: datetime.date, grouping: Grouping, details: dict[str, MemberRow]
+    number: int,
+    day: datetime.date,
+    grouping: Grouping,
+    details: dict[str, MemberRow],
+    levels_known: bool,
 ) -> None:
     score = grouping.score
     print(f"Round {number} ({day.isoformat()})")
@@ -234,17 +238,25 @@ def _print_round(
     for left in grouping.unmatched:
         print(f"  unmatched: {left.person_id}: {left.reason}")
     print(
-        f"  {score.groups} groups, mean level spread {score.mean_level_spread:.2f}, "
+        f"  {score.groups} groups, {_spread(score.mean_level_spread, levels_known)}, "
         f"{score.repeats} repeated pairs, {score.unmatched} unmatched, "
         f"{score.cross_department:.0%} of groups with no two people from one department"
     )
     print()
 
 
+def _spread(mean: float, levels_known: bool) -> str:
+    # With no level known, every group's spread is 0: that says nothing.
+    if not levels_known:
+        return "level spread unknown (no levels in the file)"
+    return f"mean level spread {mean:.2f}"
+
+
 class _Totals:
-    def __init__(self) -> None:
+    def __init__(self, levels_known: bool) -> None:
         self.groups = self.repeats = self.unmatched = 0
         self.spread_sum = 0.0
+        self.levels_known = levels_known
 
     def add(self, grouping: Grouping) -> None:
         score = grouping.score
@@ -257,7 +269,7 @@ class _Totals:
         spread = self.spread_sum / self.groups if self.groups else 0.0
         print(
             f"Summary over {rounds} round{'s' if rounds != 1 else ''}: {self.groups} groups, "
-            f"mean level spread {spread:.2f}, {self.repeats} repeated pairs, "
+            f"{_spread(spread, self.levels_known)}, {self.repeats} repeated pairs, "
             f"{self.unmatched} unmatched"
         )
 

@@ -10,6 +10,7 @@ import argparse
 import base64
 import datetime as dt
 import html
+import os
 import sys
 from pathlib import Path
 
@@ -47,10 +48,7 @@ def cmd_report(args) -> int:
     from bot.storage.db import session_scope
 
     out = Path(args.out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise ConfigError(f"cannot write into {out}: {error.strerror}") from None
+    _check_writable(out)
     say = _progress()
     settings = settings_for_command()
     say("reading the history…")
@@ -59,11 +57,27 @@ def cmd_report(args) -> int:
         if not programs:
             where = f"channel {args.channel}" if args.channel else "this database"
             raise ConfigError(f"no program in {where}: run /meet setup in a channel first")
+        try:  # only now: a report that cannot be made leaves no empty folder behind
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ConfigError(f"cannot write into {out}: {error.strerror}") from None
         measures = insights.measure_programs(session, programs, args.since)
     written = write_report(measures, out, say)
     say(None)
     print(f"wrote {len(written)} files into {out}: open {out / 'report.html'}")
     return 0
+
+
+def _check_writable(out: Path) -> None:
+    """Before the work, whether the folder can be made (it is made only once there is a
+    report to write, so a refused report leaves no empty folder behind)."""
+    existing = out
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.is_dir() and os.access(existing, os.W_OK | os.X_OK):
+        return
+    why = "Permission denied" if existing.is_dir() else "Not a directory"
+    raise ConfigError(f"cannot write into {out}: {why}")
 
 
 def _progress():

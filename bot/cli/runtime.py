@@ -59,7 +59,10 @@ def team_for_command(settings: Settings, team: str | None) -> str:
     if team and not settings.oauth and not settings.bot_token:
         return team
     if not settings.oauth:
-        own = check_bot_token(settings)["team_id"]  # a refusal or no answer: one line, quickly
+        identity = check_bot_token(settings)  # a refusal or no answer: one line, quickly
+        own = identity["team_id"]
+        if identity.get("is_enterprise_install"):
+            return _workspace_of_org(settings, own, team)
         if team and team != own:
             raise ConfigError(
                 f"--team {team} is not the workspace of SLACK_BOT_TOKEN ({own}): "
@@ -75,3 +78,22 @@ def team_for_command(settings: Settings, team: str | None) -> str:
         return teams[0]
     listed = ", ".join(teams) if teams else "none installed yet"
     raise ConfigError(f"--team is required with several workspaces (workspaces: {listed})")
+
+
+def _workspace_of_org(settings: Settings, org: str, team: str | None) -> str:
+    """SLACK_BOT_TOKEN is installed on a whole Enterprise Grid org: --team names one of its
+    workspaces the app has heard from (it learns them from requests and from Slack's
+    team_access_granted), or may be left out when there is only one."""
+    from bot.domain.services import programs
+    from bot.storage.db import session_scope
+
+    with session_scope(settings.database_url) as session:
+        known = programs.workspaces_of_org(session, org)
+    if team in known or (team is None and len(known) == 1):
+        return team or known[0]
+    listed = ", ".join(known) if known else "none has used the app yet: type /meet in one"
+    if team:
+        raise ConfigError(f"--team {team} is not a workspace of Enterprise Grid org {org}, "
+                          f"where SLACK_BOT_TOKEN is installed (its workspaces: {listed})")  # fmt: skip
+    raise ConfigError(f"--team is required: SLACK_BOT_TOKEN is installed on Enterprise Grid "
+                      f"org {org} (its workspaces: {listed})")  # fmt: skip
