@@ -186,6 +186,69 @@ def test_the_modal_sets_a_monthly_round_on_the_last_such_weekday(harness):
     assert week["element"]["initial_option"]["value"] == "-1"
 
 
+def as_left(view: dict, **changes) -> dict:
+    """The state Slack submits for a modal whose fields were left as they opened, but for
+    `changes` (block id -> the element's new state)."""
+    state = {}
+    for block in view["blocks"]:
+        element = block.get("element")
+        if block.get("type") != "input" or not element:
+            continue
+        kind, value = element["type"], {"type": element["type"]}
+        if kind == "static_select":
+            value["selected_option"] = element.get("initial_option")
+        elif kind == "timepicker":
+            value["selected_time"] = element.get("initial_time")
+        elif kind == "checkboxes":
+            value["selected_options"] = element.get("initial_options") or []
+        else:
+            value["value"] = element.get("initial_value")
+        state[block["block_id"]] = {element["action_id"]: value}
+    for block_id, value in changes.items():
+        (action_id,) = state[block_id]
+        state[block_id] = {action_id: {**state[block_id][action_id], **value}}
+    return state
+
+
+def test_two_admins_saving_the_settings_at_once_keep_each_others_changes(harness):
+    program_id = make_program(harness.settings, "C1", group_size=2, heads_up=True)
+    first = open_settings(harness, program_id, user="UADMIN")
+    second = open_settings(harness, program_id, user="UOWNER")  # both open the same settings
+
+    size_3 = {"selected_option": {"value": "3"}}
+    no_options = {"selected_options": []}  # the first admin also turns the heads-up off
+    harness.submit(home.SETTINGS_CALLBACK, as_left(first, size=size_3, options=no_options),
+                   first["private_metadata"], user="UADMIN")  # fmt: skip
+    later = {"selected_time": "13:15"}
+    (options,) = [b for b in second["blocks"] if b.get("block_id") == "options"]
+    shown = options["element"].get("initial_options") or []
+    summary = {"selected_options": [*shown, {"value": "post_summary"}]}
+    harness.submit(home.SETTINGS_CALLBACK, as_left(second, time=later, options=summary),
+                   second["private_metadata"], user="UOWNER")  # fmt: skip
+
+    program = program_in(harness, "C1")
+    # each admin's change stands: the second form, which still showed size 2 and the
+    # heads-up on, did not put them back
+    assert (program.group_size, program.time_of_day) == (3, "13:15")
+    assert (program.heads_up, program.post_summary) == (False, True)
+
+
+@pytest.mark.parametrize("change", [
+    {"weekday": "3"}, {"group_size": True}, {"week_of_month": 1.5}, {"options": ["x"]},
+    {"options": "heads_up"}, {"extra": 1}, {"timezone": None},
+])  # fmt: skip
+def test_settings_kept_in_a_form_that_are_not_of_their_types_are_not_trusted(change):
+    """A form whose kept settings are not what the app wrote saves all it holds, as forms
+    opened before they were kept do."""
+    from bot.edge import settings_form
+
+    shown = {"cadence": "weekly", "weekday": 0, "time_of_day": "12:00", "timezone": "UTC",
+             "group_size": 2, "checkin_after_days": 3, "keep_in_touch_weeks": 12,
+             "week_of_month": None, "options": ["heads_up"]}  # fmt: skip
+    assert settings_form.shown_settings(shown).options == frozenset({"heads_up"})
+    assert settings_form.shown_settings({**shown, **change}) is None
+
+
 def test_submitting_the_modal_saves_and_updates_the_setup_message(harness):
     setup = harness.command("setup", user="UADMIN", channel="C1")
     program = program_in(harness, "C1")

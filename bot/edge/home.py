@@ -11,7 +11,7 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import (
@@ -35,7 +35,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.domain.schedule import ORDINALS, today_in
-from bot.domain.services.programs import CHECKIN_DAYS_MAX, KEEP_IN_TOUCH_WEEKS
+from bot.domain.services.programs import CHECKIN_DAYS_MAX, KEEP_IN_TOUCH_WEEKS, ProgramSettings
 from bot.edge.meet_command import GROUP_SIZES, WEEKDAY_NAMES
 from bot.slack import texts
 from bot.slack.client import slack_user
@@ -541,7 +541,8 @@ def settings_modal(form: SettingsForm) -> View:
         ),
         InputBlock(block_id="options", label="Options", optional=True, element=checkboxes),
     ]
-    metadata = {"program": form.program_id}
+    shown = {f.name: getattr(form, f.name) for f in fields(ProgramSettings)}
+    metadata = {"program": form.program_id, "shown": {**shown, "options": sorted(form.options)}}
     if form.response_url:
         metadata["response_url"] = form.response_url
     view = View(
@@ -575,16 +576,18 @@ def read_settings_state(state_values: dict) -> dict[str, object]:
     return raw
 
 
-def read_metadata(private_metadata: str | None) -> tuple[str | None, str | None]:
-    """(program id, response_url) from the modal's private metadata."""
+def read_metadata(private_metadata: str | None) -> tuple[str | None, str | None, dict | None]:
+    """(program id, response_url, the settings the form showed) from the modal's private
+    metadata; the settings are as written, to be checked (settings_form.shown_settings)."""
     try:
         data = json.loads(private_metadata or "{}")
     except ValueError:
-        return None, None
+        return None, None, None
     if not isinstance(data, dict):
-        return None, None
-    url = data.get("response_url")
-    return (str(data.get("program")), url if isinstance(url, str) else None)
+        return None, None, None
+    url, shown = data.get("response_url"), data.get("shown")
+    return (str(data.get("program")), url if isinstance(url, str) else None,
+            shown if isinstance(shown, dict) else None)  # fmt: skip
 
 
 def errors_by_block(errors: dict[str, str]) -> dict[str, str]:

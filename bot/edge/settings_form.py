@@ -9,6 +9,26 @@ from bot.edge import meet_command
 from bot.edge.meet_command import UsageError
 
 
+def shown_settings(shown: dict | None) -> programs.ProgramSettings | None:
+    """The settings the form showed when it opened, as kept in its metadata; None when they
+    are missing or not of their types (a form opened before they were kept)."""
+    if not shown:
+        return None
+    kinds = {"cadence": str, "weekday": int, "time_of_day": str, "timezone": str,
+             "group_size": int, "checkin_after_days": int, "keep_in_touch_weeks": int,
+             "week_of_month": int | None}  # fmt: skip
+    options = shown.get("options")
+    if set(shown) != {*kinds, "options"} or not isinstance(options, list):
+        return None
+    if not all(isinstance(shown[name], kind) and not isinstance(shown[name], bool)
+               for name, kind in kinds.items()):  # fmt: skip
+        return None
+    if not all(option in programs.OPTIONS for option in options):
+        return None
+    values = {name: shown[name] for name in kinds}
+    return programs.ProgramSettings(options=frozenset(options), **values)
+
+
 def validate(raw: dict[str, object]) -> tuple[programs.ProgramSettings | None, dict[str, str]]:
     """(settings, {}) when every field is good, else (None, errors by field name)."""
     errors: dict[str, str] = {}

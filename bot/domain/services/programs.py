@@ -7,7 +7,7 @@ read or changed from another, even when channel ids or program ids are guessed.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -263,6 +263,24 @@ def settings_of(program: Program) -> ProgramSettings:
         keep_in_touch_weeks=program.keep_in_touch_weeks,
         week_of_month=program.week_of_month,
     )
+
+
+def merged(
+    current: ProgramSettings, shown: ProgramSettings | None, saved: ProgramSettings
+) -> ProgramSettings:
+    """What a settings form saves: the fields the admin changed from what the form showed,
+    over the program as it is now, so that what another admin (or a /meet command) changed
+    meanwhile is not undone by a form that still showed the old value. Without what the form
+    showed, everything it holds."""
+    if shown is None:
+        return saved
+    changed = {
+        f.name: getattr(saved, f.name)
+        for f in fields(ProgramSettings)
+        if f.name != "options" and getattr(saved, f.name) != getattr(shown, f.name)
+    }
+    turned_on, turned_off = saved.options - shown.options, shown.options - saved.options
+    return replace(current, options=(current.options - turned_off) | turned_on, **changed)
 
 
 def apply_settings(program: Program, settings: ProgramSettings) -> None:

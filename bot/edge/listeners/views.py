@@ -44,10 +44,11 @@ def register(app: App, deps) -> None:
         ack()
         team_id = context.team_id or (body.get("team") or {}).get("id")
         user_id = (body.get("user") or {}).get("id")
-        program_id, response_url = home.read_metadata(view.get("private_metadata"))
-        deps.later(_save, client, team_id, user_id, program_id, settings, response_url)
+        program_id, response_url, shown = home.read_metadata(view.get("private_metadata"))
+        shown = settings_form.shown_settings(shown)
+        deps.later(_save, client, team_id, user_id, program_id, (shown, settings), response_url)
 
-    def _save(client, team_id, user_id, program_id, settings, response_url) -> None:
+    def _save(client, team_id, user_id, program_id, form, response_url) -> None:
         """After the modal closed: save if they may, then update the setup message and the
         Home tab (which also tells them when they may not)."""
         user = slack_user(client, user_id) or {}  # before the write, never during it
@@ -59,7 +60,9 @@ def register(app: App, deps) -> None:
                 problem = texts.NOT_ADMIN
             else:
                 problem = None
-                programs.apply_settings(program, settings)
+                shown, saved = form
+                current = programs.settings_of(program)
+                programs.apply_settings(program, programs.merged(current, shown, saved))
                 channel_id, schedule = program.channel_id, programs.describe(program)
                 next_round = programs.next_round(program)
         if problem:
