@@ -446,6 +446,28 @@ def test_a_group_that_answered_gets_no_day_picked_and_no_reminder(harness, slack
     assert follow_ups(slack, conversation) == before  # no "I picked", no "Lunch today"
 
 
+def test_a_not_yet_after_we_cant_make_it_brings_the_reminder_and_question_back(
+    harness, slack, settings
+):
+    """One member said "We can't make it", another then "Not yet": the lunch is on again,
+    and it is reminded on its day and asked about the day after."""
+    from bot.jobs.clock import Clock
+
+    group_id, conversation, organiser, members = run(harness, slack, settings)
+    wednesday = date_buttons(slack, conversation)[1]  # Wed 3 Jun, 12:00 in Berlin
+    harness.click(wednesday["action_id"], wednesday["value"], user=organiser,
+                  channel=conversation)  # fmt: skip
+    other = next(u for u in members if u != organiser)
+    harness.click(round_messages.CHECKIN_COULDNT, str(group_id), user=other, channel=conversation)
+    harness.click(round_messages.CHECKIN_NOT_YET, str(group_id), user=organiser,
+                  channel=conversation)  # fmt: skip
+    before = len(follow_ups(slack, conversation))
+    for day, hour in ((3, 8), (4, 11)):  # the morning of the lunch, the day after
+        Clock(settings).tick(utc(day, hour, 1))
+    new = follow_ups(slack, conversation)[before:]
+    assert len(new) == 2 and "Did you get to meet?" in new[1], new
+
+
 def test_reschedule_after_the_round_closed_changes_nothing(harness, slack, settings):
     group_id, conversation, organiser, members = run(harness, slack, settings)
     button = date_buttons(slack, conversation)[0]

@@ -38,6 +38,7 @@ REMIND_AT = dt.time(10, 0)  # the morning of the day, in the organiser's zone
 # The day-after question comes before the round closes: once it has closed nothing is asked,
 # and a lunch on the last day offered was never asked about (and counted as silent).
 CHECK_BEFORE_CLOSE = dt.timedelta(hours=1)
+ANSWERED = ("met", "couldnt")  # outcomes after which nothing is planned or asked
 
 
 def _time(text: str | None, default: dt.time) -> dt.time:
@@ -333,6 +334,8 @@ def _follow_up(session: Session, column: str, group_id: int, now: dt.datetime) -
     ).one()
     if group.conversation_id is None or round_.closed_at is not None:
         return None
+    if group.outcome in ANSWERED:  # nothing left to plan: no day picked for them, no
+        return None  # reminder, no question (kept for a "Not yet" that takes it back)
     members = [m.user_id for m in group.members if not m.user_id.startswith(FORGOTTEN_PREFIX)]
     base = FollowUp(group.conversation_id, "", None, members, program.channel_id, group.lunch_at)
     if column == "auto_at":
@@ -350,8 +353,8 @@ def _follow_up(session: Session, column: str, group_id: int, now: dt.datetime) -
         text, blocks = round_messages.lunch_reminder(group.lunch_at)
         return replace(base, text=text, blocks=blocks)
     # A check-in of the round sent before this day was agreed (a Friday round's, on Monday)
-    # does not stand for it: only "We met" does.
-    if group.lunch_at is None or group.outcome == "met":
+    # does not stand for it: only an answer does.
+    if group.lunch_at is None:
         return None
     text, blocks = round_messages.checkin(group.id)
     return replace(base, text=text, blocks=blocks)

@@ -446,8 +446,6 @@ def record_checkin(
         group.outcome = outcome
         group.outcome_by = user_id
         group.outcome_at = utcnow()
-        if outcome in ("met", "couldnt"):  # nothing left to plan: no day picked for them,
-            group.auto_at = group.remind_at = group.check_at = None  # no reminder, no question
         if user_id not in (group.responders or []):
             group.responders = [*(group.responders or []), user_id]
         choice = session.scalar(
