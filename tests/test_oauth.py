@@ -447,6 +447,17 @@ def test_an_org_wide_install_runs_rounds_in_every_workspace_it_was_added_to(
     assert {c.token for c in h.slack.calls() if c.team_id in ("TA", "TB")} == {"xoxb-TA"}
     assert not [c for c in h.slack.calls() if c.error]
 
+    # events through the org-wide installation name the workspace in the outer team_id only
+    h.slack.add_user("TB", "UTBNEW", tz="Europe/Berlin")
+    h.slack.add_member("TB", "CB", "UTBNEW")
+    h.event({"type": "member_joined_channel", "user": "UTBNEW", "channel": "CB"}, team="TB",
+            **ORG)  # fmt: skip
+    welcome = h.slack.messages(h.slack.conversation_id("TB", ["UTBNEW"]))
+    assert len(welcome) == 1 and "<#CB>" in welcome[0].text
+    h.event({"type": "app_home_opened", "user": people_b[0], "channel": "D1", "tab": "home"},
+            team="TB", **ORG)  # fmt: skip
+    assert "<#CB>" in json.dumps(h.slack.home_view("TB", people_b[0]))
+
     # a click in the Home tab, whose payload names the org and no team
     h.click(home.PAUSE, str(programs[1].id), user=people_b[0], team="TB", from_home=True, **ORG)
     with h.session() as session:
@@ -466,7 +477,7 @@ def test_an_org_wide_install_runs_rounds_in_every_workspace_it_was_added_to(
     assert mapped.returncode == 0, mapped.stderr
     synced = run_cli("levels", "sync", "--team", "TB", "--all", env=env, cwd=tmp_path)
     assert synced.returncode == 0, synced.stderr
-    assert "read 5 profiles of workspace TB: 1 changed" in synced.stdout  # four and the admin
+    assert "read 6 profiles of workspace TB: 1 changed" in synced.stdout  # five and the admin
     with h.session() as session:
         level = session.scalar(
             select(Member.level).where(Member.team_id == "TB", Member.user_id == people_b[1])
@@ -487,9 +498,7 @@ def test_an_org_wide_install_runs_rounds_in_every_workspace_it_was_added_to(
 
 def _org_event(h, kind: str, *team_ids: str) -> None:
     """team_access_granted or _revoked, as Slack sends them: about the org, naming no team."""
-    org = {"enterprise_id": "E1", "team_id": None, "user_id": "UBOT", "is_bot": True,
-           "is_enterprise_install": True}  # fmt: skip
-    h.event({"type": kind, "team_ids": list(team_ids)}, team=None, authorizations=[org])
+    h.event({"type": kind, "team_ids": list(team_ids)}, team=None, **ORG)
 
 
 def test_a_workspace_the_org_wide_app_is_added_to_or_removed_from_starts_or_stops(grid):
@@ -535,9 +544,7 @@ def test_uninstalling_an_org_wide_install_stops_every_workspace_of_the_org(grid)
     h.slack.add_team("TC", "Elsewhere")
     install(h.settings, "TC", "xoxb-TC")  # another customer, untouched
 
-    org = {"enterprise_id": "E1", "team_id": "TB", "user_id": "UBOT", "is_bot": True,
-           "is_enterprise_install": True}  # fmt: skip
-    h.event({"type": "app_uninstalled"}, team="TB", authorizations=[org])
+    h.event({"type": "app_uninstalled"}, team="TB", **ORG)  # from TB, about the org
 
     with h.session() as session:
         active = {w.team_id: w.active for w in session.scalars(select(Workspace))}
@@ -549,12 +556,16 @@ def test_uninstalling_an_org_wide_install_stops_every_workspace_of_the_org(grid)
         bot_token_for(h.settings, "TA")
     assert bot_token_for(h.settings, "TC") == "xoxb-TC"
 
-    # installed org-wide again: the org's workspaces get their rounds again, before anyone
-    # in them has said anything
+    # installed org-wide again: a workspace goes on once the app is added to it again,
+    # not before (saving the installation, as a refreshed token does too, wakes none)
     oauth_install(h, "code-O2", "TA", **ORG)
     with h.session() as session:
         active = {w.team_id: w.active for w in session.scalars(select(Workspace))}
-    assert active == {"TA": True, "TB": True, "TC": True}
+    assert active == {"TA": False, "TB": False, "TC": True}
+    _org_event(h, "team_access_granted", "TB")
+    with h.session() as session:
+        active = {w.team_id: w.active for w in session.scalars(select(Workspace))}
+    assert active == {"TA": False, "TB": True, "TC": True}
     assert bot_token_for(h.settings, "TB") == "xoxb-TA"
 
 

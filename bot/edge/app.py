@@ -130,6 +130,7 @@ def build_app(
         raise ConfigError(refused_token(_reason(error))) from None
     if not settings.oauth:
         app.use(only_our_workspace(identity))
+    app.use(org_wide_workspace)
     app.use(note_workspace(settings.database_url))
     listeners.register(app, Deps(settings, work))
     return app
@@ -209,6 +210,18 @@ def only_our_workspace(identity: dict):
         return BoltResponse(status=401, body="this app serves another workspace")
 
     return middleware
+
+
+def org_wide_workspace(req, resp, next):
+    """Through an org-wide installation, an event names its workspace only in the outer
+    `team_id` (the installation's own, in `authorizations`, is null), so Bolt's context has
+    no team; every listener works in one workspace, and takes it from the context."""
+    context = req.context
+    if context.team_id is None and context.is_enterprise_install:
+        team_id = req.body.get("team_id")
+        if isinstance(team_id, str) and team_id and team_id != context.enterprise_id:
+            context["team_id"] = team_id
+    return next()
 
 
 def note_workspace(database_url: str):

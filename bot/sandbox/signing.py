@@ -269,7 +269,12 @@ def event_callback(
     retry_num: int | None = None,
     retry_reason: str = "http_timeout",
     timestamp: float | None = None,
+    enterprise_id: str | None = None,
+    is_enterprise_install: bool = False,
 ) -> tuple[bytes, dict[str, str]]:
+    """With ``is_enterprise_install``, as Slack sends an event through an org-wide
+    installation: the workspace only in the outer ``team_id``, the installation's own
+    ``team_id`` null."""
     now = int(time.time())
     body = {
         "token": VERIFICATION_TOKEN,
@@ -283,11 +288,11 @@ def event_callback(
         if authorizations is not None
         else [
             {
-                "enterprise_id": None,
-                "team_id": team_id,
+                "enterprise_id": enterprise_id,
+                "team_id": None if is_enterprise_install else team_id,
                 "user_id": bot_user_id,
                 "is_bot": True,
-                "is_enterprise_install": False,
+                "is_enterprise_install": is_enterprise_install,
             }
         ],
         "is_ext_shared_channel": False,

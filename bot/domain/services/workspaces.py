@@ -48,17 +48,14 @@ class InstallationStore(SQLAlchemyInstallationStore):
 
     def save(self, installation) -> None:
         super().save(installation)
-        with session_scope(self.database_url) as session:
-            if installation.team_id:
+        # An org-wide installation names no workspace: Slack says which ones it serves
+        # (team_access_granted), as their requests do. Saving it (a reinstall, or a refreshed
+        # token) wakes none, so a workspace the app was removed from stays off.
+        if installation.team_id:
+            with session_scope(self.database_url) as session:
                 workspace = ensure_workspace(session, installation.team_id, installation.team_name)
                 # Scheduled work finds the token by (enterprise, team): keep the Grid org.
                 workspace.enterprise_id = installation.enterprise_id
-            elif installation.is_enterprise_install and installation.enterprise_id:
-                # Installed org-wide (again): the org's workspaces known here go on.
-                for workspace in session.scalars(
-                    select(Workspace).where(Workspace.enterprise_id == installation.enterprise_id)
-                ):
-                    ensure_workspace(session, workspace.team_id)
 
 
 def installation_store(settings: Settings) -> SQLAlchemyInstallationStore:
