@@ -134,7 +134,7 @@ def member(level=None, department=None):
     [
         (
             [member(2, "Finance"), member(8, "Design")],
-            "different corners of the company: Finance and Design, at different stages of your careers",
+            "different corners of the company: Finance and Design",
         ),
         (
             [member(4, "Finance"), member(5, "Design"), member(None, "Legal")],
@@ -142,7 +142,7 @@ def member(level=None, department=None):
         ),
         (
             [member(1, "Sales"), member(9, "sales")],
-            "the same corner of the company (Sales), seen from different vantage points",
+            "the same corner of the company (Sales), and still might not have had lunch together",
         ),
         (
             [member(4, "Sales"), member(5, "Sales")],
@@ -150,7 +150,7 @@ def member(level=None, department=None):
         ),
         (
             [member(1), member(7)],
-            "different stages of your careers, and likely different parts of the company",
+            "parts of the company that might not otherwise cross paths",
         ),
         ([member(), member()], "parts of the company that might not otherwise cross paths"),
         (
@@ -164,6 +164,15 @@ def test_describe_mix_says_why_without_numbers(group, expected):
     assert phrase == expected
     assert not any(ch.isdigit() for ch in phrase)
     assert_no_level_leak(intro(f"You come from {phrase}."))
+
+
+@pytest.mark.parametrize("departments", [("Sales", "Legal"), ("Sales", "Sales"), (None, None)])
+def test_why_a_pair_meets_says_nothing_that_follows_from_their_levels(departments):
+    """A phrase said only of a wide gap told each of a pair where the other's level lies
+    ("at different stages of your careers": three levels or more from their own)."""
+    said = {describe_mix([member(own, departments[0]), member(other, departments[1])])
+            for own in range(1, 10) for other in [*range(1, 10), None]}  # fmt: skip
+    assert len(said) == 1, said
 
 
 def test_describe_mix_never_says_who_is_more_senior():

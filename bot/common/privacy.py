@@ -17,8 +17,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-WIDE_SPREAD = 3  # levels this far apart make "different stages of your careers"
-
 _LEVEL_WORDS = r"(?:level|lvl|grade|seniority|band|niveau|stufe|nivel|n[ií]vel|livello)"
 _GAP = r"[\s:#=*_()\[\]\-–—]{0,6}"
 LEVEL_EXPRESSION = re.compile(
@@ -56,10 +54,11 @@ def _join(words: list[str]) -> str:
 def describe_mix(members: Iterable[Any]) -> str:
     """Why a group is worth a lunch, without levels or numbers.
 
-    ``members`` are Member rows (or anything with ``level`` and ``department``, or dicts).
-    The phrase completes "You come from …", e.g. "different corners of the company:
-    Finance and Design". It names departments, never a level, never who is more senior.
-    """
+    ``members`` are Member rows (or anything with a ``department``, or dicts). The phrase
+    completes "You come from …", e.g. "different corners of the company: Finance and
+    Design". It names departments and nothing that follows from levels: a phrase said only
+    of a wide gap ("different stages of your careers") told each member of a pair how far
+    the other's level is from their own."""
     people = list(members)
     departments: list[str] = []
     seen: set[str] = set()
@@ -71,17 +70,10 @@ def describe_mix(members: Iterable[Any]) -> str:
             if department.casefold() not in seen:
                 seen.add(department.casefold())
                 departments.append(department)
-    levels = [level for level in (_attr(p, "level") for p in people) if isinstance(level, int)]
-    wide = len(levels) >= 2 and max(levels) - min(levels) >= WIDE_SPREAD
     if len(departments) >= 2:
-        phrase = f"different corners of the company: {_join(departments)}"
-        return phrase + (", at different stages of your careers" if wide else "")
+        return f"different corners of the company: {_join(departments)}"
     if len(departments) == 1 and with_department == len(people):
-        if wide:
-            return f"the same corner of the company ({departments[0]}), seen from different vantage points"
         return f"the same corner of the company ({departments[0]}), and still might not have had lunch together"
-    if wide:
-        return "different stages of your careers, and likely different parts of the company"
     return "parts of the company that might not otherwise cross paths"
 
 

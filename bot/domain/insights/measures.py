@@ -73,11 +73,11 @@ class Matrix:
         return self.counts.get(_key(a, b), 0)
 
     def shown(self, a: str, b: str) -> str:
-        """What a chart or table may show: the count, or "<5" for a cell of few people."""
-        count = self.cell(a, b)
-        if count and len(self.people.get(_key(a, b), ())) < SMALL_CELL:
+        """What a chart or table may show: the count, or "<5" for a cell of few people,
+        empty ones too: a "<5" among zeros would say which two categories met."""
+        if len(self.people.get(_key(a, b), ())) < SMALL_CELL:
             return f"<{SMALL_CELL}"
-        return str(count)
+        return str(self.cell(a, b))
 
 
 @dataclass
