@@ -178,6 +178,34 @@ def test_nothing_anyone_types_becomes_a_mention_a_ping_or_a_link(harness, slack,
     assert leaked == [], f"markup from people's text reached Slack: {leaked[:5]}"
 
 
+def test_formatting_anyone_types_is_shown_as_typed_not_applied(harness, slack):
+    """mrkdwn has no escape for *bold*, _italics_, ~strike~ or `code`: what people type
+    reaches the others with look-alike marks, never formatted."""
+    typed = ["*Payroll*", "_Design_", "~kitchen~ `now`"]
+    harness.command(f"about {as_slack_sends('*FREE PIZZA* in the ~kitchen~')}", user="U1")
+    texts: list[str] = []  # what Slack renders: every string but an input's own value
+
+    def walk(value, key=None):
+        if isinstance(value, str) and key not in ("initial_value", "value"):
+            texts.append(value)
+        elif isinstance(value, dict):
+            for name, item in value.items():
+                walk(item, name)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                walk(item, key)
+
+    walk(a_round_with(harness, slack, typed))
+    shown = "\n".join(texts)
+    assert "Ask <@U1> about: ∗FREE PIZZA∗ in the ∼kitchen∼" in shown
+    assert "∗Payroll∗" in shown and "ˍDesignˍ" in shown and "ˋnowˋ" in shown
+    for text in [*typed, "*FREE PIZZA*", "~kitchen~", "`now`"]:
+        assert text not in shown, text
+    with harness.session() as session:  # stored as typed
+        about = session.scalar(select(Member.about).where(Member.user_id == "U1"))
+    assert about == "*FREE PIZZA* in the ~kitchen~"
+
+
 def test_a_department_is_stored_as_typed_and_shown_as_typed(harness, slack):
     shown = a_round_with(harness, slack, ["R&D <!channel>", "Payroll <https://evil.example|x>"])
     with harness.session() as session:

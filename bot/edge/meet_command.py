@@ -284,7 +284,7 @@ def shown(text: str, limit: int = 30) -> str:
     text = "".join(" " if unicodedata.category(c)[0] in "CZ" else c for c in text).strip()
     if len(text) > limit:
         text = text[:limit] + "…"
-    return texts.escape(text).replace("`", "'")
+    return texts.escape(text)
 
 
 def parse_mention(word: str) -> str | None:
@@ -360,7 +360,7 @@ def about_from_input(value: str | None) -> str:
     character): the same rules as `/meet about`; "" clears the line."""
     if not (value or "").strip():
         return ""
-    return parse_about(texts.escape(value))
+    return parse_about(texts.as_slack_sends(value))
 
 
 # Invisible characters that are part of writing, not control: the zero-width non-joiner of

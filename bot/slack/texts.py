@@ -56,9 +56,20 @@ _SLACK_ENTITIES = {"&amp;": "&", "&lt;": "<", "&gt;": ">"}
 _SLACK_ENTITY = re.compile("|".join(_SLACK_ENTITIES))
 
 
-def escape(text: str) -> str:
-    """Plain text → mrkdwn that shows exactly that text (Slack's rule: escape &, < and >)."""
+# mrkdwn has no escape for its formatting marks: typed text shows look-alikes instead, which
+# nothing formats (*bold*, _italic_, ~strike~ and `code` typed by someone stay as typed).
+_MARKS = str.maketrans({"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb"})
+
+
+def as_slack_sends(text: str) -> str:
+    """Text as Slack sends what a person typed: &, < and > written as entities."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def escape(text: str) -> str:
+    """Plain text → mrkdwn that shows that text and nothing else: no mention, link or
+    formatting of its own (Slack's rule for &, < and >, and look-alikes for the marks)."""
+    return as_slack_sends(text).translate(_MARKS)
 
 
 def unescape_slack(text: str) -> str:
