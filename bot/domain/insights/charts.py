@@ -27,6 +27,7 @@ HIDDEN = "#d9d9d9"
 CELLS = LinearSegmentedColormap.from_list("reach", ["#e8f5e9", "#1b5e20"])
 SIZE = (8, 4.5)
 DPI = 100
+CHART_LABELS = 15  # a matrix chart shows the 14 departments with the most meetings, and the rest as one
 
 
 def _png(figure) -> bytes:
@@ -103,6 +104,8 @@ def all_charts(measures: Measures) -> dict[str, bytes]:
         "rounds.png": rounds_chart(measures),
         "reach.png": reach_chart(measures),
         "levels.png": matrix_chart(measures.levels, "Meetings by level (pairs who met)"),
-        "departments.png": matrix_chart(measures.departments,
-                                        "Meetings by department (pairs who met)"),  # fmt: skip
+        "departments.png": matrix_chart(
+            measures.departments.folded(CHART_LABELS, "(all others)"),
+            "Meetings by department (pairs who met)",
+        ),
     }

@@ -80,6 +80,26 @@ class Matrix:
         return str(self.cell(a, b))
 
 
+    def folded(self, most: int, rest: str) -> Matrix:
+        """The same meetings over at most `most` labels: the labels with the most meetings,
+        and the others as one, `rest` (a chart of hundreds of departments took half a minute
+        and most of a gigabyte, for cells nobody could read)."""
+        if len(self.labels) <= most:
+            return self
+        meetings: Counter[str] = Counter()
+        for (a, b), count in self.counts.items():
+            meetings[a] += count
+            meetings[b] += count if b != a else 0
+        ranked = sorted(self.labels, key=lambda label: (-meetings[label], label))
+        kept = set(ranked[: most - 1])
+        folded = Matrix([label for label in self.labels if label in kept] + [rest])
+        for (a, b), count in self.counts.items():
+            key = _key(a if a in kept else rest, b if b in kept else rest)
+            folded.counts[key] = folded.counts.get(key, 0) + count
+            folded.people.setdefault(key, set()).update(self.people.get((a, b), ()))
+        return folded
+
+
 @dataclass
 class Measures:
     rounds: list[RoundFigures]
