@@ -468,6 +468,22 @@ def test_a_not_yet_after_we_cant_make_it_brings_the_reminder_and_question_back(
     assert len(new) == 2 and "Did you get to meet?" in new[1], new
 
 
+def test_an_agreed_day_is_announced_even_when_a_name_cannot_be_read(harness, slack, settings):
+    """The day was stored, then reading a name for the calendar links failed, and "Lunch
+    is on" never came: a second click said the lunch was already on."""
+    group_id, conversation, organiser, members = run(harness, slack, settings)
+    button = date_buttons(slack, conversation)[1]
+    slack.update_user("T1", members[-1], visible=False)  # Slack: user_not_visible
+    slack.fail_next("users.info", error="internal_error")
+    before = len(slack.messages(conversation))
+    with freeze_time(START + dt.timedelta(minutes=5)):
+        harness.click(button["action_id"], button["value"], user=organiser, channel=conversation)
+    (agreed,) = slack.messages(conversation)[before:]
+    assert "Lunch is on" in agreed.text
+    links = {e["action_id"]: e for e in agreed.blocks[1]["elements"]}
+    assert "calendar.google.com" in links["calendar_google"]["url"]
+
+
 def test_reschedule_after_the_round_closed_changes_nothing(harness, slack, settings):
     group_id, conversation, organiser, members = run(harness, slack, settings)
     button = date_buttons(slack, conversation)[0]

@@ -151,6 +151,16 @@ def test_someone_deactivated_between_plan_and_delivery_fails_only_their_group(
     assert figures.groups_failed == 1
 
 
+def test_someone_slack_will_not_show_any_more_is_left_out_not_the_round(slack, settings, channel):
+    """Slack answers users.info with user_not_visible for someone of another organisation
+    whose shared channel was disconnected: the whole round failed, at every retry."""
+    slack.update_user("T1", HUMANS[0], visible=False)
+    report = run_round(settings, channel)
+    assert report.delivered == 5 and report.failed == 0  # ten people: five pairs
+    placed = {user for group in planned_groups(settings, report.round_id) for user in group}
+    assert placed == set(HUMANS[1:])
+
+
 def test_people_who_cannot_be_placed_are_told_why(slack, settings):
     for user, tz in [("UA", "Europe/Berlin"), ("UB", "Europe/Paris"), ("UC", "Pacific/Auckland")]:
         slack.add_user("T1", user, tz=tz)

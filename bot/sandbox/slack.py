@@ -1331,6 +1331,8 @@ class SlackDouble:
         user = team.users.get(str(args.get("user") or ""))
         if user is None:
             raise _ApiError("user_not_found")
+        if not user.visible:  # of another organisation, no longer shared with this one
+            raise _ApiError("user_not_visible")
         return {"user": self._user_json(team, user)}
 
     def _api_users_lookupByEmail(self, team, args):
@@ -1344,6 +1346,8 @@ class SlackDouble:
         user = team.users.get(str(args.get("user") or team.bot_user_id))
         if user is None:
             raise _ApiError("user_not_found")
+        if not user.visible:
+            raise _ApiError("user_not_visible")
         profile = self._user_json(team, user, with_fields=True)["profile"]
         if _flag(args.get("include_labels")):
             labels = {f["id"]: f.get("label", "") for f in team.profile_fields}

@@ -175,11 +175,16 @@ def reason(error: Exception) -> str:
         return str(error.response.get("error", "error"))
     return f"{type(error).__name__}: {error}"
 
+# Slack has no such person, or will not show them to the app any more (someone of another
+# organisation whose shared channel was disconnected): either way, nobody the app can use.
+UNKNOWN_PERSON = ("user_not_found", "users_not_found", "user_not_visible")
+
+
 def slack_user(client: WebClient, user_id: str) -> dict | None:
-    """The Slack user object, or None when this workspace has no such person."""
+    """The Slack user object, or None when the app cannot see such a person."""
     try:
         return client.users_info(user=user_id).get("user")
     except SlackApiError as error:
-        if error.response.get("error") in ("user_not_found", "users_not_found"):
+        if error.response.get("error") in UNKNOWN_PERSON:
             return None
         raise

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from bot.domain import lunch_dates
 from bot.domain.lunch_dates import Diner, Offer
 from bot.domain.schedule import local_date
-from bot.slack.client import slack_user
+from bot.slack.client import reason, slack_user
 from bot.storage.models import (
     FORGOTTEN_PREFIX,
     Group,
@@ -239,10 +239,18 @@ def load(session: Session, team_id: str, group_id: int) -> tuple[Group, Program,
 
 
 def calendar_links(client, start: dt.datetime, members: list[str], channel_id: str):
-    """Google and Outlook links for the agreed lunch: title, time, names and channel."""
+    """Google and Outlook links for the agreed lunch: title, time, names and channel. Names
+    Slack will not give (it refused, or was out of reach) are left out, as over-long ones
+    are: the day is stored already, and must be announced."""
     names = []
     for user_id in members:
-        user = slack_user(client, user_id) or {}
+        try:
+            user = slack_user(client, user_id) or {}
+        except (SlackApiError, OSError) as error:
+            log.warning("the calendar links name nobody: a name could not be read (%s)",
+                        reason(error))  # fmt: skip
+            names = []
+            break
         profile = user.get("profile") or {}
         names.append(profile.get("real_name") or user.get("real_name") or user.get("name")
                      or user_id)  # fmt: skip
@@ -259,7 +267,6 @@ def send_due(settings, now: dt.datetime) -> int:
     however many clocks run."""
     from bot.domain.services.workspaces import clients_for_teams
     from bot.slack import round_messages
-    from bot.slack.client import reason
     from bot.storage.db import session_scope
 
     url = settings.database_url

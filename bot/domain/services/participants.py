@@ -24,6 +24,7 @@ from bot.domain.schedule import known_zone, local_date
 from bot.domain.services import membership
 from bot.domain.services.pacing import Pacer
 from bot.domain.services.people import paused_on
+from bot.slack.client import UNKNOWN_PERSON
 from bot.storage.db import insert_missing
 from bot.storage.models import Member, Participation, Program, Workspace, utcnow
 
@@ -84,7 +85,7 @@ def fetch_users(
         try:
             response = client.users_info(user=user_id)
         except SlackApiError as error:
-            if error.response.get("error") != "user_not_found":
+            if error.response.get("error") not in UNKNOWN_PERSON:
                 raise
             continue  # left out as "not found"
         users[user_id] = response["user"]
