@@ -12,6 +12,7 @@ from sqlalchemy import select
 from test_meet_harness import make_program, open_harness, snapshot
 
 from bot.edge import home
+from bot.sandbox.demo import filled_in
 from bot.storage.models import Admin, Member, Program, Round, utcnow
 
 
@@ -189,24 +190,10 @@ def test_the_modal_sets_a_monthly_round_on_the_last_such_weekday(harness):
 def as_left(view: dict, **changes) -> dict:
     """The state Slack submits for a modal whose fields were left as they opened, but for
     `changes` (block id -> the element's new state)."""
-    state = {}
-    for block in view["blocks"]:
-        element = block.get("element")
-        if block.get("type") != "input" or not element:
-            continue
-        kind, value = element["type"], {"type": element["type"]}
-        if kind == "static_select":
-            value["selected_option"] = element.get("initial_option")
-        elif kind == "timepicker":
-            value["selected_time"] = element.get("initial_time")
-        elif kind == "checkboxes":
-            value["selected_options"] = element.get("initial_options") or []
-        else:
-            value["value"] = element.get("initial_value")
-        state[block["block_id"]] = {element["action_id"]: value}
+    state = filled_in(view)
     for block_id, value in changes.items():
         (action_id,) = state[block_id]
-        state[block_id] = {action_id: {**state[block_id][action_id], **value}}
+        state[block_id][action_id].update(value)
     return state
 
 

@@ -421,6 +421,18 @@ def _org_workspace(h, team: str, channel: str) -> list[str]:
     return people
 
 
+def _installed_in_two_workspaces(h) -> list[str]:
+    """Org E1 installs the app org-wide (one token, "xoxb-TA", named after the workspace the
+    install started from) and adds it to TA and TB, where admins set up CA and CB; the
+    people of TB."""
+    for team in ("TA", "TB"):
+        h.slack.add_team(team, f"Team {team}", bot_token=f"xoxb-{team}-own", enterprise_id="E1")
+    oauth_install(h, "code-O", "TA", **ORG)
+    h.slack.grant_org_access("E1", "TB")
+    _org_workspace(h, "TA", "CA")
+    return _org_workspace(h, "TB", "CB")
+
+
 def test_an_org_wide_install_runs_rounds_in_every_workspace_it_was_added_to(
     grid, tmp_path, monkeypatch
 ):
@@ -429,12 +441,7 @@ def test_an_org_wide_install_runs_rounds_in_every_workspace_it_was_added_to(
 
     h = grid
     monkeypatch.setattr(participants, "USERS_LIST_THRESHOLD", 2)  # rounds walk users.list
-    for team in ("TA", "TB"):
-        h.slack.add_team(team, f"Team {team}", bot_token=f"xoxb-{team}-own", enterprise_id="E1")
-    oauth_install(h, "code-O", "TA", **ORG)  # one token, "xoxb-TA", for the whole org
-    h.slack.grant_org_access("E1", "TB")
-    _org_workspace(h, "TA", "CA")
-    people_b = _org_workspace(h, "TB", "CB")
+    people_b = _installed_in_two_workspaces(h)
     with h.session() as session:
         programs = session.scalars(select(Program).order_by(Program.team_id)).all()
         slot = max(p.next_run_at for p in programs)
@@ -505,12 +512,7 @@ def test_a_workspace_the_org_wide_app_is_added_to_or_removed_from_starts_or_stop
     from bot.jobs.clock import Clock
 
     h = grid
-    for team in ("TA", "TB"):
-        h.slack.add_team(team, f"Team {team}", bot_token=f"xoxb-{team}-own", enterprise_id="E1")
-    oauth_install(h, "code-O", "TA", **ORG)
-    h.slack.grant_org_access("E1", "TB")
-    _org_workspace(h, "TA", "CA")
-    _org_workspace(h, "TB", "CB")
+    _installed_in_two_workspaces(h)
 
     h.slack.revoke_org_access("E1", "TB")
     _org_event(h, "team_access_revoked", "TB")
@@ -535,12 +537,7 @@ def test_a_workspace_the_org_wide_app_is_added_to_or_removed_from_starts_or_stop
 
 def test_uninstalling_an_org_wide_install_stops_every_workspace_of_the_org(grid):
     h = grid
-    for team in ("TA", "TB"):
-        h.slack.add_team(team, f"Team {team}", bot_token=f"xoxb-{team}-own", enterprise_id="E1")
-    oauth_install(h, "code-O", "TA", **ORG)
-    h.slack.grant_org_access("E1", "TB")
-    _org_workspace(h, "TA", "CA")
-    _org_workspace(h, "TB", "CB")
+    _installed_in_two_workspaces(h)
     h.slack.add_team("TC", "Elsewhere")
     install(h.settings, "TC", "xoxb-TC")  # another customer, untouched
 
