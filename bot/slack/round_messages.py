@@ -137,6 +137,13 @@ def date_picked(user_id: str, start, organiser: str | None) -> str:
     return f"🙋 <@{user_id}> can do {when(start)}. The others: pick it too{confirm}."
 
 
+def date_chosen_before(start, organiser: str | None) -> str:
+    """To one person who pressed a day they had chosen already: the group was told then."""
+    confirm = f" or <@{organiser}> confirms" if organiser else ""
+    return (f"🙋 You already said you can do {when(start)}: it is set once the others pick it "
+            f"too{confirm}.")  # fmt: skip
+
+
 def lunch_day_gone(start) -> str:
     """To one person who pressed an old date button: that day has passed."""
     return (f"🗓️ {when(start)} has passed, so nothing changed. Pick a later day, or press "

@@ -301,6 +301,10 @@ def lunch_days_saved(days: str, time: str) -> str:
 # -- after lunch -------------------------------------------------------------------------------
 
 
+NOBODY_TO_THANK = (
+    "Everyone else in that group has left Worth Knowing, so there is nobody I can pass a "
+    "note to. You can still message them directly."
+)
 KEEP_IN_TOUCH_CLOSED = (
     "Someone in this group has left Worth Knowing, so I won't post reminders in this "
     "conversation. You can still message the others directly."

@@ -13,7 +13,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, select, text, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -105,6 +105,18 @@ def session_scope(url: str) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def hold(session: Session, model, row_id: int) -> None:
+    """Hold one row until this transaction ends: another session's read-modify-write of it
+    waits here, then reads what this one wrote (two clicks at once each read the other's
+    choice as not made yet). PostgreSQL: SELECT … FOR UPDATE. SQLite has no row locks, and
+    reads take none: a write (of nothing) takes the database's write lock, held to commit.
+    Objects this session loaded before are read again afterwards by the caller."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(update(model).where(model.id == row_id).values(id=model.id))
+    else:
+        session.execute(select(model.id).where(model.id == row_id).with_for_update())
 
 
 def insert_missing(session: Session, model, rows: list[dict], keys: list[str]) -> int:

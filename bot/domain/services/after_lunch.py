@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, aliased
 
 from bot.domain.services.lunches import load
-from bot.storage.db import session_scope
+from bot.storage.db import hold, session_scope
 from bot.storage.models import FORGOTTEN_PREFIX, AfterLunch, Group, GroupMember, Program, Round
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,7 @@ class Choice:
 
 
 def keep_in_touch(session: Session, group_id: int, user_id: str, now: dt.datetime) -> Choice:
+    hold(session, Group, group_id)  # the last two choosing at once: one of them forms it
     chosen = set(
         session.scalars(
             select(AfterLunch.user_id).where(

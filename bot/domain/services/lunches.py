@@ -21,6 +21,7 @@ from bot.domain import lunch_dates
 from bot.domain.lunch_dates import Diner, Offer
 from bot.domain.schedule import local_date
 from bot.slack.client import reason, slack_user
+from bot.storage.db import hold
 from bot.storage.models import (
     FORGOTTEN_PREFIX,
     Group,
@@ -155,6 +156,7 @@ class Pick:
     waiting_for: list[str]  # who has not chosen this date yet
     already: dt.datetime | None = None  # the day agreed before this click
     gone: bool = False  # the date has passed: nothing changed
+    again: bool = False  # they had chosen this date before: the group was told then
 
 
 def working_days_after(moment: dt.datetime, zone: str, days: int) -> dt.datetime:
@@ -202,9 +204,10 @@ def pick(
         return Pick(False, start, [], gone=True)
     exists = session.scalar(select(LunchVote.id).where(
         LunchVote.group_id == group.id, LunchVote.user_id == user_id, LunchVote.start == start))  # fmt: skip
-    if exists is None:
-        session.add(LunchVote(group_id=group.id, user_id=user_id, start=start))
-        session.flush()
+    if exists is not None:
+        return Pick(False, start, [], again=True)
+    session.add(LunchVote(group_id=group.id, user_id=user_id, start=start))
+    session.flush()
     voters = set(session.scalars(
         select(LunchVote.user_id).where(LunchVote.group_id == group.id, LunchVote.start == start)))  # fmt: skip
     members = [m.user_id for m in group.members if not m.user_id.startswith(FORGOTTEN_PREFIX)]
@@ -214,6 +217,20 @@ def pick(
             return Pick(False, start, waiting, already=group.lunch_at)
         return Pick(True, start, waiting)
     return Pick(False, start, waiting)
+
+
+def hold_group(session: Session, group: Group) -> None:
+    """Until this transaction ends, another click on the group waits, then sees what this
+    one wrote ("None of these" twice at once offered the same days twice, and lost the
+    first set from what the group was offered)."""
+    hold(session, Group, group.id)
+    session.refresh(group)
+
+
+def organiser_of(group: Group) -> str | None:
+    """Who may confirm a day for the group; None once they asked to be forgotten."""
+    organiser = group.organiser_id
+    return None if not organiser or organiser.startswith(FORGOTTEN_PREFIX) else organiser
 
 
 def still_planned(round_: Round) -> bool:

@@ -28,7 +28,7 @@ from bot.domain.services.planning import add_plan, plan_groups
 from bot.domain.services.workspaces import bot_token_for, client_for_team
 from bot.slack import round_messages
 from bot.slack.client import TOKEN_ERRORS, rate_limit_only_client, reason
-from bot.storage.db import session_scope
+from bot.storage.db import hold, session_scope
 from bot.storage.models import (
     Group,
     Participation,
@@ -438,6 +438,7 @@ def record_checkin(
 ) -> bool:
     """Store a group's answer (latest wins); False if the clicker is not in that group."""
     with session_scope(settings.database_url) as session:
+        hold(session, Group, group_id)  # two answering at once: both are responders
         group = session.get(Group, group_id)
         if group is None or session.get(Program, group.round.program_id).team_id != team_id:
             return False

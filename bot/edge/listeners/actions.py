@@ -277,8 +277,11 @@ def register_round_buttons(app: App, deps) -> None:
         team_id, user_id, value = _ids(body, context)
         with session_scope(settings.database_url) as session:
             group = after_lunch.own_group(session, team_id, _int(value), user_id)
-        if group is None or not group.others:
+        if group is None:
             _not_yours(respond)
+            return
+        if not group.others:  # the others asked to be forgotten
+            respond(text=texts.NOBODY_TO_THANK, response_type="ephemeral", replace_original=False)
             return
         client.views_open(trigger_id=body.get("trigger_id"),
                           view=msgs.thanks_modal(group.group_id, group.others))  # fmt: skip
@@ -325,17 +328,25 @@ def register_round_buttons(app: App, deps) -> None:
             found = lunches.load(session, team_id, _int(group_part))
             group = found[0] if found else None
             members = [m.user_id for m in group.members] if group else []
-            zone = lunches.zone_of(lunches.diners(session, group, found[1]), found[1]) if group else "UTC"
-            chosen = (lunches.pick(session, group, user_id, start, zone)
-                      if group and user_id in members and start else None)  # fmt: skip
-            conversation, organiser = (group.conversation_id, group.organiser_id) if group else (None, None)
+            # a closed round's lunch is history, kept in the stats: no day is set for it
+            over = group is not None and not lunches.still_planned(found[2])
+            mine = group is not None and user_id in members and start is not None and not over
+            if mine:
+                lunches.hold_group(session, group)
+            zone = lunches.zone_of(lunches.diners(session, group, found[1]), found[1]) if mine else "UTC"
+            chosen = lunches.pick(session, group, user_id, start, zone) if mine else None
+            conversation, organiser = (group.conversation_id, lunches.organiser_of(group)) if group else (None, None)
             channel_id = found[1].channel_id if found else None
+        if over and user_id in members:
+            respond(text=msgs.ROUND_OVER, response_type="ephemeral", replace_original=False)
+            return
         if chosen is None:
             _not_yours(respond)
             return
-        if chosen.already is not None or chosen.gone:
+        if chosen.already is not None or chosen.gone or chosen.again:
             text = (msgs.lunch_day_gone(chosen.start) if chosen.gone
-                    else msgs.lunch_already_agreed(chosen.already))  # fmt: skip
+                    else msgs.lunch_already_agreed(chosen.already) if chosen.already
+                    else msgs.date_chosen_before(chosen.start, organiser))  # fmt: skip
             respond(text=text, response_type="ephemeral", replace_original=False)
             return
         if not chosen.agreed:
@@ -361,6 +372,7 @@ def register_round_buttons(app: App, deps) -> None:
             # a closed round's lunch is history, kept in the stats: no other day for it
             over = found is not None and not lunches.still_planned(round_)
             if found is not None and not over:
+                lunches.hold_group(session, group)
                 if again:
                     lunches.reschedule(session, group)
                 after = utcnow() if again else max(lunches.offered(group), default=None)
@@ -393,6 +405,10 @@ def register_round_buttons(app: App, deps) -> None:
         if program_channel is None:
             return
         reply = msgs.nudge_answer(stay, program_channel)
+        if stay:  # an old nudge: the program may be off now, or they left the channel
+            with session_scope(settings.database_url) as session:
+                program = programs.by_id(session, team_id, _int(value))
+                reply = _unless_stale(session, program, user_id, reply)
         message = body.get("message") or {}
         client.chat_update(channel=(body.get("channel") or {}).get("id"), ts=message.get("ts"),
                            text=reply, blocks=[])

@@ -1,0 +1,283 @@
+"""Buttons pressed at odd moments: twice, by two people at once (threads through Bolt, on
+SQLite and PostgreSQL), or after what they belong to has changed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+from freezegun import freeze_time
+from sqlalchemy import select
+from test_exactly_once import PEOPLE
+from test_meet_harness import Harness, make_program, open_harness
+
+from bot.domain.services import rounds
+from bot.edge import home
+from bot.slack import round_messages, texts
+from bot.storage.db import session_scope
+from bot.storage.models import Group, Program
+
+START = dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)  # a Monday
+
+
+def together(*calls):
+    barrier = threading.Barrier(len(calls))
+    failures = []
+
+    def run(call):
+        barrier.wait()
+        try:
+            call()
+        except Exception as error:  # noqa: BLE001
+            failures.append(error)
+
+    threads = [threading.Thread(target=run, args=(c,)) for c in calls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return failures
+
+
+@pytest.fixture
+def harness(slack, settings):
+    yield from open_harness(slack, settings)
+
+
+@pytest.fixture
+def twenty_pairs(slack, settings):
+    """20 pairs in #lunch, introduced on Monday 1 June."""
+    for user in PEOPLE:
+        slack.add_user("T1", user, tz="Europe/Berlin")
+    slack.add_channel("T1", "C1", "lunch", members=[*PEOPLE, "UBOT"])
+    with session_scope(settings.database_url) as session:
+        program = Program(team_id="T1", channel_id="C1", timezone="Europe/Berlin",
+                          next_run_at=START + dt.timedelta(days=365))
+        session.add(program)
+        session.flush()
+        program_id = program.id
+    with freeze_time(START):
+        rounds.run_round(settings, program_id, slot=START)
+    with session_scope(settings.database_url) as session:
+        return [(g.id, g.conversation_id, g.organiser_id, [m.user_id for m in g.members])
+                for g in session.scalars(select(Group).order_by(Group.id))]
+
+
+@pytest.fixture
+def quiet_harness(slack, settings):
+    h = Harness(slack, settings)
+    h.allow_errors = True
+    try:
+        yield h
+    finally:
+        h.close()
+
+
+# 1 -----------------------------------------------------------------------------------------
+
+
+def test_both_members_pressing_keep_in_touch_at_once_start_the_reminders(
+    slack, settings, twenty_pairs, quiet_harness
+):
+    """Both members of each pair press "Let's keep in touch" at the same moment."""
+    for group_id, _, _, members in twenty_pairs:
+        assert rounds.record_checkin(settings, "T1", group_id, members[0], "met")
+    calls = [
+        (lambda g=group_id, u=user, c=conv: quiet_harness.click(
+            round_messages.KEEP_IN_TOUCH, str(g), user=u, channel=c))
+        for group_id, conv, _, members in twenty_pairs for user in members
+    ]
+    together(*calls)
+    quiet_harness.executor.drain()
+    with session_scope(settings.database_url) as session:
+        never = [g.id for g in session.scalars(select(Group)) if g.touch_next_at is None]
+    told = []
+    for group_id, conv, _, members in twenty_pairs:  # pressing again does not help either
+        if group_id in never:
+            told += quiet_harness.click(round_messages.KEEP_IN_TOUCH, str(group_id),
+                                        user=members[0], channel=conv).texts
+    with session_scope(settings.database_url) as session:
+        never = [g.id for g in session.scalars(select(Group)) if g.touch_next_at is None]
+    formed = [m for m in slack.messages() if "You all want to keep in touch" in m.text]
+    assert never == [], (f"{len(never)} of 20 groups never start keeping in touch", told[:1])
+    assert len(formed) == 20
+
+
+# 2 -----------------------------------------------------------------------------------------
+
+
+def test_a_date_button_of_a_round_closed_by_the_next_one_does_not_set_a_lunch(
+    harness, slack, settings
+):
+    slack.add_member("T1", "C1", "UBOT")
+    program_id = make_program(settings, "C1")
+    with freeze_time(START):
+        rounds.run_round(settings, program_id, slot=rounds.utcnow())
+    with harness.session() as session:
+        group = session.scalars(select(Group).order_by(Group.id)).first()
+        group_id, conversation, organiser = group.id, group.conversation_id, group.organiser_id
+    intro = slack.messages(conversation)[0]
+    (dates,) = [b for b in intro.blocks if b.get("block_id", "").startswith("dates-")]
+    thursday = [e for e in dates["elements"]
+                if e["action_id"].startswith(round_messages.LUNCH_PICK)][-1]
+    # Monday afternoon an admin runs a round now (/meet now): the Monday round closes.
+    with freeze_time(START + dt.timedelta(hours=3)):
+        rounds.run_round(settings, program_id, slot=rounds.utcnow())
+    with harness.session() as session:
+        assert session.get(Group, group_id).round.closed_at is not None
+    before = len(slack.messages(conversation))
+    with freeze_time(START + dt.timedelta(hours=4), tick=True):
+        reschedule = harness.click(round_messages.LUNCH_RESCHEDULE, str(group_id),
+                                   user=organiser, channel=conversation)
+        assert "This round is over" in reschedule.texts[0]
+        click = harness.click(thursday["action_id"], thursday["value"], user=organiser,
+                              channel=conversation)
+    posted = [m.text for m in slack.messages(conversation)[before:]]
+    with harness.session() as session:
+        lunch_at = session.get(Group, group_id).lunch_at
+    assert posted == [] and lunch_at is None, (posted, lunch_at, click.texts)
+    assert click.texts == [round_messages.ROUND_OVER]
+
+
+# 3 -----------------------------------------------------------------------------------------
+
+
+def test_the_same_date_pressed_twice_is_proposed_once(harness, slack, settings):
+    slack.add_member("T1", "C1", "UBOT")
+    program_id = make_program(settings, "C1")
+    with freeze_time(START):
+        rounds.run_round(settings, program_id, slot=rounds.utcnow())
+    with harness.session() as session:
+        group = session.scalars(select(Group).order_by(Group.id)).first()
+        conversation, organiser = group.conversation_id, group.organiser_id
+        other = next(m.user_id for m in group.members if m.user_id != organiser)
+    intro = slack.messages(conversation)[0]
+    (dates,) = [b for b in intro.blocks if b.get("block_id", "").startswith("dates-")]
+    button = dates["elements"][0]
+    with freeze_time(START + dt.timedelta(minutes=5), tick=True):
+        harness.click(button["action_id"], button["value"], user=other, channel=conversation)
+        again = harness.click(button["action_id"], button["value"], user=other,
+                              channel=conversation).texts  # told privately instead
+    proposals = [m.text for m in slack.messages(conversation) if "can do" in m.text]
+    assert len(proposals) == 1, proposals
+    assert len(again) == 1 and again[0].startswith("🙋 You already said you can do"), again
+
+
+# 4 -----------------------------------------------------------------------------------------
+
+
+def test_none_of_these_double_clicked_offers_the_next_days_once(
+    slack, settings, twenty_pairs, quiet_harness
+):
+    calls = [
+        (lambda g=group_id, u=members[0], c=conv: quiet_harness.click(
+            round_messages.LUNCH_NONE, str(g), user=u, channel=c))
+        for group_id, conv, _, members in twenty_pairs for _ in range(2)
+    ]
+    with freeze_time(START + dt.timedelta(minutes=5), tick=True):
+        together(*calls)
+        quiet_harness.executor.drain()
+    def offered(conv):
+        return [e["value"] for m in slack.messages(conv) for b in (m.blocks or [])
+                if b.get("type") == "actions" for e in b["elements"]
+                if e["action_id"].startswith(round_messages.LUNCH_PICK)]
+
+    twice = [conv for _, conv, _, _ in twenty_pairs
+             if len(offered(conv)) != len(set(offered(conv)))]
+    example = [m.text for m in slack.messages(twice[0])][1:] if twice else None
+    assert twice == [], (f"{len(twice)} of 20 groups got the same date buttons twice", example,
+                         offered(twice[0]))
+
+
+# 5 -----------------------------------------------------------------------------------------
+
+
+def test_keep_me_in_on_a_nudge_after_the_program_was_switched_off_does_not_promise_rounds(
+    harness, slack, settings
+):
+    program_id = make_program(settings, "C1")
+    harness.command("disable", user="UADMIN", channel="C1")
+    with harness.session() as session:
+        assert not session.get(Program, program_id).enabled
+    from slack_sdk import WebClient
+
+    text, blocks = round_messages.nudge("C1", program_id, 3)
+    posted = WebClient(token="xoxb-T1", base_url=slack.api_url).chat_postMessage(
+        channel="U1", text=text, blocks=blocks)
+    slack.reset_calls()
+    harness.click(round_messages.NUDGE_STAY, str(program_id), user="U1",
+                  channel=posted["channel"], message_ts=posted["ts"])
+    (update,) = slack.calls("chat.update")
+    text = update.args.get("text")
+    # their choice is kept, and they are told no round comes while the program is off
+    assert text.endswith(texts.switched_off_now("C1")), text
+
+
+# 6 -----------------------------------------------------------------------------------------
+
+
+def test_two_members_answering_the_check_in_at_once_are_both_counted_as_answering(
+    slack, settings, twenty_pairs, quiet_harness
+):
+    calls = [
+        (lambda g=group_id, u=user, c=conv: quiet_harness.click(
+            round_messages.CHECKIN_COULDNT, str(g), user=u, channel=c))
+        for group_id, conv, _, members in twenty_pairs for user in members
+    ]
+    together(*calls)
+    quiet_harness.executor.drain()
+    with freeze_time(START + dt.timedelta(days=8)):
+        rounds.close_due_rounds(settings, rounds.utcnow())
+    from bot.storage.models import Participation
+    with session_scope(settings.database_url) as session:
+        lost = [g.id for g in session.scalars(select(Group)) if len(g.responders or []) != 2]
+        silent = sorted(p.user_id for p in session.scalars(select(Participation))
+                        if p.silent_rounds)
+    assert lost == [], (f"{len(lost)} of 20 groups lost one member's answer;"
+                        f" counted silent though they answered: {silent}")
+
+
+# 7 -----------------------------------------------------------------------------------------
+
+
+def test_say_thanks_when_the_other_asked_to_be_forgotten_does_not_say_not_your_group(
+    harness, slack, settings
+):
+    slack.add_member("T1", "C1", "UBOT")
+    program_id = make_program(settings, "C1", group_size=2)
+    with freeze_time(START):
+        rounds.run_round(settings, program_id, slot=rounds.utcnow())
+    with harness.session() as session:
+        group = session.scalars(select(Group).order_by(Group.id)).first()
+        group_id, conv = group.id, group.conversation_id
+        me, other = [m.user_id for m in group.members]
+    assert rounds.record_checkin(settings, "T1", group_id, me, "met")
+    harness.click(home.FORGET_ME,
+                  "", user=other, channel=conv)
+    told = harness.click(round_messages.SAY_THANKS, str(group_id), user=me, channel=conv).texts
+    assert told == [texts.NOBODY_TO_THANK], told
+
+
+# 8 -----------------------------------------------------------------------------------------
+
+
+def test_a_date_proposal_after_the_organiser_was_forgotten_names_nobody_to_confirm(
+    harness, slack, settings
+):
+    slack.add_member("T1", "C1", "UBOT")
+    program_id = make_program(settings, "C1", group_size=3)
+    with freeze_time(START):
+        rounds.run_round(settings, program_id, slot=rounds.utcnow())
+    with harness.session() as session:
+        group = session.scalars(select(Group).order_by(Group.id)).first()
+        conv, organiser = group.conversation_id, group.organiser_id
+        other = next(m.user_id for m in group.members if m.user_id != organiser)
+    intro = slack.messages(conv)[0]
+    (dates,) = [b for b in intro.blocks if b.get("block_id", "").startswith("dates-")]
+    button = dates["elements"][0]
+    harness.click(home.FORGET_ME, "", user=organiser, channel=conv)
+    with freeze_time(START + dt.timedelta(minutes=5), tick=True):
+        harness.click(button["action_id"], button["value"], user=other, channel=conv)
+    last = slack.messages(conv)[-1].text
+    assert "can do" in last and "forgotten-" not in last and "can confirm" not in last, last
