@@ -17,8 +17,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Date, bindparam, exists, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Date, bindparam, exists, func, or_, select, update
+from sqlalchemy.orm import Session, object_session
 
 from bot.domain.schedule import Schedule, next_run, schedule_of
 from bot.storage.models import (
@@ -197,11 +197,23 @@ def round_exists(session: Session, program_id: int, slot: dt.datetime) -> bool:
     )
 
 
+# After a round, a changed schedule's first slot comes no sooner than this: moving Monday's
+# round to 15:00, or to Wednesday, the day after it ran gave a second round that week.
+MIN_GAP = {"weekly": dt.timedelta(days=3.5), "biweekly": dt.timedelta(days=7),
+           "every4weeks": dt.timedelta(days=14), "monthly": dt.timedelta(days=14)}  # fmt: skip
+
+
 def reschedule(program: Program, now: dt.datetime | None = None) -> dt.datetime:
-    """Point a program at its next slot after a change of schedule (or when enabled again).
+    """Point a program at its next slot after a change of schedule (or when enabled again):
+    the new schedule takes over from the next cycle, a round a cycle.
 
     Call it in the same transaction as the change; the clock picks it up at its next tick.
     """
-    now = now or dt.datetime.now(dt.UTC)
-    program.next_run_at = next_run(schedule_of(program), now)
+    after = now or dt.datetime.now(dt.UTC)
+    session = object_session(program)
+    if session is not None and program.id is not None:
+        last = session.scalar(select(func.max(Round.slot)).where(Round.program_id == program.id))
+        if last is not None:
+            after = max(after, last + MIN_GAP.get(program.cadence, MIN_GAP["weekly"]))
+    program.next_run_at = next_run(schedule_of(program), after)
     return program.next_run_at

@@ -372,7 +372,7 @@ def _follow_up(session: Session, column: str, group_id: int, now: dt.datetime) -
             return None  # a person agreed a day in the meantime
         return replace(base, start=start)
     if column == "remind_at":
-        if group.lunch_at is None:
+        if group.lunch_at is None or group.lunch_at <= now:  # a clock down that morning
             return None
         text, blocks = round_messages.lunch_reminder(group.lunch_at)
         return replace(base, text=text, blocks=blocks)

@@ -176,7 +176,9 @@ def _plan(settings, client, pacer, program_id: int, slot: dt.datetime | None):
                 checkin_at=days_later(
                     slot, min(program.checkin_after_days, days - 1), program.timezone
                 ),
-                closes_at=slot + dt.timedelta(days=days),
+                # the next slot's wall-clock time: in a week clocks go forward, 7 x 24 h
+                # came an hour after the next round, which closed this one first
+                closes_at=days_later(slot, days, program.timezone),
             )
             session.add(round_)
             add_plan(session, round_, grouping, seed)
