@@ -138,3 +138,29 @@ def test_a_lunch_on_the_last_day_offered_is_asked_about_in_a_week_clocks_spring_
         silent = {p.user_id: p.silent_rounds for p in session.scalars(select(Participation))}
     asked = [t for t in follow_ups(slack, conversation) if "Did you get to meet?" in t]
     assert asked, f"never asked; check_at {check_at}; silent rounds {silent}"
+
+
+def test_a_pause_through_today_set_while_another_pause_waits_ends_near_its_own_midnight(
+    harness, slack, settings
+):
+    """Someone in Pago Pago (UTC-11) is paused through 9 March, so the clock left pauses
+    alone until 11:00 UTC on the 10th. Someone who typed `/meet pause until 2026-03-09` at
+    12:30 UTC on the 9th heard "You're back in" only then, eleven hours after their
+    midnight (UTC's: the app has not read their zone yet)."""
+    from bot.storage.models import Member
+
+    slack.add_user("T1", "UPAGO", tz="Pacific/Pago_Pago")
+    with session_scope(settings.database_url) as session:
+        session.add(Member(team_id="T1", user_id="UPAGO", timezone="Pacific/Pago_Pago",
+                           values={}, sources={}, paused_until=dt.date(2026, 3, 9)))  # fmt: skip
+    clock = Clock(settings)
+    clock.tick(utc(2026, 3, 9, 12))
+    with freeze_time(utc(2026, 3, 9, 12, 30)):
+        harness.command("pause until 2026-03-09", user="U1", channel="D0001")
+    for minutes in range(0, 12 * 60, 5):  # every five minutes from their midnight
+        clock.tick(utc(2026, 3, 10) + dt.timedelta(minutes=minutes, seconds=30))
+        conversation = slack.conversation_id("T1", ["U1"])
+        said = [m.text for m in slack.messages(conversation)] if conversation else []
+        if any("back in" in t for t in said):
+            break
+    assert minutes <= 15, f"'You're back in' came {minutes} minutes after their midnight"

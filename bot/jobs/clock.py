@@ -47,6 +47,8 @@ MIN_GRACE = dt.timedelta(minutes=10)
 # Interrupted deliveries are retried at most this often (a revoked token keeps failing).
 RESUME_EVERY = dt.timedelta(minutes=5)
 # A round that failed before it was planned is retried after 1, 2, 4… minutes, up to 30.
+# While pauses wait for their people's midnight, pauses are looked at again this often.
+PAUSES_LOOKED_AT_AGAIN = dt.timedelta(minutes=15)
 RETRY_FIRST = dt.timedelta(minutes=1)
 RETRY_MAX = dt.timedelta(minutes=30)
 
@@ -328,11 +330,14 @@ class Clock:
     def _end_pauses(self, now: dt.datetime, cutoff: dt.date, report: TickReport) -> None:
         pauses = reminders.end_pauses(self.settings, now, cutoff)
         report.pauses_ended = pauses.ended
-        # Quiet until the first waiting pause ends, or a new date begins somewhere.
+        # Quiet until the first waiting pause ends, or a new date begins somewhere, or a
+        # quarter of an hour has passed: a pause set meanwhile "until today" ends at its own
+        # midnight, which may come first (it was heard of up to 11 hours late).
         if pauses.waiting_until is None:
             self._pauses_quiet_until = None
         else:
-            self._pauses_quiet_until = min(pauses.waiting_until, next_day_somewhere(now))
+            self._pauses_quiet_until = min(pauses.waiting_until, next_day_somewhere(now),
+                                           now + PAUSES_LOOKED_AT_AGAIN)  # fmt: skip
 
 
 def _iso(moment: dt.datetime) -> str:
