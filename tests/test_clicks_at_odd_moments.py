@@ -281,3 +281,30 @@ def test_a_date_proposal_after_the_organiser_was_forgotten_names_nobody_to_confi
         harness.click(button["action_id"], button["value"], user=other, channel=conv)
     last = slack.messages(conv)[-1].text
     assert "can do" in last and "forgotten-" not in last and "can confirm" not in last, last
+
+
+def test_answers_coming_in_as_the_round_closes_are_not_counted_as_silence(
+    slack, settings, twenty_pairs, quiet_harness
+):
+    """The round closes (counting who stayed silent) while everyone answers the check-in:
+    an answer read as missing by the close was overwritten as one more silent round."""
+    from bot.storage.models import Participation
+
+    (round_id,) = {g.round_id for g in _groups(settings)}
+    calls = [
+        (lambda g=group_id, u=user, c=conv: quiet_harness.click(
+            round_messages.CHECKIN_COULDNT, str(g), user=u, channel=c))
+        for group_id, conv, _, members in twenty_pairs for user in members
+    ]  # fmt: skip
+    calls.insert(len(calls) // 2, lambda: rounds.close_round(settings, None, round_id))
+    together(*calls)
+    quiet_harness.executor.drain()
+    with session_scope(settings.database_url) as session:
+        answered = {u for g in session.scalars(select(Group)) for u in g.responders or []}
+        silent = {p.user_id for p in session.scalars(select(Participation)) if p.silent_rounds}
+    assert len(answered) == 40 and not answered & silent, sorted(answered & silent)
+
+
+def _groups(settings) -> list[Group]:
+    with session_scope(settings.database_url) as session:
+        return list(session.scalars(select(Group)))

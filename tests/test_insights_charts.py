@@ -115,6 +115,11 @@ def test_hundreds_of_departments_are_drawn_as_the_busiest_and_the_rest_as_one(mo
     folded = figures.departments.folded(charts.CHART_LABELS, "(all others)")
     assert folded.labels[-1] == "(all others)" and "Busy" in folded.labels
     assert folded.shown("Busy", "Dept 000") == "6"  # twelve people: the busiest cell is kept
+    # a folded cell holding a hidden one is hidden: its count less the full table's shown
+    # cells would give that one away
+    others = ("(all others)", "(all others)")
+    assert folded.cell(*others) > 250 and len(folded.people[others]) > 500
+    assert folded.shown(*others) == "<5"  # every cell inside it is a hidden one
     assert sum(folded.counts.values()) == sum(figures.departments.counts.values())
     assert pixels(png).shape[1] <= 1200
 

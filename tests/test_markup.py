@@ -206,6 +206,16 @@ def test_formatting_anyone_types_is_shown_as_typed_not_applied(harness, slack):
     assert about == "*FREE PIZZA* in the ~kitchen~"
 
 
+@pytest.mark.parametrize(("typed", "shown"), [
+    ("lunch_club", "lunch_club"), ("NYC_HQ", "NYC_HQ"), ("R_and_D", "R_and_D"),
+    ("_Design_", "ˍDesignˍ"), ("a _b_ c", "a ˍbˍ c"), ("*x*", "∗x∗"), ("~x~ `y`", "∼x∼ ˋyˋ"),
+])  # fmt: skip
+def test_only_marks_that_could_format_are_shown_as_look_alikes(typed, shown):
+    """An underscore inside a word formats nothing in mrkdwn: a channel or an office called
+    lunch_club or NYC_HQ is shown as it is named, and can be typed back."""
+    assert escape(typed) == shown
+
+
 def test_a_department_is_stored_as_typed_and_shown_as_typed(harness, slack):
     shown = a_round_with(harness, slack, ["R&D <!channel>", "Payroll <https://evil.example|x>"])
     with harness.session() as session:

@@ -164,3 +164,46 @@ def test_a_pause_through_today_set_while_another_pause_waits_ends_near_its_own_m
         if any("back in" in t for t in said):
             break
     assert minutes <= 15, f"'You're back in' came {minutes} minutes after their midnight"
+
+
+def _after_a_round(settings, slack, round_at: dt.datetime, **options) -> int:
+    slack.add_member("T1", "C1", "UBOT")
+    with freeze_time(round_at - dt.timedelta(days=3)):
+        program_id = make_program(settings, "C1", timezone="Europe/Berlin", time_of_day="12:00",
+                                  **options)  # fmt: skip
+    with freeze_time(round_at):
+        rounds.run_round(settings, program_id, slot=rounds.utcnow())
+    return program_id
+
+
+@pytest.mark.parametrize(
+    ("options", "changed_to", "first_new"),
+    [
+        ({}, ("weekly", 4, "12:00", None), utc(2026, 6, 12, 10)),  # Monday's, then Friday
+        ({"cadence": "monthly", "week_of_month": 1},  # the first Monday, then the last Friday
+         ("monthly", 4, "12:00", None, -1), utc(2026, 7, 31, 10)),
+    ],
+)  # fmt: skip
+def test_a_schedule_changed_after_its_round_waits_for_the_next_cycle(
+    harness, slack, settings, options, changed_to, first_new
+):
+    program_id = _after_a_round(settings, slack, utc(2026, 6, 1, 10), **options)
+    with freeze_time(utc(2026, 6, 2, 9)), session_scope(settings.database_url) as session:
+        program = session.get(Program, program_id)
+        programs.set_schedule(program, *changed_to)
+        assert program.next_run_at == first_new
+
+
+def test_settings_saved_without_a_schedule_change_keep_the_next_round(harness, slack, settings):
+    """A `/meet now` round on Friday; on Saturday an admin saves the settings with only the
+    group size changed: Monday's round moved to the Monday after."""
+    program_id = _after_a_round(settings, slack, utc(2026, 6, 5, 16))
+    with freeze_time(utc(2026, 6, 6, 9)), session_scope(settings.database_url) as session:
+        program = session.get(Program, program_id)
+        before = program.next_run_at
+        shown = programs.settings_of(program)
+        saved = programs.ProgramSettings(**{**vars(shown), "group_size": 3})
+        programs.apply_settings(program, programs.merged(programs.settings_of(program), shown,
+                                                         saved))  # fmt: skip
+        assert (before, program.next_run_at, program.group_size) == (utc(2026, 6, 8, 10),
+                                                                     utc(2026, 6, 8, 10), 3)  # fmt: skip

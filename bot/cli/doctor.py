@@ -217,24 +217,18 @@ def _org_wide_checks(settings, client, response, asked, database_ok, now) -> lis
     """An org-wide installation's token names its Enterprise Grid org, not a workspace: the
     workspace asked about (or, for SLACK_BOT_TOKEN, each one of the org known here) is
     checked with it."""
+    from bot.domain.services.workspaces import workspaces_in_org
+
     org = f"{response.get('team') or response['team_id']} ({response['team_id']})"
     where = f"workspace {asked}" if asked else "the workspaces"
     checks = [Check(True, f"Slack token: works in {where} of Enterprise Grid org {org}, "
                           f"installed org-wide, as @{response.get('user')}")]  # fmt: skip
     checks.append(scope_check(response.headers, org, settings))
     if database_ok:
-        teams = [asked] if asked else _workspaces_of(settings, response["team_id"])
+        teams = [asked] if asked else workspaces_in_org(settings, response["team_id"])
         for team_id in teams:
             checks.extend(program_checks(settings, client, team_id, now))
     return checks
-
-
-def _workspaces_of(settings: Settings, enterprise_id: str) -> list[str]:
-    from bot.domain.services import programs
-    from bot.storage.db import session_scope
-
-    with session_scope(settings.database_url) as session:
-        return programs.workspaces_of_org(session, enterprise_id)
 
 
 def scope_check(headers: dict, name: str, settings: Settings) -> Check:

@@ -84,11 +84,9 @@ def _workspace_of_org(settings: Settings, org: str, team: str | None) -> str:
     """SLACK_BOT_TOKEN is installed on a whole Enterprise Grid org: --team names one of its
     workspaces the app has heard from (it learns them from requests and from Slack's
     team_access_granted), or may be left out when there is only one."""
-    from bot.domain.services import programs
-    from bot.storage.db import session_scope
+    from bot.domain.services.workspaces import workspaces_in_org
 
-    with session_scope(settings.database_url) as session:
-        known = programs.workspaces_of_org(session, org)
+    known = workspaces_in_org(settings, org)
     if team in known or (team is None and len(known) == 1):
         return team or known[0]
     listed = ", ".join(known) if known else "none has used the app yet: type /meet in one"

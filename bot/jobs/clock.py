@@ -46,9 +46,9 @@ GRACE_HOURS = 24.0
 MIN_GRACE = dt.timedelta(minutes=10)
 # Interrupted deliveries are retried at most this often (a revoked token keeps failing).
 RESUME_EVERY = dt.timedelta(minutes=5)
-# A round that failed before it was planned is retried after 1, 2, 4… minutes, up to 30.
 # While pauses wait for their people's midnight, pauses are looked at again this often.
 PAUSES_LOOKED_AT_AGAIN = dt.timedelta(minutes=15)
+# A round that failed before it was planned is retried after 1, 2, 4… minutes, up to 30.
 RETRY_FIRST = dt.timedelta(minutes=1)
 RETRY_MAX = dt.timedelta(minutes=30)
 

@@ -57,8 +57,10 @@ _SLACK_ENTITY = re.compile("|".join(_SLACK_ENTITIES))
 
 
 # mrkdwn has no escape for its formatting marks: typed text shows look-alikes instead, which
-# nothing formats (*bold*, _italic_, ~strike~ and `code` typed by someone stay as typed).
-_MARKS = str.maketrans({"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb"})
+# nothing formats (*bold*, _italic_, ~strike~ and `code` typed by someone stay as typed). An
+# underscore inside a word formats nothing and stays, as in lunch_club or NYC_HQ.
+_MARKS = str.maketrans({"*": "\u2217", "~": "\u223c", "`": "\u02cb"})
+_EDGE_UNDERSCORE = re.compile(r"(?<![^\W_])_|_(?![^\W_])")
 
 
 def as_slack_sends(text: str) -> str:
@@ -69,7 +71,7 @@ def as_slack_sends(text: str) -> str:
 def escape(text: str) -> str:
     """Plain text → mrkdwn that shows that text and nothing else: no mention, link or
     formatting of its own (Slack's rule for &, < and >, and look-alikes for the marks)."""
-    return as_slack_sends(text).translate(_MARKS)
+    return _EDGE_UNDERSCORE.sub("\u02cd", as_slack_sends(text).translate(_MARKS))
 
 
 def unescape_slack(text: str) -> str:

@@ -107,16 +107,16 @@ def session_scope(url: str) -> Iterator[Session]:
         session.close()
 
 
-def hold(session: Session, model, row_id: int) -> None:
-    """Hold one row until this transaction ends: another session's read-modify-write of it
-    waits here, then reads what this one wrote (two clicks at once each read the other's
-    choice as not made yet). PostgreSQL: SELECT … FOR UPDATE. SQLite has no row locks, and
-    reads take none: a write (of nothing) takes the database's write lock, held to commit.
-    Objects this session loaded before are read again afterwards by the caller."""
+def hold(session: Session, model, *where) -> None:
+    """Hold the rows `where` picks until this transaction ends: another session's
+    read-modify-write of them waits here, then reads what this one wrote (two clicks at once
+    each read the other's choice as not made yet). PostgreSQL: SELECT … FOR UPDATE. SQLite
+    has no row locks, and reads take none: a write (of nothing) takes the database's write
+    lock, held to commit. Objects this session loaded before are read again by the caller."""
     if session.get_bind().dialect.name == "sqlite":
-        session.execute(update(model).where(model.id == row_id).values(id=model.id))
+        session.execute(update(model).where(*where).values(id=model.id))
     else:
-        session.execute(select(model.id).where(model.id == row_id).with_for_update())
+        session.execute(select(model.id).where(*where).with_for_update())
 
 
 def insert_missing(session: Session, model, rows: list[dict], keys: list[str]) -> int:

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 SMALL_CELL = 5  # a cell with fewer people than this is shown as "<5"
+SMALL = f"<{SMALL_CELL}"
 ACROSS_LEVELS = 3  # a meeting "across levels" spans at least this many (e.g. level 2 and 5)
 LEVELS = range(1, 10)
 
@@ -68,6 +69,7 @@ class Matrix:
     labels: list[str]
     counts: dict[tuple[str, str], int] = field(default_factory=dict)
     people: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    hidden: set[tuple[str, str]] = field(default_factory=set)  # folded cells holding a small one
 
     def cell(self, a: str, b: str) -> int:
         return self.counts.get(_key(a, b), 0)
@@ -75,10 +77,10 @@ class Matrix:
     def shown(self, a: str, b: str) -> str:
         """What a chart or table may show: the count, or "<5" for a cell of few people,
         empty ones too: a "<5" among zeros would say which two categories met."""
-        if len(self.people.get(_key(a, b), ())) < SMALL_CELL:
-            return f"<{SMALL_CELL}"
-        return str(self.cell(a, b))
-
+        key = _key(a, b)
+        if len(self.people.get(key, ())) < SMALL_CELL or key in self.hidden:
+            return SMALL
+        return str(self.cell(key[0], key[1]))
 
     def folded(self, most: int, rest: str) -> Matrix:
         """The same meetings over at most `most` labels: the labels with the most meetings,
@@ -93,10 +95,20 @@ class Matrix:
         ranked = sorted(self.labels, key=lambda label: (-meetings[label], label))
         kept = set(ranked[: most - 1])
         folded = Matrix([label for label in self.labels if label in kept] + [rest])
+        def into(label: str) -> str:
+            return label if label in kept else rest
+
         for (a, b), count in self.counts.items():
-            key = _key(a if a in kept else rest, b if b in kept else rest)
+            key = _key(into(a), into(b))
             folded.counts[key] = folded.counts.get(key, 0) + count
             folded.people.setdefault(key, set()).update(self.people.get((a, b), ()))
+        # A folded cell that holds a hidden one is hidden too: its count less the shown ones
+        # (the full table keeps every label) would give the hidden one away.
+        for i, a in enumerate(self.labels):
+            for b in self.labels[i:]:
+                key = _key(into(a), into(b))
+                if rest in key and key not in folded.hidden and self.shown(a, b) == SMALL:
+                    folded.hidden.add(key)
         return folded
 
 

@@ -61,7 +61,7 @@ class Choice:
 
 
 def keep_in_touch(session: Session, group_id: int, user_id: str, now: dt.datetime) -> Choice:
-    hold(session, Group, group_id)  # the last two choosing at once: one of them forms it
+    hold(session, Group, Group.id == group_id)  # the last two choosing at once: one of them forms it
     chosen = set(
         session.scalars(
             select(AfterLunch.user_id).where(

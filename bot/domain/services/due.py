@@ -197,10 +197,11 @@ def round_exists(session: Session, program_id: int, slot: dt.datetime) -> bool:
     )
 
 
-# After a round, a changed schedule's first slot comes no sooner than this: moving Monday's
-# round to 15:00, or to Wednesday, the day after it ran gave a second round that week.
-MIN_GAP = {"weekly": dt.timedelta(days=3.5), "biweekly": dt.timedelta(days=7),
-           "every4weeks": dt.timedelta(days=14), "monthly": dt.timedelta(days=14)}  # fmt: skip
+# After a round, a changed schedule's first slot comes no sooner than a cycle less a day:
+# moving Monday's round to 15:00, or to Friday, the day after it ran gave a second round
+# that week (and "first Monday" to "last Friday", a second one that month).
+MIN_GAP = {"weekly": dt.timedelta(days=6), "biweekly": dt.timedelta(days=13),
+           "every4weeks": dt.timedelta(days=27), "monthly": dt.timedelta(days=27)}  # fmt: skip
 
 
 def reschedule(program: Program, now: dt.datetime | None = None) -> dt.datetime:

@@ -223,7 +223,7 @@ def hold_group(session: Session, group: Group) -> None:
     """Until this transaction ends, another click on the group waits, then sees what this
     one wrote ("None of these" twice at once offered the same days twice, and lost the
     first set from what the group was offered)."""
-    hold(session, Group, group.id)
+    hold(session, Group, Group.id == group.id)
     session.refresh(group)
 
 

@@ -195,7 +195,20 @@ def set_schedule(
     timezone: str | None,
     week_of_month: int | None = None,
 ) -> None:
+    """Set the schedule; the program's next slot moves only if the schedule changed (a
+    form saved for its group size left the next round where it was)."""
     now = utcnow()
+    if cadence == schedule.MONTHLY:
+        week_of_month = week_of_month or program.week_of_month or 1
+    unchanged = (
+        (program.cadence, program.weekday, program.time_of_day, program.week_of_month)
+        == (cadence, weekday, time_of_day, week_of_month if cadence == schedule.MONTHLY else None)
+        and (not timezone or timezone == program.timezone)
+        and program.next_run_at is not None
+        and (cadence not in (schedule.BIWEEKLY, schedule.EVERY_4_WEEKS) or program.anchor_date)
+    )
+    if unchanged:
+        return
     keep_parity = (
         program.cadence == cadence
         and program.weekday == weekday
@@ -206,10 +219,7 @@ def set_schedule(
     program.time_of_day = time_of_day
     if timezone:
         program.timezone = timezone
-    if cadence == schedule.MONTHLY:
-        program.week_of_month = week_of_month or program.week_of_month or 1
-    else:
-        program.week_of_month = None
+    program.week_of_month = week_of_month if cadence == schedule.MONTHLY else None
     if cadence in (schedule.BIWEEKLY, schedule.EVERY_4_WEEKS):
         if not keep_parity:
             # The nearest such weekday from now has a round and fixes which weeks have one.

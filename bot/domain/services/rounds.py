@@ -394,6 +394,8 @@ def _close(session, round_: Round, speak: bool):
     if round_.status in UNFINISHED:
         log.warning("round %s closed before its delivery finished", round_.id)
     round_.status = "closed"
+    # an answer coming in as the round closes is counted, not overwritten as silence
+    hold(session, Group, Group.round_id == round_.id)
     choices = {
         p.user_id: p
         for p in session.scalars(
@@ -440,7 +442,7 @@ def record_checkin(
 ) -> bool:
     """Store a group's answer (latest wins); False if the clicker is not in that group."""
     with session_scope(settings.database_url) as session:
-        hold(session, Group, group_id)  # two answering at once: both are responders
+        hold(session, Group, Group.id == group_id)  # two answering at once: both are responders
         group = session.get(Group, group_id)
         if group is None or session.get(Program, group.round.program_id).team_id != team_id:
             return False

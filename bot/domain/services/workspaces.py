@@ -21,6 +21,7 @@ from slack_sdk.oauth.token_rotation import TokenRotator
 from sqlalchemy import select
 
 from bot.common.config import Settings
+from bot.domain.services import programs
 from bot.domain.services.programs import ensure_workspace
 from bot.slack.client import web_client
 from bot.storage.db import engine_for, session_scope
@@ -126,6 +127,12 @@ def _installed_in(installation: Installation) -> str:
     if installation.team_id:
         return f"workspace {installation.team_id}"
     return f"Enterprise Grid org {installation.enterprise_id}"
+
+
+def workspaces_in_org(settings: Settings, enterprise_id: str) -> list[str]:
+    """The workspaces of an Enterprise Grid org the app has heard from."""
+    with session_scope(settings.database_url) as session:
+        return programs.workspaces_of_org(session, enterprise_id)
 
 
 def active_teams(database_url: str) -> list[str]:
