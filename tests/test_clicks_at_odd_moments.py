@@ -4,12 +4,12 @@ SQLite and PostgreSQL), or after what they belong to has changed."""
 from __future__ import annotations
 
 import datetime as dt
-import threading
 
 import pytest
 from freezegun import freeze_time
 from sqlalchemy import select
-from test_exactly_once import PEOPLE
+from test_exactly_once import PEOPLE, together
+from test_lunches import START, date_buttons, run
 from test_meet_harness import Harness, make_program, open_harness
 
 from bot.domain.services import rounds
@@ -17,27 +17,6 @@ from bot.edge import home
 from bot.slack import round_messages, texts
 from bot.storage.db import session_scope
 from bot.storage.models import Group, Program
-
-START = dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)  # a Monday
-
-
-def together(*calls):
-    barrier = threading.Barrier(len(calls))
-    failures = []
-
-    def run(call):
-        barrier.wait()
-        try:
-            call()
-        except Exception as error:  # noqa: BLE001
-            failures.append(error)
-
-    threads = [threading.Thread(target=run, args=(c,)) for c in calls]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return failures
 
 
 @pytest.fixture
@@ -74,6 +53,14 @@ def quiet_harness(slack, settings):
         h.close()
 
 
+def everyone_pressing(harness, pairs, action_id: str) -> list:
+    """A click of `action_id` by each member of each group, to be run at once."""
+    return [
+        (lambda g=group_id, u=user, c=conv: harness.click(action_id, str(g), user=u, channel=c))
+        for group_id, conv, _, members in pairs for user in members
+    ]  # fmt: skip
+
+
 # 1 -----------------------------------------------------------------------------------------
 
 
@@ -83,12 +70,7 @@ def test_both_members_pressing_keep_in_touch_at_once_start_the_reminders(
     """Both members of each pair press "Let's keep in touch" at the same moment."""
     for group_id, _, _, members in twenty_pairs:
         assert rounds.record_checkin(settings, "T1", group_id, members[0], "met")
-    calls = [
-        (lambda g=group_id, u=user, c=conv: quiet_harness.click(
-            round_messages.KEEP_IN_TOUCH, str(g), user=u, channel=c))
-        for group_id, conv, _, members in twenty_pairs for user in members
-    ]
-    together(*calls)
+    together(*everyone_pressing(quiet_harness, twenty_pairs, round_messages.KEEP_IN_TOUCH))
     quiet_harness.executor.drain()
     with session_scope(settings.database_url) as session:
         never = [g.id for g in session.scalars(select(Group)) if g.touch_next_at is None]
@@ -110,17 +92,10 @@ def test_both_members_pressing_keep_in_touch_at_once_start_the_reminders(
 def test_a_date_button_of_a_round_closed_by_the_next_one_does_not_set_a_lunch(
     harness, slack, settings
 ):
-    slack.add_member("T1", "C1", "UBOT")
-    program_id = make_program(settings, "C1")
-    with freeze_time(START):
-        rounds.run_round(settings, program_id, slot=rounds.utcnow())
+    group_id, conversation, organiser, _ = run(harness, slack, settings)
+    thursday = date_buttons(slack, conversation)[-1]
     with harness.session() as session:
-        group = session.scalars(select(Group).order_by(Group.id)).first()
-        group_id, conversation, organiser = group.id, group.conversation_id, group.organiser_id
-    intro = slack.messages(conversation)[0]
-    (dates,) = [b for b in intro.blocks if b.get("block_id", "").startswith("dates-")]
-    thursday = [e for e in dates["elements"]
-                if e["action_id"].startswith(round_messages.LUNCH_PICK)][-1]
+        program_id = session.get(Group, group_id).round.program_id
     # Monday afternoon an admin runs a round now (/meet now): the Monday round closes.
     with freeze_time(START + dt.timedelta(hours=3)):
         rounds.run_round(settings, program_id, slot=rounds.utcnow())
@@ -144,17 +119,9 @@ def test_a_date_button_of_a_round_closed_by_the_next_one_does_not_set_a_lunch(
 
 
 def test_the_same_date_pressed_twice_is_proposed_once(harness, slack, settings):
-    slack.add_member("T1", "C1", "UBOT")
-    program_id = make_program(settings, "C1")
-    with freeze_time(START):
-        rounds.run_round(settings, program_id, slot=rounds.utcnow())
-    with harness.session() as session:
-        group = session.scalars(select(Group).order_by(Group.id)).first()
-        conversation, organiser = group.conversation_id, group.organiser_id
-        other = next(m.user_id for m in group.members if m.user_id != organiser)
-    intro = slack.messages(conversation)[0]
-    (dates,) = [b for b in intro.blocks if b.get("block_id", "").startswith("dates-")]
-    button = dates["elements"][0]
+    _, conversation, organiser, members = run(harness, slack, settings)
+    other = next(u for u in members if u != organiser)
+    button = date_buttons(slack, conversation)[0]
     with freeze_time(START + dt.timedelta(minutes=5), tick=True):
         harness.click(button["action_id"], button["value"], user=other, channel=conversation)
         again = harness.click(button["action_id"], button["value"], user=other,
@@ -220,12 +187,7 @@ def test_keep_me_in_on_a_nudge_after_the_program_was_switched_off_does_not_promi
 def test_two_members_answering_the_check_in_at_once_are_both_counted_as_answering(
     slack, settings, twenty_pairs, quiet_harness
 ):
-    calls = [
-        (lambda g=group_id, u=user, c=conv: quiet_harness.click(
-            round_messages.CHECKIN_COULDNT, str(g), user=u, channel=c))
-        for group_id, conv, _, members in twenty_pairs for user in members
-    ]
-    together(*calls)
+    together(*everyone_pressing(quiet_harness, twenty_pairs, round_messages.CHECKIN_COULDNT))
     quiet_harness.executor.drain()
     with freeze_time(START + dt.timedelta(days=8)):
         rounds.close_due_rounds(settings, rounds.utcnow())
@@ -244,14 +206,7 @@ def test_two_members_answering_the_check_in_at_once_are_both_counted_as_answerin
 def test_say_thanks_when_the_other_asked_to_be_forgotten_does_not_say_not_your_group(
     harness, slack, settings
 ):
-    slack.add_member("T1", "C1", "UBOT")
-    program_id = make_program(settings, "C1", group_size=2)
-    with freeze_time(START):
-        rounds.run_round(settings, program_id, slot=rounds.utcnow())
-    with harness.session() as session:
-        group = session.scalars(select(Group).order_by(Group.id)).first()
-        group_id, conv = group.id, group.conversation_id
-        me, other = [m.user_id for m in group.members]
+    group_id, conv, _, (me, other) = run(harness, slack, settings, group_size=2)
     assert rounds.record_checkin(settings, "T1", group_id, me, "met")
     harness.click(home.FORGET_ME,
                   "", user=other, channel=conv)
@@ -265,17 +220,9 @@ def test_say_thanks_when_the_other_asked_to_be_forgotten_does_not_say_not_your_g
 def test_a_date_proposal_after_the_organiser_was_forgotten_names_nobody_to_confirm(
     harness, slack, settings
 ):
-    slack.add_member("T1", "C1", "UBOT")
-    program_id = make_program(settings, "C1", group_size=3)
-    with freeze_time(START):
-        rounds.run_round(settings, program_id, slot=rounds.utcnow())
-    with harness.session() as session:
-        group = session.scalars(select(Group).order_by(Group.id)).first()
-        conv, organiser = group.conversation_id, group.organiser_id
-        other = next(m.user_id for m in group.members if m.user_id != organiser)
-    intro = slack.messages(conv)[0]
-    (dates,) = [b for b in intro.blocks if b.get("block_id", "").startswith("dates-")]
-    button = dates["elements"][0]
+    _, conv, organiser, members = run(harness, slack, settings, group_size=3)
+    other = next(u for u in members if u != organiser)
+    button = date_buttons(slack, conv)[0]
     harness.click(home.FORGET_ME, "", user=organiser, channel=conv)
     with freeze_time(START + dt.timedelta(minutes=5), tick=True):
         harness.click(button["action_id"], button["value"], user=other, channel=conv)
@@ -291,11 +238,7 @@ def test_answers_coming_in_as_the_round_closes_are_not_counted_as_silence(
     from bot.storage.models import Participation
 
     (round_id,) = {g.round_id for g in _groups(settings)}
-    calls = [
-        (lambda g=group_id, u=user, c=conv: quiet_harness.click(
-            round_messages.CHECKIN_COULDNT, str(g), user=u, channel=c))
-        for group_id, conv, _, members in twenty_pairs for user in members
-    ]  # fmt: skip
+    calls = everyone_pressing(quiet_harness, twenty_pairs, round_messages.CHECKIN_COULDNT)
     calls.insert(len(calls) // 2, lambda: rounds.close_round(settings, None, round_id))
     together(*calls)
     quiet_harness.executor.drain()
