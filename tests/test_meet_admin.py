@@ -117,8 +117,11 @@ def test_setup_in_a_private_channel_the_bot_was_invited_to(harness):
 def test_setup_turns_a_switched_off_program_back_on(harness):
     make_program(harness.settings, "C1", enabled=False)
     harness.slack.add_member("T1", "C1", "UBOT")
-    assert "already on" in harness.command("setup", user="UADMIN", channel="C1").text
+    # it was off: "already on" would be false
+    assert "Lunch pairing is back on in <#C1>" in harness.command("setup", user="UADMIN",
+                                                                  channel="C1").text  # fmt: skip
     assert program_in(harness, "C1").enabled
+    assert "already on" in harness.command("setup", user="UADMIN", channel="C1").text
 
 
 # -- the settings modal -------------------------------------------------------------------------
@@ -497,3 +500,15 @@ def test_a_response_url_in_forged_metadata_is_not_posted_to(harness, dropping_sl
     assert "every 2 weeks" in json.dumps(harness.slack.home_view("T1", "UADMIN"))
     time.sleep(0.5)  # a post would have reached it by now (it accepts at once)
     assert dropping_slack.attempts == 0
+
+
+def test_an_admin_of_another_organisation_is_no_admin_here(harness):
+    """In a shared channel Slack says someone of another organisation is an admin: of their
+    own workspace. They ran `/meet size 8` and every other admin command here."""
+    make_program(harness.settings, "C1")
+    harness.slack.add_user("T1", "UOTHERADMIN", home_team="T0THER", is_admin=True)
+    harness.slack.add_member("T1", "C1", "UOTHERADMIN")
+    result = harness.command("size 8", user="UOTHERADMIN", channel="C1")
+    assert "only workspace admins" in result.text.lower(), result.text
+    assert program_in(harness, "C1").group_size == 2
+    assert "Rounds in <#C1> now make groups of 8" in harness.command("size 8", user="UADMIN").text

@@ -185,7 +185,7 @@ def test_who_needs_to_be_an_admin():
         ("admins add", "Name one person", "/meet admins"),
         ("admins add bob", "I can't tell who `bob` is", "/meet admins"),
         ("admins add <@U1> <@U2>", "Name one person", "/meet admins"),
-        ("admins list everyone", "use add, remove or list", "/meet admins"),
+        ("admins list everyone", "`/meet admins list` takes nothing after it", "/meet admins"),
     ],
 )
 def test_malformed_commands_say_what_is_wrong(text, says, usage):

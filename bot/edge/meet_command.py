@@ -419,7 +419,9 @@ def parse(text: str, today: dt.date) -> Command:
     words = (text or "").split()
     if not words:
         return Help()
-    name = words[0].lower()
+    # An invisible character pasted around the command's name (a zero-width space) is no
+    # part of it: "status" followed by one was "unknown, did you mean status?"
+    name = "".join(c for c in words[0] if unicodedata.category(c) != "Cf").lower()
     name = ALIASES.get(name, name)
     args = words[1:]
     if name == "forget-me" and words[0].lower() == "forget":
@@ -567,7 +569,9 @@ def _parse_size(args: list[str], today: dt.date) -> SetSize:
 
 def _parse_admins(args: list[str], today: dt.date) -> Command:
     usage = USAGE["admins"]
-    if not args or (args[0].lower() == "list" and len(args) == 1):
+    if not args or args[0].lower() == "list":
+        if len(args) > 1:
+            raise UsageError("`/meet admins list` takes nothing after it.", usage)
         return AdminsList()
     action = args[0].lower()
     if action not in ("add", "remove"):

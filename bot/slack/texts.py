@@ -121,13 +121,27 @@ def no_program_here(command: str, program_channels: Sequence[str]) -> str:
     )
 
 
-def joined(channel_id: str, changed: bool) -> str:
+def joined(channel_id: str, changed: bool, held: str = "") -> str:
+    """`held`: what still keeps them out of the next round (a pause, the program off)."""
     if not changed:
-        return f"You're already taking part in {channel(channel_id)}."
-    return (
-        f"Welcome back! You'll be in the next lunch round in {channel(channel_id)}. "
-        "`/meet leave` stops it again."
-    )
+        text = f"You're already taking part in {channel(channel_id)}."
+    elif held:
+        text = f"Welcome back to {channel(channel_id)}. `/meet leave` stops it again."
+    else:
+        text = (
+            f"Welcome back! You'll be in the next lunch round in {channel(channel_id)}. "
+            "`/meet leave` stops it again."
+        )
+    return f"{text} {held}".strip()
+
+
+def not_taking_part(channel_id: str) -> str:
+    return (f"You don't take part in {channel(channel_id)} at the moment: `/meet join` there "
+            "brings you back.")  # fmt: skip
+
+
+def still_paused(until: dt.date) -> str:
+    return f"You're paused through {day(until)}: `/meet resume` ends that sooner."
 
 
 def not_in_channel_now(channel_id: str) -> str:
@@ -150,16 +164,23 @@ def left(channel_id: str, changed: bool) -> str:
     )
 
 
-def paused(channel_id: str | None, until: dt.date) -> str:
+def paused(channel_id: str | None, until: dt.date, held: str = "") -> str:
     where = f"in {channel(channel_id)}" if channel_id else "in all your programs"
+    if held:
+        return f"Paused {where} through {day(until)}. {held}"
     return (
         f"Paused {where} through {day(until)}: you'll be back for the first round after that. "
         "`/meet resume` brings you back sooner."
     )
 
 
-def resumed(channel_id: str | None, changed: bool, still_until: dt.date | None) -> str:
+def resumed(
+    channel_id: str | None, changed: bool, still_until: dt.date | None, held: str = ""
+) -> str:
     where = f"in {channel(channel_id)}" if channel_id else "everywhere"
+    if held:
+        return (f"You're no longer paused {where}. " if changed else
+                f"You weren't paused {where}. ") + held  # fmt: skip
     text = f"You're back {where} for the next round." if changed else f"You weren't paused {where}."
     if still_until:
         text += (
@@ -201,6 +222,10 @@ def profile_saved_for(user_id: str, attribute: str, value) -> str:
 SELF_LEVELS_OFF = (
     "Levels are set by admins here: this program doesn't let people set their own. "
     "An admin can turn that on in the program's settings."
+)
+SELF_LEVELS_OFF_EVERYWHERE = (
+    "Levels are set by admins: none of this workspace's lunch programs lets people set "
+    "their own. An admin can turn that on in a program's settings."
 )
 
 
@@ -395,6 +420,10 @@ AVOID_FULL = (
     "Your avoid list is full ({most} people): take someone off with `/meet unavoid @person` "
     "first."
 )
+AVOID_TOO_MANY = (
+    "Your avoid list holds at most {most} people, and that would make {total}: name fewer "
+    "people."
+)
 
 
 # -- forget-me --------------------------------------------------------------------------------
@@ -440,7 +469,9 @@ PRIVATE_CHANNEL = (
 )
 
 
-def no_program_for_admin(command: str) -> str:
+def no_program_for_admin(command: str, in_a_channel: bool = True) -> str:
+    if not in_a_channel:  # a direct message: no program lives here, nor can one
+        return f"`{command}` is about a channel's lunch pairing: run it in that channel."
     return (
         f"There's no lunch pairing in this channel yet, so there's nothing to `{command}`. "
         "`/meet setup` starts it here."
@@ -452,6 +483,19 @@ def setup_started(channel_id: str, schedule: str, next_round: str) -> str:
         f"Lunch pairing is on in {channel(channel_id)}: {schedule}, in pairs. "
         f"First round: {next_round}. Everyone in the channel takes part; `/meet leave` opts out."
     )
+
+
+def setup_back_on(channel_id: str, schedule: str, next_round: str) -> str:
+    return (
+        f"Lunch pairing is back on in {channel(channel_id)}: {schedule}. "
+        f"Next round: {next_round}."
+    )
+
+
+ARCHIVED_CHANNEL = (
+    "This channel is archived, so nobody can join it for lunch rounds. Unarchive it first, "
+    "or run `/meet setup` in another channel."
+)
 
 
 def setup_exists(channel_id: str, schedule: str, next_round: str) -> str:

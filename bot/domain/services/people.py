@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.domain.levels import sources as levels
-from bot.domain.services import after_lunch, avoids
+from bot.domain.services import after_lunch, avoids, membership
 from bot.slack.client import slack_user
 from bot.storage.models import (
     FORGOTTEN_PREFIX,
@@ -49,15 +49,17 @@ def is_app_admin(session: Session, team_id: str, user_id: str) -> bool:
 def is_admin(
     session: Session, client: WebClient, team_id: str, user_id: str, user: dict | None = None
 ) -> bool:
-    """Workspace admins and owners, plus people an admin added with `/meet admins add`."""
+    """Workspace admins and owners, plus people an admin added with `/meet admins add`. An
+    admin of another organisation (in a shared channel, Slack says they are an admin: of
+    their own workspace) is not one here."""
     if is_app_admin(session, team_id, user_id):
         return True
     user = user if user is not None else slack_user(client, user_id)
-    return bool(
-        user
-        and not user.get("deleted")
-        and (user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
-    )
+    if not user or user.get("deleted"):
+        return False
+    if membership.is_external(user, team_id, membership.enterprise_of(session, team_id)):
+        return False
+    return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
 
 
 def add_admin(session: Session, team_id: str, user_id: str, added_by: str) -> bool:
@@ -207,11 +209,14 @@ def lunch_of(person: Member | None, programs=()) -> tuple[frozenset[int] | None,
 def set_lunch(
     session: Session, team_id: str, user_id: str, days: frozenset[int] | None = None,
     time_of_day: str | None = None,
-) -> Member:
-    """Their lunch days and/or usual time, for the days intros offer; only they see them."""
+) -> Member | None:
+    """Their lunch days and/or usual time, for the days intros offer; only they see them.
+    Given neither, it only reads: nothing is stored for someone who only looked."""
     from bot.domain.lunch_dates import WEEKDAYS
 
-    person = member(session, team_id, user_id)
+    person = member(session, team_id, user_id, create=days is not None or time_of_day is not None)
+    if person is None:
+        return None
     if days is not None:
         person.lunch_days = ",".join(WEEKDAYS[d] for d in sorted(days))
     if time_of_day is not None:

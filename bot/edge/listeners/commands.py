@@ -65,6 +65,11 @@ class Asker:
     def database_url(self) -> str:
         return self.deps.settings.database_url
 
+    @property
+    def in_a_channel(self) -> bool:
+        """Not a direct message (D…), where no program can be."""
+        return bool(self.channel_id) and not self.channel_id.startswith("D")
+
     def user(self) -> dict:
         if self._user is None:
             self._user = slack_user(self.client, self.user_id) or {}
@@ -173,8 +178,9 @@ def _join_or_leave(command, asker: Asker) -> str:
             why_not = membership.left_out(kind, program)
             if joining and why_not:  # a guest, say: joining does not make them grouped
                 return texts.left_out(why_not)
-            reply = texts.joined if joining else texts.left
-            return reply(program.channel_id, changed)
+            if joining:
+                return texts.joined(program.channel_id, changed, _held_back(session, program, asker))
+            return texts.left(program.channel_id, changed)
     return texts.no_program_here(name, _my_program_channels(asker))
 
 
@@ -184,7 +190,8 @@ def _pause(command: meet_command.Pause, asker: Asker) -> str:
         program = programs.in_channel(session, asker.team_id, asker.channel_id)
         until = command.until or asker.today(program) + dt.timedelta(weeks=command.weeks or 1)
         people.pause(session, asker.team_id, asker.user_id, until, program)
-        return texts.paused(program.channel_id if program else None, until)
+        held = _held_back(session, program, asker, paused=False) if program else ""
+        return texts.paused(program.channel_id if program else None, until, held)
 
 
 def _resume(command, asker: Asker) -> str:
@@ -194,9 +201,28 @@ def _resume(command, asker: Asker) -> str:
         result = people.resume(
             session, asker.team_id, asker.user_id, program, asker.today(program)
         )
+        held = _held_back(session, program, asker, paused=False) if program else ""
         return texts.resumed(
-            program.channel_id if program else None, result.resumed, result.still_paused_until
-        )
+            program.channel_id if program else None, result.resumed, result.still_paused_until,
+            held,
+        )  # fmt: skip
+
+
+def _held_back(session, program: Program, asker: Asker, *, paused: bool = True) -> str:
+    """What still keeps them out of this program's next round, which their command did not
+    change: having left it, a pause (`paused`), or the program switched off."""
+    held = []
+    choice = people.participation(session, program, asker.user_id, create=False)
+    if choice is not None and choice.opted_out:
+        held.append(texts.not_taking_part(program.channel_id))
+    elif paused:
+        until = people.paused_until(session, asker.team_id, asker.user_id, program,
+                                    asker.today(program))  # fmt: skip
+        if until:
+            held.append(texts.still_paused(until))
+    if not program.enabled:
+        held.append(texts.switched_off_now(program.channel_id))
+    return " ".join(held)
 
 
 def _status(command, asker: Asker) -> str:
@@ -293,7 +319,8 @@ def _profile(command: meet_command.SetProfile, asker: Asker) -> str:
             if command.attribute == "level" and not people.self_levels_allowed(
                 session, asker.team_id, asker.channel_id
             ):
-                return texts.SELF_LEVELS_OFF
+                here = programs.in_channel(session, asker.team_id, asker.channel_id)
+                return texts.SELF_LEVELS_OFF if here else texts.SELF_LEVELS_OFF_EVERYWHERE
             try:
                 result = people.set_profile(
                     session, asker.team_id, asker.user_id, command.attribute, command.value, "self"
@@ -405,7 +432,11 @@ def _avoid(command: meet_command.Avoid, asker: Asker) -> str:
         try:
             new = avoids.add(session, asker.team_id, asker.user_id, others)
         except avoids.TooMany:
-            return texts.AVOID_FULL.format(most=avoids.MAX_AVOIDED)
+            have = set(avoids.of(session, asker.team_id, asker.user_id))
+            if len(have) >= avoids.MAX_AVOIDED:
+                return texts.AVOID_FULL.format(most=avoids.MAX_AVOIDED)
+            return texts.AVOID_TOO_MANY.format(most=avoids.MAX_AVOIDED,
+                                               total=len(have | set(others)))  # fmt: skip
     return texts.avoided(new, [u for u in others if u not in new])
 
 
@@ -445,14 +476,15 @@ def _setup(command, asker: Asker) -> str | dict:
         try:
             asker.client.conversations_join(channel=channel_id)
         except SlackApiError as error:
-            if error.response.get("error") in (
-                "method_not_supported_for_channel_type",
-                "channel_not_found",
-                "is_archived",
-            ):
+            code = error.response.get("error")
+            if code == "is_archived":
+                return texts.ARCHIVED_CHANNEL
+            if code in ("method_not_supported_for_channel_type", "channel_not_found"):
                 return texts.PRIVATE_CHANNEL
             raise
     with session_scope(asker.database_url) as session:
+        before = programs.in_channel(session, asker.team_id, channel_id)
+        was_off = before is not None and not before.enabled
         program, created = programs.start(
             session, asker.team_id, channel_id, asker.user_id, asker.timezone()
         )
@@ -464,6 +496,8 @@ def _setup(command, asker: Asker) -> str | dict:
         except SlackApiError as error:
             log.warning("could not announce in %s: %s", channel_id, error.response.get("error"))
         text = texts.setup_started(channel_id, schedule, when)
+    elif was_off:
+        text = texts.setup_back_on(channel_id, schedule, when)
     else:
         text = texts.setup_exists(channel_id, schedule, when)
     return {"text": text, "blocks": home.settings_button_blocks(text, program_id)}
@@ -489,7 +523,7 @@ def _with_program(action: Callable[[object, Program, Asker], str], name: str):
         with session_scope(asker.database_url) as session:
             program = programs.in_channel(session, asker.team_id, asker.channel_id)
             if program is None:
-                return texts.no_program_for_admin(f"/meet {name}")
+                return texts.no_program_for_admin(f"/meet {name}", asker.in_a_channel)
             return action(command, program, asker)
 
     return handler
@@ -530,7 +564,7 @@ def _disable(command, program: Program, asker: Asker) -> str:
 def _now(command, asker: Asker) -> str | None:
     program = _program_here(asker)
     if program is None:
-        return texts.no_program_for_admin("/meet now")
+        return texts.no_program_for_admin("/meet now", asker.in_a_channel)
     if not program.enabled:
         return texts.program_off(program.channel_id)
     send(asker.respond, texts.round_starting(program.channel_id))
