@@ -512,3 +512,17 @@ def test_an_admin_of_another_organisation_is_no_admin_here(harness):
     assert "only workspace admins" in result.text.lower(), result.text
     assert program_in(harness, "C1").group_size == 2
     assert "Rounds in <#C1> now make groups of 8" in harness.command("size 8", user="UADMIN").text
+
+
+@pytest.mark.parametrize("kind", [
+    {"home_team": "T0THER", "is_stranger": True},  # an admin of another organisation
+    {"deleted": True},  # a deactivated admin
+])  # fmt: skip
+def test_removing_an_admin_who_cannot_manage_the_app_says_nothing_of_managing_it(harness, kind):
+    harness.slack.add_user("T1", "UWAS", is_admin=True, **kind)
+    harness.slack.add_member("T1", "C1", "UWAS")
+    with harness.session() as session:
+        session.add(Admin(team_id="T1", user_id="UWAS", added_by="UADMIN"))
+    reply = harness.command("admins remove <@UWAS>", user="UADMIN").text
+    assert "can still manage" not in reply, reply
+    assert "only workspace admins" in harness.command("size 3", user="UWAS").text.lower()

@@ -248,3 +248,23 @@ def test_a_program_set_up_before_members_were_kept_is_read_once(slack, settings)
         assert len(slack.calls("conversations.members")) == 1
     finally:
         h.close()
+
+
+@pytest.mark.parametrize("shown", [True, False])
+def test_people_of_another_organisation_in_a_large_channel_are_read_one_by_one(harness, shown):
+    """Over 50 members the channel's people come from one users.list walk, which holds the
+    workspace's own people only: someone of another organisation was then never grouped,
+    even with `external on`, and one Slack no longer shows would not be left out either."""
+    from bot.storage.models import Group, GroupMember
+
+    for i in range(45):
+        harness.slack.add_user("T1", f"UM{i:02d}", tz="Europe/Berlin")
+        harness.slack.add_member("T1", "C1", f"UM{i:02d}")
+    harness.command("external on", user="UADMIN", channel="C1")
+    harness.slack.update_user("T1", "UEXT", visible=shown)
+    harness.command("now", user="UADMIN", channel="C1")
+    with session_scope(harness.settings.database_url) as session:
+        grouped = set(session.scalars(select(GroupMember.user_id)))
+        deliveries = set(session.scalars(select(Group.delivery)))
+    assert len(grouped) == 57 + shown and ("UEXT" in grouped) == shown  # 12 + 45 people
+    assert deliveries == {"posted"}

@@ -1323,7 +1323,9 @@ class SlackDouble:
         }
 
     def _api_users_list(self, team, args):
-        users = [self._user_json(team, u) for u in team.users.values()]
+        # the workspace's own people: not those of another organisation in a shared channel
+        own = [u for u in team.users.values() if not u.home_team or u.home_team == team.id]
+        users = [self._user_json(team, u) for u in own]
         page, meta = self._page(users, args, 1000)
         return {"members": page, "cache_ts": int(time.time()), "response_metadata": meta}
 

@@ -78,7 +78,9 @@ def fetch_users(
             for user in page.get("members", []):
                 if user.get("id") in wanted:
                     users[user["id"]] = user
-        return users
+        # users.list holds the workspace's own people: someone of another organisation in
+        # a shared channel is asked for alone (and left out if Slack no longer shows them)
+        wanted -= set(users)
     for user_id in sorted(wanted):
         if pacer:
             pacer.wait("users.info")

@@ -668,10 +668,11 @@ def _admins_add(command: meet_command.AdminsAdd, asker: Asker) -> str:
 
 
 def _admins_remove(command: meet_command.AdminsRemove, asker: Asker) -> str:
+    user = slack_user(asker.client, command.user_id) or {}  # before the write, never during it
     with session_scope(asker.database_url) as session:
         changed = people.remove_admin(session, asker.team_id, command.user_id)
-    user = slack_user(asker.client, command.user_id) or {}
-    still = bool(user.get("is_admin") or user.get("is_owner"))
+        # still an admin as the workspace's own (not of another organisation, not deactivated)
+        still = people.is_admin(session, asker.client, asker.team_id, command.user_id, user)
     return texts.admins_removed(command.user_id, changed, still)
 
 
