@@ -147,8 +147,15 @@ def test_someone_deactivated_between_plan_and_delivery_fails_only_their_group(
     with session_scope(settings.database_url) as session:
         failed = session.scalars(select(Group).where(Group.delivery == "failed")).all()
         assert [g.error for g in failed] == ["user_disabled"]
+        apart = [m.user_id for m in failed[0].members]
         figures = stats.program_stats(session, session.get(Program, channel))
     assert figures.groups_failed == 1
+    # the others are told, and go first next round, instead of hearing nothing
+    for user in apart:
+        (told,) = slack.messages(slack.conversation_id("T1", [user]))
+        assert told.text.startswith("No lunch group for you this round in <#C1>: Slack would "
+                                    "not introduce your group")  # fmt: skip
+        assert "first in line next round" in told.text
 
 
 def test_someone_slack_will_not_show_any_more_is_left_out_not_the_round(slack, settings, channel):

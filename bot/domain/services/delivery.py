@@ -31,7 +31,7 @@ from bot.domain.services import lunches
 from bot.domain.services.pacing import HISTORY_LIMITS, Pacer
 from bot.slack import round_messages
 from bot.slack.client import TOKEN_ERRORS, TRANSIENT_ERRORS, rate_limit_only_client
-from bot.storage.db import session_scope
+from bot.storage.db import insert_missing, session_scope
 from bot.storage.models import Group, Member, Program, Round, UnmatchedMember, utcnow
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 # error code is final for that group (recorded, the round goes on).
 # Deliveries of one round (its first run and each resume, every few minutes): the last one
 # marks whatever Slack still refuses as failed, so the round closes and check-ins go out.
+# Why someone whose group Slack would not introduce has no group (round_messages.unmatched).
+GROUP_NOT_INTRODUCED = "Slack would not introduce your group, as someone in it can no longer be reached"
 DELIVERY_ATTEMPTS = 5
 POST_ATTEMPTS = 5
 WORKERS = 4
@@ -143,6 +145,8 @@ class Delivery:
                 return
             log.warning("group %s not delivered: %s", group_id, code)
             self._set(group_id, delivery="failed", error=code)
+            if code not in TOKEN_ERRORS:
+                self._told_apart(plan)
 
     def _post_once(self, group_id: int, conversation: str, text: str, blocks: list) -> str:
         metadata = {"event_type": round_messages.INTRO_EVENT, "event_payload": {"group_id": group_id}}
@@ -205,6 +209,16 @@ class Delivery:
             metrics.GROUPS_DELIVERED.inc()
         elif values.get("delivery") == "failed":
             metrics.group_failed(values.get("error") or "unknown_error")
+
+    def _told_apart(self, plan: GroupPlan) -> None:
+        """A group Slack would not introduce (someone in it deactivated, or no longer shown
+        to the app): the others are told, as people the engine could not place are, and go
+        first next round, instead of hearing nothing."""
+        with session_scope(self.settings.database_url) as session:
+            round_id = session.get(Group, plan.group_id).round_id
+            rows = [{"round_id": round_id, "user_id": user_id, "reason": GROUP_NOT_INTRODUCED,
+                     "notified": False} for user_id in plan.user_ids]  # fmt: skip
+            insert_missing(session, UnmatchedMember, rows, ["round_id", "user_id"])
 
     def _notify_unmatched(self, round_id: int, channel_id: str) -> None:
         """Tell everyone the engine could not place why; they go first next round."""
