@@ -184,6 +184,25 @@ def test_keep_me_in_on_a_nudge_after_the_program_was_switched_off_does_not_promi
 # 6 -----------------------------------------------------------------------------------------
 
 
+def test_keep_me_in_pressed_by_someone_now_a_guest_says_guests_are_not_paired(
+    harness, slack, settings
+):
+    from slack_sdk import WebClient
+
+    program_id = make_program(settings, "C1")
+    slack.update_user("T1", "U1", is_restricted=True)  # made a guest since the nudge
+    harness.event({"type": "user_change", "user": {"id": "U1", "team_id": "T1", "name": "u1",
+                                                   "is_restricted": True, "deleted": False}})  # fmt: skip
+    text, blocks = round_messages.nudge("C1", program_id, 3)
+    posted = WebClient(token="xoxb-T1", base_url=slack.api_url).chat_postMessage(
+        channel="U1", text=text, blocks=blocks)  # fmt: skip
+    slack.reset_calls()
+    harness.click(round_messages.NUDGE_STAY, str(program_id), user="U1",
+                  channel=posted["channel"], message_ts=posted["ts"])  # fmt: skip
+    (update,) = slack.calls("chat.update")
+    assert update.args.get("text") == texts.left_out("guest"), update.args.get("text")
+
+
 def test_two_members_answering_the_check_in_at_once_are_both_counted_as_answering(
     slack, settings, twenty_pairs, quiet_harness
 ):

@@ -419,8 +419,12 @@ def _unless_stale(session, program, user_id: str, notice: str) -> str:
     its person left the channel, or after the program was switched off; say so, instead of
     promising the next round."""
     read = program.members_read_at is not None
-    if read and program.id not in membership.kinds_of(session, program.team_id, user_id):
+    kinds = membership.kinds_of(session, program.team_id, user_id)
+    if read and program.id not in kinds:
         return texts.not_in_channel_now(program.channel_id)
+    why_not = membership.left_out(kinds.get(program.id), program)
+    if why_not:  # a guest now, say, where guests don't take part
+        return texts.left_out(why_not)
     if not program.enabled:
         return f"{notice} {texts.switched_off_now(program.channel_id)}"
     return notice
