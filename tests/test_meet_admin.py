@@ -88,11 +88,14 @@ def test_setup_joins_the_channel_starts_a_program_and_offers_settings(harness):
     assert "First round: Monday" in reply["text"]
     button = reply["blocks"][1]["elements"][0]
     assert (button["action_id"], button["value"]) == (home.SETTINGS, str(program.id))
+    # guests and people of other organisations are not promised a place (both off by default)
+    assert "Everyone of this workspace in the channel takes part (guests" in reply["text"]
     # the channel hears about it once
     announcements = harness.slack.messages("C1")
     assert (
         len(announcements) == 1 and "Worth Knowing* is on in this channel" in announcements[0].text
     )
+    assert "Everyone of this workspace here takes part (guests" in announcements[0].text
 
     again = harness.command("setup", user="UADMIN", channel="C1")
     assert "already on in <#C1>" in again.text
@@ -112,6 +115,16 @@ def test_setup_in_a_private_channel_the_bot_was_invited_to(harness):
     harness.command("setup", user="UADMIN", channel="G1")
     assert program_in(harness, "G1") is not None
     assert harness.slack.calls("conversations.join") == []
+
+
+def test_setup_says_when_the_channel_could_not_be_told(harness):
+    harness.slack.add_member("T1", "C1", "UBOT")
+    harness.slack.fail_next("chat.postMessage", error="restricted_action")  # posting is limited
+    reply = harness.command("setup", user="UADMIN", channel="C1").text
+    assert reply.startswith("Lunch pairing is on in <#C1>")
+    assert reply.endswith("I couldn't tell the channel (Slack said `restricted_action`): let "
+                          "people know yourself.")  # fmt: skip
+    assert harness.slack.messages("C1") == []
 
 
 def test_setup_turns_a_switched_off_program_back_on(harness):

@@ -478,11 +478,20 @@ def no_program_for_admin(command: str, in_a_channel: bool = True) -> str:
     )
 
 
-def setup_started(channel_id: str, schedule: str, next_round: str) -> str:
-    return (
+def setup_started(
+    channel_id: str, schedule: str, next_round: str, unannounced: str | None = None
+) -> str:
+    """`unannounced`: Slack's reason when the announcement in the channel was refused."""
+    text = (
         f"Lunch pairing is on in {channel(channel_id)}: {schedule}, in pairs. "
-        f"First round: {next_round}. Everyone in the channel takes part; `/meet leave` opts out."
+        f"First round: {next_round}. Everyone of this workspace in the channel takes part "
+        "(guests and people from other organisations too, if you turn that on in the "
+        "settings); `/meet leave` opts out."
     )
+    if unannounced:
+        text += (f" I couldn't tell the channel (Slack said `{unannounced}`): let people "
+                 "know yourself.")  # fmt: skip
+    return text
 
 
 def setup_back_on(channel_id: str, schedule: str, next_round: str) -> str:
@@ -508,8 +517,9 @@ def setup_exists(channel_id: str, schedule: str, next_round: str) -> str:
 def announcement(schedule: str) -> str:
     return (
         f"🥪 *Worth Knowing* is on in this channel: {schedule}, I'll introduce small lunch "
-        "groups of people who don't usually meet. Everyone here takes part; `/meet leave` "
-        "opts you out and `/meet help` says more."
+        "groups of people who don't usually meet. Everyone of this workspace here takes part "
+        "(guests, and people from other organisations, if an admin turns that on); "
+        "`/meet leave` opts you out and `/meet help` says more."
     )
 
 

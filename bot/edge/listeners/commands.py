@@ -491,11 +491,13 @@ def _setup(command, asker: Asker) -> str | dict:
         schedule, when, program_id = programs.describe(program), asker.when(program), program.id
     _read_members(asker, program_id)
     if created:
+        unannounced = None
         try:
             asker.client.chat_postMessage(channel=channel_id, text=texts.announcement(schedule))
         except SlackApiError as error:
-            log.warning("could not announce in %s: %s", channel_id, error.response.get("error"))
-        text = texts.setup_started(channel_id, schedule, when)
+            unannounced = str(error.response.get("error"))
+            log.warning("could not announce in %s: %s", channel_id, unannounced)
+        text = texts.setup_started(channel_id, schedule, when, unannounced)
     elif was_off:
         text = texts.setup_back_on(channel_id, schedule, when)
     else:
