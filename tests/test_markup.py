@@ -23,7 +23,7 @@ from bot.domain.levels.importer import import_levels
 from bot.domain.services import rounds
 from bot.domain.services.workspaces import client_for_team
 from bot.edge.meet_command import parse_name
-from bot.slack.texts import escape, unescape_slack
+from bot.slack.texts import as_slack_sends, escape, unescape_slack
 from bot.storage.models import Member
 
 START = dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)
@@ -55,11 +55,6 @@ HOSTILE = [
     "`code`",
     "<<!here>>",
 ]
-
-
-def as_slack_sends(text: str) -> str:
-    """A slash command's text as Slack sends what a person typed (should_escape: true)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def foreign_markup(payload) -> list[str]:

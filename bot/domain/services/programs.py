@@ -149,17 +149,18 @@ def format_when(moment: dt.datetime | None, timezone: str | None) -> str:
 # -- changes ----------------------------------------------------------------------------------
 
 
+STARTED, BACK_ON, ALREADY_ON = "started", "back on", "already on"
+
+
 def start(
     session: Session, team_id: str, channel_id: str, user_id: str, timezone: str | None
-) -> tuple[Program, bool]:
-    """Switch pairing on in a channel with sensible defaults; (program, newly created)."""
+) -> tuple[Program, str]:
+    """Switch pairing on in a channel with sensible defaults; (program, STARTED if newly
+    created, BACK_ON if it was switched off, else ALREADY_ON)."""
     ensure_workspace(session, team_id)
     program = in_channel(session, team_id, channel_id)
     if program is not None:
-        if not program.enabled:
-            program.enabled = True
-            reschedule(program)
-        return program, False
+        return program, BACK_ON if set_enabled(program, True) else ALREADY_ON
     program = Program(
         team_id=team_id,
         channel_id=channel_id,
@@ -175,9 +176,9 @@ def start(
         with session.begin_nested():
             session.add(program)
     except IntegrityError:  # two admins at once: the other one made it
-        return in_channel(session, team_id, channel_id), False
+        return in_channel(session, team_id, channel_id), ALREADY_ON
     reschedule(program)
-    return program, True
+    return program, STARTED
 
 
 def _known_zone(name: str | None) -> str:

@@ -483,14 +483,12 @@ def _setup(command, asker: Asker) -> str | dict:
                 return texts.PRIVATE_CHANNEL
             raise
     with session_scope(asker.database_url) as session:
-        before = programs.in_channel(session, asker.team_id, channel_id)
-        was_off = before is not None and not before.enabled
-        program, created = programs.start(
+        program, state = programs.start(
             session, asker.team_id, channel_id, asker.user_id, asker.timezone()
         )
         schedule, when, program_id = programs.describe(program), asker.when(program), program.id
     _read_members(asker, program_id)
-    if created:
+    if state == programs.STARTED:
         unannounced = None
         try:
             asker.client.chat_postMessage(channel=channel_id, text=texts.announcement(schedule))
@@ -498,7 +496,7 @@ def _setup(command, asker: Asker) -> str | dict:
             unannounced = str(error.response.get("error"))
             log.warning("could not announce in %s: %s", channel_id, unannounced)
         text = texts.setup_started(channel_id, schedule, when, unannounced)
-    elif was_off:
+    elif state == programs.BACK_ON:
         text = texts.setup_back_on(channel_id, schedule, when)
     else:
         text = texts.setup_exists(channel_id, schedule, when)
