@@ -469,7 +469,7 @@ PRIVATE_CHANNEL = (
 )
 
 
-def no_program_for_admin(command: str, in_a_channel: bool = True) -> str:
+def no_program_for_admin(command: str, in_a_channel: bool) -> str:
     if not in_a_channel:  # a direct message: no program lives here, nor can one
         return f"`{command}` is about a channel's lunch pairing: run it in that channel."
     return (

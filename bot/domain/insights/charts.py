@@ -19,7 +19,7 @@ matplotlib.rcParams["text.parse_math"] = False
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.colors import LinearSegmentedColormap  # noqa: E402
 
-from bot.domain.insights.measures import SMALL_CELL, Matrix, Measures  # noqa: E402
+from bot.domain.insights.measures import SMALL, Matrix, Measures  # noqa: E402
 
 BAR = "#2e7d32"
 LINE = "#ef6c00"
@@ -77,7 +77,7 @@ def matrix_chart(matrix: Matrix, title: str) -> bytes:
     n = len(labels)
     figure, axis = plt.subplots(figsize=(max(5, 0.6 * n + 2), max(4, 0.6 * n + 1.5)))
     values = [[matrix.cell(a, b) for b in labels] for a in labels]
-    hidden = [[matrix.shown(a, b) == f"<{SMALL_CELL}" for b in labels] for a in labels]
+    hidden = [[matrix.shown(a, b) == SMALL for b in labels] for a in labels]
     top = max((v for row, mask in zip(values, hidden, strict=True)
                for v, h in zip(row, mask, strict=True) if not h), default=0) or 1  # fmt: skip
     for i in range(n):
@@ -85,7 +85,7 @@ def matrix_chart(matrix: Matrix, title: str) -> bytes:
             colour = HIDDEN if hidden[i][j] else CELLS(values[i][j] / top)
             axis.add_patch(plt.Rectangle((j, i), 1, 1, facecolor=colour, edgecolor="white",
                                          linewidth=3))  # fmt: skip
-            text = f"<{SMALL_CELL}" if hidden[i][j] else str(values[i][j])
+            text = SMALL if hidden[i][j] else str(values[i][j])
             axis.text(j + 0.5, i + 0.5, text, ha="center", va="center", fontsize=8,
                       color="white" if not hidden[i][j] and values[i][j] > top / 2 else "black")  # fmt: skip
     axis.set_xlim(0, n)

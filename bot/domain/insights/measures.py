@@ -80,7 +80,7 @@ class Matrix:
         key = _key(a, b)
         if len(self.people.get(key, ())) < SMALL_CELL or key in self.hidden:
             return SMALL
-        return str(self.cell(key[0], key[1]))
+        return str(self.counts.get(key, 0))
 
     def folded(self, most: int, rest: str) -> Matrix:
         """The same meetings over at most `most` labels: the labels with the most meetings,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.error import URLError
@@ -144,9 +144,10 @@ class Delivery:
                 log.warning("group %s not delivered yet (%s): tried again later", group_id, code)
                 return
             log.warning("group %s not delivered: %s", group_id, code)
-            self._set(group_id, delivery="failed", error=code)
-            if code not in TOKEN_ERRORS:
-                self._told_apart(plan)
+            # the others are told, as people the engine could not place are, and go first
+            # next round, instead of hearing nothing (in the same commit as the failure)
+            apart = () if code in TOKEN_ERRORS else plan.user_ids
+            self._set(group_id, apart=apart, delivery="failed", error=code)
 
     def _post_once(self, group_id: int, conversation: str, text: str, blocks: list) -> str:
         metadata = {"event_type": round_messages.INTRO_EVENT, "event_payload": {"group_id": group_id}}
@@ -200,25 +201,20 @@ class Delivery:
         log.warning("intro of group %s not found in %d pages of history", group_id, HISTORY_PAGES)
         return None
 
-    def _set(self, group_id: int, **values) -> None:
+    def _set(self, group_id: int, apart: Sequence[str] = (), **values) -> None:
+        """Set the group's columns; `apart`: its people, to be told it was not introduced."""
         with session_scope(self.settings.database_url) as session:
             group = session.get(Group, group_id)
             for key, value in values.items():
                 setattr(group, key, value)
+            rows = [{"round_id": group.round_id, "user_id": user_id,
+                     "reason": GROUP_NOT_INTRODUCED, "notified": False} for user_id in apart]  # fmt: skip
+            if rows:
+                insert_missing(session, UnmatchedMember, rows, ["round_id", "user_id"])
         if values.get("delivery") == "posted":
             metrics.GROUPS_DELIVERED.inc()
         elif values.get("delivery") == "failed":
             metrics.group_failed(values.get("error") or "unknown_error")
-
-    def _told_apart(self, plan: GroupPlan) -> None:
-        """A group Slack would not introduce (someone in it deactivated, or no longer shown
-        to the app): the others are told, as people the engine could not place are, and go
-        first next round, instead of hearing nothing."""
-        with session_scope(self.settings.database_url) as session:
-            round_id = session.get(Group, plan.group_id).round_id
-            rows = [{"round_id": round_id, "user_id": user_id, "reason": GROUP_NOT_INTRODUCED,
-                     "notified": False} for user_id in plan.user_ids]  # fmt: skip
-            insert_missing(session, UnmatchedMember, rows, ["round_id", "user_id"])
 
     def _notify_unmatched(self, round_id: int, channel_id: str) -> None:
         """Tell everyone the engine could not place why; they go first next round."""

@@ -199,11 +199,11 @@ def set_schedule(
     """Set the schedule; the program's next slot moves only if the schedule changed (a
     form saved for its group size left the next round where it was)."""
     now = utcnow()
-    if cadence == schedule.MONTHLY:
-        week_of_month = week_of_month or program.week_of_month or 1
+    monthly = cadence == schedule.MONTHLY
+    week_of_month = (week_of_month or program.week_of_month or 1) if monthly else None
     unchanged = (
         (program.cadence, program.weekday, program.time_of_day, program.week_of_month)
-        == (cadence, weekday, time_of_day, week_of_month if cadence == schedule.MONTHLY else None)
+        == (cadence, weekday, time_of_day, week_of_month)
         and (not timezone or timezone == program.timezone)
         and program.next_run_at is not None
         and (cadence not in (schedule.BIWEEKLY, schedule.EVERY_4_WEEKS) or program.anchor_date)
@@ -220,7 +220,7 @@ def set_schedule(
     program.time_of_day = time_of_day
     if timezone:
         program.timezone = timezone
-    program.week_of_month = week_of_month if cadence == schedule.MONTHLY else None
+    program.week_of_month = week_of_month
     if cadence in (schedule.BIWEEKLY, schedule.EVERY_4_WEEKS):
         if not keep_parity:
             # The nearest such weekday from now has a round and fixes which weeks have one.

@@ -210,16 +210,18 @@ def _resume(command, asker: Asker) -> str:
 
 def _held_back(session, program: Program, asker: Asker, *, paused: bool = True) -> str:
     """What still keeps them out of this program's next round, which their command did not
-    change: having left it, a pause (`paused`), or the program switched off."""
+    change: a pause (`paused`: after joining), having left it (after a pause or resume), or
+    the program switched off."""
     held = []
-    choice = people.participation(session, program, asker.user_id, create=False)
-    if choice is not None and choice.opted_out:
-        held.append(texts.not_taking_part(program.channel_id))
-    elif paused:
+    if paused:
         until = people.paused_until(session, asker.team_id, asker.user_id, program,
                                     asker.today(program))  # fmt: skip
         if until:
             held.append(texts.still_paused(until))
+    else:
+        choice = people.participation(session, program, asker.user_id, create=False)
+        if choice is not None and choice.opted_out:
+            held.append(texts.not_taking_part(program.channel_id))
     if not program.enabled:
         held.append(texts.switched_off_now(program.channel_id))
     return " ".join(held)
@@ -460,7 +462,7 @@ def _forget_me(command, asker: Asker) -> dict:
 
 def _setup(command, asker: Asker) -> str | dict:
     channel_id = asker.channel_id or ""
-    if channel_id.startswith("D"):
+    if not asker.in_a_channel:
         return texts.NOT_A_CHANNEL
     try:
         info = asker.client.conversations_info(channel=channel_id)["channel"]
