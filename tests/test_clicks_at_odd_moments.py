@@ -167,16 +167,7 @@ def test_keep_me_in_on_a_nudge_after_the_program_was_switched_off_does_not_promi
     harness.command("disable", user="UADMIN", channel="C1")
     with harness.session() as session:
         assert not session.get(Program, program_id).enabled
-    from slack_sdk import WebClient
-
-    text, blocks = round_messages.nudge("C1", program_id, 3)
-    posted = WebClient(token="xoxb-T1", base_url=slack.api_url).chat_postMessage(
-        channel="U1", text=text, blocks=blocks)
-    slack.reset_calls()
-    harness.click(round_messages.NUDGE_STAY, str(program_id), user="U1",
-                  channel=posted["channel"], message_ts=posted["ts"])
-    (update,) = slack.calls("chat.update")
-    text = update.args.get("text")
+    text = keep_me_in_on_an_old_nudge(harness, program_id)
     # their choice is kept, and they are told no round comes while the program is off
     assert text.endswith(texts.switched_off_now("C1")), text
 
@@ -187,20 +178,26 @@ def test_keep_me_in_on_a_nudge_after_the_program_was_switched_off_does_not_promi
 def test_keep_me_in_pressed_by_someone_now_a_guest_says_guests_are_not_paired(
     harness, slack, settings
 ):
-    from slack_sdk import WebClient
-
     program_id = make_program(settings, "C1")
     slack.update_user("T1", "U1", is_restricted=True)  # made a guest since the nudge
     harness.event({"type": "user_change", "user": {"id": "U1", "team_id": "T1", "name": "u1",
                                                    "is_restricted": True, "deleted": False}})  # fmt: skip
+    text = keep_me_in_on_an_old_nudge(harness, program_id)
+    assert text == texts.left_out("guest"), text
+
+
+def keep_me_in_on_an_old_nudge(harness, program_id: int) -> str:
+    """U1 presses "Keep me in" on a nudge the app sent them; what the message becomes."""
+    from slack_sdk import WebClient
+
     text, blocks = round_messages.nudge("C1", program_id, 3)
-    posted = WebClient(token="xoxb-T1", base_url=slack.api_url).chat_postMessage(
+    posted = WebClient(token="xoxb-T1", base_url=harness.slack.api_url).chat_postMessage(
         channel="U1", text=text, blocks=blocks)  # fmt: skip
-    slack.reset_calls()
+    harness.slack.reset_calls()
     harness.click(round_messages.NUDGE_STAY, str(program_id), user="U1",
                   channel=posted["channel"], message_ts=posted["ts"])  # fmt: skip
-    (update,) = slack.calls("chat.update")
-    assert update.args.get("text") == texts.left_out("guest"), update.args.get("text")
+    (update,) = harness.slack.calls("chat.update")
+    return update.args.get("text")
 
 
 def test_two_members_answering_the_check_in_at_once_are_both_counted_as_answering(
