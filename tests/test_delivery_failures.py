@@ -17,7 +17,13 @@ from test_meet_harness import open_harness
 
 from bot.common.config import ConfigError, load
 from bot.domain.services import rounds, stats
-from bot.domain.services.delivery import DELIVERY_ATTEMPTS, WORKERS, error_code, is_transient
+from bot.domain.services.delivery import (
+    DELIVERY_ATTEMPTS,
+    OTHERS_GONE,
+    WORKERS,
+    error_code,
+    is_transient,
+)
 from bot.domain.services.rounds import run_round
 from bot.slack import round_messages
 from bot.storage.db import session_scope
@@ -346,3 +352,109 @@ def test_app_distribution_defaults_to_internal_for_one_token_and_unlisted_for_oa
     assert chosen.app_distribution == "marketplace"
     with pytest.raises(ConfigError, match="SLACK_APP_DISTRIBUTION is 'public': use one of"):
         load({**base, "SLACK_APP_DISTRIBUTION": "public"})
+
+
+# -- people who stop taking part while Slack holds the delivery up ---------------------------------
+
+
+def _stops_taking_part(harness, how: str, user: str) -> None:
+    """`user` stops taking part as a person in Slack would."""
+    if how == "leave":
+        assert "no more lunch groups" in harness.command("leave", user=user, channel="C1").text
+    elif how == "pause":
+        harness.command("pause 2 weeks", user=user, channel="C1")
+    elif how == "left the channel":
+        harness.slack.remove_member("T1", "C1", user)
+        harness.event({"type": "member_left_channel", "user": user, "channel": "C1",
+                       "channel_type": "C", "team": "T1"})  # fmt: skip
+    else:  # deactivated: left the company
+        harness.slack.update_user("T1", user, deleted=True)
+        harness.event({"type": "user_change", "user": {"id": user, "team_id": "T1",
+                                                       "deleted": True}})  # fmt: skip
+
+
+def _partner_of(settings, round_id: int, user: str) -> str:
+    with session_scope(settings.database_url) as session:
+        for group in session.scalars(select(Group).where(Group.round_id == round_id)):
+            ids = [m.user_id for m in group.members]
+            if user in ids:
+                (partner,) = set(ids) - {user}
+                return partner
+    raise AssertionError(f"{user} is in no group")
+
+
+@pytest.mark.parametrize(
+    "how, busy",
+    [("leave", "conversations.open"), ("pause", "conversations.open"),
+     ("left the channel", "conversations.open"), ("deactivated", "conversations.open"),
+     ("leave", "chat.postMessage")],
+)  # fmt: skip
+def test_someone_who_stops_taking_part_before_their_intro_is_not_introduced(
+    harness, settings, program, how, busy
+):
+    # Slack too busy to open any group DM, or to post in the DMs it opened
+    if busy == "conversations.open":
+        for user in BERLIN:
+            harness.slack.refuse_dms("T1", user, error="service_unavailable")
+    else:
+        harness.slack.fail_next("chat.postMessage", error="service_unavailable", count=4)
+    first = run_round(settings, program)
+    assert (first.delivered, first.status) == (0, "delivering")
+    partner = _partner_of(settings, first.round_id, "U01")
+
+    _stops_taking_part(harness, how, "U01")
+    for user in BERLIN:
+        harness.slack.refuse_dms("T1", user, error="")
+    again = run_round(settings, program)
+
+    assert (again.round_id, again.status, again.failed) == (first.round_id, "delivered", 0)
+    assert again.delivered == again.groups == 3  # the other three pairs, as planned
+    introduced = [harness.slack.dm_members("T1", m.channel) for m in intros(harness.slack)]
+    assert len(introduced) == 3 and not any("U01" in people for people in introduced)
+    assert not any(partner in people for people in introduced)
+    # the partner hears why there is no lunch this round, and goes first next round
+    told = harness.slack.messages(harness.slack.conversation_id("T1", [partner]))
+    assert [m.text for m in told] == [round_messages.unmatched("C1", OTHERS_GONE)]
+    with session_scope(settings.database_url) as session:
+        held = {u.user_id for u in session.get(Round, first.round_id).unmatched}
+    assert held == {"UFAR", partner}
+    # the history keeps no meeting that never happened, and they are not grouped next week
+    with session_scope(settings.database_url) as session:
+        groups = [{m.user_id for m in g.members} for g in session.scalars(select(Group))]
+    assert not any("U01" in people for people in groups)
+    next_round = run_round(settings, program, utcnow() + dt.timedelta(days=7))
+    assert next_round.status == "delivered"
+    with session_scope(settings.database_url) as session:
+        grouped = {m.user_id for g in session.get(Round, next_round.round_id).groups
+                   for m in g.members}  # fmt: skip
+    assert partner in grouped and "U01" not in grouped
+
+
+def test_a_trio_that_loses_one_before_its_intro_is_introduced_as_a_pair(harness, settings):
+    for user in ["U1", "U2", "U3"]:
+        harness.slack.add_user("T1", user, tz="Europe/Berlin")
+        harness.slack.refuse_dms("T1", user, error="service_unavailable")
+    harness.slack.add_channel("T1", "C1", "lunch", members=["U1", "U2", "U3", "UBOT"])
+    with session_scope(settings.database_url) as session:
+        program = Program(team_id="T1", channel_id="C1")
+        session.add(program)
+        session.flush()
+        program_id = program.id
+    first = run_round(settings, program_id)
+    with session_scope(settings.database_url) as session:
+        (group,) = session.scalars(select(Group).where(Group.round_id == first.round_id))
+        organiser = group.organiser_id
+    # the organiser leaves: the two others get an intro of their own, naming one of them
+    _stops_taking_part(harness, "leave", organiser)
+    for user in ["U1", "U2", "U3"]:
+        harness.slack.refuse_dms("T1", user, error="")
+    again = run_round(settings, program_id)
+    assert (again.delivered, again.status) == (1, "delivered")
+    (intro,) = intros(harness.slack)
+    staying = sorted({"U1", "U2", "U3"} - {organiser})
+    assert harness.slack.dm_members("T1", intro.channel) == staying
+    assert f"<@{organiser}>" not in intro.text + str(intro.blocks)
+    with session_scope(settings.database_url) as session:
+        (group,) = session.scalars(select(Group).where(Group.round_id == first.round_id))
+        assert group.organiser_id in staying
+        assert sorted(m.user_id for m in group.members) == staying

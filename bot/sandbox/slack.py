@@ -845,6 +845,13 @@ class SlackDouble:
             team = self._team(team_id)
             return team.conversations.get(frozenset(user_ids) | {team.bot_user_id})
 
+    def dm_members(self, team_id: str, conversation: str) -> list[str]:
+        """The people (not the app) of an IM/MPIM that conversations.open returned."""
+        with self._lock:
+            team = self._team(team_id)
+            (users,) = [u for u, c in team.conversations.items() if c == conversation]
+            return sorted(users - {team.bot_user_id})
+
     def channel_members(self, team_id: str, channel_id: str) -> list[str]:
         with self._lock:
             return list(self._team(team_id).channels[channel_id].members)

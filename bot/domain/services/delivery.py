@@ -27,7 +27,7 @@ from sqlalchemy.orm import selectinload
 from bot.common import logs, metrics
 from bot.common.config import Settings
 from bot.common.privacy import describe_mix
-from bot.domain.services import lunches
+from bot.domain.services import lunches, participants
 from bot.domain.services.pacing import HISTORY_LIMITS, Pacer
 from bot.slack import round_messages
 from bot.slack.client import TOKEN_ERRORS, TRANSIENT_ERRORS, rate_limit_only_client
@@ -36,12 +36,14 @@ from bot.storage.models import Group, Member, Program, Round, UnmatchedMember, u
 
 log = logging.getLogger(__name__)
 
+# Why someone has no group after all (round_messages.unmatched): Slack would not introduce
+# it, or everyone else in it stopped taking part before it was introduced.
+GROUP_NOT_INTRODUCED = "Slack would not introduce your group, as someone in it can no longer be reached"
+OTHERS_GONE = "the others in your group stopped taking part before it was introduced"
 # A transient answer (bot.slack.client.TRANSIENT_ERRORS) is tried again at the next resume; any other
 # error code is final for that group (recorded, the round goes on).
 # Deliveries of one round (its first run and each resume, every few minutes): the last one
 # marks whatever Slack still refuses as failed, so the round closes and check-ins go out.
-# Why someone whose group Slack would not introduce has no group (round_messages.unmatched).
-GROUP_NOT_INTRODUCED = "Slack would not introduce your group, as someone in it can no longer be reached"
 DELIVERY_ATTEMPTS = 5
 POST_ATTEMPTS = 5
 WORKERS = 4
@@ -163,6 +165,8 @@ class Delivery:
             except (SlackApiError, URLError, OSError) as error:
                 status = getattr(getattr(error, "response", None), "status_code", None)
                 if isinstance(error, SlackApiError) and (status is None or status < 500):
+                    # Slack answered, so nothing was posted: a resume need not look for it
+                    self._set(group_id, delivery="opened")
                     raise
                 log.warning("intro for group %s: %s; checking before retrying", group_id, error)
                 time.sleep(min(30.0, 2.0**attempt))
@@ -291,6 +295,7 @@ def _undelivered(session, round_: Round, program: Program) -> list[GroupPlan]:
         .order_by(Group.position)
         .options(selectinload(Group.members))  # one query for all members, not one per group
     ).all()
+    groups = _without_the_gone(session, round_, program, groups)
     ids = {m.user_id for g in groups for m in g.members}
     members = {
         m.user_id: m
@@ -321,3 +326,38 @@ def _undelivered(session, round_: Round, program: Program) -> list[GroupPlan]:
             )
         )
     return plans
+
+
+def _without_the_gone(session, round_: Round, program: Program, groups: list[Group]) -> list[Group]:
+    """The groups less anyone who stopped taking part since the round was planned (Slack can
+    hold a delivery up for hours). A group whose intro may already be in its DM is left as it
+    is; one left with a single person is no group: that person is told, and goes first next
+    round, like anyone the engine could not place."""
+    open_ = [g for g in groups if g.delivery in ("pending", "opened")]
+    ids = {m.user_id for g in open_ for m in g.members}
+    gone = participants.gone_since_planning(session, program, round_.slot, ids)
+    if not gone:
+        return groups
+    kept = []
+    for group in groups:
+        staying = [m.user_id for m in group.members if m.user_id not in gone]
+        if group not in open_ or len(staying) == len(group.members):
+            kept.append(group)
+            continue
+        log.info("group %s: %d stopped taking part before the intro",
+                 group.id, len(group.members) - len(staying))  # fmt: skip
+        if len(staying) < 2:
+            rows = [{"round_id": round_.id, "user_id": u, "reason": OTHERS_GONE,
+                     "notified": False} for u in staying]  # fmt: skip
+            insert_missing(session, UnmatchedMember, rows, ["round_id", "user_id"])
+            session.delete(group)
+            continue
+        group.members = [m for m in group.members if m.user_id not in gone]
+        if group.organiser_id not in staying:
+            group.organiser_id = staying[0]
+        # a DM opened with them would show them the intro: the others get one of their own
+        group.conversation_id, group.delivery, group.offered = None, "pending", None
+        kept.append(group)
+    session.flush()
+    return kept
+

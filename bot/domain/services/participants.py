@@ -26,7 +26,14 @@ from bot.domain.services.pacing import Pacer
 from bot.domain.services.people import paused_on
 from bot.slack.client import UNKNOWN_PERSON
 from bot.storage.db import insert_missing
-from bot.storage.models import Member, Participation, Program, Workspace, utcnow
+from bot.storage.models import (
+    ChannelMember,
+    Member,
+    Participation,
+    Program,
+    Workspace,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -173,21 +180,69 @@ def build_roster(
     candidates = {u: users[u] for u in ids if u not in roster.excluded}
     members = upsert_members(session, program.team_id, candidates)
     for user_id in candidates:
-        member = members[user_id]
-        choice = choices.get(user_id)
-        day = local_date(slot, member.timezone or program.timezone)
-        if paused_on(member.paused_until, day) or (
-            choice is not None and paused_on(choice.paused_until, day)
-        ):
+        if _paused(members[user_id], choices.get(user_id), program, slot):
             roster.excluded[user_id] = "paused"
         else:
-            roster.members.append(member)
+            roster.members.append(members[user_id])
     if field_labels(session.get(Workspace, program.team_id)):
         # Mapped custom fields live only in users.profile.get; recently read ones are skipped.
         # The members are stored first: no write transaction stays open while Slack answers.
         session.commit()
         sync_profiles(client, session, program.team_id, roster.user_ids)
     return roster
+
+
+def _paused(member: Member, choice: Participation | None, program: Program, slot) -> bool:
+    day = local_date(slot, member.timezone or program.timezone)
+    return paused_on(member.paused_until, day) or (
+        choice is not None and paused_on(choice.paused_until, day)
+    )
+
+
+def gone_since_planning(
+    session: Session, program: Program, slot: dt.datetime, user_ids: Iterable[str]
+) -> set[str]:
+    """Who of these no longer takes part in the round at `slot`: they left the channel,
+    opted out, paused over its day, or became a guest, deactivated or outsider since the
+    round was planned. A delivery that Slack held up for hours must not introduce them,
+    having told them "no more lunch groups". Read from what the app keeps (the channel's
+    members as its events left them), as a delivery asks Slack nothing about people."""
+    ids = set(user_ids)
+    if not ids:
+        return set()
+    kinds = {
+        row.user_id: row.kind
+        for row in session.scalars(
+            select(ChannelMember).where(
+                ChannelMember.program_id == program.id, ChannelMember.user_id.in_(ids)
+            )
+        )
+    }
+    choices = {
+        p.user_id: p
+        for p in session.scalars(
+            select(Participation).where(
+                Participation.program_id == program.id, Participation.user_id.in_(ids)
+            )
+        )
+    }
+    members = {
+        m.user_id: m
+        for m in session.scalars(
+            select(Member).where(Member.team_id == program.team_id, Member.user_id.in_(ids))
+        )
+    }
+    gone = set()
+    for user_id in ids:
+        choice, member = choices.get(user_id), members.get(user_id)
+        if (
+            user_id not in kinds
+            or membership.left_out(kinds[user_id], program) is not None
+            or (choice is not None and choice.opted_out)
+            or (member is not None and _paused(member, choice, program, slot))
+        ):
+            gone.add(user_id)
+    return gone
 
 
 def read_members(
