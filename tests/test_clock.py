@@ -607,26 +607,6 @@ def test_a_clock_process_started_after_downtime_catches_up_once_inside_the_grace
 
 
 @pytest.mark.slow
-def test_the_clock_inside_serve_runs_due_rounds_in_the_background(settings, slack):
-    from bot.jobs.clock import start_background
-
-    slack_workspace(slack, ["CSERVE"])
-    slot = utcnow().replace(second=0, microsecond=0) - dt.timedelta(minutes=2)
-    program_id = weekly_program_due_at(settings, "CSERVE", slot)
-    scheduler = start_background(settings, seconds=1)
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and rounds_by_program(settings) != {
-            program_id: [(slot, "delivered")]
-        }:
-            time.sleep(0.1)
-    finally:
-        scheduler.shutdown(wait=True)
-    assert rounds_by_program(settings) == {program_id: [(slot, "delivered")]}
-    assert next_run_at(settings, program_id) == slot + dt.timedelta(weeks=1)
-
-
-@pytest.mark.slow
 @pytest.mark.postgres
 def test_three_clock_processes_on_postgresql_run_each_round_exactly_once(
     settings, slack, tmp_path

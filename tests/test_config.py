@@ -120,6 +120,21 @@ def test_serve_with_a_token_slack_refuses_says_so_in_one_line(slack, tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def test_serve_while_slack_fails_does_not_blame_the_token(slack, tmp_path):
+    slack.fail_next("auth.test", status=500, count=100)  # an outage: every answer a 500
+    env = app_env(
+        SLACK_BOT_TOKEN="xoxb-T1", SLACK_SIGNING_SECRET="s", SLACK_RATE_SCALE="1000",
+        SLACK_API_URL=slack.api_url, DATABASE_URL=f"sqlite:///{tmp_path / 'w.db'}",
+    )  # fmt: skip
+    result = run_cli("serve", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: Slack could not check SLACK_BOT_TOKEN (fatal_error): Slack may be having trouble "
+        "(status.slack.com); try again in a few minutes"
+    )
+    assert "Traceback" not in result.stderr
+
+
 @pytest.mark.parametrize(("host", "reason"), [("127.0.0.1", "Address already in use"),
                                              ("192.0.2.1", "Cannot assign requested address")])
 def test_serve_that_cannot_listen_says_so_in_one_line(tmp_path, host, reason):

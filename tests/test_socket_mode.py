@@ -5,18 +5,23 @@ HTTP, and moving to a new connection when Slack recycles the old one."""
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from urllib.parse import parse_qs, parse_qsl
 
 import pytest
 from conftest import AppProcess, app_env, run_cli, wait_for
 from sqlalchemy import select
 from test_meet_harness import make_program, populate
+from test_serve_starts import _make_due
 
 from bot.edge import home
 from bot.sandbox import signing
 from bot.slack import texts
 from bot.storage.db import session_scope
-from bot.storage.models import Program
+from bot.storage.models import Program, Round
 
 pytestmark = pytest.mark.slow
 
@@ -139,3 +144,120 @@ def test_a_refused_app_token_stops_serve_with_one_clear_line(slack, database_url
     assert "Traceback" not in result.stdout + result.stderr and "ERROR" not in result.stderr
     assert [call.error for call in slack.calls("apps.connections.open")] == ["invalid_auth"]
     assert slack.socket_connections() == []
+
+
+# -- stopping, and Slack refusing or failing ----------------------------------------------------
+
+AUTH_TEST = {
+    "ok": True, "url": "https://acme.slack.com/", "team": "Acme", "user": "worth_knowing",
+    "team_id": "T1", "user_id": "UBOT", "bot_id": "BT1", "is_enterprise_install": False,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_socket_mode_serve_stopped_mid_round_finishes_the_round_and_exits_cleanly(
+    slack, settings, tmp_path, stop_signal
+):
+    """With SQLite, Socket Mode `serve` runs the clock in its own process. Stopped as `docker
+    stop`/systemd (SIGTERM) or Ctrl-C (SIGINT) stop it, it must do what serve's clock child does
+    over HTTP (test_a_clock_stopped_mid_round_finishes_the_round_first): finish the round under
+    way, then exit without a traceback."""
+    populate(slack)
+    program_id = make_program(settings, "C1")
+    _make_due(settings, program_id)
+    slack.add_app_token(APP_TOKEN, team_id="T1")
+    slack.latency = 0.2  # each Slack call is slow, so the round is still going when stopped
+    env = app_env(
+        SLACK_BOT_TOKEN="xoxb-T1",
+        SLACK_APP_TOKEN=APP_TOKEN,
+        SLACK_API_URL=slack.api_url,
+        DATABASE_URL=settings.database_url,
+        SLACK_RATE_SCALE="1000",
+        CLOCK_TICK_SECONDS="1",
+    )
+    log_path = tmp_path / "serve.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "serve", "--with-clock"], env=env, cwd=tmp_path,
+            stdout=log, stderr=subprocess.STDOUT,
+            # as from a terminal: Ctrl-C raises KeyboardInterrupt (see conftest.interrupt_cli)
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 60
+            while b"starting the round" not in log_path.read_bytes():
+                assert time.monotonic() < deadline and process.poll() is None, log_path.read_text()
+                time.sleep(0.05)
+            process.send_signal(stop_signal)
+            process.wait(timeout=60)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    output = log_path.read_text()
+    assert "Traceback" not in output, output
+    expected = (0,) if stop_signal == signal.SIGTERM else (0, 130)
+    assert process.returncode in expected, f"exit code {process.returncode}\n{output}"
+    with session_scope(settings.database_url) as session:
+        assert session.scalar(select(Round.status)) == "delivered", output
+    assert slack.messages()  # the intros went out
+
+
+def test_an_app_token_revoked_while_connected_stops_serve_with_one_line(slack, socket_app):
+    """The app-level token is revoked (or Socket Mode turned off) while serve is connected:
+    Slack asks the app to move to a new connection, and apps.connections.open now refuses.
+    No retry can ever succeed until the operator sets a new token and restarts, so serve
+    should stop as it does at start-up (one line, exit code 2) so that its supervisor shows
+    it, not stay up deaf with a traceback in its log."""
+    slack.revoke_token(APP_TOKEN)
+    slack.socket_disconnect("link_disabled")
+    wait_for(lambda: [c.error for c in slack.calls("apps.connections.open")][-1:] == ["token_revoked"])
+    deadline = time.monotonic() + 30
+    while socket_app.process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    output = socket_app.output()
+    assert "Traceback" not in output, output
+    assert socket_app.process.poll() == 2, f"serve still running / exit code:\n{output}"
+    assert "error: Slack refused SLACK_APP_TOKEN (token_revoked)" in output
+
+
+def test_slack_failing_at_start_in_socket_mode_is_not_blamed_on_the_app_token(
+    slack, database_url, tmp_path
+):
+    """Slack answers apps.connections.open with HTTP 500 (an outage): the token is fine, yet
+    serve says "Slack refused SLACK_APP_TOKEN (fatal_error): create an app-level token…"."""
+    slack.add_app_token(APP_TOKEN, team_id="T1")
+    slack.fail_next("apps.connections.open", status=500, count=100)
+    env = app_env(
+        SLACK_BOT_TOKEN="xoxb-T1",
+        SLACK_APP_TOKEN=APP_TOKEN,
+        SLACK_API_URL=slack.api_url,
+        DATABASE_URL=database_url,
+        SLACK_RATE_SCALE="1000",  # the retries' backoff, shortened
+    )
+    result = run_cli("serve", "--no-clock", env=env, cwd=tmp_path, timeout=120)
+    assert result.returncode == 2, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.stderr
+    assert "refused SLACK_APP_TOKEN" not in errors[0] and "create an app-level token" not in errors[0]
+
+
+def test_slack_dropping_the_connection_at_start_in_socket_mode_is_one_line(
+    dropping_slack, database_url, tmp_path
+):
+    """auth.test answers, then Slack drops every apps.connections.open (a network outage, a
+    proxy): serve ends in a traceback (exit code 1) instead of the one line `cannot reach
+    Slack …` that the same outage at auth.test gives."""
+    dropping_slack.answers = [AUTH_TEST, AUTH_TEST]  # serve's token check, then Bolt's
+    env = app_env(
+        SLACK_BOT_TOKEN="xoxb-T1",
+        SLACK_APP_TOKEN=APP_TOKEN,
+        SLACK_API_URL=dropping_slack.api_url,
+        DATABASE_URL=database_url,
+        SLACK_RATE_SCALE="1000",
+    )
+    result = run_cli("serve", "--no-clock", env=env, cwd=tmp_path, timeout=120)
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "cannot reach Slack" in errors[0], result.stderr[-3000:]

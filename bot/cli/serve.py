@@ -4,7 +4,8 @@ gunicorn's master forks its workers, so it holds no thread, scheduler or databas
 connection: a lock held by one of them at the fork would stay held forever in the worker.
 Scheduled work therefore runs in a clock process of its own (`python -m bot clock`) that the
 master starts after its workers, restarts if it dies and stops when it stops; the clock
-also stops by itself if the master disappears without a word (SIGKILL).
+also stops by itself if the master disappears without a word (SIGKILL). Socket Mode keeps
+the same clock child, so both modes stop alike: the round under way is finished first.
 """
 
 from __future__ import annotations
@@ -13,19 +14,29 @@ import contextlib
 import logging
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.common import metrics
 from bot.common.config import ConfigError, Settings, web_concurrency
-from bot.slack.client import check_bot_token
+from bot.slack.client import (
+    REACH_SLACK,
+    TOKEN_ERRORS,
+    cannot_reach,
+    check_bot_token,
+    is_transient,
+    reason,
+    slack_down,
+    web_client,
+)
 from bot.storage.db import dispose_engines
 from bot.storage.models import utcnow
 
@@ -244,31 +255,102 @@ def _can_listen(host: str, port: int) -> None:
 
 
 def serve_socket_mode(settings: Settings, with_clock: bool) -> None:
+    """One connection to Slack until SIGTERM or Ctrl-C, or until Slack refuses the app token
+    for good. Stopping finishes what was under way, as the HTTP workers and the clock do: the
+    clock (the same supervised child as over HTTP) its round, the pools their requests."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    from bot.edge.app import build_app
-    from bot.jobs.clock import start_background
+    from bot.edge.app import LISTENER_THREADS, WORK_THREADS, Pool, build_app
 
-    app = build_app(settings)
-    url = _socket_mode_url(app.client, settings.app_token or "")
-    if with_clock:
-        start_background(settings)
+    listeners = Pool(max_workers=LISTENER_THREADS, thread_name_prefix="listener")
+    work = Pool(max_workers=WORK_THREADS, thread_name_prefix="work")
+    app = build_app(settings, listener_executor=listeners, work_executor=work)
+    app_token = settings.app_token or ""
+    url = _socket_mode_url(settings, app_token)
+    with metrics_directory(settings):
+        clock = ClockChild() if with_clock else None
+        stop = _Stop()
+        handler = SocketModeHandler(app, app_token)
+        handler.client.wss_uri = url  # the first connection; the client asks for later ones
+        handler.client.issue_new_wss_url = _refused_ends(handler.client.issue_new_wss_url, stop)
+        signal.signal(signal.SIGTERM, lambda signum, _frame: stop.now(f"signal {signum}"))
+        signal.signal(signal.SIGINT, lambda signum, _frame: stop.now(f"signal {signum}"))
+        log.info("connecting to Slack in Socket Mode")
+        handler.connect()
+        while not stop.wait(1):
+            if clock is not None:
+                clock.keep_running()
+        # later signals change nothing (one while the interpreter exits would kill it)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        log.info("stopping (%s): finishing the work under way", stop.reason)
+        if clock is not None:
+            clock.stop()  # it finishes its round while the pools finish their requests
+        handler.close()  # nothing new arrives
+        listeners.shutdown(wait=True)  # before the work pool: a listener may hand it work
+        work.shutdown(wait=True)
+        if clock is not None:
+            clock.wait()
+        log.info("stopped")
+        if stop.refused:
+            raise ConfigError(_refused_app_token(stop.refused))
 
-    handler = SocketModeHandler(app, settings.app_token)
-    handler.client.wss_uri = url  # the first connection; the client asks for later ones itself
-    log.info("connecting to Slack in Socket Mode")
-    handler.start()
+
+class _Stop(threading.Event):
+    """Why serve stops: the first reason wins (Ctrl-C also reaches the clock, which stops by
+    itself, and a supervisor may send SIGTERM after it)."""
+
+    reason = ""
+    refused = ""  # Slack's code, when it refused the app token while connected
+
+    def now(self, reason: str, refused: str = "") -> None:
+        if not self.is_set():
+            self.reason, self.refused = reason, refused
+            self.set()
 
 
-def _socket_mode_url(client: WebClient, app_token: str) -> str:
-    """The first WebSocket URL, asked for here so that a token Slack refuses is one clear line
-    instead of the handler's logged error and traceback."""
+def _refused_ends(issue_new_wss_url, stop: _Stop):
+    """Slack refusing the app token when the client asks for a new connection (the token was
+    revoked, Socket Mode turned off) stops serve with one line: the client itself would log a
+    traceback and try again every ten seconds for ever, up but deaf."""
+
+    def asking() -> str:
+        try:
+            return issue_new_wss_url()
+        except SlackApiError as error:
+            code = reason(error)
+            if code in TOKEN_ERRORS or code in APP_TOKEN_ERRORS:
+                stop.now(f"Slack refused SLACK_APP_TOKEN ({code})", refused=code)
+                # ends the client's thread that asked, quietly: the client logs a traceback
+                # for any Exception, and a thread ending in SystemExit (exactly) prints nothing
+                raise SystemExit from None
+            raise
+
+    return asking
+
+
+# What apps.connections.open answers when the app-level token can no longer connect, besides
+# the token errors every method shares.
+APP_TOKEN_ERRORS = frozenset({"not_allowed_token_type", "invalid_token_type"})
+
+
+def _socket_mode_url(settings: Settings, app_token: str) -> str:
+    """The first WebSocket URL, asked for here so that a token Slack refuses, or Slack out of
+    reach, is one clear line instead of the handler's logged error and traceback."""
+    client = web_client(settings, quick=True)  # someone waits: a few retries, not minutes
     try:
         return client.apps_connections_open(app_token=app_token)["url"]
     except SlackApiError as error:
-        raise ConfigError(
-            f"Slack refused SLACK_APP_TOKEN ({error.response.get('error', 'error')}): create an "
-            "app-level token with connections:write under Basic Information > App-Level Tokens, "
-            "and turn on Socket Mode"
-        ) from None
+        if is_transient(error):
+            raise ConfigError(slack_down(error, "open a Socket Mode connection")) from None
+        raise ConfigError(_refused_app_token(reason(error))) from None
+    except OSError as error:
+        raise ConfigError(f"{cannot_reach(settings, error)}: {REACH_SLACK}") from None
+
+
+def _refused_app_token(code: str) -> str:
+    return (
+        f"Slack refused SLACK_APP_TOKEN ({code}): create an app-level token with "
+        "connections:write under Basic Information > App-Level Tokens, and turn on Socket Mode"
+    )
 

@@ -55,7 +55,7 @@ class Deps:
         self.work.submit(guarded(func), *args, **kwargs)
 
 
-class _Pool(ThreadPoolExecutor):
+class Pool(ThreadPoolExecutor):
     """A thread pool whose tasks log with the ids (workspace) of the request that gave them."""
 
     def submit(self, fn, /, *args, **kwargs):
@@ -71,10 +71,10 @@ def build_app(
     """Make the app; a token Slack refuses becomes a ConfigError the CLI can print."""
     settings.require_slack()
     verify = not settings.socket_mode
-    executor = listener_executor or _Pool(
+    executor = listener_executor or Pool(
         max_workers=LISTENER_THREADS, thread_name_prefix="listener"
     )
-    work = work_executor or _Pool(max_workers=WORK_THREADS, thread_name_prefix="work")
+    work = work_executor or Pool(max_workers=WORK_THREADS, thread_name_prefix="work")
     try:
         if settings.oauth:
             store = installation_store(settings)

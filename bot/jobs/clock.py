@@ -437,20 +437,6 @@ def _schedule(scheduler: BaseScheduler, clock: Clock, tick_seconds: int) -> None
         )
 
 
-def start_background(
-    settings: Settings, seconds: int | None = None, grace: float | None = None
-) -> BackgroundScheduler:
-    """The clock inside `serve` in Socket Mode (one process that never forks; over HTTP
-    gunicorn forks, and serve starts `python -m bot clock` as its child instead)."""
-    seconds = tick_seconds(seconds)  # as given, else CLOCK_TICK_SECONDS, else 30
-    clock = Clock(settings, grace=dt.timedelta(hours=grace_hours(grace)))
-    scheduler = BackgroundScheduler(timezone="UTC", daemon=True)
-    _schedule(scheduler, clock, seconds)
-    scheduler.start()
-    log.info("clock running inside serve: checking every %s s", seconds)
-    return scheduler
-
-
 def run_clock(
     settings: Settings,
     tick_seconds: int = TICK_SECONDS,

@@ -145,6 +145,8 @@ def check_bot_token(settings: Settings) -> dict:
     try:
         return client.auth_test().data
     except SlackApiError as error:
+        if is_transient(error):
+            raise ConfigError(slack_down(error, "check SLACK_BOT_TOKEN")) from None
         raise ConfigError(refused_token(reason(error))) from None
     except OSError as error:
         raise ConfigError(f"{cannot_reach(settings, error)}: {REACH_SLACK}") from None
@@ -167,6 +169,31 @@ def slack_answered(error: SlackApiError) -> str:
     method = response.api_url.rsplit("/", 1)[-1] if response is not None else "a call"
     code = response.get("error") if response is not None else None
     return f"Slack answered {method} with {code or 'an error'}"
+
+
+def error_code(error: Exception) -> str:
+    """Slack's error code for a failed call; our own name for a timeout or lost connection."""
+    if isinstance(error, SlackApiError):
+        status = getattr(error.response, "status_code", 200)
+        data = getattr(error.response, "data", error.response)
+        code = data.get("error") if isinstance(data, dict) else None
+        return str(code or (f"http_{status}" if status != 200 else "unknown_error"))
+    reason = getattr(error, "reason", error)
+    return "timeout" if isinstance(reason, TimeoutError) else "connection_error"
+
+
+def is_transient(error: Exception) -> bool:
+    """Whether Slack said "not now" (or said nothing), rather than "never"."""
+    if not isinstance(error, SlackApiError):
+        return True  # a timeout or a dropped connection, after the client's own retries
+    status = getattr(error.response, "status_code", 200)
+    return status == 429 or status >= 500 or error_code(error) in TRANSIENT_ERRORS
+
+
+def slack_down(error: SlackApiError, doing: str) -> str:
+    """One line for a person when Slack itself failed at start-up: not their token's fault."""
+    return (f"Slack could not {doing} ({error_code(error)}): Slack may be having trouble "
+            "(status.slack.com); try again in a few minutes")  # fmt: skip
 
 
 def reason(error: Exception) -> str:

@@ -30,7 +30,7 @@ from bot.common.privacy import describe_mix
 from bot.domain.services import lunches, participants
 from bot.domain.services.pacing import HISTORY_LIMITS, Pacer
 from bot.slack import round_messages
-from bot.slack.client import TOKEN_ERRORS, TRANSIENT_ERRORS, rate_limit_only_client
+from bot.slack.client import TOKEN_ERRORS, error_code, is_transient, rate_limit_only_client
 from bot.storage.db import insert_missing, session_scope
 from bot.storage.models import Group, Member, Program, Round, UnmatchedMember, utcnow
 
@@ -59,24 +59,6 @@ class DeliveryStopped(Exception):
 class DeliveryResult:
     delivered: int
     failed: int
-
-
-def error_code(error: Exception) -> str:
-    """Slack's error code for a failed call; our own name for a timeout or lost connection."""
-    if isinstance(error, SlackApiError):
-        status = getattr(error.response, "status_code", 200)
-        data = getattr(error.response, "data", error.response)
-        code = data.get("error") if isinstance(data, dict) else None
-        return str(code or (f"http_{status}" if status != 200 else "unknown_error"))
-    reason = getattr(error, "reason", error)
-    return "timeout" if isinstance(reason, TimeoutError) else "connection_error"
-
-
-def is_transient(error: Exception) -> bool:
-    if not isinstance(error, SlackApiError):
-        return True  # a timeout or a dropped connection, after the client's own retries
-    status = getattr(error.response, "status_code", 200)
-    return status == 429 or status >= 500 or error_code(error) in TRANSIENT_ERRORS
 
 
 class Delivery:
