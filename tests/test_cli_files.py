@@ -79,6 +79,23 @@ def test_a_nul_deep_in_an_hr_file_names_line_and_field_and_imports_nothing(
     assert stored(migrated_url) == {}
 
 
+def test_an_excel_file_with_empty_columns_after_the_data_imports(env, migrated_url, tmp_path):
+    """Excel saves ",," on every line once a cell right of the data was touched: nothing there
+    to import or to lose, so it is no reason to refuse the file."""
+    (tmp_path / "hr.csv").write_bytes(b"email,level,,\r\nu1@acme.test,7,,\r\nu2@acme.test,3,,\r\n")
+    result = run_cli("levels", "import", "hr.csv", env=env, cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert "  matched         2" in result.stdout and "ignored" not in result.stdout
+    assert stored(migrated_url) == {"U1": (7, None), "U2": (3, None)}
+    (tmp_path / "hr.csv").write_text("email,level,,\nu1@acme.test,2,,\nu2@acme.test,5,,oops\n")
+    line = one_line(run_cli("levels", "import", "hr.csv", env=env, cwd=tmp_path))
+    assert line == (
+        "error: hr.csv line 3: has a value in column 4, which has no name in the header: "
+        "name the column, or empty it"
+    )
+    assert stored(migrated_url) == {"U1": (7, None), "U2": (3, None)}  # nothing half-imported
+
+
 @pytest.mark.parametrize(
     ("history", "message"),
     [

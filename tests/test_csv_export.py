@@ -9,7 +9,7 @@ import io
 import pytest
 from conftest import app_env, run_cli
 
-from bot.common.csvfile import safe_cell
+from bot.common.csvfile import read_table, safe_cell, write_csv
 from bot.domain.levels.sources import set_value
 from bot.storage.db import session_scope
 from bot.storage.models import Program, Workspace
@@ -77,10 +77,48 @@ def test_stats_export_goes_through_the_same_guard(env, migrated_url, tmp_path):
         ("@here", "'@here"),
         ("\tx", "'\tx"),
         ("\rx", "'\rx"),
+        ("'=1", "''=1"),  # the reader takes one quote away: this one is the value's own
+        ("''-x", "'''-x"),
+        ("'x", "'x"),
     ],
 )
 def test_a_cell_is_neutralised_only_when_it_would_start_a_formula(value, cell):
     assert safe_cell(value) == cell
+
+
+@pytest.mark.parametrize(
+    ("cell", "value"),
+    [
+        ("'-Ops", "-Ops"),
+        ("'=1+1", "=1+1"),
+        ("'@here", "@here"),
+        ("'+", "+"),
+        ('"\'\tx"', "\tx"),
+        ("''=1", "'=1"),  # one quote, the writer's, and no more
+        ("'''=1", "''=1"),
+        ("'Ops", "'Ops"),  # not before a formula: not the writer's
+        ("'", "'"),
+        ("O'Brien", "O'Brien"),
+    ],
+)
+def test_the_reader_takes_back_only_the_quote_the_writer_adds(cell, value):
+    """An export imported back is what was exported, not the export's quote: the quote is
+    there for spreadsheets (which read it so too), not part of the department."""
+    _, _, records = read_table("x.csv", f"user_id,department\nU1,{cell}\n".encode())
+    assert records[0].cells["department"] == value
+
+
+def test_every_formula_the_writer_neutralises_reads_back_as_it_was():
+    # what a department can be (one line: no tab or CR), and text that starts with the quote
+    departments = {
+        **{user: FORMULAS[user] for user in ("U1", "U2", "U3", "U4")},
+        "U7": "'=1+1", "U8": "''-Ops", "U9": "'Ops",
+    }  # fmt: skip
+    out = io.StringIO()
+    write_csv(out, ("user_id", "department"), departments.items())
+    assert "U7,''=1+1\n" in out.getvalue()  # a spreadsheet shows '=1+1, as stored
+    _, _, records = read_table("x.csv", out.getvalue().encode())
+    assert {r.cells["user_id"]: r.cells["department"] for r in records} == departments
 
 
 def test_the_title_table_printed_as_csv_goes_through_the_same_guard(env, migrated_url, tmp_path):

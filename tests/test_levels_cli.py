@@ -81,8 +81,9 @@ def test_import_with_bad_rows_lists_them_and_exits_1(env, capsys, tmp_path):
     code, out, _ = levels(capsys, "import", name, "--team", "T1")
     assert code == 1
     assert '    hr.csv line 2, column "level": "abc" is not a whole number from 1 to 9' in out
-    code, out, _ = levels(capsys, "import", name, "--strict")
-    assert code == 2 and "--strict: nothing was changed" in out
+    code, out, err = levels(capsys, "import", name, "--strict")
+    assert code == 2 and "bad rows        1" in out and "nothing was changed" not in out
+    assert err == "error: hr.csv: --strict: nothing was changed because of the rows above\n"
     code, out, _ = levels(capsys, "import", name, "--dry-run")
     assert code == 1 and (
         'dry run: nothing was changed ("updated" counts what an import would change)' in out
@@ -102,6 +103,159 @@ def test_a_bad_file_is_one_line_on_stderr_with_exit_code_2(env, capsys, tmp_path
     assert (code, err) == (2, "error: missing.csv: no such file\n")
 
 
+NOTHING_APPLIED = (
+    "error: hr.csv: no row could be applied (see the rows above): nothing was changed\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("rows", "listed"),
+    [
+        ("ada@acme.test,L5\nbob@acme.test,5.0\n", "  unknown         0\n"),  # HR's own spelling
+        ("left@acme.test,5\n", '    hr.csv line 2, column "email": no Slack user with email'),
+    ],
+)
+def test_an_import_that_applies_no_row_exits_2_and_says_nothing_changed(
+    env, capsys, tmp_path, rows, listed
+):
+    """--help promises 2 for "nothing applied"; it was 1, with "every other row was applied"
+    when there was no other row."""
+    code, out, err = levels(capsys, "import", write(tmp_path, "email,level\n" + rows))
+    assert (code, err) == (2, NOTHING_APPLIED)
+    assert "  matched         0\n" in out and listed in out
+    assert "applied" not in out.splitlines()[-1]  # the rows are the last lines, no verdict
+    assert _level_and_department(env, "U1") is None and _level_and_department(env, "U2") is None
+    code, out, err = levels(capsys, "import", write(tmp_path, "email,level\n" + rows), "--dry-run")
+    assert (code, err) == (1, "")  # a dry run changes nothing anyway: its problems are 1
+    assert out.endswith('dry run: nothing was changed ("updated" counts what an import would change)\n')
+
+
+class Terminal(io.StringIO):
+    """stderr as a person watching it: progress is shown."""
+
+    def isatty(self):
+        return True
+
+
+def test_reading_the_workspaces_members_shows_progress_on_a_terminal(
+    env, capsys, tmp_path, slack, monkeypatch
+):
+    """users.list gives 20 pages a minute: 8,000 people are minutes of a silent terminal."""
+    for i in range(16):
+        slack.add_user("T1", f"UP{i:03d}", email=f"p{i}@acme.test")
+    slack.max_page_size = 5
+    pages_read = []
+
+    class Watched(Terminal):
+        def write(self, text):
+            pages_read.append(len(slack.calls("users.list")))
+            return super().write(text)
+
+    terminal = Watched()
+    monkeypatch.setattr("sys.stderr", terminal)
+    code, out, _ = levels(capsys, "import", write(tmp_path, "email,level\nada@acme.test,5\n"))
+    assert code == 0 and "  matched         1" in out
+    pages = len(slack.calls("users.list"))
+    assert pages >= 4 and any(0 < n < pages for n in pages_read)  # while the walk goes on
+    counts = terminal.getvalue().split("\n")[0].split("\r")[1:]
+    assert counts[0] == "reading the workspace's members: 5"
+    assert counts[-1].startswith("reading the workspace's members: ") and len(counts) == pages
+    assert terminal.getvalue().endswith("\n\rimporting 1/1\n")  # a line of its own
+    terminal.truncate(0)
+    terminal.seek(0)
+    code, out, _ = levels(capsys, "sync", "--all")
+    assert code == 0 and out.startswith("read ")
+    assert terminal.getvalue().startswith("\rreading the workspace's members: 5\r")
+    assert f"\n\rprofiles 1/{out.split()[1]}" in terminal.getvalue()
+
+
+def test_an_error_while_the_members_are_read_is_said_on_a_line_of_its_own(
+    env, capsys, tmp_path, slack, monkeypatch
+):
+    for i in range(6):
+        slack.add_user("T1", f"UP{i:03d}", email=f"p{i}@acme.test")
+    slack.max_page_size = 2
+
+    class Watched(Terminal):
+        def write(self, text):
+            if text.endswith("members: 2"):  # the first page is read: Slack refuses the next
+                slack.fail_next("users.list", error="invalid_cursor")
+            return super().write(text)
+
+    terminal = Watched()
+    monkeypatch.setattr("sys.stderr", terminal)
+    code, out, _ = levels(capsys, "import", write(tmp_path, "email,level\nada@acme.test,5\n"))
+    assert (code, out) == (1, "")
+    assert terminal.getvalue().startswith("\rreading the workspace's members: 2\nerror: ")
+    assert terminal.getvalue().count("\n") == 2 and "invalid_cursor" in terminal.getvalue()
+    assert _level_and_department(env, "U1") is None
+
+
+def _stored(env, user_id):
+    with session_scope(env["DATABASE_URL"]) as session:
+        member = session.scalar(select(Member).where(Member.user_id == user_id))
+        return member and (member.level, member.department, dict(member.sources or {}))
+
+
+def _export_to(capsys, tmp_path, name="export.csv"):
+    code, exported, _ = levels(capsys, "export", "--csv")
+    assert code == 0
+    (tmp_path / name).write_text(exported, encoding="utf-8")
+    return exported
+
+
+def test_an_exported_department_that_looks_like_a_formula_imports_back_as_it_was(
+    env, capsys, tmp_path
+):
+    """The export writes -Ops as '-Ops for spreadsheets; importing it stored the quote."""
+    code, _, _ = levels(capsys, "import", write(tmp_path, "user_id,department\nU2,-Ops\nU1,@HQ\n"))
+    assert code == 0 and _stored(env, "U2")[1] == "-Ops"
+    exported = _export_to(capsys, tmp_path)
+    assert "T1,U1,,,'@HQ,import," in exported and "T1,U2,,,'-Ops,import," in exported
+    code, out, err = levels(capsys, "import", "export.csv")
+    assert (code, err) == (0, "") and "  unchanged       2" in out
+    assert (_stored(env, "U1")[1], _stored(env, "U2")[1]) == ("@HQ", "-Ops")
+
+
+def test_reimporting_an_export_keeps_guesses_as_guesses_and_says_so(env, capsys, tmp_path):
+    """U1's level is their job title's guess, U2's their profile field's: re-importing the
+    export made both "HR import", and later title or profile changes were then outranked."""
+    assert levels(capsys, "map", "--level-field", "Grade")[0] == 0
+    assert levels(capsys, "sync", "--all")[0] == 0
+    code, _, _ = levels(capsys, "import", write(tmp_path, "user_id,department\nU1,Eng\n"))
+    assert code == 0
+    assert _stored(env, "U1") == (8, "Eng", {"level": "title", "department": "import"})
+    assert _stored(env, "U2") == (4, None, {"level": "profile"})
+    exported = _export_to(capsys, tmp_path)
+    assert "T1,U1,8,title,Eng,import," in exported and "T1,U2,4,profile,,," in exported
+    code, out, err = levels(capsys, "import", "export.csv")
+    assert (code, err) == (0, "")
+    assert "ignored columns: team_id\n" in out  # the _source columns are read, not ignored
+    assert (
+        "  kept            2  values left as they are, not made HR data: their _source column "
+        "says a job title or profile field guessed them, or an admin or the person set them"
+    ) in out
+    assert _stored(env, "U1") == (8, "Eng", {"level": "title", "department": "import"})
+    assert _stored(env, "U2") == (4, None, {"level": "profile"})
+    # what the import gave is imported again: HR edits the export's department
+    (tmp_path / "export.csv").write_text(exported.replace(",Eng,import,", ",Ops,import,"))
+    code, out, _ = levels(capsys, "import", "export.csv")
+    assert code == 0 and "  updated         1" in out and _stored(env, "U1")[1] == "Ops"
+    # a source the export never writes is a bad row, not a guess at what it meant
+    (tmp_path / "export.csv").write_text(exported.replace(",Eng,import,", ",Eng,HR,"))
+    code, out, _ = levels(capsys, "import", "export.csv")
+    assert code == 1 and (
+        '    export.csv line 2, column "department_source": "hr" is not a source: one of admin, '
+        "import, profile, self, title, or empty for HR data"
+    ) in out
+    assert _stored(env, "U1")[1] == "Ops"
+
+
+def test_a_file_without_source_columns_says_nothing_of_kept_values(env, capsys, tmp_path):
+    code, out, _ = levels(capsys, "import", write(tmp_path, "user_id,level\nU1,3\n"))
+    assert code == 0 and "kept" not in out and _stored(env, "U1")[2] == {"level": "import"}
+
+
 def _level_and_department(env, user_id):
     with session_scope(env["DATABASE_URL"]) as session:
         row = session.execute(
@@ -115,7 +269,7 @@ def test_a_row_with_fewer_cells_than_the_header_is_a_bad_row_not_a_removal(env, 
     assert code == 0 and _level_and_department(env, "U2") == (5, "Sales")
     name = write(tmp_path, "user_id,level,department\nU2\nU1,4\n")
     code, out, err = levels(capsys, "import", name)
-    assert (code, err) == (1, "")
+    assert (code, err) == (2, NOTHING_APPLIED)
     assert "  matched         0" in out and "  bad rows        2" in out
     assert (
         "    hr.csv line 2: has 2 fewer cell(s) than the header has columns (level, department "

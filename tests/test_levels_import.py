@@ -199,9 +199,20 @@ def test_header_aliases_semicolons_and_a_byte_order_mark(migrated_url, client, t
     [
         ("", "utf-8", "people.csv: is empty: expected a header row"),
         ("\n\n  \n", "utf-8", "people.csv: is empty"),
-        ("name,level\nAda,4\n", "utf-8", 'people.csv: has no "user_id" or "email" column'),
-        ("email,name\nada@acme.test,Ada\n", "utf-8", 'people.csv: has no "level", "department"'),
-        ("email,level,mail\nx,1,y\n", "utf-8", 'people.csv, column "mail": names the same column'),
+        ("name,level\nAda,4\n", "utf-8", 'people.csv line 1: has no "user_id" or "email" column'),
+        ("email,name\nada@acme.test,Ada\n", "utf-8", 'people.csv line 1: has no "level", "depart'),
+        ("email,level,mail\nx,1,y\n", "utf-8", 'people.csv line 1, column "mail": names the same'),
+        # comment lines before the header: the header's own line is named
+        ("# HR\n\n# 2024\nemail,level,grade\nx,1,2\n", "utf-8",
+         'people.csv line 4, column "grade": names the same column as "level"; keep one'),
+        ("# HR\nname,level\nAda,4\n", "utf-8", 'people.csv line 2: has no "user_id" or "email"'),
+        ("# HR\nemail,name\nada@acme.test,Ada\n", "utf-8", 'people.csv line 2: has no "level"'),
+        # an unnamed column between named ones, or one that holds a value, is still refused
+        ("email,,level\nada@acme.test,,4\n", "utf-8",
+         "people.csv line 1: column 2 of the header has no name"),
+        ("email,level,,\nada@acme.test,4,,\nbob@acme.test,5,,HR\n", "utf-8",
+         "people.csv line 3: has a value in column 4, which has no name in the header: name the "
+         "column, or empty it"),
         ("email,level,level\nx,1,2\n", "utf-8", 'people.csv line 1, column "level": appears twice'),
         ("email,level\nada@acme.test,4\n", "utf-16", "people.csv: is UTF-16 encoded, not UTF-8"),
         (
@@ -257,3 +268,11 @@ def test_progress_is_reported_for_long_imports(migrated_url, client, tmp_path):
         progress=lambda done, total: seen.append((done, total)),
     )
     assert seen == [(3, 3)]
+
+
+def test_the_walk_of_the_members_reports_each_page(migrated_url, client, slack, tmp_path):
+    """users.list gives 20 pages a minute: the caller can show the walk as it goes."""
+    seen = []
+    run(migrated_url, client, write(tmp_path, GOOD), reading=lambda *page: seen.append(page))
+    assert len(seen) == len(slack.calls("users.list")) == 3
+    assert seen == [(3, False), (6, False), (seen[-1][0], True)] and seen[-1][0] > 6

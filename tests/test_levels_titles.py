@@ -192,7 +192,8 @@ def test_the_shipped_file_reads_as_rules_with_notes_and_comments():
     [
         (b"pattern,level\nintern,one\n", 'x.csv line 2, column "level": "one" is not a whole'),
         (b"pattern,level\n-,3\n", 'x.csv line 2, column "pattern": "-" has no letters'),
-        (b"pattern\nintern\n", 'x.csv: has no "level" column'),
+        (b"pattern\nintern\n", 'x.csv line 1: has no "level" column'),
+        (b"# our titles\npattern\nintern\n", 'x.csv line 2: has no "level" column'),
         (b"pattern,level\n# only a comment\n", "x.csv: has no rules"),
         (b"", "x.csv: is empty"),
     ],

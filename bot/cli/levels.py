@@ -64,15 +64,43 @@ def _team(args, settings: Settings) -> str:
     return team_for_command(settings, args.team)
 
 
+class _Line:
+    """The progress line on stderr: whether it waits for its end, so that an error is said on
+    a line of its own."""
+
+    open = False
+
+    @classmethod
+    def say(cls, text: str, last: bool) -> None:
+        print(f"\r{text}", end="\n" if last else "", file=sys.stderr, flush=True)
+        cls.open = not last
+
+    @classmethod
+    def end(cls) -> None:
+        if cls.open:
+            print(file=sys.stderr, flush=True)
+            cls.open = False
+
+
 def _progress(label: str) -> Callable[[int, int], None] | None:
     """Progress on stderr, only when a person is watching it."""
-    stream = sys.stderr
-    if not stream.isatty():
+    if not sys.stderr.isatty():
         return None
 
     def report(done: int, total: int) -> None:
-        end = "\n" if done >= total else ""
-        print(f"\r{label} {done}/{total}", end=end, file=stream, flush=True)
+        _Line.say(f"{label} {done}/{total}", done >= total)
+
+    return report
+
+
+def _reading() -> Callable[[int, bool], None] | None:
+    """The walk of the workspace's members on stderr, only when a person is watching it:
+    users.list gives some 4,000 people a minute, so a large workspace takes minutes."""
+    if not sys.stderr.isatty():
+        return None
+
+    def report(people: int, last: bool) -> None:
+        _Line.say(f"reading the workspace's members: {people:,}", last)
 
     return report
 
@@ -82,7 +110,11 @@ def _guarded(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Na
 
     def run(args: argparse.Namespace) -> int:
         try:
-            return func(args)
+            try:
+                return func(args)
+            except Exception:
+                _Line.end()  # the error's line does not follow a count on the same line
+                raise
         except (InputError, InvalidValue, UnknownField, ConfigError) as error:
             print(f"error: {error}", file=sys.stderr)
             return EXIT_USAGE
@@ -126,13 +158,16 @@ def cmd_import(args) -> int:
                 dry_run=args.dry_run,
                 strict=args.strict,
                 progress=_progress("importing"),
+                reading=_reading(),
             )
     except KeyboardInterrupt:  # before the commit, which saves the whole file at once
+        _Line.open = False  # the message starts on a line of its own
         print(f"\ninterrupted: nothing from {args.file} was saved (an import is saved whole "
               "or not at all); run it again to import it", file=sys.stderr)  # fmt: skip
         return 128 + signal.SIGINT
-    print(report.summary())
-    if report.problems and not report.applied and not report.dry_run:
+    print(report.summary(verdict=not report.refused))
+    if report.refused:  # every row unusable, or --strict: one line, as for a bad file
+        print(f"error: {report.file}: {report.verdict}", file=sys.stderr)
         return EXIT_USAGE
     return EXIT_PARTIAL if report.problems else 0
 
@@ -255,7 +290,7 @@ def cmd_sync(args) -> int:
     with session_scope(settings.database_url) as session:
         user_ids = list(session.scalars(select(Member.user_id).where(Member.team_id == team_id)))
         if args.all:
-            people = walk_users(client, team_id).by_id.values()
+            people = walk_users(client, team_id, progress=_reading()).by_id.values()
             user_ids += [user.id for user in people if not (user.is_bot or user.deleted)]
         report = sync_profiles(
             client, session, team_id, user_ids, max_age=None, progress=_progress("profiles")
@@ -296,6 +331,8 @@ def add_parser(subparsers) -> None:
         help="import levels, departments and locations from an HR CSV file",
         description="Header row, then one person a row: a user_id or email column, then any of "
         "level (1-9), department, location. An empty cell removes what an earlier import said. "
+        "A `levels export --csv` file imports back: only values whose *_source is import are "
+        "taken, others are kept as they are. "
         "Exit code 0: all rows applied; 1: some rows skipped (listed); 2: nothing applied.",
     )
     imp.add_argument("file", metavar="FILE.csv", help="UTF-8 CSV file")

@@ -177,9 +177,11 @@ def _delimiter(header: str) -> str:
     return best if counts[best] and counts[","] == 0 else ","
 
 
-def read_table(path: str | Path, data: bytes | None = None) -> tuple[list[str], list[Record]]:
-    """Header (column keys) and non-blank rows of a CSV file, with physical line numbers
-    (see :func:`parse_table`)."""
+def read_table(
+    path: str | Path, data: bytes | None = None
+) -> tuple[list[str], int, list[Record]]:
+    """Header (column keys), its line number (comments may come before it) and the non-blank
+    rows of a CSV file, with physical line numbers (see :func:`parse_table`)."""
     name = str(path)
     if data is None:
         data = read_capped(path)
@@ -187,8 +189,10 @@ def read_table(path: str | Path, data: bytes | None = None) -> tuple[list[str], 
         raise InputError(
             name, None, None, f"is larger than {_megabytes(MAX_TABLE_BYTES)}: split it up"
         )
-    header, _, records = parse_table(name, decode(name, data).splitlines(keepends=True))
-    return header, list(records)
+    header, header_line, records = parse_table(
+        name, decode(name, data).splitlines(keepends=True)
+    )
+    return header, header_line, list(records)
 
 
 class _Lines:
@@ -237,6 +241,12 @@ def parse_table(file: str, lines: Iterable[str]) -> tuple[list[str], int, Iterat
     except csv.Error as error:
         raise InputError(file, source.number, None, f"is not valid CSV ({error})") from None
     header = [column_key(c) for c in raw_header]
+    # Excel saves ",," after the data once a cell right of it was touched: unnamed columns at
+    # the end are dropped here, and refused by _records in a row that has a value in one.
+    named = len(header)
+    while named > 1 and not header[named - 1]:
+        named -= 1
+    header, unnamed = header[:named], len(header) - named
     source.header = header
     for i, key in enumerate(header):
         if not key:
@@ -245,21 +255,31 @@ def parse_table(file: str, lines: Iterable[str]) -> tuple[list[str], int, Iterat
             raise InputError(
                 file, header_line, raw_header[i].strip(), "appears twice in the header"
             )
-    return header, header_line, _records(file, header, reader, source)
+    return header, header_line, _records(file, header, unnamed, reader, source)
 
 
 def _records(
-    file: str, header: list[str], reader: Iterator[list[str]], source: _Lines
+    file: str, header: list[str], unnamed: int, reader: Iterator[list[str]], source: _Lines
 ) -> Iterator[Record]:
+    """The rows; ``unnamed`` empty-named columns after the header's last name are dropped."""
+    named = len(header)
     try:
         while True:
             start = source.number + 1
             row = next(reader, None)
             if row is None:
                 return
-            cells = [cell.strip() for cell in row]
+            cells = [unquote_cell(cell.strip()) for cell in row]
             if not any(cells) or cells[0].startswith("#"):
                 continue
+            for i, cell in enumerate(cells[named : named + unnamed], start=named + 1):
+                if cell:
+                    raise InputError(
+                        file, start, None,
+                        f"has a value in column {i}, which has no name in the header: name the "
+                        "column, or empty it",
+                    )  # fmt: skip
+            del cells[named : named + unnamed]
             missing = len(header) - len(cells)
             cells += [""] * missing
             by_column = dict(zip(header, cells, strict=False))  # extra cells are only counted
@@ -275,13 +295,24 @@ def _comment(line: str) -> bool:
 
 def safe_cell(value: Any) -> str:
     """A value as a CSV cell that no spreadsheet runs: text that would start a formula gets a
-    leading ``'``; numbers (also as text, like ``-3``) stay numbers and None is empty."""
+    leading ``'``; numbers (also as text, like ``-3``) stay numbers and None is empty. So
+    does text such as ``'=x``: :func:`unquote_cell` takes one quote away, and must give
+    back exactly the value."""
     if value is None:
         return ""
     text = str(value)
     if isinstance(value, int | float) or _NUMBER.fullmatch(text):
         return text
-    return "'" + text if text.startswith(FORMULA_START) else text
+    return "'" + text if text.lstrip("'").startswith(FORMULA_START) else text
+
+
+def unquote_cell(text: str) -> str:
+    """A cell as it was before :func:`safe_cell` wrote it: the one ``'`` it puts before a
+    formula's first character (or before quotes that precede one) goes, so an export imports
+    back as it was, not with the quote that was only there for spreadsheets."""
+    if text.startswith("'") and text.lstrip("'").startswith(FORMULA_START):
+        return text[1:]
+    return text
 
 
 def write_csv(stream: TextIO, header: Iterable[str], rows: Iterable[Iterable[Any]]) -> None:

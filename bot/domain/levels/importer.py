@@ -5,6 +5,10 @@ through one paginated ``users.list`` walk), then any of ``level``, ``department`
 ``location`` and ``manager`` (a user id or an email). A column that is present is the HR truth for everyone in the file: an empty
 cell removes the value an earlier import gave. Columns that are absent are left alone, and
 so are people not in the file. Importing the same file again changes nothing.
+
+A ``level_source`` (etc.) column, as ``levels export --csv`` writes, says where each value
+came from: only values an import gave are imported again, so re-importing an export never
+turns a job title's or a profile field's guess into HR data.
 """
 
 from __future__ import annotations
@@ -18,7 +22,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.common.csvfile import InputError, read_table
-from bot.domain.levels.sources import ATTRIBUTES, InvalidValue, apply, member_for, normalise
+from bot.domain.levels.sources import (
+    ATTRIBUTES,
+    PRECEDENCE,
+    InvalidValue,
+    apply,
+    member_for,
+    normalise,
+)
 from bot.storage.models import Member
 
 SOURCE = "import"
@@ -68,10 +79,12 @@ class ImportReport:
     matched: int = 0
     updated: int = 0
     unchanged: int = 0
+    kept: int = 0  # values whose _source column names another source than an import
     unknown: list[Problem] = field(default_factory=list)
     bad: list[Problem] = field(default_factory=list)
     columns: list[str] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
+    source_columns: list[str] = field(default_factory=list)
     dry_run: bool = False
     strict: bool = False
     applied: bool = False
@@ -80,7 +93,26 @@ class ImportReport:
     def problems(self) -> list[Problem]:
         return sorted(self.unknown + self.bad, key=lambda p: p.line)
 
-    def summary(self) -> str:
+    @property
+    def refused(self) -> bool:
+        """Nothing was applied although this was no dry run: every row unusable, or --strict."""
+        return not self.applied and not self.dry_run
+
+    @property
+    def verdict(self) -> str | None:
+        """The summary's last line: what happened to the file as a whole."""
+        if self.dry_run:
+            return 'dry run: nothing was changed ("updated" counts what an import would change)'
+        if not self.applied and self.strict and self.problems:
+            return "--strict: nothing was changed because of the rows above"
+        if not self.applied:
+            return "no row could be applied (see the rows above): nothing was changed"
+        if self.problems:
+            return "the rows above were skipped; every other row was applied"
+        return None
+
+    def summary(self, verdict: bool = True) -> str:
+        """The counts and every problem, then (unless ``verdict`` is False) the verdict."""
         lines = [f"{self.file}: {self.rows} row{'s' if self.rows != 1 else ''}"]
         if self.ignored_columns:
             lines.append("  ignored columns: " + ", ".join(self.ignored_columns))
@@ -88,17 +120,19 @@ class ImportReport:
             f"  matched    {self.matched:6d}",
             f"  updated    {self.updated:6d}",
             f"  unchanged  {self.unchanged:6d}",
-            f"  unknown    {len(self.unknown):6d}",
         ]
+        if self.source_columns:
+            lines.append(
+                f"  kept       {self.kept:6d}  values left as they are, not made HR data: their "
+                "_source column says a job title or profile field guessed them, or an admin or "
+                "the person set them"
+            )
+        lines += [f"  unknown    {len(self.unknown):6d}"]
         lines += [f"    {problem}" for problem in self.unknown]
         lines.append(f"  bad rows   {len(self.bad):6d}")
         lines += [f"    {problem}" for problem in self.bad]
-        if self.dry_run:
-            lines.append('dry run: nothing was changed ("updated" counts what an import would change)')
-        elif not self.applied:
-            lines.append("--strict: nothing was changed because of the rows above")
-        elif self.problems:
-            lines.append("the rows above were skipped; every other row was applied")
+        if verdict and self.verdict:
+            lines.append(self.verdict)
         return "\n".join(lines)
 
 
@@ -122,9 +156,17 @@ class Directory:
         return bool(self.by_email)
 
 
-def walk_users(client: WebClient, team_id: str, page_size: int = 200) -> Directory:
+def walk_users(
+    client: WebClient,
+    team_id: str,
+    page_size: int = 200,
+    progress: Callable[[int, bool], None] | None = None,
+) -> Directory:
     """``team_id`` names the workspace to an org-wide installation's token (Slack refuses
-    users.list without it) and is ignored for a workspace's own."""
+    users.list without it) and is ignored for a workspace's own.
+
+    ``progress`` hears (people read, whether that was the last page) after each page:
+    users.list allows some 20 pages a minute, so a large workspace takes minutes."""
     by_id: dict[str, SlackUser] = {}
     by_email: dict[str, str] = {}
     for page in client.users_list(team_id=team_id, limit=page_size):
@@ -135,11 +177,17 @@ def walk_users(client: WebClient, team_id: str, page_size: int = 200) -> Directo
             by_id[entry.id] = entry
             if email and not is_bot and (email not in by_email or by_id[by_email[email]].deleted):
                 by_email[email] = entry.id
+        if progress is not None:
+            progress(len(by_id), not (page.get("response_metadata") or {}).get("next_cursor"))
     return Directory(by_id, by_email)
 
 
-def _columns(name: str, header: list[str]) -> tuple[dict[str, str], list[str]]:
-    """Map canonical column → header key; raise InputError if the file cannot be imported."""
+def _columns(
+    name: str, header: list[str], line: int
+) -> tuple[dict[str, str], list[str], dict[str, str]]:
+    """Map canonical column → header key, and attribute → its ``_source`` column's key (as an
+    export writes them); raise InputError naming the header's ``line`` if the file cannot be
+    imported."""
     found: dict[str, str] = {}
     ignored: list[str] = []
     for key in header:
@@ -148,14 +196,20 @@ def _columns(name: str, header: list[str]) -> tuple[dict[str, str], list[str]]:
             ignored.append(key)
         elif canonical in found:
             raise InputError(
-                name, None, key, f'names the same column as "{found[canonical]}"; keep one'
+                name, line, key, f'names the same column as "{found[canonical]}"; keep one'
             )
         else:
             found[canonical] = key
+    sources = {
+        attribute: f"{attribute}_source"
+        for attribute in ATTRIBUTES
+        if attribute in found and f"{attribute}_source" in ignored
+    }
+    ignored = [key for key in ignored if key not in sources.values()]
     if "user_id" not in found and "email" not in found:
         raise InputError(
             name,
-            None,
+            line,
             None,
             'has no "user_id" or "email" column to say who each row is; '
             f"the header is: {', '.join(header)}",
@@ -163,12 +217,12 @@ def _columns(name: str, header: list[str]) -> tuple[dict[str, str], list[str]]:
     if not any(attribute in found for attribute in ATTRIBUTES):
         raise InputError(
             name,
-            None,
+            line,
             None,
             'has no "level", "department", "location" or "manager" column, so nothing to import; '
             f"the header is: {', '.join(header)}",
         )
-    return found, ignored
+    return found, ignored, sources
 
 
 def _manager(directory: Directory, cell: str, person: str) -> tuple[str, str | None]:
@@ -197,6 +251,7 @@ def import_levels(
     dry_run: bool = False,
     strict: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    reading: Callable[[int, bool], None] | None = None,
     data: bytes | None = None,
     directory: Directory | None = None,
 ) -> ImportReport:
@@ -205,23 +260,25 @@ def import_levels(
     File-level problems (missing, empty, not UTF-8, no usable columns, no rows) raise
     InputError and change nothing. Row problems are listed in the report: the good rows are
     applied, or, with ``strict``, nothing is. With ``dry_run`` (or a refused strict import)
-    the session is rolled back; otherwise the caller commits.
+    the session is rolled back; otherwise the caller commits. ``progress`` hears (done, total)
+    while rows are applied, ``reading`` the walk of the workspace's members (see walk_users).
     """
     name = str(path)
-    header, records = read_table(path, data)
-    columns, ignored = _columns(name, header)
+    header, header_line, records = read_table(path, data)
+    columns, ignored, sources = _columns(name, header, header_line)
     report = ImportReport(
         name,
         rows=len(records),
         columns=[c for c in ("user_id", "email", *ATTRIBUTES) if c in columns],
         ignored_columns=ignored,
+        source_columns=list(sources.values()),
         dry_run=dry_run,
         strict=strict,
     )
     if not records:
         raise InputError(name, None, None, "has no rows after the header: add one person a line")
     if directory is None:
-        directory = walk_users(client, team_id)
+        directory = walk_users(client, team_id, progress=reading)
 
     def bad(line: int, canonical: str | None, message: str) -> None:
         report.bad.append(
@@ -231,7 +288,7 @@ def import_levels(
     if "email" in columns and "user_id" not in columns and not directory.emails_visible:
         raise InputError(
             name,
-            None,
+            header_line,
             columns["email"],
             "Slack shows no email addresses to the app: add the users:read.email scope and "
             "reinstall, or use a user_id column",
@@ -305,8 +362,25 @@ def import_levels(
         seen[resolved] = record.line
         values: dict[str, object] = {}
         row_ok = True
+        kept = 0
         for attribute in ATTRIBUTES:
             if attribute not in cells:
+                continue
+            source = record.cells.get(sources.get(attribute, ""), "").casefold()
+            if source and source != SOURCE:
+                if source not in PRECEDENCE:
+                    report.bad.append(
+                        Problem(
+                            name,
+                            record.line,
+                            sources[attribute],
+                            f'"{source[:40]}" is not a source: one of {", ".join(PRECEDENCE)}, '
+                            "or empty for HR data",
+                        )
+                    )
+                    row_ok = False
+                    break
+                kept += 1  # another source's value, exported: not HR's word
                 continue
             if attribute == "manager" and cells["manager"]:
                 manager, problem = _manager(directory, cells["manager"], resolved)
@@ -326,6 +400,7 @@ def import_levels(
                 break
         if row_ok:
             planned.append((resolved, values))
+            report.kept += kept
 
     report.matched = len(planned)
     existing = {
@@ -344,7 +419,7 @@ def import_levels(
         if progress is not None and (done % 100 == 0 or done == len(planned)):
             progress(done, len(planned))
 
-    report.applied = not dry_run and not (strict and report.problems)
+    report.applied = bool(planned) and not dry_run and not (strict and report.problems)
     if report.applied:
         session.flush()
     else:

@@ -104,11 +104,11 @@ def read_rules(path: str | Path, data: bytes | None = None) -> list[tuple[str, i
     Raises InputError naming the file, line and column of the first bad rule.
     """
     name = str(path)
-    header, records = read_table(path, data)
+    header, header_line, records = read_table(path, data)
     for column in ("pattern", "level"):
         if column not in header:
             raise InputError(
-                name, None, None, f'has no "{column}" column; the header needs pattern,level'
+                name, header_line, None, f'has no "{column}" column; the header needs pattern,level'
             )
     rules: list[tuple[str, int]] = []
     for record in records:
