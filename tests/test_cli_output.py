@@ -6,10 +6,11 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
-from conftest import app_env
+from conftest import app_env, interrupt_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,3 +59,15 @@ def test_a_full_disk_is_one_line_that_says_so(many_members, tmp_path, size):
         "error: cannot write the output (No space left on device): free some space, or send "
         "it somewhere else\n"
     )
+
+
+def test_ctrl_c_while_the_commands_load_ends_quietly(tmp_path, many_members):
+    """Loading every command's modules takes a second or two on a busy machine: Ctrl-C then
+    (or, on a fast one, in the preview that follows) ends with 130 and no traceback."""
+    start = time.monotonic()
+    code, err = interrupt_cli(
+        "preview", "--members", str(many_members), "--rounds", "50",
+        env=app_env(), cwd=tmp_path, once=lambda: time.monotonic() > start + 0.3,
+    )  # fmt: skip
+    assert code == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err

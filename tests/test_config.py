@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import SIGNING_SECRET, app_env, run_cli
+from conftest import ROOT, SIGNING_SECRET, app_env, free_port, run_cli
 
 from bot.common.config import ConfigError, load
 
@@ -282,3 +282,69 @@ def test_serve_with_no_worker_or_thread_is_refused_by_its_options(tmp_path, opti
     assert result.stderr.strip().endswith(
         f"error: argument {option[0]}: must be at least 1 (see python -m bot serve --help)"
     )
+
+
+# -- the clock, and the placeholders of .env.example --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "env, variable",
+    [
+        ({}, "SLACK_BOT_TOKEN is not set"),  # the clock's process started without the .env
+        ({"SLACK_BOT_TOKEN": "xoxp-a-user-token"}, "does not start with xoxb-"),
+        ({"SLACK_CLIENT_ID": "1.2"}, "SLACK_CLIENT_SECRET is not set"),  # half of OAuth
+        ({"SLACK_BOT_TOKEN": "xoxb-your-bot-token"}, "SLACK_BOT_TOKEN is still the placeholder"),
+    ],
+)
+def test_clock_without_usable_slack_settings_stops_with_one_line(tmp_path, env, variable):
+    # otherwise it runs, and each due round is a traceback until its grace window has passed
+    result = run_cli("clock", "--tick", "1", env=app_env(**env), cwd=tmp_path, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()], result.stderr
+    assert result.stderr.startswith("error: ") and variable in result.stderr
+    assert not (tmp_path / "worthknowing.db").exists()  # said before anything was made
+
+
+def test_clock_needs_no_signing_secret():
+    # it answers no request from Slack, so it never needed the secret
+    assert load({"SLACK_BOT_TOKEN": "xoxb-1"}).require_slack_client().bot_token == "xoxb-1"
+    with pytest.raises(ConfigError, match="SLACK_SIGNING_SECRET is not set"):
+        load({"SLACK_BOT_TOKEN": "xoxb-1"}).require_slack()
+
+
+@pytest.mark.parametrize(
+    "name, where",
+    [("SLACK_SIGNING_SECRET", "Basic Information > App Credentials"),
+     ("SLACK_BOT_TOKEN", "OAuth & Permissions"),
+     ("SLACK_APP_TOKEN", "Basic Information > App-Level Tokens")],
+)  # fmt: skip
+def test_a_placeholder_left_from_env_example_is_named(name, where):
+    """.env.example's values, as a person who filled in only some of them has them: a
+    forgotten signing secret would start serve and refuse every request Slack sends."""
+    example = dict(
+        line.split("=", 1)
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if line.startswith(name + "=") or line.startswith("# " + name + "=")
+    )
+    placeholder = next(iter(example.values()))
+    env = {**BASE, name: placeholder}
+    with pytest.raises(ConfigError) as raised:
+        load(env).require_slack()
+    assert str(raised.value) == (
+        f"{name} is still the placeholder of .env.example: copy the real one from {where}"
+        + (" (Bot User OAuth Token)" if name == "SLACK_BOT_TOKEN" else "")
+    )
+
+
+def test_serve_with_a_bad_clock_grace_hours_stops_with_one_line(slack, tmp_path):
+    # else serve answers /healthz while its clock exits at every restart and no round runs
+    env = app_env(
+        SLACK_BOT_TOKEN="xoxb-T1", SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=slack.api_url, DATABASE_URL=f"sqlite:///{tmp_path / 'lunch.db'}",
+        PORT=str(free_port()), CLOCK_GRACE_HOURS="a day",
+    )  # fmt: skip
+    result = run_cli("serve", "--host", "127.0.0.1", "--with-clock", env=env, cwd=tmp_path,
+                     timeout=60)  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    (line,) = [x for x in result.stderr.splitlines() if x.strip()]
+    assert line.startswith("error: CLOCK_GRACE_HOURS"), result.stderr

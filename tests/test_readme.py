@@ -20,6 +20,13 @@ from bot.sandbox.slack import SlackDouble
 
 pytestmark = pytest.mark.slow
 
+
+def quoted_summary() -> str:
+    """The summary line README quotes for its preview command, as one line."""
+    readme = (ROOT / "README.md").read_text()
+    return " ".join(re.search(r"then a line such as\s+`([^`]+)`", readme).group(1).split())
+
+
 # What each command shown must print (a fragment of the command → patterns in its output).
 PROMISES = {
     "python -m bot demo": [r"Group DM with", r"types /meet stats", r"#lunch: 1 rounds"],
@@ -30,6 +37,7 @@ PROMISES = {
     "preview --members examples/members.csv": [
         r"Round 2 \(",
         r"\d+ groups, mean level spread [\d.]+, 0 repeated pairs",
+        re.escape(quoted_summary()),  # word for word: the seed is fixed
     ],
     "levels import examples/hr-levels.csv --dry-run": [
         r'examples/hr-levels.csv line 14, column "level": "twelve" is not a whole number '

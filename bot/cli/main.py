@@ -40,10 +40,15 @@ def cmd_serve(args) -> int:
     from bot.cli.serve import serve_http, serve_socket_mode
 
     settings = settings_for_command(migrate=False).require_slack()
-    migrate(settings.database_url)
     with_clock = args.with_clock
     if with_clock is None:  # one process with SQLite: the web server keeps time too
         with_clock = settings.database_url.startswith("sqlite")
+    if with_clock:  # one line now, not a clock child that exits at every restart, for ever
+        from bot.jobs.clock import grace_hours, tick_seconds
+
+        tick_seconds()  # CLOCK_TICK_SECONDS
+        grace_hours()  # CLOCK_GRACE_HOURS
+    migrate(settings.database_url)
     if settings.socket_mode:
         serve_socket_mode(settings, with_clock)
     else:
@@ -56,7 +61,8 @@ def cmd_clock(args) -> int:
     from bot.common import metrics
     from bot.jobs.clock import grace_hours, run_clock, tick_seconds
 
-    settings = settings_for_command(migrate=False)
+    # one line now, not a traceback at each due round until the grace window has passed
+    settings = settings_for_command(migrate=False).require_slack_client()
     metrics.ensure_directory()  # shared with serve's workers, which add the counts up
     grace = grace_hours(args.grace_hours)
     tick = tick_seconds(args.tick)

@@ -89,7 +89,7 @@ class ClockChild:
     def __init__(self):
         from bot.jobs.clock import tick_seconds
 
-        self.tick_seconds = tick_seconds()  # CLOCK_TICK_SECONDS: a bad value stops serve here
+        self.tick_seconds = tick_seconds()  # CLOCK_TICK_SECONDS (serve checked it first)
         self.command = [
             sys.executable, "-m", "bot", "clock", "--parent-pid", str(os.getpid()),
             "--tick", str(self.tick_seconds),

@@ -52,6 +52,20 @@ class ConfigError(Exception):
     """A setting is missing or wrong; the message is the one line the user sees."""
 
 
+# The example values of .env.example, which a person may forget to replace (a forgotten
+# signing secret would refuse every request Slack sends, each as badly signed).
+PLACEHOLDERS = {
+    "SLACK_BOT_TOKEN": "xoxb-your-bot-token",
+    "SLACK_SIGNING_SECRET": "your-signing-secret",
+    "SLACK_APP_TOKEN": "xapp-your-app-token",
+}
+WHERE_FROM = {
+    "SLACK_BOT_TOKEN": "OAuth & Permissions (Bot User OAuth Token)",
+    "SLACK_SIGNING_SECRET": "Basic Information > App Credentials",
+    "SLACK_APP_TOKEN": "Basic Information > App-Level Tokens",
+}
+
+
 @dataclass(frozen=True)
 class Settings:
     bot_token: str | None
@@ -107,6 +121,24 @@ class Settings:
 
     def require_slack(self) -> Settings:
         """Check that the app can talk to Slack and verify Slack's requests; raise otherwise."""
+        self.require_slack_client()
+        if not self.signing_secret and not self.socket_mode:
+            raise ConfigError(
+                "SLACK_SIGNING_SECRET is not set: copy it from Basic Information > App Credentials"
+            )
+        return self
+
+    def require_slack_client(self) -> Settings:
+        """Check that the app can talk to Slack (the clock's need; serve also verifies Slack's
+        requests); raise otherwise."""
+        for name, value in (("SLACK_BOT_TOKEN", self.bot_token),
+                            ("SLACK_SIGNING_SECRET", self.signing_secret),
+                            ("SLACK_APP_TOKEN", self.app_token)):  # fmt: skip
+            if value and value == PLACEHOLDERS[name]:
+                raise ConfigError(
+                    f"{name} is still the placeholder of .env.example: copy the real one from "
+                    f"{WHERE_FROM[name]}"
+                )
         if self.client_id and not self.client_secret:
             raise ConfigError(
                 "SLACK_CLIENT_SECRET is not set but SLACK_CLIENT_ID is: copy it from "
@@ -149,10 +181,6 @@ class Settings:
             raise ConfigError(
                 "SLACK_APP_TOKEN does not start with xapp-: create an app-level token with "
                 "connections:write under Basic Information > App-Level Tokens"
-            )
-        if not self.signing_secret and not self.socket_mode:
-            raise ConfigError(
-                "SLACK_SIGNING_SECRET is not set: copy it from Basic Information > App Credentials"
             )
         return self
 
