@@ -29,7 +29,6 @@ from bot.common import metrics
 from bot.common.config import ConfigError, Settings, web_concurrency
 from bot.slack.client import (
     REACH_SLACK,
-    TOKEN_ERRORS,
     cannot_reach,
     check_bot_token,
     is_transient,
@@ -311,15 +310,15 @@ class _Stop(threading.Event):
 
 def _refused_ends(issue_new_wss_url, stop: _Stop):
     """Slack refusing the app token when the client asks for a new connection (the token was
-    revoked, Socket Mode turned off) stops serve with one line: the client itself would log a
+    revoked, Socket Mode turned off: any answer but "not now") stops serve with one line: the client itself would log a
     traceback and try again every ten seconds for ever, up but deaf."""
 
     def asking() -> str:
         try:
             return issue_new_wss_url()
         except SlackApiError as error:
-            code = reason(error)
-            if code in TOKEN_ERRORS or code in APP_TOKEN_ERRORS:
+            if not is_transient(error):  # "never", not "not now": no retry will connect
+                code = reason(error)
                 stop.now(f"Slack refused SLACK_APP_TOKEN ({code})", refused=code)
                 # ends the client's thread that asked, quietly: the client logs a traceback
                 # for any Exception, and a thread ending in SystemExit (exactly) prints nothing
@@ -327,11 +326,6 @@ def _refused_ends(issue_new_wss_url, stop: _Stop):
             raise
 
     return asking
-
-
-# What apps.connections.open answers when the app-level token can no longer connect, besides
-# the token errors every method shares.
-APP_TOKEN_ERRORS = frozenset({"not_allowed_token_type", "invalid_token_type"})
 
 
 def _socket_mode_url(settings: Settings, app_token: str) -> str:
