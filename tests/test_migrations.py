@@ -110,12 +110,12 @@ def test_upgrading_lets_a_persons_own_level_win_over_the_job_titles(database_url
     from alembic import command
     from sqlalchemy import text
 
-    from bot.storage.db import alembic_config
+    from bot.storage.db import alembic_config, schema_change
 
     config = alembic_config(database_url)
 
     def to(revision: str, down: bool = False) -> None:
-        with engine_for(database_url).begin() as connection:
+        with schema_change(database_url) as connection:
             config.attributes["connection"] = connection
             (command.downgrade if down else command.upgrade)(config, revision)
 
@@ -268,3 +268,89 @@ def test_a_role_without_the_rights_it_needs_is_told_which_in_one_line(database_u
             connection.execute(text(f'DROP OWNED BY "{role}"'))
             connection.execute(text(f'DROP ROLE "{role}"'))
         admin.dispose()
+
+
+# -- upgrades keep the history ------------------------------------------------------------------
+
+AT = dt.datetime(2026, 1, 5, 12, tzinfo=dt.UTC)
+HISTORY = ("programs", "participations", "rounds", "groups", "group_members", "unmatched_members")
+
+
+def _to(url: str, revision: str, down: bool = False) -> None:
+    from alembic import command
+
+    from bot.storage.db import alembic_config, schema_change
+
+    config = alembic_config(url)
+    with schema_change(url) as connection:
+        config.attributes["connection"] = connection
+        (command.downgrade if down else command.upgrade)(config, revision)
+
+
+def _a_season_of_lunches(url: str) -> None:
+    """A program with a closed round, its group of two, someone who opted out and someone left
+    unmatched, as the first schema holds them (every column without a default given)."""
+    with engine_for(url).begin() as c:
+        c.execute(text("INSERT INTO workspaces (team_id, active, created_at) VALUES ('T1', :y, :at)"),
+                  {"y": True, "at": AT})  # fmt: skip
+        c.execute(
+            text(
+                "INSERT INTO programs (id, team_id, channel_id, enabled, cadence, weekday, "
+                "time_of_day, timezone, group_size, tz_window_hours, allow_guests, post_summary, "
+                "heads_up, self_service_levels, checkin_after_days, created_at) VALUES (1, 'T1', "
+                "'C1', :y, 'weekly', 0, '12:00', 'UTC', 2, 3, :n, :n, :n, :n, 3, :at)"
+            ),
+            {"y": True, "n": False, "at": AT},
+        )
+        c.execute(text("INSERT INTO participations (program_id, user_id, opted_out, silent_rounds) "
+                       "VALUES (1, 'U9', :y, 0)"), {"y": True})  # fmt: skip
+        c.execute(text("INSERT INTO rounds (id, program_id, slot, status, created_at) "
+                       "VALUES (1, 1, :at, 'closed', :at)"), {"at": AT})  # fmt: skip
+        c.execute(text("INSERT INTO groups (id, round_id, position, delivery, outcome, responders) "
+                       "VALUES (1, 1, 0, 'posted', 'met', '[\"U1\"]')"))  # fmt: skip
+        c.execute(text("INSERT INTO group_members (group_id, user_id) VALUES (1, 'U1'), (1, 'U2')"))
+        c.execute(text("INSERT INTO unmatched_members (round_id, user_id, reason, notified) "
+                       "VALUES (1, 'U3', 'odd one out', :n)"), {"n": False})  # fmt: skip
+
+
+def _history(url: str) -> dict[str, list]:
+    with engine_for(url).connect() as c:
+        return {
+            "programs": c.execute(text("SELECT id, channel_id FROM programs")).all(),
+            "participations": c.execute(text("SELECT user_id, opted_out FROM participations")).all(),
+            "rounds": c.execute(text("SELECT id, status FROM rounds")).all(),
+            "groups": c.execute(text("SELECT id, outcome FROM groups")).all(),
+            "group_members": c.execute(
+                text("SELECT group_id, user_id FROM group_members ORDER BY user_id")
+            ).all(),
+            "unmatched_members": c.execute(text("SELECT user_id FROM unmatched_members")).all(),
+        }
+
+
+@pytest.mark.parametrize("start", ["0001", "0003_delivery", "0010_reporting_lines"])
+def test_upgrading_keeps_every_round_group_and_choice(database_url, start):
+    """An install of an older version upgraded: the history that keeps pairs apart, and who
+    opted out, survive. On SQLite, Alembic copies a changed table and drops the old one,
+    which with foreign keys on deleted every row referring to it."""
+    from bot.storage.db import migrate
+
+    _to(database_url, start)
+    _a_season_of_lunches(database_url)
+    before = _history(database_url)
+    assert all(before[table] for table in HISTORY)
+    assert migrate(database_url)
+    assert _history(database_url) == before
+    with engine_for(database_url).connect() as c:  # and foreign keys hold again afterwards
+        if c.dialect.name == "sqlite":
+            assert c.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_going_back_a_revision_keeps_the_history(database_url):
+    from bot.storage.db import migrate
+
+    migrate(database_url)
+    _a_season_of_lunches(database_url)
+    before = _history(database_url)
+    _to(database_url, "0011_after_lunch", down=True)
+    assert _history(database_url) == before
+

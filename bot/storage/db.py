@@ -210,7 +210,7 @@ def migrate(url: str) -> bool:
         raise ConfigError(f"the database at DATABASE_URL was {newer}: {NEWER_FIX}")
     config = alembic_config(url)
     try:
-        with engine_for(url).begin() as connection:
+        with schema_change(url) as connection:
             _only_migrator(connection)
             before = revision_on(connection)  # another process may have upgraded meanwhile
             if before == head_revision():
@@ -223,6 +223,27 @@ def migrate(url: str) -> bool:
         raise refused_rights(error) or error from None
     log.info("database upgraded from %s to %s", before or "empty", head_revision())
     return True
+
+
+@contextmanager
+def schema_change(url: str) -> Iterator:
+    """A connection to change the schema on, in one transaction. On SQLite with foreign keys
+    off: Alembic changes a SQLite table by copying it, dropping the old one and renaming the
+    copy, and with foreign keys on, that DROP first deletes every row and, through ON DELETE
+    CASCADE, every row that refers to one: an upgrade emptied rounds, groups and
+    participations. (The pragma does nothing inside a transaction, so it comes first.)"""
+    with engine_for(url).connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            with connection.begin():
+                yield connection
+        finally:
+            if sqlite:  # the pool hands this connection out again
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 MIGRATION_LOCK = 0x574B_0001  # PostgreSQL advisory lock key: "WK", migrations
