@@ -444,6 +444,33 @@ def test_stats_with_no_programs(harness):
     assert "No programs yet" in harness.command("stats", user="UADMIN", channel="D1").text
 
 
+def test_stats_of_many_programs_with_many_failures_stays_one_readable_message(harness):
+    """Outside a program's channel every program is listed: as many as the Home tab shows,
+    three failures each, so the answer stays within Slack's 40,000 characters (the
+    simulator refuses a longer one, as Slack does)."""
+    from test_meet_harness import add_group
+
+    from bot.storage.models import Group
+
+    channels = [f"C{n:02d}" for n in range(20)]
+    for channel in channels:
+        program_id = make_program(harness.settings, channel, count_members=False)
+        for n in range(12):
+            group_id = add_group(harness.settings, program_id, [f"U{n}A{channel}", f"U{n}B{channel}"])
+            with harness.session() as session:
+                failed = session.get(Group, group_id)
+                failed.delivery, failed.error = "failed", "user_not_visible"
+    text = harness.command("stats", user="UADMIN", channel="D1").text
+    assert "*Lunch pairing so far*" in text
+    listed = [c for c in channels if f"<#{c}>:" in text]
+    assert len(listed) == home.MAX_ADMIN_PROGRAMS_SHOWN
+    assert "…and 5 more programs: `/meet stats` in a program's channel shows that one." in text
+    assert text.count("`user_not_visible`") == home.MAX_FAILURES_SHOWN * len(listed)
+    # in a program's own channel, its ten newest failures
+    one = harness.command("stats", user="UADMIN", channel="C03").text
+    assert one.count("`user_not_visible`") == 10
+
+
 # -- admins and other people's profiles ---------------------------------------------------------
 
 

@@ -1065,6 +1065,10 @@ class SlackDouble:
                 body = json.loads(raw or b"null")
             except ValueError:
                 return 400, {}, {"ok": False, "error": "invalid_payload"}
+            try:  # the same limits as a message posted any other way
+                self._content(body if isinstance(body, dict) else {}, required=False)
+            except _ApiError as error:
+                return 400, {}, {"ok": False, "error": error.error, **error.extra}
             hook[1] += 1
             self._responses.append((rid, body))
         return 200, {}, {"ok": True}

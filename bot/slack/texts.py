@@ -689,3 +689,9 @@ def external_set(channel_id: str, allowed: bool, changed: bool) -> str:
     return f"Only people of this workspace took part in {where} already."
 
 NOT_YOUR_GROUP = "That lunch group isn't yours to answer for, so nothing changed."
+
+
+def more_programs(count: int) -> str:
+    return (f"…and {count} more program{'' if count == 1 else 's'}: `/meet stats` in a "
+            "program's channel shows that one.")  # fmt: skip
+

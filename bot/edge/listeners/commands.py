@@ -623,8 +623,11 @@ def _stats(command, asker: Asker) -> str | None:
         notes, ties = after_lunch.counts(session, asker.team_id)
     if not figures:
         return "No programs yet: `/meet setup` in a channel starts one."
+    # Every program of the workspace in one message: as many as the Home tab shows, with as
+    # few failures each, so the message stays readable (and within Slack's 40,000 characters)
+    shown = figures if here else figures[: home.MAX_ADMIN_PROGRAMS_SHOWN]
     lines = ["*Lunch pairing so far*"]
-    for f in figures:
+    for f in shown:
         state = "" if f.enabled else " (switched off)"
         line = (
             f"• {texts.channel(f.channel_id)}{state}: {f.rounds} rounds, {f.groups} groups, "
@@ -636,7 +639,9 @@ def _stats(command, asker: Asker) -> str | None:
         if f.channel_error:
             line += "\n    " + texts.channel_unreadable(f.channel_id, f.channel_error)
         lines.append(line)
-        lines.extend(_failure_lines(f.failures))
+        lines.extend(_failure_lines(f.failures, None if here else home.MAX_FAILURES_SHOWN))
+    if len(shown) < len(figures):
+        lines.append(texts.more_programs(len(figures) - len(shown)))
     if notes or ties:
         lines.append(texts.after_lunch_counts(notes, ties))
     if keepers:
@@ -647,16 +652,19 @@ def _stats(command, asker: Asker) -> str | None:
     return None
 
 
-def _failure_lines(failures) -> list[str]:
-    """Groups Slack refused, with the error code and what to do about it."""
+def _failure_lines(failures, most: int | None = None) -> list[str]:
+    """Groups Slack refused, with the error code and what to do about it (the `most` newest;
+    the program's own channel lists them all)."""
     if not failures:
         return []
     lines = ["   ⚠️ Groups that got no intro (newest first):"]
-    for failed in failures:
+    for failed in failures[:most]:
         lines.append(
             f"   • {texts.day(failed.date)}, {texts.people(failed.user_ids)}: "
             f"`{failed.error}`. {failed.advice}"
         )
+    if most is not None and len(failures) > most:
+        lines.append("   • …and more: `/meet stats` in the program's channel lists them.")
     return lines
 
 
