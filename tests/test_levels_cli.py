@@ -479,6 +479,23 @@ def test_the_real_command_line_reports_bad_rows_without_a_traceback(env, tmp_pat
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("command", [("import", "hr.csv", "--dry-run"), ("explain", "U1"),
+                                     ("map",), ("titles", "--try", "Senior Recruiter"),
+                                     ("sync",)])  # fmt: skip
+def test_a_missing_token_is_one_line_and_leaves_no_database_behind(tmp_path, command):
+    """Run with no .env: the token is asked for first, not after a new database was made
+    (and its upgrade logged) in the working directory."""
+    write(tmp_path, "email,level\nada@acme.test,8\n")
+    result = run_cli("levels", *command, env=app_env(), cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr == (
+        "error: SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token from "
+        "OAuth & Permissions\n"
+    )
+    assert [path.name for path in tmp_path.iterdir()] == ["hr.csv"]
+
+
 def test_ctrl_c_during_an_import_says_nothing_was_saved(env, slack, tmp_path):
     """Ctrl-C while the import reads the directory: exit 130 and a line saying the file was
     not saved (an import commits once, at its end), not a silent exit."""

@@ -109,6 +109,19 @@ def test_a_revoked_token_is_one_line_and_nothing_is_sent(env, slack, tmp_path, t
     assert "T1 C5: 0 rounds" in run_cli("stats", env=env, cwd=tmp_path).stdout
 
 
+def test_a_missing_token_is_one_line_and_leaves_no_database_behind(tmp_path):
+    """Run with no .env: the token is asked for first, not after a new database was made
+    (and its upgrade logged) in the working directory."""
+    result = run_cli("round", "C0123", env=app_env(), cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert result.stderr == (
+        "error: SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token from "
+        "OAuth & Permissions\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_private_channel_the_app_was_removed_from_says_how_to_mend_it(env, slack, settings,
                                                                        tmp_path):
     slack.add_channel("T1", "G7", "lunch-private", members=["UA", "UB", "UC"], is_private=True)

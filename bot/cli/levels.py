@@ -19,8 +19,8 @@ from sqlalchemy.exc import OperationalError
 from bot.cli.runtime import (
     output_failed,
     settings_for_command,
-    team_for_command,
     unreachable,
+    workspace_for_command,
 )
 from bot.common import config
 from bot.common.config import ConfigError, Settings
@@ -52,16 +52,12 @@ def _client(settings: Settings, team_id: str | None) -> WebClient:
     try:
         # A person is waiting: Slack out of reach, or a refused token, is said in seconds,
         # before the patient client (eight retries, for the many calls to come) is made. A
-        # bot token was already asked about by team_for_command; an installation was not.
+        # bot token was already asked about by workspace_for_command; an installation was not.
         if settings.oauth:
             client_for_team(settings, team_id, quick=True).auth_test()
         return client_for_team(settings, team_id)
     except NotInstalled as error:
         raise CommandError(str(error)) from None
-
-
-def _team(args, settings: Settings) -> str:
-    return team_for_command(settings, args.team)
 
 
 class _Line:
@@ -145,8 +141,7 @@ def _guarded(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Na
 def cmd_import(args) -> int:
     from bot.storage.db import session_scope
 
-    settings = settings_for_command()
-    team_id = _team(args, settings)
+    settings, team_id = workspace_for_command(args.team)
     client = _client(settings, team_id)
     try:
         with session_scope(settings.database_url) as session:
@@ -202,8 +197,7 @@ def _user(text: str) -> str:
 def cmd_explain(args) -> int:
     from bot.storage.db import session_scope
 
-    settings = settings_for_command()
-    team_id = _team(args, settings)
+    settings, team_id = workspace_for_command(args.team)
     user_id = _user(args.user)
     if user_id in ("", "<@>"):
         raise CommandError("name the person: a user id such as U012AB3CD, <@U012AB3CD> or an email")
@@ -223,8 +217,7 @@ def cmd_explain(args) -> int:
 def cmd_map(args) -> int:
     from bot.storage.db import session_scope
 
-    settings = settings_for_command()
-    team_id = _team(args, settings)
+    settings, team_id = workspace_for_command(args.team)
     labels = {
         "level": args.level_field,
         "department": args.department_field,
@@ -250,8 +243,7 @@ def cmd_map(args) -> int:
 def cmd_titles(args) -> int:
     from bot.storage.db import session_scope
 
-    settings = settings_for_command()
-    team_id = _team(args, settings)
+    settings, team_id = workspace_for_command(args.team)
     with session_scope(settings.database_url) as session:
         if args.file and args.reset:
             raise CommandError("give a FILE.csv or --reset, not both")
@@ -284,8 +276,7 @@ def cmd_titles(args) -> int:
 def cmd_sync(args) -> int:
     from bot.storage.db import session_scope
 
-    settings = settings_for_command()
-    team_id = _team(args, settings)
+    settings, team_id = workspace_for_command(args.team)
     client = _client(settings, team_id)
     with session_scope(settings.database_url) as session:
         user_ids = list(session.scalars(select(Member.user_id).where(Member.team_id == team_id)))

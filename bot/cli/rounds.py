@@ -7,7 +7,7 @@ import sys
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 
-from bot.cli.runtime import settings_for_command, team_for_command
+from bot.cli.runtime import settings_for_command, workspace_for_command
 from bot.common.config import ConfigError
 from bot.common.csvfile import write_csv
 from bot.domain.services import stats as stats_service
@@ -44,8 +44,7 @@ def add_parser(sub) -> None:
     stats.set_defaults(func=cmd_stats)
 
 
-def find_program(settings, channel: str, team: str | None) -> Program:
-    team = team_for_command(settings, team)
+def find_program(settings, channel: str, team: str) -> Program:
     with session_scope(settings.database_url) as session:
         program = session.scalar(
             select(Program).where(Program.team_id == team, Program.channel_id == channel)
@@ -69,8 +68,8 @@ def _refused(settings, program: Program, code: str) -> str:
 
 
 def cmd_round(args) -> int:
-    settings = settings_for_command()
-    program = find_program(settings, args.channel, args.team)
+    settings, team = workspace_for_command(args.team)
+    program = find_program(settings, args.channel, team)
     progress = _progress if sys.stderr.isatty() else None
     try:
         report = run_round(settings, program.id, progress=progress)

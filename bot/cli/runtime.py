@@ -51,6 +51,19 @@ def settings_for_command(*, migrate: bool = True) -> Settings:
     return settings
 
 
+def workspace_for_command(team: str | None) -> tuple[Settings, str]:
+    """Settings, an up-to-date database and the workspace of a command that works on one.
+    A missing token is said before the database is upgraded, which would create it: one
+    line, and no new database left behind."""
+    from bot.storage.db import migrate as upgrade
+
+    settings = settings_for_command(migrate=False)
+    if team is None:  # with --team and no token, the title table is kept offline
+        settings.require_bot_token()
+    upgrade(settings.database_url)
+    return settings, team_for_command(settings, team)
+
+
 def team_for_command(settings: Settings, team: str | None) -> str:
     """--team, else the one workspace: the bot token's (auth.test) or the only installed one.
     With a bot token, --team must be its workspace: a mistyped one would file data under a
