@@ -217,6 +217,34 @@ def test_a_file_that_is_not_a_database_is_one_line_and_left_as_it_is(command, tm
     assert sorted(path.name for path in tmp_path.glob("notes*")) == ["notes.db"]
 
 
+NO_DATABASE = ("run the command from the folder that holds the database, point DATABASE_URL "
+               "at it, or run `python -m bot migrate` to start a new one")
+
+
+@pytest.mark.parametrize("command", [("stats",), ("levels", "export"), ("export", "--out", "x"),
+                                     ("report", "--out", "r")])  # fmt: skip
+def test_a_command_that_only_reads_makes_no_database_where_there_is_none(command, tmp_path):
+    """Run from another folder than the database's: the default worthknowing.db is not there.
+    A new empty one was made, and `stats` then said "no programs yet: run /meet setup"."""
+    line = _one_line(run_cli(*command, env=app_env(), cwd=tmp_path))
+    assert line == f"error: no database at {tmp_path / 'worthknowing.db'}: {NO_DATABASE}"
+    assert list(tmp_path.iterdir()) == []
+    elsewhere = tmp_path / "lunch" / "w.db"
+    line = _one_line(run_cli(*command, env=app_env(DATABASE_URL=f"sqlite:///{elsewhere}"),
+                             cwd=tmp_path))  # fmt: skip
+    assert line == f"error: no database at {elsewhere}: {NO_DATABASE}"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_migrate_still_starts_a_new_database(tmp_path):
+    result = run_cli("migrate", env=app_env(), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "database upgraded from empty" in result.stderr
+    assert run_cli("stats", env=app_env(), cwd=tmp_path).stdout == (
+        "no programs yet: run /meet setup in a channel\n"
+    )
+
+
 @pytest.mark.parametrize(
     ("url", "says"),
     [

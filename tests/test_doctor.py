@@ -92,6 +92,9 @@ def test_the_clock_is_judged_by_its_own_pace_as_healthz_judges_it(slack, setting
 
 
 def test_a_token_slack_refuses_and_an_old_database(slack, database_url, tmp_path):
+    from bot.storage.db import engine_for
+
+    engine_for(database_url).connect().close()  # SQLite: an empty file, not a missing one
     slack.revoke_token("xoxb-T1")
     env = doctor_env(slack, database_url, SLACK_APP_TOKEN="xapp-1-A1-unknown")
     result = run_cli("doctor", env=env, cwd=tmp_path)
@@ -101,6 +104,22 @@ def test_a_token_slack_refuses_and_an_old_database(slack, database_url, tmp_path
     assert "[FAIL] Database: at revision none (empty)" in result.stdout
     assert "-> run `python -m bot migrate`" in result.stdout
     assert "[FAIL] Socket Mode: Slack refused SLACK_APP_TOKEN (invalid_auth)" in result.stdout
+
+
+def test_a_database_that_is_not_there_is_named_and_not_created(slack, tmp_path):
+    """Run from another folder than the database's: doctor said "at revision none (empty)",
+    naming no file, and left a new empty worthknowing.db behind."""
+    env = doctor_env(slack, "")  # the default, sqlite:///worthknowing.db
+    result = run_cli("doctor", env=env, cwd=tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert (
+        f"[FAIL] Database: no database at {tmp_path / 'worthknowing.db'}\n"
+        "       -> run the command from the folder that holds the database, point DATABASE_URL "
+        "at it, or run `python -m bot migrate` to start a new one\n"
+    ) in result.stdout
+    assert "[ok]  Slack token: works in Acme (T1)" in result.stdout
+    assert "Clock" not in result.stdout and "Traceback" not in result.stderr
+    assert [path.name for path in tmp_path.iterdir()] == []
 
 
 def test_a_database_of_a_newer_version_needs_the_newer_app_not_migrate(

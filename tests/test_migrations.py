@@ -184,6 +184,7 @@ def test_commands_started_together_on_a_new_database_set_it_up_once(database_url
     import sys
 
     env = app_env(DATABASE_URL=database_url)
+    engine_for(database_url).connect().close()  # SQLite: read-only commands make no new file
     commands = [("migrate",), ("stats",), ("migrate",), ("levels", "export")]
     processes = [
         subprocess.Popen([sys.executable, "-m", "bot", *command], env=env, cwd=tmp_path,

@@ -492,7 +492,16 @@ def test_a_database_behind_the_app_is_not_exported(tmp_path):
 
 
 def test_an_empty_database_or_a_missing_folder_is_said_so(source, tmp_path):
-    result = export(f"sqlite:///{tmp_path / 'typo.db'}", tmp_path / "lunch.jsonl", tmp_path)
+    typo = tmp_path / "typo.db"
+    result = export(f"sqlite:///{typo}", tmp_path / "lunch.jsonl", tmp_path)
+    assert (result.returncode, result.stderr.strip()) == (
+        2,
+        f"error: no database at {typo}: run the command from the folder that holds the "
+        "database, point DATABASE_URL at it, or run `python -m bot migrate` to start a new one",
+    )
+    assert not typo.exists()  # not made, empty, by the export
+    typo.touch()  # an empty SQLite database
+    result = export(f"sqlite:///{typo}", tmp_path / "lunch.jsonl", tmp_path)
     assert (result.returncode, result.stderr.strip()) == (
         2,
         "error: the database at DATABASE_URL is empty (no schema): is DATABASE_URL the one to "

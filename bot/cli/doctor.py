@@ -105,8 +105,13 @@ def connection_check(settings: Settings) -> Check:
 
 def database_check(settings: Settings, checks: list[Check]) -> bool:
     """Whether the database is reachable and at the newest revision (checks are appended)."""
+    from bot.cli.runtime import NEW_DATABASE, missing_database
     from bot.storage.db import NEWER_FIX, current_revision, head_revision, written_by_newer
 
+    missing = missing_database(settings.database_url)
+    if missing:  # opening it would create it, empty: the wrong folder, most likely
+        checks.append(Check(False, f"Database: no database at {missing}", NEW_DATABASE))
+        return False
     try:
         revision = current_revision(settings.database_url)
     except ConfigError as error:  # a file that is no database: the message says what to do
@@ -164,6 +169,10 @@ def clock_check(settings: Settings, now: dt.datetime) -> Check:
 
 def teams(settings: Settings, team: str | None, database_ok: bool, checks: list[Check]):
     """The workspaces to check: --team, the bot token's, or every active installation."""
+    from bot.cli.runtime import missing_database
+
+    if settings.oauth and missing_database(settings.database_url):
+        return []  # the tokens would be in it; reading them would create it, empty
     if team or not settings.oauth:
         return [team]  # None: the bot token's own workspace, found by auth.test
     if not database_ok:

@@ -171,7 +171,7 @@ def cmd_import(args) -> int:
 def cmd_export(args) -> int:
     from bot.storage.db import session_scope
 
-    settings = settings_for_command()
+    settings = settings_for_command(existing=True)
     with session_scope(settings.database_url) as session:
         rows = export_rows(session, args.team)
     if args.csv:

@@ -50,7 +50,7 @@ def cmd_report(args) -> int:
     out = Path(args.out)
     _check_writable(out)
     say = _progress()
-    settings = settings_for_command()
+    settings = settings_for_command(existing=True)
     say("reading the history…")
     with session_scope(settings.database_url) as session:
         programs = insights.programs_for(session, args.team, args.channel)

@@ -112,7 +112,7 @@ COLUMNS = [
 
 
 def cmd_stats(args) -> int:
-    settings = settings_for_command()
+    settings = settings_for_command(existing=True)
     with session_scope(settings.database_url) as session:
         rows = stats_service.all_stats(session, args.team)
     if args.csv:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import errno
 import urllib.error
+from pathlib import Path
 
 from bot.common import config, logs
 from bot.common.config import ConfigError, Settings
@@ -41,9 +42,25 @@ def output_failed(error: OSError) -> bool:
     )
 
 
-def settings_for_command(*, migrate: bool = True) -> Settings:
+NEW_DATABASE = ("run the command from the folder that holds the database, point DATABASE_URL "
+                "at it, or run `python -m bot migrate` to start a new one")  # fmt: skip
+
+
+def missing_database(url: str) -> Path | None:
+    """The SQLite file DATABASE_URL names, when there is none: opening it would create it."""
+    from bot.storage.db import sqlite_file
+
+    path = sqlite_file(url)
+    return path if path is not None and not path.exists() else None
+
+
+def settings_for_command(*, migrate: bool = True, existing: bool = False) -> Settings:
+    """`existing`: the command only reads, so a SQLite file that is not there is an error, not
+    a new empty database: run from the wrong folder, it would report on nothing."""
     settings = config.load()
     logs.configure(settings)
+    if existing and (missing := missing_database(settings.database_url)):
+        raise ConfigError(f"no database at {missing}: {NEW_DATABASE}")
     if migrate:
         from bot.storage.db import migrate as upgrade
 

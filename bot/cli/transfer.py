@@ -74,7 +74,7 @@ def _one_line(status):
 
 
 def cmd_export(args) -> int:
-    settings = settings_for_command(migrate=False)
+    settings = settings_for_command(migrate=False, existing=True)
     status, progress = _progress("exporting")
     with _one_line(status):
         summary = transfer.export(settings.database_url, args.out, progress)

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, create_engine, event, select, text, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -271,6 +272,17 @@ def _empty_or_refuse(connection) -> None:
             f"the database at DATABASE_URL holds other tables ({listed}) and none of Worth "
             "Knowing's: point DATABASE_URL at an empty database or at this app's own"
         )
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL names, made absolute as SQLite would open it (a relative one is
+    in the working directory); None for another database, or one only in memory."""
+    if not url.startswith("sqlite"):
+        return None
+    parsed = make_url(url)
+    if parsed.database in (None, "", ":memory:") or parsed.query.get("uri") == "true":
+        return None
+    return Path(os.path.abspath(parsed.database))
 
 
 def ping(url: str) -> None:
