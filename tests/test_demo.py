@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import csv
 import re
+import sqlite3
 import time
 
 import pytest
-from conftest import ROOT, app_env, run_cli
+from conftest import ROOT, app_env, interrupt_cli, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -87,6 +88,33 @@ def test_the_demo_plays_weeks_of_lunch_groups_as_people_see_them(tmp_path):
     assert re.search(r"TDEMO CLUNCH: 2 rounds, \d+ people paired", kept_stats.stdout)
     again = run_cli("demo", "--keep", str(kept), env=env, cwd=tmp_path)
     assert again.returncode == 2 and "already holds a worthknowing.db" in again.stderr
+
+
+def _set_up(temporary) -> bool:
+    """Whether the demo's database, in its temporary folder, holds the #lunch program yet."""
+    for database in temporary.glob("worth-knowing-demo-*/worthknowing.db"):
+        try:
+            with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
+                return bool(connection.execute("SELECT count(*) FROM programs").fetchone()[0])
+        except sqlite3.Error:
+            return False
+    return False
+
+
+def test_ctrl_c_just_after_setup_stops_quietly(tmp_path):
+    """Ctrl-C while the app still works on /meet setup (the announcement, the Home tab): the
+    demo stopped the simulated Slack and deleted its database under that work, which logged
+    dozens of ERROR lines, now and then with a traceback from deleting the folder (exit
+    code 1). A race, so tried a few times."""
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    env = app_env(TMPDIR=str(temporary))
+    for _ in range(4):
+        code, err = interrupt_cli("demo", "--seed", "1", env=env, cwd=tmp_path,
+                                  once=lambda: _set_up(temporary))  # fmt: skip
+        assert (code, err.strip()) == (130, "interrupted: the demo stopped; run it again to "
+                                             "see it all"), err[-3000:]  # fmt: skip
+        assert list(temporary.iterdir()) == []  # the database went with its folder
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ import io
 import json
 import logging
 import time
+from concurrent.futures import Executor
 
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.request.internals import extract_team_id
@@ -75,11 +76,18 @@ class _Handler(SlackRequestHandler):
 
 
 def create_wsgi(
-    settings: Settings, *, clock_tick: int | None = None, started_at: dt.datetime | None = None
+    settings: Settings,
+    *,
+    clock_tick: int | None = None,
+    started_at: dt.datetime | None = None,
+    pools: tuple[Executor, Executor] | None = None,
 ):
     """The WSGI app. `clock_tick`: the tick of the clock this deployment runs, whose silence
-    makes /healthz answer 503 (None: no clock expected of these processes)."""
-    handler = _Handler(build_app(settings), path=EVENTS_PATH)
+    makes /healthz answer 503 (None: no clock expected of these processes). `pools`: the
+    listeners' and the work's, for a caller that must stop them itself (the demo)."""
+    listening, work = pools or (None, None)
+    app = build_app(settings, listener_executor=listening, work_executor=work)
+    handler = _Handler(app, path=EVENTS_PATH)
     seen = SeenSignatures(settings.database_url)
     refusals = RefusalLog()
     started_at = started_at or utcnow()

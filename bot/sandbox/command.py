@@ -24,7 +24,7 @@ def add_parser(sub) -> None:
         "--keep", metavar="DIR",
         help="keep the database in DIR (for `python -m bot stats`, `levels export`)",
     )
-    demo.set_defaults(func=_run)
+    demo.set_defaults(func=_run, interrupted="the demo stopped; run it again to see it all")
 
 
 

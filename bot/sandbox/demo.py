@@ -98,12 +98,16 @@ def cmd_demo(args) -> int:
             ) from None
         if (keep / "worthknowing.db").exists():
             raise ConfigError(f"--keep {args.keep}: already holds a worthknowing.db; pick a new DIR")
+        kept = keep / "worthknowing.db"
+        args.interrupted = f"the demo stopped; what it played so far is kept in {kept}"
         Demo(people, weeks, size, seed, keep).run()
         url = f"sqlite:///{(keep / 'worthknowing.db').resolve()}"
         print(f"\nThe database is kept. Look at it with:\n  DATABASE_URL={url} python -m bot stats")
         print(f"  DATABASE_URL={url} python -m bot levels export")
         return 0
-    with tempfile.TemporaryDirectory(prefix="worth-knowing-demo-") as folder:
+    # After Ctrl-C a file still open (SQLite's journal) must not turn into a traceback.
+    with tempfile.TemporaryDirectory(prefix="worth-knowing-demo-",
+                                     ignore_cleanup_errors=True) as folder:  # fmt: skip
         Demo(people, weeks, size, seed, Path(folder)).run()
     return 0
 
@@ -143,7 +147,10 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
-    daemon_threads = True
+    """server_close() waits for the requests under way (ThreadingMixIn joins its threads)."""
+
+    daemon_threads = False
+    block_on_close = True
 
 
 class Demo:
@@ -172,6 +179,8 @@ class Demo:
     # -- the whole story ---------------------------------------------------------------------
 
     def run(self) -> None:
+        from bot.edge.app import LISTENER_THREADS, WORK_THREADS, Pool
+
         logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
         self.slack.start()
         try:
@@ -180,12 +189,24 @@ class Demo:
             from bot.storage.db import dispose_engines, migrate
 
             migrate(self.settings.database_url)
-            server = self._serve()
+            pools = (Pool(max_workers=LISTENER_THREADS, thread_name_prefix="listener"),
+                     Pool(max_workers=WORK_THREADS, thread_name_prefix="work"))  # fmt: skip
+            server = self._serve(pools)
+            interrupted = False
             try:
                 self._play()
+            except KeyboardInterrupt:
+                interrupted = True
+                raise
             finally:
+                # The requests under way, then the listeners they started, then the work those
+                # handed on, each finishing while Slack and the database are still there: after
+                # Ctrl-C the app's work went on as the database was deleted, an ERROR a call.
+                # Work not started yet is dropped then; at the end it is done (--keep keeps it).
                 server.shutdown()
                 server.server_close()
+                for pool in pools:
+                    pool.shutdown(wait=True, cancel_futures=interrupted)
                 dispose_engines()
         finally:
             self.slack.stop()
@@ -213,11 +234,11 @@ class Demo:
             }
         )
 
-    def _serve(self) -> _ThreadingWSGIServer:
+    def _serve(self, pools) -> _ThreadingWSGIServer:
         from bot.edge.web import create_wsgi
 
         server = make_server(
-            "127.0.0.1", 0, create_wsgi(self.settings),
+            "127.0.0.1", 0, create_wsgi(self.settings, pools=pools),
             server_class=_ThreadingWSGIServer, handler_class=_QuietHandler,
         )
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
