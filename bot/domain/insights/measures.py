@@ -41,6 +41,15 @@ class GroupRow:
 
 
 @dataclass(frozen=True)
+class RoundRow:
+    """A round as run, groups or not: one where nobody could be placed still counts."""
+
+    round_id: int
+    date: dt.date
+    channel_id: str
+
+
+@dataclass(frozen=True)
 class RoundFigures:
     round_id: int
     date: dt.date
@@ -69,7 +78,9 @@ class Matrix:
     labels: list[str]
     counts: dict[tuple[str, str], int] = field(default_factory=dict)
     people: dict[tuple[str, str], set[str]] = field(default_factory=dict)
-    hidden: set[tuple[str, str]] = field(default_factory=set)  # folded cells holding a small one
+    # cells of five people or more hidden all the same: folded ones holding a small one, and
+    # the second hidden cell of a published sum (see `hide_a_second`)
+    hidden: set[tuple[str, str]] = field(default_factory=set)
 
     def cell(self, a: str, b: str) -> int:
         return self.counts.get(_key(a, b), 0)
@@ -81,6 +92,15 @@ class Matrix:
         if len(self.people.get(key, ())) < SMALL_CELL or key in self.hidden:
             return SMALL
         return str(self.counts.get(key, 0))
+
+    def hide_a_second(self, cells: Sequence[tuple[str, str]]) -> None:
+        """`cells` add up to a figure the report publishes (the diagonal: meetings less the
+        share across departments): with one of them hidden, that total less the shown ones
+        would give it away, so the smallest shown one is hidden too."""
+        keys = sorted({_key(a, b) for a, b in cells})
+        shown = [k for k in keys if self.shown(*k) != SMALL]
+        if len(keys) - len(shown) == 1 and shown:
+            self.hidden.add(min(shown, key=lambda k: (self.counts.get(k, 0), k)))
 
     def folded(self, most: int, rest: str) -> Matrix:
         """The same meetings over at most `most` labels: the labels with the most meetings,
@@ -103,12 +123,12 @@ class Matrix:
             folded.counts[key] = folded.counts.get(key, 0) + count
             folded.people.setdefault(key, set()).update(self.people.get((a, b), ()))
         # A folded cell that holds a hidden one is hidden too: its count less the shown ones
-        # (the full table keeps every label) would give the hidden one away.
-        for i, a in enumerate(self.labels):
-            for b in self.labels[i:]:
-                key = _key(into(a), into(b))
-                if rest in key and key not in folded.hidden and self.shown(a, b) == SMALL:
-                    folded.hidden.add(key)
+        # (the full table keeps every label) would give the hidden one away; a kept cell
+        # stays hidden. An empty cell is nobody to give away: counting it made every
+        # "(all others)" cell read <5.
+        for key in self.counts:
+            if self.shown(*key) == SMALL:
+                folded.hidden.add(_key(into(key[0]), into(key[1])))
         return folded
 
 
@@ -152,16 +172,20 @@ def measure(
     groups: Sequence[GroupRow],
     participation: Participation = Participation(),  # noqa: B008 - frozen
     unmatched: dict[int, int] | None = None,
+    runs: Sequence[RoundRow] = (),
 ) -> Measures:
-    """Every figure of the insights from the groups of some rounds."""
+    """Every figure of the insights from the groups of some rounds; `runs` are the rounds
+    themselves, so one that formed no group still counts (as `stats` counts it)."""
     by_round: dict[int, list[GroupRow]] = defaultdict(list)
+    when = {r.round_id: (r.date, r.channel_id) for r in runs}
     for group in groups:
         by_round[group.round_id].append(group)
+        when.setdefault(group.round_id, (group.date, group.channel_id))
     rounds = []
-    for round_id, rows in by_round.items():
-        delivered = [g for g in rows if g.delivered]
+    for round_id, (date, channel_id) in when.items():
+        delivered = [g for g in by_round[round_id] if g.delivered]
         rounds.append(RoundFigures(
-            round_id=round_id, date=rows[0].date, channel_id=rows[0].channel_id,
+            round_id=round_id, date=date, channel_id=channel_id,
             groups=len(delivered), people=sum(len(g.members) for g in delivered),
             met=sum(g.met for g in delivered), unmatched=(unmatched or {}).get(round_id, 0),
         ))  # fmt: skip
@@ -169,6 +193,10 @@ def measure(
 
     met = [g for g in groups if g.delivered and g.met]
     colleagues: dict[str, set[str]] = defaultdict(set)
+    for group in groups:  # grouped but never met: reach 0, the tall bar the docs promise
+        if group.delivered:
+            for person in group.members:
+                colleagues.setdefault(person.user_id, set())
     teams: dict[str, set[str]] = defaultdict(set)
     offices: dict[str, set[str]] = defaultdict(set)
     levels = Matrix([str(n) for n in LEVELS])
@@ -194,6 +222,14 @@ def measure(
                 key = _key(str(x), str(y))
                 matrix.counts[key] = matrix.counts.get(key, 0) + 1
                 matrix.people.setdefault(key, set()).update((a.user_id, b.user_id))
+    # The report publishes the share of meetings across departments and across levels: for
+    # pairs, a total of the cells on either side of that line.
+    departments.hide_a_second([(d, d) for d in department_names])
+    departments.hide_a_second([(a, b) for a, b in itertools.combinations(department_names, 2)])
+    pairs = list(itertools.combinations_with_replacement(levels.labels, 2))
+    far = [(a, b) for a, b in pairs if abs(int(a) - int(b)) >= ACROSS_LEVELS]
+    levels.hide_a_second(far)
+    levels.hide_a_second([p for p in pairs if p not in far])
     return Measures(
         rounds=rounds,
         participation=participation,

@@ -8,7 +8,14 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from bot.domain.insights.measures import Attendee, GroupRow, Measures, Participation, measure
+from bot.domain.insights.measures import (
+    Attendee,
+    GroupRow,
+    Measures,
+    Participation,
+    RoundRow,
+    measure,
+)
 from bot.domain.services import membership
 from bot.storage.models import (
     FORGOTTEN_PREFIX,
@@ -33,6 +40,11 @@ def programs_for(
     return list(session.scalars(query))
 
 
+def program_teams(session: Session) -> list[str]:
+    """The workspaces that have a program: what a mistyped --team is told to choose from."""
+    return list(session.scalars(select(Program.team_id).distinct().order_by(Program.team_id)))
+
+
 def measure_programs(
     session: Session, programs: list[Program], since: dt.date | None = None
 ) -> Measures:
@@ -45,9 +57,15 @@ def measure_programs(
         .where(Round.program_id.in_(ids))
         .options(selectinload(Group.members))
     )
+    runs = select(Round.id, Round.slot, Round.program_id).where(Round.program_id.in_(ids))
     if since is not None:
-        query = query.where(Round.slot >= dt.datetime.combine(since, dt.time(), dt.UTC))
+        start = dt.datetime.combine(since, dt.time(), dt.UTC)
+        query = query.where(Round.slot >= start)
+        runs = runs.where(Round.slot >= start)
     found = session.execute(query).all()
+    # the rounds themselves: one where nobody could be placed has no group, yet counts
+    held = [RoundRow(round_id, slot.date(), channel[program_id])
+            for round_id, slot, program_id in session.execute(runs)]  # fmt: skip
     people = {
         (m.team_id, m.user_id): m
         for m in session.scalars(
@@ -80,7 +98,7 @@ def measure_programs(
             .group_by(UnmatchedMember.round_id)
         ).all()
     )
-    return measure(rows, _participation(session, programs), unmatched)
+    return measure(rows, _participation(session, programs), unmatched, held)
 
 
 def _participation(session: Session, programs: list[Program]) -> Participation:
