@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from matplotlib import image
 
+from bot.cli.report import tables
 from bot.domain.insights import charts
 from bot.domain.insights.measures import Attendee, GroupRow, measure
 
@@ -42,16 +43,19 @@ def is_cell(line: np.ndarray) -> np.ndarray:
     return line.min(axis=1) < 0.97  # anything but white, the gap between cells
 
 
-@pytest.fixture
-def figures():
+def six_weeks(channel: str = "C1", first_round: int = 0) -> list[GroupRow]:
     """Six weekly rounds of 20 pairs; 2 of every 3 groups met."""
-    rows = [
-        GroupRow(r, dt.date(2026, 1, 5) + dt.timedelta(weeks=r), "C1", True, i % 3 != 0,
-                 (Attendee(f"U{i}", i % 9 + 1, "ABC"[i % 3]),
-                  Attendee(f"V{i}", (i * 4) % 9 + 1, "ABCD"[i % 4])))
+    return [
+        GroupRow(first_round + r, dt.date(2026, 1, 5) + dt.timedelta(weeks=r), channel, True,
+                 i % 3 != 0, (Attendee(f"U{i}", i % 9 + 1, "ABC"[i % 3]),
+                              Attendee(f"V{i}", (i * 4) % 9 + 1, "ABCD"[i % 4])))
         for r in range(6) for i in range(20)
     ]  # fmt: skip
-    return measure(rows)
+
+
+@pytest.fixture
+def figures():
+    return measure(six_weeks())
 
 
 def test_the_rounds_chart_has_one_bar_per_round(figures):
@@ -139,3 +143,136 @@ def test_a_department_with_dollar_signs_is_drawn_as_written(department):
             for r in range(3) for i in range(6)]  # fmt: skip
     for png in charts.all_charts(measure(rows)).values():
         assert pixels(png).shape[2] == 3
+
+
+def test_all_others_shows_its_count_when_it_hides_nobody():
+    """Past 15 departments the rest fold into "(all others)"; its empty cells counted as
+    small ones, so that row always read <5. A folded cell holding a small group still does."""
+    day = dt.date(2026, 6, 1)
+
+    def pairs(a: str, b: str, times: int) -> list[GroupRow]:
+        return [GroupRow(1, day, "C1", True, True, (Attendee(f"{a}-{b}-{i}", 2, a),
+                                                   Attendee(f"{b}-{a}-{i}", 8, b)))
+                for i in range(times)]  # fmt: skip
+
+    groups = [row for d in range(18) for row in pairs(f"Dept {d:02}", "Hub", 4 if d < 13 else 3)]
+    groups += pairs("Dept 18", "Dept 19", 3)  # neither ever meets Hub: empty cells
+    figures = measure(groups)
+    assert figures.departments.shown("Dept 18", "Hub") == "<5"  # empty, in the full table
+    folded = figures.departments.folded(charts.CHART_LABELS, "(all others)")
+    assert folded.labels[-1] == "(all others)" and "Dept 13" not in folded.labels
+    assert folded.shown("(all others)", "Hub") == "15"  # Dept 13-17, three pairs each
+    assert folded.shown("(all others)", "(all others)") == "3"  # Dept 18-19
+    small = groups + pairs("Dept 13", "Dept 19", 1)  # two people: hidden in the full table
+    refolded = measure(small).departments.folded(charts.CHART_LABELS, "(all others)")
+    assert refolded.shown("(all others)", "(all others)") == "<5"  # so it stays hidden here
+    assert refolded.shown("(all others)", "Hub") == "15"
+
+
+def _drawn(monkeypatch) -> dict:
+    """The figure a chart function draws, drawn, before it becomes PNG bytes."""
+    seen = {}
+    keep = charts._png
+
+    def spy(figure):
+        figure.canvas.draw()
+        seen["figure"], seen["renderer"] = figure, figure.canvas.get_renderer()
+        return keep(figure)
+
+    monkeypatch.setattr(charts, "_png", spy)
+    return seen
+
+
+def _overlapping(labels, renderer) -> list[tuple[str, str]]:
+    """Neighbouring labels whose ink boxes overlap. Slanted labels turned about their anchor
+    (rotation_mode="anchor") are compared along their slant, where they are parallel."""
+    boxes = []
+    for label in labels:
+        if not label.get_text():
+            continue
+        angle = np.radians(label.get_rotation())
+        if angle and label.get_rotation_mode() == "anchor":
+            label.set_rotation(0)
+            box = label.get_window_extent(renderer)
+            label.set_rotation(np.degrees(angle))
+            anchor = np.array([box.x1 if label.get_ha() == "right" else box.x0, box.y1])
+            turn = np.array([[np.cos(angle), np.sin(angle)], [-np.sin(angle), np.cos(angle)]])
+            shift = turn @ anchor - anchor  # the box in the slant's frame
+            box = box.translated(*shift)
+        else:
+            box = label.get_window_extent(renderer)
+        boxes.append((label.get_text(), box))
+    return [(a, b) for (a, x), (b, y) in zip(boxes, boxes[1:], strict=False) if x.overlaps(y)]
+
+
+@pytest.mark.parametrize("weeks", [8, 26, 60, 200])
+def test_round_dates_never_run_into_each_other(monkeypatch, weeks):
+    """Every round was labelled at a fixed width: from about 26 rounds the dates overlapped."""
+    seen = _drawn(monkeypatch)
+    rows = [GroupRow(r, dt.date(2026, 1, 5) + dt.timedelta(weeks=r), "C1", True, True,
+                     (Attendee(f"A{r}"), Attendee(f"B{r}"))) for r in range(weeks)]  # fmt: skip
+    charts.rounds_chart(measure(rows))
+    axis = seen["figure"].axes[0]
+    labels = [t for t in axis.get_xticklabels() if t.get_text()]
+    assert labels[0].get_text() == "05 Jan" and len(labels) >= min(weeks, 8)
+    assert _overlapping(labels, seen["renderer"]) == []
+
+
+def test_rounds_of_two_programs_on_one_day_make_one_bar():
+    """Two channels paired on the same Mondays drew two bars under each date."""
+    both = measure(six_weeks() + six_weeks("C2", first_round=100))
+    assert len(both.rounds) == 12
+    picture = pixels(charts.rounds_chart(both))
+    base = max(y for y in range(picture.shape[0]) if is_bar(picture[y]).any())
+    assert runs(picture[base - 5], is_bar) == 6
+
+
+DEPARTMENTS = ["Engineering", "Finance", "Legal", "Marketing", "Operations", "People",
+               "Platform Infrastructure and Reliability", "Sales", "Support"]  # fmt: skip
+LONGEST = ("Global Platform Infrastructure, Site Reliability and Developer Productivity "
+           "Engineering (EMEA and APAC)")  # fmt: skip
+
+
+def _departments(names: list[str]):
+    """Three rounds in which every two departments meet once."""
+    rows = []
+    for r in range(3):
+        for i, a in enumerate(names):
+            for j, b in enumerate(names[i + 1 :], start=i + 1):
+                pair = (Attendee(f"{r}-{i}-{j}-a", 3, a), Attendee(f"{r}-{i}-{j}-b", 7, b))
+                rows.append(GroupRow(r, dt.date(2026, 1, 5) + dt.timedelta(weeks=r), "C1", True,
+                                     True, pair))  # fmt: skip
+    return measure(rows)
+
+
+@pytest.mark.filterwarnings("error:Tight layout not applied")
+@pytest.mark.parametrize("names", [
+    DEPARTMENTS,
+    ["Engineering", "Finance", "Legal", "Sales", "Ops", "HR", "Design", "Support", LONGEST],
+    [f"{LONGEST} {k}" for k in range(9)],  # Member.department holds up to 200 characters
+    [f"Department of {k}" for k in range(15)],
+])  # fmt: skip
+def test_department_names_are_readable_whole_on_the_picture(monkeypatch, names):
+    """Names of ordinary length overlapped, slanted about their middles; a long one was cut
+    off at the picture's edge or shrank the grid to a few pixels a cell."""
+    seen = _drawn(monkeypatch)
+    charts.matrix_chart(_departments(names).departments, "Meetings by department")
+    figure, renderer = seen["figure"], seen["renderer"]
+    axis = figure.axes[0]
+    assert axis.get_window_extent(renderer).width / len(names) >= 30  # room for "<5" or a count
+    for label in [*axis.get_xticklabels(), *axis.get_yticklabels(), axis.title]:
+        box = label.get_window_extent(renderer)
+        assert box.x0 >= 0 and box.y0 >= 0, label.get_text()  # inside the picture
+        assert box.x1 <= figure.bbox.width and box.y1 <= figure.bbox.height, label.get_text()
+    assert figure.bbox.width <= 1200  # nor does it grow the picture past a screen
+    assert _overlapping(axis.get_xticklabels(), renderer) == []
+    assert _overlapping(axis.get_yticklabels(), renderer) == []
+
+
+def test_a_long_department_name_is_shortened_on_the_chart_only():
+    figures = _departments(DEPARTMENTS[:-1] + [LONGEST])
+    assert charts.short(LONGEST) == "Global Platform Infrastr…" and len(charts.short(LONGEST)) == 25
+    assert charts.short("Platform Infrastructure and Reliability").endswith("…")
+    assert charts.short("Marketing") == "Marketing"
+    header, rows = tables(figures)["departments.csv"]
+    assert LONGEST in header and LONGEST in [row[0] for row in rows]  # the table keeps it whole

@@ -7,7 +7,10 @@ white gaps between them so that each one can be told apart (the tests count them
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import math
+from collections import defaultdict
 
 import matplotlib
 
@@ -27,6 +30,7 @@ HIDDEN = "#d9d9d9"
 CELLS = LinearSegmentedColormap.from_list("reach", ["#e8f5e9", "#1b5e20"])
 SIZE = (8, 4.5)
 DPI = 100
+LABEL_CHARS = 25  # a longer name is cut, with "…"
 CHART_LABELS = 15  # a matrix chart shows the 14 departments with the most meetings, and the rest as one
 
 
@@ -38,22 +42,40 @@ def _png(figure) -> bytes:
 
 
 def rounds_chart(measures: Measures) -> bytes:
-    """People in each round (bars) and the share of groups that met (line)."""
+    """People in groups on each round's date (bars) and the share of groups that met (line).
+    Rounds of several programs on one day make one bar: two bars under one date read as a
+    mistake."""
+    people: dict[dt.date, int] = defaultdict(int)
+    groups: dict[dt.date, int] = defaultdict(int)
+    met: dict[dt.date, int] = defaultdict(int)
+    for r in measures.rounds:
+        people[r.date] += r.people
+        groups[r.date] += r.groups
+        met[r.date] += r.met
+    dates = sorted(people)
     figure, people_axis = plt.subplots(figsize=SIZE)
-    labels = [f"{r.date:%d %b}" for r in measures.rounds]
-    x = range(len(labels))
-    people_axis.bar(x, [r.people for r in measures.rounds], color=BAR, width=0.6,
+    x = list(range(len(dates)))
+    people_axis.bar(x, [people[d] for d in dates], color=BAR, width=0.6,
                     label="people in groups")  # fmt: skip
     people_axis.set_ylabel("people in groups")
-    people_axis.set_xticks(list(x), labels, rotation=45 if len(labels) > 8 else 0)
+    people_axis.set_xlim(-0.5, max(len(dates), 1) - 0.5)
     rate_axis = people_axis.twinx()
-    rates = [r.meet_rate for r in measures.rounds]
-    rate_axis.plot(x, [100 * r if r is not None else float("nan") for r in rates], color=LINE,
-                   marker="o", label="groups that met (%)")  # fmt: skip
+    rate_axis.plot(x, [100 * met[d] / groups[d] if groups[d] else float("nan") for d in dates],
+                   color=LINE, marker="o", label="groups that met (%)")  # fmt: skip
     rate_axis.set_ylim(0, 100)
     rate_axis.set_ylabel("groups that met (%)")
     people_axis.set_title("Participation and meet rate per round")
+    labels = [f"{d:%d %b}" for d in dates]
+    people_axis.set_xticks(x, labels)
     figure.tight_layout()
+    # Every k-th date, k so that the widest label fits k bars: half a year of weekly rounds
+    # printed every date over the next.
+    renderer = figure.canvas.get_renderer()
+    widest = max((t.get_window_extent(renderer).width for t in people_axis.get_xticklabels()),
+                 default=0)  # fmt: skip
+    room = people_axis.get_window_extent(renderer).width / max(len(dates), 1)
+    every = max(1, math.ceil(widest * 1.3 / room))
+    people_axis.set_xticks(x[::every], labels[::every])
     return _png(figure)
 
 
@@ -69,6 +91,12 @@ def reach_chart(measures: Measures) -> bytes:
     axis.set_title(f"Reach: median {measures.median_reach:g} colleagues met per person")
     figure.tight_layout()
     return _png(figure)
+
+
+def short(label: str) -> str:
+    """A label as a chart prints it: a department may have 200 characters, and one such name
+    cut the picture off or shrank the grid to dots (departments.csv keeps every name)."""
+    return label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1].rstrip() + "…"
 
 
 def matrix_chart(matrix: Matrix, title: str) -> bytes:
@@ -90,8 +118,13 @@ def matrix_chart(matrix: Matrix, title: str) -> bytes:
                       color="white" if not hidden[i][j] and values[i][j] > top / 2 else "black")  # fmt: skip
     axis.set_xlim(0, n)
     axis.set_ylim(n, 0)
-    axis.set_xticks([k + 0.5 for k in range(n)], labels, rotation=45 if n > 6 else 0)
-    axis.set_yticks([k + 0.5 for k in range(n)], labels)
+    shown = [short(label) for label in labels]
+    ticks = [k + 0.5 for k in range(n)]
+    if max(map(len, shown)) > 2:  # names, not levels: slanted, each ending under its column
+        axis.set_xticks(ticks, shown, rotation=45, ha="right", rotation_mode="anchor")
+    else:
+        axis.set_xticks(ticks, shown)
+    axis.set_yticks(ticks, shown)
     axis.set_title(title)
     axis.set_aspect("equal")
     figure.tight_layout()
