@@ -11,8 +11,9 @@ from conftest import app_env, run_cli
 from freezegun import freeze_time
 from test_meet_harness import make_program, open_harness
 
+from bot.cli.report import write_report
 from bot.domain.levels.sources import set_value
-from bot.domain.services import rounds
+from bot.domain.services import insights, rounds
 
 PEOPLE = {"UADMIN": (9, "=HYPERLINK(\"x\")", "Berlin"), "U1": (1, "Support", "Berlin"),
           "U2": (8, "Finance", "Paris"), "U3": (2, "Design", "Paris"), "U4": (7, "Eng", "Berlin")}  # fmt: skip
@@ -94,3 +95,36 @@ def test_history_and_home_say_how_far_a_persons_lunches_reached(history):
     assert re.fullmatch(r"🌱 You've had lunch with \d people? across \d teams? and \d offices?\.",
                         line), line  # fmt: skip
     assert not re.search(r"level|\b[1-9]\b \(", line)
+
+
+def test_a_round_where_nobody_could_be_placed_is_in_the_report(harness, slack, settings, tmp_path):
+    """`stats` counted it; the page's "Rounds" and rounds.csv left it out, and with it the
+    person who could not be placed."""
+    slack.add_channel("T1", "C9", "solo", members=["U1", "UBOT"])
+    program_id = make_program(settings, "C9")
+    with freeze_time(dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)):
+        report = rounds.run_round(settings, program_id, slot=rounds.utcnow())
+    assert (report.groups, report.unmatched) == (0, 1)
+    with harness.session() as session:
+        programs = insights.programs_for(session, "T1", "C9")
+        write_report(insights.measure_programs(session, programs), tmp_path)
+        later = insights.measure_programs(session, programs, since=dt.date(2026, 6, 2))
+    assert "<th>Rounds</th><td>1</td>" in (tmp_path / "report.html").read_text()
+    rows = (tmp_path / "rounds.csv").read_text().splitlines()
+    assert rows[1:] == ["2026-06-01,C9,0,0,0,,1"]
+    assert later.rounds == []  # --since leaves it out like any other round
+
+
+@pytest.mark.parametrize("command", [["report", "--out", "x"], ["report", "--out", "x", "--channel", "C1"],
+                                     ["stats"], ["stats", "--csv"]])  # fmt: skip
+def test_an_unknown_workspace_is_named_with_the_known_ones(command, slack, settings, tmp_path):
+    """`--team TNOPE` was told to run /meet setup (report) or "no programs yet", exit 0
+    (stats), though programs exist: the typo went unseen."""
+    make_program(settings, "C1")
+    env = app_env(SLACK_BOT_TOKEN="xoxb-T1", SLACK_SIGNING_SECRET="s",
+                  SLACK_API_URL=slack.api_url, DATABASE_URL=settings.database_url)  # fmt: skip
+    done = run_cli(*command, "--team", "TNOPE", env=env, cwd=tmp_path)
+    assert done.returncode == 2, done.stdout
+    assert done.stderr == ("error: no program in workspace TNOPE (workspaces with programs: "
+                           "T1): check --team\n")  # fmt: skip
+    assert done.stdout == "" and not (tmp_path / "x").exists()

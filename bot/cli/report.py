@@ -43,7 +43,7 @@ def _date(text: str) -> dt.date:
 
 
 def cmd_report(args) -> int:
-    from bot.cli.runtime import settings_for_command
+    from bot.cli.runtime import settings_for_command, unknown_team
     from bot.domain.services import insights
     from bot.storage.db import session_scope
 
@@ -54,6 +54,10 @@ def cmd_report(args) -> int:
     say("reading the history…")
     with session_scope(settings.database_url) as session:
         programs = insights.programs_for(session, args.team, args.channel)
+        if not programs and args.team:
+            known = insights.program_teams(session)
+            if args.team not in known:
+                raise unknown_team(args.team, known)
         if not programs:
             where = f"channel {args.channel}" if args.channel else "this database"
             raise ConfigError(f"no program in {where}: run /meet setup in a channel first")

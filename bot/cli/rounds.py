@@ -7,11 +7,12 @@ import sys
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 
-from bot.cli.runtime import settings_for_command, workspace_for_command
+from bot.cli.runtime import settings_for_command, unknown_team, workspace_for_command
 from bot.common.config import ConfigError
 from bot.common.csvfile import write_csv
 from bot.domain.services import stats as stats_service
 from bot.domain.services.delivery import DeliveryStopped
+from bot.domain.services.insights import program_teams
 from bot.domain.services.participants import ChannelUnreadable
 from bot.domain.services.rounds import NoProgram, run_round
 from bot.domain.services.workspaces import NotInstalled
@@ -115,6 +116,8 @@ def cmd_stats(args) -> int:
     settings = settings_for_command(existing=True)
     with session_scope(settings.database_url) as session:
         rows = stats_service.all_stats(session, args.team)
+        if not rows and args.team:
+            raise unknown_team(args.team, program_teams(session))
     if args.csv:
         write_csv(sys.stdout, COLUMNS, (
             [

@@ -125,3 +125,13 @@ def _workspace_of_org(settings: Settings, org: str, team: str | None) -> str:
                           f"where SLACK_BOT_TOKEN is installed (its workspaces: {listed})")  # fmt: skip
     raise ConfigError(f"--team is required: SLACK_BOT_TOKEN is installed on Enterprise Grid "
                       f"org {org} (its workspaces: {listed})")  # fmt: skip
+
+
+def unknown_team(team: str, known: list[str]) -> ConfigError:
+    """--team naming a workspace without programs: the typo and the ones there are, rather than
+    advice to set up a program that may well exist."""
+    if not known:
+        return ConfigError(f"no program in workspace {team}, nor in any other yet: "
+                           "run /meet setup in a channel first")  # fmt: skip
+    return ConfigError(f"no program in workspace {team} (workspaces with programs: "
+                       f"{', '.join(known)}): check --team")  # fmt: skip
