@@ -354,6 +354,61 @@ def test_map_then_sync_reads_the_named_field(env, capsys):
     assert "  location    (not read from profiles)" in out
 
 
+@pytest.fixture
+def forgotten(env):
+    """Two lunch programs; U1 used forget-me, U2 stopped taking part in one program only."""
+    from bot.domain.services import people
+    from bot.storage.models import Program
+
+    with session_scope(env["DATABASE_URL"]) as session:
+        lunch = Program(team_id="T1", channel_id="C1")
+        coffee = Program(team_id="T1", channel_id="C2")
+        session.add_all([lunch, coffee])
+        session.flush()
+        people.forget(session, "T1", "U1")
+        people.leave(session, lunch, "U2")
+    return env
+
+
+def _members(env):
+    with session_scope(env["DATABASE_URL"]) as session:
+        return dict(session.execute(select(Member.user_id, Member.level)).all())
+
+
+def test_sync_all_does_not_store_again_who_asked_to_be_forgotten(forgotten, capsys):
+    """A round stores nothing about people who opted out or used forget-me; walking the whole
+    workspace stored their title, level and department again, as if they had never asked.
+    Who left one program only is still read."""
+    levels(capsys, "map", "--level-field", "Grade")
+    code, out, _ = levels(capsys, "sync", "--all")
+    assert code == 0
+    assert out == (
+        "read 1 profiles of workspace T1: 1 changed, 0 could not be read; "
+        "skipped 1 people who opted out of the app\n"
+    )
+    assert _members(forgotten) == {"U2": 4}
+
+
+def test_an_hr_import_skips_who_asked_to_be_forgotten_and_says_only_how_many(
+    forgotten, capsys, tmp_path
+):
+    """HR's file names everyone; its row does not outrank forget-me. The summary counts the
+    row as skipped without saying whose it was."""
+    name = write(tmp_path, "user_id,level,department\nU1,8,Sales\nU2,4,Ops\n")
+    code, out, err = levels(capsys, "import", name)
+    assert (code, err) == (0, "")
+    assert out.splitlines()[:6] == [
+        "hr.csv: 2 rows",
+        "  matched         1",
+        "  updated         1",
+        "  unchanged       0",
+        "  skipped         1  people who opted out of the app: nothing about them is stored",
+        "  unknown         0",
+    ]
+    assert "U1" not in out and "line 2" not in out
+    assert _members(forgotten) == {"U2": 4}
+
+
 def test_titles_show_try_replace_and_reset(env, capsys, tmp_path):
     code, out, _ = levels(capsys, "titles", "--try", "Senior Engineer", "--try", "Wizard")
     assert code == 0

@@ -29,7 +29,7 @@ from bot.domain.levels.admin import UnknownField, current_mapping, map_fields, s
 from bot.domain.levels.importer import import_levels, walk_users
 from bot.domain.levels.profiles import sync_profiles
 from bot.domain.levels.report import explain, export_csv, export_rows, export_table
-from bot.domain.levels.sources import InvalidValue
+from bot.domain.levels.sources import InvalidValue, opted_out_everywhere
 from bot.domain.levels.titles import read_rules, rules_for
 from bot.slack.client import REACH_SLACK, TOKEN_ERRORS, cannot_reach, reason, slack_answered
 from bot.storage.models import Member
@@ -280,9 +280,14 @@ def cmd_sync(args) -> int:
     client = _client(settings, team_id)
     with session_scope(settings.database_url) as session:
         user_ids = list(session.scalars(select(Member.user_id).where(Member.team_id == team_id)))
+        skipped = 0
         if args.all:
             people = walk_users(client, team_id, progress=_reading()).by_id.values()
-            user_ids += [user.id for user in people if not (user.is_bot or user.deleted)]
+            # Reading a profile stores it: not of people who opted out of the app.
+            withdrawn = opted_out_everywhere(session, team_id)
+            found = [user.id for user in people if not (user.is_bot or user.deleted)]
+            skipped = sum(user_id in withdrawn for user_id in found)
+            user_ids += [user_id for user_id in found if user_id not in withdrawn]
         report = sync_profiles(
             client, session, team_id, user_ids, max_age=None, progress=_progress("profiles")
         )
@@ -290,6 +295,7 @@ def cmd_sync(args) -> int:
         f"read {report.fetched} profiles of workspace {team_id}: {report.changed} changed, "
         f"{report.failed} could not be read"
         + (f", {report.unreadable} level fields held no number 1-9" if report.unreadable else "")
+        + (f"; skipped {skipped} people who opted out of the app" if skipped else "")
     )
     for label in report.missing_fields:
         print(f'warning: no custom profile field is labelled "{label}"', file=sys.stderr)

@@ -29,6 +29,7 @@ from bot.domain.levels.sources import (
     apply,
     member_for,
     normalise,
+    opted_out_everywhere,
 )
 from bot.storage.models import Member
 
@@ -80,6 +81,7 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     kept: int = 0  # values whose _source column names another source than an import
+    skipped: int = 0  # rows of people who opted out of the app (or asked to be forgotten)
     unknown: list[Problem] = field(default_factory=list)
     bad: list[Problem] = field(default_factory=list)
     columns: list[str] = field(default_factory=list)
@@ -126,6 +128,12 @@ class ImportReport:
                 f"  kept       {self.kept:6d}  values left as they are, not made HR data: their "
                 "_source column says a job title or profile field guessed them, or an admin or "
                 "the person set them"
+            )
+        if self.skipped:
+            # A count only: which rows they were would say who used forget-me.
+            lines.append(
+                f"  skipped    {self.skipped:6d}  people who opted out of the app: nothing "
+                "about them is stored"
             )
         lines += [f"  unknown    {len(self.unknown):6d}"]
         lines += [f"    {problem}" for problem in self.unknown]
@@ -296,6 +304,7 @@ def import_levels(
 
     seen: dict[str, int] = {}
     planned: list[tuple[str, dict[str, object]]] = []
+    withdrawn = opted_out_everywhere(session, team_id)
     for record in records:
         cells = {canonical: record.cells.get(key, "") for canonical, key in columns.items()}
         if record.extra:
@@ -360,6 +369,9 @@ def import_levels(
             )
             continue
         seen[resolved] = record.line
+        if resolved in withdrawn:  # HR's file does not outrank their wish, as a round does not
+            report.skipped += 1
+            continue
         values: dict[str, object] = {}
         row_ok = True
         kept = 0

@@ -12,12 +12,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.common.values import InvalidValue, parse_level
 from bot.storage.db import insert_missing
-from bot.storage.models import Member, Program
+from bot.storage.models import Member, Participation, Program
 
 # Highest precedence first. "title" only ever gives a level: a guess from the job title, so a
 # person's own word comes before it.
@@ -96,6 +96,33 @@ def member_for(
     row = {"team_id": team_id, "user_id": user_id, "values": {}, "sources": {}}
     insert_missing(session, Member, [row], ["team_id", "user_id"])
     return session.scalar(query)
+
+
+def opted_out_everywhere(session: Session, team_id: str) -> set[str]:
+    """Who asked to be forgotten, or left every program before a round stored them: no
+    Member row, and an opt-out in every program of the workspace (what forget-me leaves).
+
+    A bulk read (``levels sync --all``, an HR import) must not store them again, as a round
+    does not. A program made later has no opt-out of theirs: being in its channel is then an
+    opt-in, as for everyone, and they are read again."""
+    count = select(func.count()).select_from(Program).where(Program.team_id == team_id)
+    programs = session.scalar(count) or 0
+    if not programs:
+        return set()  # no marker can say anything yet
+    known = select(Member.user_id).where(Member.team_id == team_id)
+    return set(
+        session.scalars(
+            select(Participation.user_id)
+            .join(Program, Program.id == Participation.program_id)
+            .where(
+                Program.team_id == team_id,
+                Participation.opted_out.is_(True),
+                Participation.user_id.not_in(known),
+            )
+            .group_by(Participation.user_id)
+            .having(func.count() == programs)
+        )
+    )
 
 
 def winner(per_source: dict[str, Any] | None) -> tuple[Any, str | None]:
