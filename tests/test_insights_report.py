@@ -128,3 +128,25 @@ def test_an_unknown_workspace_is_named_with_the_known_ones(command, slack, setti
     assert done.stderr == ("error: no program in workspace TNOPE (workspaces with programs: "
                            "T1): check --team\n")  # fmt: skip
     assert done.stdout == "" and not (tmp_path / "x").exists()
+
+
+def test_left_counts_who_left_after_taking_part_and_nobody_who_used_forget_me(history, settings):
+    """docs/insights.md: "Someone who used forget-me counts in no figure." Forget-me leaves an
+    opt-out under the real id in every program of the workspace, and "Taking part now"
+    counted each as someone who left, even in a channel they were never in."""
+    from bot.domain.services import insights, people
+    from bot.storage.models import Program
+
+    random_id = make_program(settings, "C2")
+    with history.session() as session:
+        (lunch,) = insights.programs_for(session, "T1", "C1")
+        people.leave(session, lunch, "U4")  # after three rounds: left
+        people.leave(session, session.get(Program, random_id), "U1")  # before any round there
+        people.forget(session, "T1", "U3")  # three rounds in #lunch, then forget-me
+        people.forget(session, "T1", "U5")  # in #random only, never in a round
+    with history.session() as session:
+        (lunch,) = insights.programs_for(session, "T1", "C1")
+        random_ = session.get(Program, random_id)
+        assert insights.measure_programs(session, [lunch]).participation.left == 1
+        assert insights.measure_programs(session, [random_]).participation.left == 0
+        assert insights.measure_programs(session, [lunch, random_]).participation.left == 1

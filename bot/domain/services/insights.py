@@ -107,10 +107,24 @@ def _participation(session: Session, programs: list[Program]) -> Participation:
         count = membership.count(session, program)
         taking_part += count.taking_part or 0
         paused += count.paused or 0
+    # "Left": opted out of a program they had been in a round of. Forget-me leaves an opt-out
+    # in every program under the real id, while their rounds hold a placeholder: that marker
+    # (or leaving before any round) is nobody leaving.
+    grouped = (
+        select(GroupMember.id)
+        .join(Group, Group.id == GroupMember.group_id)
+        .join(Round, Round.id == Group.round_id)
+        .where(Round.program_id == Choice.program_id, GroupMember.user_id == Choice.user_id)
+    )
+    unplaced = (
+        select(UnmatchedMember.id)
+        .join(Round, Round.id == UnmatchedMember.round_id)
+        .where(Round.program_id == Choice.program_id, UnmatchedMember.user_id == Choice.user_id)
+    )
     left = session.scalar(
         select(func.count()).select_from(Choice).where(
             Choice.program_id.in_([p.id for p in programs]), Choice.opted_out.is_(True),
-            ~Choice.user_id.like(f"{FORGOTTEN_PREFIX}%"),
+            grouped.exists() | unplaced.exists(),
         )
     ) or 0  # fmt: skip
     return Participation(taking_part, paused, left)
