@@ -287,15 +287,28 @@ def test_levels_are_never_shown_to_anyone_else(harness, lunch):
 
 
 def test_after_forget_me_no_row_names_the_person_but_the_opt_out_marker(harness, lunch):
-    """Every text column of every table is searched for the person's id: only the opt-out
-    markers (and Slack's own member list of a channel they are still in) may hold it. Their
-    date votes, the program they set up, the admin they added and a report's manager line
-    kept it, while the app told them everything was deleted."""
+    """Every text column of every table an export writes is searched for the person's id:
+    only the opt-out markers (and Slack's own member list of a channel they are still in) may
+    hold it. Their date votes, the program they set up, the admin they added, a report's
+    manager line and, when they installed the app, slack_sdk's installation row kept it,
+    while the app told them everything was deleted."""
+    from slack_sdk.oauth.installation_store import Installation
     from sqlalchemy import JSON, String
 
-    from bot.storage.models import Base, LunchVote, Program
+    from bot.common.config import load
+    from bot.domain.services.workspaces import installation_store
+    from bot.storage.models import LunchVote, Program
+    from bot.storage.transfer import tables
 
     c1, _ = lunch
+    oauth = load({"SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": harness.settings.slack_api_url,
+                  "DATABASE_URL": harness.settings.database_url, "SLACK_CLIENT_ID": "1.2",
+                  "SLACK_CLIENT_SECRET": "secret"})  # fmt: skip
+    for team, installer in (("T1", "U1"), ("T2", "U1")):  # the same id in another workspace
+        installation_store(oauth).save(Installation(
+            app_id="A1", enterprise_id=None, team_id=team, bot_token=f"xoxb-{team}",
+            bot_id="B1", bot_user_id="UBOT", user_id=installer, bot_scopes=["chat:write"],
+        ))  # fmt: skip
     harness.command("admins add <@U1>", user="UADMIN")
     harness.command("admins add <@U3>", user="U1")
     harness.command("avoid <@U2>", user="U1")
@@ -310,10 +323,11 @@ def test_after_forget_me_no_row_names_the_person_but_the_opt_out_marker(harness,
     harness.click(home.FORGET_ME, "confirm", user="U1")
     naming = set()
     with harness.session() as session:
-        for table in Base.metadata.sorted_tables:
+        for table in tables():
+            in_t1 = table.c.team_id.is_distinct_from("T2") if "team_id" in table.c else True
             for column in table.columns:
                 if isinstance(column.type, String) and session.execute(
-                    select(column).where(column == "U1").limit(1)
+                    select(column).where(column == "U1", in_t1).limit(1)
                 ).first():
                     naming.add(f"{table.name}.{column.name}")
                 if isinstance(column.type, JSON) and any(  # per-source values, responders
@@ -321,6 +335,9 @@ def test_after_forget_me_no_row_names_the_person_but_the_opt_out_marker(harness,
                 ):
                     naming.add(f"{table.name}.{column.name}")
     assert naming <= {"participations.user_id", "channel_members.user_id"}, naming
+    store = installation_store(oauth)
+    assert store.find_bot(enterprise_id=None, team_id="T1").bot_token == "xoxb-T1"  # still works
+    assert store.find_installation(enterprise_id=None, team_id="T2").user_id == "U1"
 
 
 def test_forget_me_asks_first_and_cancel_keeps_everything(harness, lunch):

@@ -12,7 +12,8 @@ import secrets
 from dataclasses import dataclass
 
 from slack_sdk import WebClient
-from sqlalchemy import String, cast, delete, select, update
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from sqlalchemy import Column, MetaData, String, Table, cast, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -285,6 +286,26 @@ def set_deactivated(session: Session, team_id: str, user_id: str, deactivated: b
         person.deactivated = deactivated
 
 
+def _installer_columns() -> list[tuple[Table, Column]]:
+    """Every column of slack_sdk's installation store that names a person (the installer),
+    not the bot: read from its own table definitions, so a new one is not missed."""
+    metadata = MetaData()
+    store = SQLAlchemyInstallationStore
+    tables = [
+        store.build_installations_table(metadata, store.default_installations_table_name),
+        store.build_bots_table(metadata, store.default_bots_table_name),
+    ]
+    return [
+        (table, column)
+        for table in tables
+        for column in table.columns
+        if column.name.endswith("user_id") and not column.name.startswith("bot_")
+    ]
+
+
+_INSTALLER_COLUMNS = _installer_columns()
+
+
 def forget(session: Session, team_id: str, user_id: str) -> str:
     """Delete what is stored about a person in this workspace; return their placeholder.
 
@@ -292,6 +313,8 @@ def forget(session: Session, team_id: str, user_id: str) -> str:
     the no-repeat rule stay right. What remains about them is one marker per program of the
     workspace that they opted out, so the next round does not pair them again (and, while
     they stay in a program's channel, Slack's own list of its members, read at each round).
+    With no Member row, those markers are how bulk reads know to leave them alone
+    (levels.opted_out_everywhere), and how the insights tell them from people who left.
     """
     placeholder = FORGOTTEN_PREFIX + secrets.token_hex(8)
     program_ids = select(Program.id).where(Program.team_id == team_id)
@@ -359,6 +382,13 @@ def forget(session: Session, team_id: str, user_id: str) -> str:
             Participation(program_id=program_id, user_id=user_id, opted_out=True, silent_rounds=0)
         )
     avoids.forget(session, team_id, user_id)
+    # slack_sdk keeps who installed the app with its tokens (and in every export file).
+    for table, column in _INSTALLER_COLUMNS:
+        session.execute(
+            update(table)
+            .where(table.c.team_id == team_id, column == user_id)
+            .values({column.name: placeholder})  # user_id is NOT NULL: a value, not none
+        )
 
     after_lunch.forget(session, user_id, placeholder)
     session.flush()
