@@ -409,6 +409,30 @@ def test_an_hr_import_skips_who_asked_to_be_forgotten_and_says_only_how_many(
     assert _members(forgotten) == {"U2": 4}
 
 
+def test_an_hr_import_keeps_no_reporting_line_to_who_asked_to_be_forgotten(
+    forgotten, slack, capsys, tmp_path
+):
+    slack.add_user("T1", "U3")
+    name = write(tmp_path, "user_id,manager\nU2,U1\nU3,U2\n")
+    code, _, err = levels(capsys, "import", name)
+    assert (code, err) == (0, "")
+    with session_scope(forgotten["DATABASE_URL"]) as session:
+        managers = dict(session.execute(select(Member.user_id, Member.manager)).all())
+    assert managers == {"U2": None, "U3": "U2"}
+
+
+def test_a_manager_field_naming_who_asked_to_be_forgotten_is_not_kept(forgotten, slack, capsys):
+    slack.set_profile_fields("T1", [{"id": "Xf1", "label": "Grade"},
+                                    {"id": "Xm1", "label": "Manager", "type": "user"}])  # fmt: skip
+    slack.add_user("T1", "U3", profile_fields={"Xm1": "U1"})  # reports to the forgotten U1
+    slack.add_user("T1", "U4", profile_fields={"Xm1": "U3"})
+    levels(capsys, "map", "--manager-field", "Manager")
+    assert levels(capsys, "sync", "--all")[0] == 0
+    with session_scope(forgotten["DATABASE_URL"]) as session:
+        managers = dict(session.execute(select(Member.user_id, Member.manager)).all())
+    assert managers == {"U2": None, "U3": None, "U4": "U3"}
+
+
 def test_titles_show_try_replace_and_reset(env, capsys, tmp_path):
     code, out, _ = levels(capsys, "titles", "--try", "Senior Engineer", "--try", "Wizard")
     assert code == 0

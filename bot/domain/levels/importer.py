@@ -400,7 +400,8 @@ def import_levels(
                     bad(record.line, "manager", problem)
                     row_ok = False
                     break
-                cells["manager"] = manager
+                # a reporting line to someone who asked to be forgotten keeps nothing of them
+                cells["manager"] = "" if manager in withdrawn else manager
             try:
                 values[attribute] = normalise(attribute, cells[attribute] or None)
             except InvalidValue as error:

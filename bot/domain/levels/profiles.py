@@ -29,6 +29,7 @@ from bot.domain.levels.sources import (
     member_for,
     normalise,
     one_line,
+    opted_out_everywhere,
 )
 from bot.domain.levels.titles import rules_for
 from bot.slack.client import TOKEN_ERRORS
@@ -183,6 +184,8 @@ def sync_profiles(
     # profiles say is changed on top of it, instead of a stale copy written back over it.
     members = _read_again(session, team_id, list(profiles))
     rules = rules_for(session, team_id)
+    # a manager field naming someone who asked to be forgotten keeps nothing of them
+    withdrawn = opted_out_everywhere(session, team_id) if ids and "manager" in ids else set()
     for user_id, profile in profiles.items():
         member = members.get(user_id) or member_for(session, team_id, user_id)
         changed = False
@@ -207,6 +210,8 @@ def sync_profiles(
                     value = None if attribute == "manager" else normalise(
                         attribute, str(value)[:TEXT_MAX]
                     )
+                if attribute == "manager" and value in withdrawn:
+                    value = None
                 changed |= apply(member, attribute, value, SOURCE).changed
         member.profile_synced_at = now
         if changed:
