@@ -458,3 +458,30 @@ def test_a_trio_that_loses_one_before_its_intro_is_introduced_as_a_pair(harness,
         (group,) = session.scalars(select(Group).where(Group.round_id == first.round_id))
         assert group.organiser_id in staying
         assert sorted(m.user_id for m in group.members) == staying
+
+
+def test_a_post_refused_after_one_whose_fate_is_unknown_is_looked_for_before_posting_again(
+    slack, settings
+):
+    """A first post that failed on Slack's side (5xx) may still land; the retry being refused
+    says nothing of it, so the next resume looks in the DM before it posts again."""
+    for user in ("U1", "U2"):
+        slack.add_user("T1", user, tz="Europe/Berlin")
+    slack.add_channel("T1", "C1", "lunch", members=["U1", "U2", "UBOT"])
+    with session_scope(settings.database_url) as session:
+        program = Program(team_id="T1", channel_id="C1")
+        session.add(program)
+        session.flush()
+        program_id = program.id
+    slack.fail_next("chat.postMessage", status=500)
+    slack.fail_next("chat.postMessage", error="ratelimited")
+    first = run_round(settings, program_id)
+    assert (first.delivered, first.status) == (0, "delivering")
+    (group,) = groups_by_state(settings, first.round_id)["posting"]
+    calls = len(slack.calls())
+    second = run_round(settings, program_id)
+    assert (second.delivered, second.status) == (1, "delivered")
+    methods = [c.method for c in slack.calls()[calls:]]
+    assert "conversations.history" in methods
+    assert methods.index("conversations.history") < methods.index("chat.postMessage")
+    assert len(intros(slack)) == 1

@@ -118,7 +118,7 @@ class Delivery:
                 channel_id, user_ids, plan.organiser_id, plan.starter, plan.why, group_id,
                 plan.abouts, plan.dates, plan.zone,
             )  # fmt: skip
-            ts = self._post_once(group_id, conversation, text, blocks)
+            ts = self._post_once(group_id, conversation, text, blocks, plan.state == "posting")
             self._set(group_id, delivery="posted", message_ts=ts, error=None)
         except (SlackApiError, URLError, OSError) as error:
             code = error_code(error)
@@ -133,7 +133,10 @@ class Delivery:
             apart = () if code in TOKEN_ERRORS else plan.user_ids
             self._set(group_id, apart=apart, delivery="failed", error=code)
 
-    def _post_once(self, group_id: int, conversation: str, text: str, blocks: list) -> str:
+    def _post_once(
+        self, group_id: int, conversation: str, text: str, blocks: list, unsure: bool
+    ) -> str:
+        """The intro's ts, posted at most once. `unsure`: an earlier post may have gone out."""
         metadata = {"event_type": round_messages.INTRO_EVENT, "event_payload": {"group_id": group_id}}
         for attempt in range(POST_ATTEMPTS):
             started = utcnow()
@@ -147,9 +150,10 @@ class Delivery:
             except (SlackApiError, URLError, OSError) as error:
                 status = getattr(getattr(error, "response", None), "status_code", None)
                 if isinstance(error, SlackApiError) and (status is None or status < 500):
-                    # Slack answered, so nothing was posted: a resume need not look for it
-                    self._set(group_id, delivery="opened")
+                    if not unsure:  # Slack answered, so nothing went out: no need to look
+                        self._set(group_id, delivery="opened")
                     raise
+                unsure = True  # this post may still land: a resume looks for it first
                 log.warning("intro for group %s: %s; checking before retrying", group_id, error)
                 time.sleep(min(30.0, 2.0**attempt))
                 ts = self._find_intro(conversation, group_id, started)
