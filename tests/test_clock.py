@@ -199,7 +199,8 @@ def test_grace_hours_from_the_flag_or_the_environment():
 
 
 def test_a_bad_grace_setting_stops_the_clock_with_one_line(database_url):
-    result = run_cli("clock", env=app_env(DATABASE_URL=database_url, CLOCK_GRACE_HOURS="a day"))
+    env = app_env(DATABASE_URL=database_url, CLOCK_GRACE_HOURS="a day", SLACK_BOT_TOKEN="xoxb-1")
+    result = run_cli("clock", env=env)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "error: CLOCK_GRACE_HOURS is 'a day': set it to a number of hours such as 24 "

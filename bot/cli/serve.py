@@ -19,7 +19,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 
@@ -260,6 +259,7 @@ def serve_socket_mode(settings: Settings, with_clock: bool) -> None:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     from bot.edge.app import LISTENER_THREADS, WORK_THREADS, Pool, build_app
+    from bot.jobs.clock import STOP_CHECK_SECONDS
 
     listeners = Pool(max_workers=LISTENER_THREADS, thread_name_prefix="listener")
     work = Pool(max_workers=WORK_THREADS, thread_name_prefix="work")
@@ -276,9 +276,10 @@ def serve_socket_mode(settings: Settings, with_clock: bool) -> None:
         signal.signal(signal.SIGINT, lambda signum, _frame: stop.now(f"signal {signum}"))
         log.info("connecting to Slack in Socket Mode")
         handler.connect()
-        while not stop.wait(1):
+        while not stop.reason:
             if clock is not None:
                 clock.keep_running()
+            time.sleep(STOP_CHECK_SECONDS)
         # later signals change nothing (one while the interpreter exits would kill it)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -295,17 +296,18 @@ def serve_socket_mode(settings: Settings, with_clock: bool) -> None:
             raise ConfigError(_refused_app_token(stop.refused))
 
 
-class _Stop(threading.Event):
+class _Stop:
     """Why serve stops: the first reason wins (Ctrl-C also reaches the clock, which stops by
-    itself, and a supervisor may send SIGTERM after it)."""
+    itself, and a supervisor may send SIGTERM after it). Plain attributes, not an Event: an
+    Event set from a signal handler can deadlock, should the signal come while the main
+    thread holds the Event's own lock."""
 
     reason = ""
     refused = ""  # Slack's code, when it refused the app token while connected
 
     def now(self, reason: str, refused: str = "") -> None:
-        if not self.is_set():
+        if not self.reason:
             self.reason, self.refused = reason, refused
-            self.set()
 
 
 def _refused_ends(issue_new_wss_url, stop: _Stop):

@@ -41,6 +41,7 @@ from bot.storage.models import utcnow
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 30
+STOP_CHECK_SECONDS = 0.5  # how soon a stopping process notices it was asked to stop
 GRACE_HOURS = 24.0
 # However small the configured grace, a round a few minutes late (a slow tick) still runs.
 MIN_GRACE = dt.timedelta(minutes=10)
@@ -456,12 +457,12 @@ def run_clock(
     # Stopping happens here, once, however many reasons arrive: Ctrl-C reaches serve's whole
     # process group, so the clock gets SIGINT and, from serve stopping, SIGTERM too; and a
     # signal may come before the scheduler runs, which it could not be stopped in.
+    # (A list the loop below looks at, not an Event: an Event set from a signal handler can
+    # deadlock, should the signal come while the main thread holds the Event's own lock.)
     reasons: list[str] = []
-    stopping = threading.Event()
 
     def stop_for(reason: str) -> None:
         reasons.append(reason)
-        stopping.set()
 
     signal.signal(signal.SIGTERM, lambda signum, _frame: stop_for(f"signal {signum}"))
     signal.signal(signal.SIGINT, lambda signum, _frame: stop_for(f"signal {signum}"))
@@ -480,8 +481,8 @@ def run_clock(
         tick_seconds, f"{hours:g}",
     )
     scheduler.start()
-    while not stopping.wait(1):
-        pass
+    while not reasons:
+        time.sleep(STOP_CHECK_SECONDS)
     # Later signals change nothing, and one arriving while the interpreter exits would kill
     # it (Python restores the default action then, except for signals it was told to ignore).
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
