@@ -109,10 +109,11 @@ def test_a_revoked_token_is_one_line_and_nothing_is_sent(env, slack, tmp_path, t
     assert "T1 C5: 0 rounds" in run_cli("stats", env=env, cwd=tmp_path).stdout
 
 
-def test_a_missing_token_is_one_line_and_leaves_no_database_behind(tmp_path):
+@pytest.mark.parametrize("team", [(), ("--team", "T1")])
+def test_a_missing_token_is_one_line_and_leaves_no_database_behind(tmp_path, team):
     """Run with no .env: the token is asked for first, not after a new database was made
-    (and its upgrade logged) in the working directory."""
-    result = run_cli("round", "C0123", env=app_env(), cwd=tmp_path)
+    (and its upgrade logged) in the working directory; --team does not spare it."""
+    result = run_cli("round", "C0123", *team, env=app_env(), cwd=tmp_path)
 
     assert result.returncode == 2
     assert result.stderr == (

@@ -243,7 +243,7 @@ def cmd_map(args) -> int:
 def cmd_titles(args) -> int:
     from bot.storage.db import session_scope
 
-    settings, team_id = workspace_for_command(args.team)
+    settings, team_id = workspace_for_command(args.team, offline=True)
     with session_scope(settings.database_url) as session:
         if args.file and args.reset:
             raise CommandError("give a FILE.csv or --reset, not both")

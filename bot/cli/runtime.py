@@ -68,14 +68,15 @@ def settings_for_command(*, migrate: bool = True, existing: bool = False) -> Set
     return settings
 
 
-def workspace_for_command(team: str | None) -> tuple[Settings, str]:
+def workspace_for_command(team: str | None, offline: bool = False) -> tuple[Settings, str]:
     """Settings, an up-to-date database and the workspace of a command that works on one.
     A missing token is said before the database is upgraded, which would create it: one
-    line, and no new database left behind."""
+    line, and no new database left behind. `offline`: the command can do without Slack
+    when --team names the workspace (the title table)."""
     from bot.storage.db import migrate as upgrade
 
     settings = settings_for_command(migrate=False)
-    if team is None:  # with --team and no token, the title table is kept offline
+    if not (offline and team):
         settings.require_bot_token()
     upgrade(settings.database_url)
     return settings, team_for_command(settings, team)
