@@ -409,6 +409,14 @@ def test_an_hr_import_skips_who_asked_to_be_forgotten_and_says_only_how_many(
     assert _members(forgotten) == {"U2": 4}
 
 
+def test_a_file_of_only_people_who_opted_out_is_handled_not_refused(forgotten, capsys, tmp_path):
+    # their rows do not change the exit code (docs/levels.md), even when they are all there is
+    code, out, err = levels(capsys, "import", write(tmp_path, "user_id,level\nU1,8\n"))
+    assert (code, err) == (0, "")
+    assert "see the rows above" not in out and "skipped         1" in out
+    assert _members(forgotten) == {}
+
+
 def test_an_hr_import_keeps_no_reporting_line_to_who_asked_to_be_forgotten(
     forgotten, slack, capsys, tmp_path
 ):

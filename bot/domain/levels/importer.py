@@ -432,7 +432,9 @@ def import_levels(
         if progress is not None and (done % 100 == 0 or done == len(planned)):
             progress(done, len(planned))
 
-    report.applied = bool(planned) and not dry_run and not (strict and report.problems)
+    # a row skipped for someone who opted out was handled as asked: not a failed import
+    handled = bool(planned) or bool(report.skipped)
+    report.applied = handled and not dry_run and not (strict and report.problems)
     if report.applied:
         session.flush()
     else:
