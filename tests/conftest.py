@@ -180,6 +180,35 @@ def interrupt_cli(*args: str, env: dict[str, str], cwd: Path, once) -> tuple[int
     return process.returncode, err
 
 
+def stop_mid_round(args: tuple[str, ...], env: dict[str, str], cwd: Path,
+                   stop_signal: int, *, group: bool = False) -> tuple[int, str]:
+    """Run `python -m bot ARGS` as from a terminal, send `stop_signal` once a round is under
+    way (to its whole process group with `group`, as Ctrl-C in a terminal does, reaching a
+    clock child too); (exit code, everything it logged)."""
+    log_path = cwd / "stopped.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", *args], env=env, cwd=cwd, stdout=log,
+            stderr=subprocess.STDOUT, start_new_session=group,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 60
+            while b"starting the round" not in log_path.read_bytes():
+                assert time.monotonic() < deadline and process.poll() is None, log_path.read_text()
+                time.sleep(0.05)
+            if group:
+                os.killpg(process.pid, stop_signal)
+            else:
+                process.send_signal(stop_signal)
+            process.wait(timeout=60)
+        finally:
+            if process.poll() is None:
+                (os.killpg if group else os.kill)(process.pid, signal.SIGKILL)
+                process.wait()
+    return process.returncode, log_path.read_text()
+
+
 class AppProcess:
     """`python -m bot serve` as a real process, stopped whatever the test's outcome."""
 

@@ -12,14 +12,12 @@ import datetime as dt
 import os
 import re
 import signal
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import SIGNING_SECRET, AppProcess, app_env
+from conftest import SIGNING_SECRET, AppProcess, app_env, stop_mid_round
 from sqlalchemy import func, select, update
 from test_meet_harness import make_program, populate
 
@@ -167,24 +165,7 @@ def test_a_clock_stopped_mid_round_finishes_the_round_first(slack, settings, tmp
         DATABASE_URL=settings.database_url,
         SLACK_RATE_SCALE="1000",
     )
-    log_path = tmp_path / "clock.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "clock"], env=env, cwd=tmp_path, stdout=log,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        try:
-            deadline = time.monotonic() + 60
-            while b"starting the round" not in log_path.read_bytes():
-                assert time.monotonic() < deadline and process.poll() is None, log_path.read_text()
-                time.sleep(0.05)
-            process.terminate()
-            process.wait(timeout=60)
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-    output = log_path.read_text()
+    _code, output = stop_mid_round(("clock",), env, tmp_path, signal.SIGTERM)
     assert "Traceback" not in output, output
     with session_scope(settings.database_url) as session:
         assert session.scalar(select(Round.status)) == "delivered", output

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
 import time
 from urllib.parse import parse_qs, parse_qsl
 
 import pytest
-from conftest import AppProcess, app_env, run_cli, wait_for
+from conftest import AppProcess, app_env, run_cli, stop_mid_round, wait_for
 from sqlalchemy import select
 from test_meet_harness import make_program, populate
 from test_serve_starts import _make_due
@@ -175,29 +173,11 @@ def test_socket_mode_serve_stopped_mid_round_finishes_the_round_and_exits_cleanl
         SLACK_RATE_SCALE="1000",
         CLOCK_TICK_SECONDS="1",
     )
-    log_path = tmp_path / "serve.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve", "--with-clock"], env=env, cwd=tmp_path,
-            stdout=log, stderr=subprocess.STDOUT,
-            # as from a terminal: Ctrl-C raises KeyboardInterrupt (see conftest.interrupt_cli)
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-        )  # fmt: skip
-        try:
-            deadline = time.monotonic() + 60
-            while b"starting the round" not in log_path.read_bytes():
-                assert time.monotonic() < deadline and process.poll() is None, log_path.read_text()
-                time.sleep(0.05)
-            process.send_signal(stop_signal)
-            process.wait(timeout=60)
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-    output = log_path.read_text()
+    # Ctrl-C reaches the whole process group, the clock child too, as in a terminal
+    code, output = stop_mid_round(("serve", "--with-clock"), env, tmp_path, stop_signal,
+                                  group=stop_signal == signal.SIGINT)  # fmt: skip
     assert "Traceback" not in output, output
-    expected = (0,) if stop_signal == signal.SIGTERM else (0, 130)
-    assert process.returncode in expected, f"exit code {process.returncode}\n{output}"
+    assert code == 0, f"exit code {code}\n{output}"
     with session_scope(settings.database_url) as session:
         assert session.scalar(select(Round.status)) == "delivered", output
     assert slack.messages()  # the intros went out
