@@ -106,32 +106,27 @@ def test_every_command_has_help(tmp_path):
         assert "usage: python -m bot " + command in result.stdout
 
 
-def test_serve_with_a_token_slack_refuses_says_so_in_one_line(slack, tmp_path):
+@pytest.mark.parametrize(
+    "token, outage, line",
+    [("xoxb-not-installed", False,
+      "error: Slack refused SLACK_BOT_TOKEN (invalid_auth): check the Bot User OAuth Token "
+      "under OAuth & Permissions and that the app is installed"),
+     ("xoxb-T1", True,  # every answer a 500: not the token's fault
+      "error: Slack could not check SLACK_BOT_TOKEN (fatal_error): Slack may be having "
+      "trouble (status.slack.com); try again in a few minutes")],
+)  # fmt: skip
+def test_serve_whose_token_slack_refuses_or_cannot_check_says_so_in_one_line(
+    slack, tmp_path, token, outage, line
+):
+    if outage:
+        slack.fail_next("auth.test", status=500, count=100)
     env = app_env(
-        SLACK_BOT_TOKEN="xoxb-not-installed", SLACK_SIGNING_SECRET="s",
-        SLACK_API_URL=slack.api_url, DATABASE_URL=f"sqlite:///{tmp_path / 'w.db'}",
-    )
-    result = run_cli("serve", env=env, cwd=tmp_path)
-    assert result.returncode == 2
-    assert result.stderr.strip().splitlines()[-1] == (
-        "error: Slack refused SLACK_BOT_TOKEN (invalid_auth): check the Bot User OAuth Token "
-        "under OAuth & Permissions and that the app is installed"
-    )
-    assert "Traceback" not in result.stderr
-
-
-def test_serve_while_slack_fails_does_not_blame_the_token(slack, tmp_path):
-    slack.fail_next("auth.test", status=500, count=100)  # an outage: every answer a 500
-    env = app_env(
-        SLACK_BOT_TOKEN="xoxb-T1", SLACK_SIGNING_SECRET="s", SLACK_RATE_SCALE="1000",
+        SLACK_BOT_TOKEN=token, SLACK_SIGNING_SECRET="s", SLACK_RATE_SCALE="1000",
         SLACK_API_URL=slack.api_url, DATABASE_URL=f"sqlite:///{tmp_path / 'w.db'}",
     )  # fmt: skip
     result = run_cli("serve", env=env, cwd=tmp_path)
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines()[-1] == (
-        "error: Slack could not check SLACK_BOT_TOKEN (fatal_error): Slack may be having trouble "
-        "(status.slack.com); try again in a few minutes"
-    )
+    assert result.stderr.strip().splitlines()[-1] == line
     assert "Traceback" not in result.stderr
 
 
