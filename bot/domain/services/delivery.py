@@ -319,15 +319,15 @@ def _without_the_gone(session, round_: Round, program: Program, groups: list[Gro
     hold a delivery up for hours). A group whose intro may already be in its DM is left as it
     is; one left with a single person is no group: that person is told, and goes first next
     round, like anyone the engine could not place."""
-    open_ = [g for g in groups if g.delivery in ("pending", "opened")]
-    ids = {m.user_id for g in open_ for m in g.members}
+    open_ = {g.id for g in groups if g.delivery in ("pending", "opened")}
+    ids = {m.user_id for g in groups if g.id in open_ for m in g.members}
     gone = participants.gone_since_planning(session, program, round_.slot, ids)
     if not gone:
         return groups
     kept = []
     for group in groups:
         staying = [m.user_id for m in group.members if m.user_id not in gone]
-        if group not in open_ or len(staying) == len(group.members):
+        if group.id not in open_ or len(staying) == len(group.members):
             kept.append(group)
             continue
         log.info("group %s: %d stopped taking part before the intro",
@@ -346,4 +346,3 @@ def _without_the_gone(session, round_: Round, program: Program, groups: list[Gro
         kept.append(group)
     session.flush()
     return kept
-
