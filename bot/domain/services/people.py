@@ -7,19 +7,21 @@ another person's choices, and a person's level is only ever returned to them or 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import secrets
 from dataclasses import dataclass
 
 from slack_sdk import WebClient
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
-from sqlalchemy import Column, MetaData, String, Table, cast, delete, select, update
+from sqlalchemy import Column, String, Table, cast, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.domain.levels import sources as levels
 from bot.domain.services import after_lunch, avoids, membership
 from bot.slack.client import slack_user
+from bot.storage import transfer
 from bot.storage.models import (
     FORGOTTEN_PREFIX,
     Admin,
@@ -286,24 +288,19 @@ def set_deactivated(session: Session, team_id: str, user_id: str, deactivated: b
         person.deactivated = deactivated
 
 
+@functools.cache
 def _installer_columns() -> list[tuple[Table, Column]]:
     """Every column of slack_sdk's installation store that names a person (the installer),
     not the bot: read from its own table definitions, so a new one is not missed."""
-    metadata = MetaData()
     store = SQLAlchemyInstallationStore
-    tables = [
-        store.build_installations_table(metadata, store.default_installations_table_name),
-        store.build_bots_table(metadata, store.default_bots_table_name),
-    ]
+    names = {store.default_installations_table_name, store.default_bots_table_name}
     return [
         (table, column)
-        for table in tables
+        for table in transfer.tables()
+        if table.name in names
         for column in table.columns
         if column.name.endswith("user_id") and not column.name.startswith("bot_")
     ]
-
-
-_INSTALLER_COLUMNS = _installer_columns()
 
 
 def forget(session: Session, team_id: str, user_id: str) -> str:
@@ -383,7 +380,7 @@ def forget(session: Session, team_id: str, user_id: str) -> str:
         )
     avoids.forget(session, team_id, user_id)
     # slack_sdk keeps who installed the app with its tokens (and in every export file).
-    for table, column in _INSTALLER_COLUMNS:
+    for table, column in _installer_columns():
         session.execute(
             update(table)
             .where(table.c.team_id == team_id, column == user_id)
