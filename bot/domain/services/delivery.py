@@ -281,7 +281,6 @@ def _undelivered(session, round_: Round, program: Program) -> list[GroupPlan]:
         .order_by(Group.position)
         .options(selectinload(Group.members))  # one query for all members, not one per group
     ).all()
-    groups = _without_the_gone(session, round_, program, groups)
     ids = {m.user_id for g in groups for m in g.members}
     members = {
         m.user_id: m
@@ -289,6 +288,7 @@ def _undelivered(session, round_: Round, program: Program) -> list[GroupPlan]:
             select(Member).where(Member.team_id == program.team_id, Member.user_id.in_(ids))
         )
     }
+    groups = _without_the_gone(session, round_, program, groups, members)
     plans = []
     for group in groups:
         user_ids = [m.user_id for m in group.members]
@@ -314,14 +314,16 @@ def _undelivered(session, round_: Round, program: Program) -> list[GroupPlan]:
     return plans
 
 
-def _without_the_gone(session, round_: Round, program: Program, groups: list[Group]) -> list[Group]:
+def _without_the_gone(
+    session, round_: Round, program: Program, groups: list[Group], members: dict[str, Member]
+) -> list[Group]:
     """The groups less anyone who stopped taking part since the round was planned (Slack can
     hold a delivery up for hours). A group whose intro may already be in its DM is left as it
     is; one left with a single person is no group: that person is told, and goes first next
     round, like anyone the engine could not place."""
     open_ = {g.id for g in groups if g.delivery in ("pending", "opened")}
     ids = {m.user_id for g in groups if g.id in open_ for m in g.members}
-    gone = participants.gone_since_planning(session, program, round_.slot, ids)
+    gone = participants.gone_since_planning(session, program, round_.slot, ids, members)
     if not gone:
         return groups
     kept = []

@@ -200,13 +200,18 @@ def _paused(member: Member, choice: Participation | None, program: Program, slot
 
 
 def gone_since_planning(
-    session: Session, program: Program, slot: dt.datetime, user_ids: Iterable[str]
+    session: Session,
+    program: Program,
+    slot: dt.datetime,
+    user_ids: Iterable[str],
+    members: dict[str, Member],
 ) -> set[str]:
     """Who of these no longer takes part in the round at `slot`: they left the channel,
     opted out, paused over its day, or became a guest, deactivated or outsider since the
     round was planned. A delivery that Slack held up for hours must not introduce them,
     having told them "no more lunch groups". Read from what the app keeps (the channel's
-    members as its events left them), as a delivery asks Slack nothing about people."""
+    members as its events left them), as a delivery asks Slack nothing about people.
+    `members`: their Member rows, which the caller has read already."""
     ids = set(user_ids)
     if not ids:
         return set()
@@ -224,12 +229,6 @@ def gone_since_planning(
             select(Participation).where(
                 Participation.program_id == program.id, Participation.user_id.in_(ids)
             )
-        )
-    }
-    members = {
-        m.user_id: m
-        for m in session.scalars(
-            select(Member).where(Member.team_id == program.team_id, Member.user_id.in_(ids))
         )
     }
     gone = set()
