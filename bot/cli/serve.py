@@ -26,15 +26,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.common import metrics
 from bot.common.config import ConfigError, Settings, web_concurrency
-from bot.slack.client import (
-    REACH_SLACK,
-    cannot_reach,
-    check_bot_token,
-    is_transient,
-    reason,
-    slack_down,
-    web_client,
-)
+from bot.slack.client import asked_at_start, check_bot_token, is_transient, reason, web_client
 from bot.storage.db import dispose_engines
 from bot.storage.models import utcnow
 
@@ -334,14 +326,10 @@ def _socket_mode_url(settings: Settings, app_token: str) -> str:
     """The first WebSocket URL, asked for here so that a token Slack refuses, or Slack out of
     reach, is one clear line instead of the handler's logged error and traceback."""
     client = web_client(settings, quick=True)  # someone waits: a few retries, not minutes
-    try:
-        return client.apps_connections_open(app_token=app_token)["url"]
-    except SlackApiError as error:
-        if is_transient(error):
-            raise ConfigError(slack_down(error, "open a Socket Mode connection")) from None
-        raise ConfigError(_refused_app_token(reason(error))) from None
-    except OSError as error:
-        raise ConfigError(f"{cannot_reach(settings, error)}: {REACH_SLACK}") from None
+    return asked_at_start(
+        settings, "open a Socket Mode connection", _refused_app_token,
+        lambda: client.apps_connections_open(app_token=app_token)["url"],
+    )  # fmt: skip
 
 
 def _refused_app_token(code: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import random
 import urllib.parse
+from collections.abc import Callable
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -142,12 +143,21 @@ def check_bot_token(settings: Settings) -> dict:
     """Ask Slack once, with few retries, whether the bot token works; say plainly if not.
     Returns auth.test's answer (whose workspace the token is)."""
     client = web_client(settings, settings.require_bot_token(), quick=True)
+    return asked_at_start(
+        settings, "check SLACK_BOT_TOKEN", refused_token, lambda: client.auth_test().data
+    )
+
+
+def asked_at_start(settings: Settings, doing: str, refused: Callable[[str], str], call):
+    """`call`'s answer; its failure as the one line a person starting the app reads: Slack
+    having trouble (`doing` is what it could not do), the token refused (`refused` words
+    it from Slack's code), or Slack out of reach."""
     try:
-        return client.auth_test().data
+        return call()
     except SlackApiError as error:
         if is_transient(error):
-            raise ConfigError(slack_down(error, "check SLACK_BOT_TOKEN")) from None
-        raise ConfigError(refused_token(reason(error))) from None
+            raise ConfigError(slack_down(error, doing)) from None
+        raise ConfigError(refused(reason(error))) from None
     except OSError as error:
         raise ConfigError(f"{cannot_reach(settings, error)}: {REACH_SLACK}") from None
 
