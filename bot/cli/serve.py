@@ -289,17 +289,14 @@ def serve_socket_mode(settings: Settings, with_clock: bool) -> None:
 
 
 class _Stop:
-    """Why serve stops: the first reason wins (Ctrl-C also reaches the clock, which stops by
-    itself, and a supervisor may send SIGTERM after it). Plain attributes, not an Event: an
-    Event set from a signal handler can deadlock, should the signal come while the main
-    thread holds the Event's own lock."""
+    """Why serve stops. Plain attributes, not an Event: an Event set from a signal handler can
+    deadlock, should the signal come while the main thread holds the Event's own lock."""
 
     reason = ""
     refused = ""  # Slack's code, when it refused the app token while connected
 
     def now(self, reason: str, refused: str = "") -> None:
-        if not self.reason:
-            self.reason, self.refused = reason, refused
+        self.reason, self.refused = reason, refused
 
 
 def _refused_ends(issue_new_wss_url, stop: _Stop):
