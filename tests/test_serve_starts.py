@@ -27,7 +27,7 @@ from bot.storage.models import Program, Round, utcnow
 
 pytestmark = pytest.mark.slow
 
-STARTS = 20
+STARTS = 12
 CLOCK_PID = re.compile(rb"clock process started \(pid (\d+)\)")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -185,7 +186,9 @@ def revision_on(connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
+@functools.cache
 def head_revision() -> str | None:
+    """Read from the migration scripts once a process: they ship with the code."""
     return ScriptDirectory(str(MIGRATIONS)).get_current_head()
 
 
