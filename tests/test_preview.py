@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli.preview import Progress, main
+from bot.cli.preview import main
+from bot.cli.progress import Progress
 from bot.common.csvfile import InputError
 
 ROOT = Path(__file__).resolve().parent.parent

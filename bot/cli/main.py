@@ -7,27 +7,34 @@ code 2; nothing here should end in a traceback.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import signal
 import sys
 
-from sqlalchemy.exc import DatabaseError, OperationalError
-
-from bot.cli import doctor, preview
-from bot.cli import levels as levels_cli
-from bot.cli import report as insights_report
-from bot.cli import rounds as round_cli
-from bot.cli import transfer as transfer_cli
 from bot.cli.runtime import at_least_one, output_failed, settings_for_command, unreachable
 from bot.common.config import ConfigError
-from bot.sandbox import command as demo
-from bot.storage.db import migrate, refused_rights
 
 EXIT_USAGE = 2
 
+# The commands defined elsewhere, by the module whose `add_parser` adds them. Only the module
+# of the command being run is imported: each brings what it needs (the matching engine,
+# Slack, the database), and a command that needs none of it starts at once.
+COMMAND_MODULES = {
+    "preview": "bot.cli.preview",
+    "levels": "bot.cli.levels",
+    "round": "bot.cli.rounds",
+    "stats": "bot.cli.rounds",
+    "export": "bot.cli.transfer",
+    "import": "bot.cli.transfer",
+    "doctor": "bot.cli.doctor",
+    "demo": "bot.sandbox.command",
+    "report": "bot.cli.report",
+}
+
 
 def cmd_migrate(args) -> int:
-    from bot.storage.db import current_revision
+    from bot.storage.db import current_revision, migrate
 
     settings = settings_for_command(migrate=False)
     changed = migrate(settings.database_url)
@@ -38,6 +45,7 @@ def cmd_migrate(args) -> int:
 
 def cmd_serve(args) -> int:
     from bot.cli.serve import serve_http, serve_socket_mode
+    from bot.storage.db import migrate
 
     settings = settings_for_command(migrate=False).require_slack()
     with_clock = args.with_clock
@@ -60,6 +68,7 @@ def cmd_serve(args) -> int:
 def cmd_clock(args) -> int:
     from bot.common import metrics
     from bot.jobs.clock import grace_hours, run_clock, tick_seconds
+    from bot.storage.db import migrate
 
     # one line now, not a traceback at each due round until the grace window has passed
     settings = settings_for_command(migrate=False).require_slack_client()
@@ -79,7 +88,9 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser for `argv`: with the command's own module only, when argv names one of
+    COMMAND_MODULES; with every command otherwise (no argv, --help, a mistyped command)."""
     parser = _Parser(
         prog="python -m bot",
         description="Worth Knowing: pairs coworkers across levels of the company for lunch.",
@@ -147,18 +158,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     upgrade.set_defaults(func=cmd_migrate)
 
-    preview.add_parser(sub)
-    levels_cli.add_parser(sub)
-    round_cli.add_parser(sub)
-    transfer_cli.add_parser(sub)
-    doctor.add_parser(sub)
-    demo.add_parser(sub)
-    insights_report.add_parser(sub)
+    name = argv[0] if argv else None
+    if name in COMMAND_MODULES:
+        modules = [COMMAND_MODULES[name]]
+    elif name in sub.choices:  # serve, clock, migrate: above
+        modules = []
+    else:
+        modules = list(COMMAND_MODULES.values())
+    for module in dict.fromkeys(modules):
+        importlib.import_module(module).add_parser(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        parser = build_parser(argv)  # loads the command's modules, which takes a moment
+    except KeyboardInterrupt:  # as in bot/__main__.py: quietly
+        return 130
+    args = parser.parse_args(argv)
     try:
         code = args.func(args) or 0
         sys.stdout.flush()  # a closed pipe or a full disk shows here, not in Python's exit
@@ -175,16 +193,30 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except OperationalError as error:  # any command, when the database is down or refuses
-        print(f"error: {unreachable(error)}", file=sys.stderr)
-        return EXIT_USAGE
-    except DatabaseError as error:
-        refused = refused_rights(error)
-        if refused is None:
+    except Exception as error:  # any command, when the database is down or refuses
+        trouble = _database_trouble(error)
+        if trouble is None:
             raise
-        print(f"error: {refused}", file=sys.stderr)
+        print(f"error: {trouble}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:  # what stands, for the commands whose work is long
         if getattr(args, "interrupted", None):
             print(f"\ninterrupted: {args.interrupted}", file=sys.stderr)
         return 130
+
+
+def _database_trouble(error: Exception) -> str | None:
+    """A database out of reach or refusing a right, as one line; None for anything else.
+    Only a command that loaded SQLAlchemy can have raised its errors."""
+    if "sqlalchemy" not in sys.modules:
+        return None
+    from sqlalchemy.exc import DatabaseError, OperationalError
+
+    from bot.storage.db import refused_rights
+
+    if isinstance(error, OperationalError):
+        return unreachable(error)
+    if isinstance(error, DatabaseError):
+        refused = refused_rights(error)
+        return None if refused is None else str(refused)
+    return None

@@ -10,9 +10,8 @@ import argparse
 import datetime
 import json
 import sys
-import time
-from typing import TextIO
 
+from bot.cli.progress import Progress
 from bot.cli.runtime import at_least_one
 from bot.common.csvfile import InputError
 from bot.domain.csvinput import FIRST_YEAR, LAST_YEAR, MemberRow, read_history, read_members
@@ -117,33 +116,6 @@ def _date(text: str) -> datetime.date:
     if not FIRST_YEAR <= day.year <= LAST_YEAR:
         raise argparse.ArgumentTypeError(f"{text!r} is not between {FIRST_YEAR} and {LAST_YEAR}")
     return day
-
-
-class Progress:
-    """A single self-overwriting status line on a terminal; silent otherwise.
-
-    It stays quiet for the first ``delay`` seconds, so short runs print nothing.
-    """
-
-    def __init__(self, stream: TextIO, delay: float = 0.5) -> None:
-        self.stream = stream
-        self.enabled = bool(getattr(stream, "isatty", lambda: False)())
-        self.start = time.monotonic()
-        self.delay = delay
-        self.shown = False
-
-    def __call__(self, text: str) -> None:
-        if not self.enabled or time.monotonic() - self.start < self.delay:
-            return
-        self.stream.write(f"\r\033[K{text}")
-        self.stream.flush()
-        self.shown = True
-
-    def done(self) -> None:
-        if self.shown:
-            self.stream.write("\r\033[K")
-            self.stream.flush()
-            self.shown = False
 
 
 def run(args: argparse.Namespace) -> int:

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from bot.common import config, logs
 from bot.common.config import ConfigError, Settings
-from bot.slack.client import check_bot_token
 
 
 def at_least_one(text: str) -> int:
@@ -90,6 +89,8 @@ def team_for_command(settings: Settings, team: str | None) -> str:
     if team and not settings.oauth and not settings.bot_token:
         return team
     if not settings.oauth:
+        from bot.slack.client import check_bot_token
+
         identity = check_bot_token(settings)  # a refusal or no answer: one line, quickly
         own = identity["team_id"]
         if identity.get("is_enterprise_install"):

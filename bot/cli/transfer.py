@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
 
-from bot.cli.preview import Progress
+from bot.cli.progress import Progress
 from bot.cli.runtime import settings_for_command, unreachable
 from bot.common.config import ConfigError
 from bot.storage import transfer

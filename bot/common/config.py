@@ -12,8 +12,6 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from dotenv import load_dotenv
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 SLACK_API_DEFAULT = "https://slack.com/api/"
 DATABASE_DEFAULT = "sqlite:///worthknowing.db"
@@ -239,7 +237,11 @@ def _database_url(raw: str | None) -> str:
 
 def _driver(url: str) -> None:
     """What SQLAlchemy would otherwise find out on first connecting, as a traceback. Nothing
-    of the URL is echoed but its scheme: the rest may hold a password."""
+    of the URL is echoed but its scheme: the rest may hold a password. (SQLAlchemy is
+    imported here, not above: `preview` and `--help` need no database and start at once.)"""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         make_url(url).get_dialect().import_dbapi()
     except ValueError:  # the only one make_url raises
