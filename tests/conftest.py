@@ -33,7 +33,7 @@ PG_URL = os.environ.get("TEST_DATABASE_URL")
 # .ci/run runs the suite twice side by side, on SQLite (0) and on PostgreSQL (1), and sets this
 # accordingly: a test that uses no database gives the same answer in both, so it runs in only
 # one of them, chosen by its name; the PostgreSQL run, whose database tests are the slower,
-# takes one in five of them.
+# takes one in four of them.
 SHARE = os.environ.get("TESTS_WITHOUT_DATABASE_SHARE")
 
 
@@ -42,7 +42,7 @@ def pytest_collection_modifyitems(config, items):
         mine, others = [], []
         for item in items:
             needs_database = "database_url" in item.fixturenames or "postgres" in item.keywords
-            ours = (zlib.crc32(item.nodeid.encode()) % 5 == 0) == (SHARE == "1")
+            ours = (zlib.crc32(item.nodeid.encode()) % 4 == 0) == (SHARE == "1")
             (mine if needs_database or ours else others).append(item)
         if others:
             config.hook.pytest_deselected(items=others)
