@@ -22,11 +22,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import freezegun
 import pytest
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.pool import NullPool
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# pytest times each test with _pytest.timing's clock: a test that freezes time in a fixture
+# would be listed by --durations as taking decades
+freezegun.configure(extend_ignore_list=["_pytest.timing"])
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 
 

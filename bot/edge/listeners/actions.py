@@ -25,9 +25,11 @@ from bot.domain.services import (
     people,
     programs,
 )
+from bot.domain.services.rounds import answer_nudge, record_checkin
 from bot.edge import home, meet_command
 from bot.edge.background import in_background
 from bot.edge.listeners.commands import run_round_now
+from bot.slack import round_messages as msgs
 from bot.slack import texts
 from bot.storage.db import session_scope
 from bot.storage.models import utcnow
@@ -250,8 +252,6 @@ def _forget_me_buttons(app: App, deps) -> None:
 
 def register_round_buttons(app: App, deps) -> None:
     """Buttons in round messages: "did you meet?" answers and the stay-or-leave nudge."""
-    from bot.domain.services.rounds import answer_nudge, record_checkin
-    from bot.slack import round_messages as msgs
 
     settings = deps.settings
 
