@@ -28,11 +28,11 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.pool import NullPool
 
 ROOT = Path(__file__).resolve().parent.parent
+PG_URL = os.environ.get("TEST_DATABASE_URL")
 
 # pytest times each test with _pytest.timing's clock: a test that freezes time in a fixture
 # would be listed by --durations as taking decades
 freezegun.configure(extend_ignore_list=["_pytest.timing"])
-PG_URL = os.environ.get("TEST_DATABASE_URL")
 
 
 # .ci/run runs the suite twice side by side, on SQLite (0) and on PostgreSQL (1), and sets this
@@ -114,9 +114,10 @@ def migrated_url(database_url, tmp_path_factory):
         else:
             with statements_run(database_url) as statements:
                 migrate(database_url)
-            writes = [sql for sql, _ in statements if not sql.lstrip().upper().startswith("SELECT")]
-            assert all(not parameters for sql, parameters in statements if sql in writes)
-            _MIGRATION_SQL.append(";\n".join(writes))
+            writes = [(sql, parameters) for sql, parameters in statements
+                      if not sql.lstrip().upper().startswith("SELECT")]  # fmt: skip
+            assert not any(parameters for _, parameters in writes)  # one script holds them
+            _MIGRATION_SQL.append(";\n".join(sql for sql, _ in writes))
     elif database_url.startswith("sqlite:///"):
         if not _MIGRATED_SQLITE:
             template = tmp_path_factory.mktemp("migrated") / "template.db"
