@@ -236,6 +236,21 @@ def test_two_admins_saving_the_settings_at_once_keep_each_others_changes(harness
     assert (program.heads_up, program.post_summary) == (False, True)
 
 
+def test_a_form_opened_on_a_weekly_program_keeps_a_monthly_week_set_meanwhile(harness):
+    """The form of a weekly program shows "The first one" as its week of the month; saved
+    for another field, it put the first week over the last Friday an admin had just set."""
+    program_id = make_program(harness.settings, "C1")  # weekly
+    view = open_settings(harness, program_id, user="UADMIN")
+    harness.command("schedule monthly last fri 12:00", user="UOWNER", channel="C1")
+    size_3 = {"selected_option": {"value": "3"}}
+    harness.submit(home.SETTINGS_CALLBACK, as_left(view, size=size_3), view["private_metadata"],
+                   user="UADMIN")  # fmt: skip
+    program = program_in(harness, "C1")
+    assert (program.cadence, program.weekday, program.week_of_month) == ("monthly", 4, -1)
+    assert program.group_size == 3
+    assert "the last Friday of every month" in harness.command("status", user="UADMIN").text
+
+
 @pytest.mark.parametrize("change", [
     {"weekday": "3"}, {"group_size": True}, {"week_of_month": 1.5}, {"options": ["x"]},
     {"options": "heads_up"}, {"extra": 1}, {"timezone": None},

@@ -462,7 +462,14 @@ def settings_modal(form: SettingsForm) -> View:
     weeks = [_option(f"The {name} one", str(number)) for number, name in ORDINALS.items()]
     options = [_option(label, value) for value, label in OPTION_LABELS.items()]
     chosen = [o for o in options if o.value in form.options]
+    # What each field shows at first; a value with no option of its own shows another one
+    # (a weekly program's week of the month shows the first).
     cadence = next((o for o in cadences if o.value == form.cadence), cadences[0])
+    week = next((o for o in weeks if o.value == str(form.week_of_month)), weeks[0])
+    size = sizes[max(0, min(len(sizes) - 1, form.group_size - 2))]
+    checkin = checkin_days[max(0, min(len(checkin_days), form.checkin_after_days) - 1)]
+    touch = next((o for o in touch_weeks if o.value == str(form.keep_in_touch_weeks)),
+                 touch_weeks[2])  # fmt: skip
     checkboxes = CheckboxesElement(action_id="value", options=options)
     if chosen:
         checkboxes.initial_options = chosen
@@ -489,8 +496,7 @@ def settings_modal(form: SettingsForm) -> View:
             element=StaticSelectElement(
                 action_id="value",
                 options=weeks,
-                initial_option=next((o for o in weeks if o.value == str(form.week_of_month)),
-                                    weeks[0]),  # fmt: skip
+                initial_option=week,
             ),
         ),
         InputBlock(
@@ -513,7 +519,7 @@ def settings_modal(form: SettingsForm) -> View:
             element=StaticSelectElement(
                 action_id="value",
                 options=sizes,
-                initial_option=sizes[max(0, min(6, form.group_size - 2))],
+                initial_option=size,
             ),
         ),
         InputBlock(
@@ -522,9 +528,7 @@ def settings_modal(form: SettingsForm) -> View:
             element=StaticSelectElement(
                 action_id="value",
                 options=checkin_days,
-                initial_option=checkin_days[
-                    max(0, min(len(checkin_days), form.checkin_after_days) - 1)
-                ],
+                initial_option=checkin,
             ),
         ),
         InputBlock(
@@ -534,14 +538,17 @@ def settings_modal(form: SettingsForm) -> View:
             element=StaticSelectElement(
                 action_id="value",
                 options=touch_weeks,
-                initial_option=next((o for o in touch_weeks
-                                     if o.value == str(form.keep_in_touch_weeks)),
-                                    touch_weeks[2]),  # fmt: skip
+                initial_option=touch,
             ),
         ),
         InputBlock(block_id="options", label="Options", optional=True, element=checkboxes),
     ]
+    # The settings as the form shows them, so that a field left as it was is not taken for a
+    # change (a weekly program's "first" week would otherwise be saved over a monthly week
+    # set meanwhile, `programs.merged`).
     shown = {f.name: getattr(form, f.name) for f in fields(ProgramSettings)}
+    shown.update(cadence=cadence.value, week_of_month=int(week.value), group_size=int(size.value),
+                 checkin_after_days=int(checkin.value), keep_in_touch_weeks=int(touch.value))
     metadata = {"program": form.program_id, "shown": {**shown, "options": sorted(form.options)}}
     if form.response_url:
         metadata["response_url"] = form.response_url
