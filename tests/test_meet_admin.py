@@ -353,6 +353,26 @@ def test_a_non_admin_cannot_save_settings_or_open_them(harness):
     assert "only workspace admins" in result.text
 
 
+@pytest.mark.parametrize("from_setup", [False, True])
+def test_settings_slack_would_not_let_be_checked_are_said_to_be_unsaved(harness, from_setup):
+    """The modal closes at once and who saved it is asked of Slack afterwards: when Slack
+    refused that question, the form was dropped and the admin was told nothing, so they
+    believed it saved."""
+    program_id = make_program(harness.settings, "C1")
+    url = harness.slack.new_response_url() if from_setup else None
+    metadata = {"program": program_id, **({"response_url": url} if url else {})}
+    harness.slack.fail_next("users.info", error="internal_error")
+    status, ack = harness.submit(home.SETTINGS_CALLBACK, form(), json.dumps(metadata),
+                                 user="UADMIN")  # fmt: skip
+    assert status == 200 and not ack
+    assert program_in(harness, "C1").cadence == "weekly"  # not saved: who saved it is unknown
+    told = json.dumps(harness.slack.home_view("T1", "UADMIN"))
+    assert "weren't saved" in told and "internal_error" in told and "save them again" in told
+    if from_setup:
+        (update,) = harness.slack.responses(url)
+        assert "weren't saved" in update["text"] and not update["replace_original"]
+
+
 # -- schedule, size, on and off -----------------------------------------------------------------
 
 

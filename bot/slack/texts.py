@@ -52,6 +52,12 @@ NOT_ADMIN = (
 SLACK_TROUBLE = "Slack didn't let me do that just now ({error}). Please try again in a minute."
 
 
+def settings_not_saved(code: str) -> str:
+    """Slack would not say who submitted the settings form, so it was not saved."""
+    return (f"⚠️ Your settings weren't saved: Slack didn't let me check that you're an admin "
+            f"just now (`{code}`). Please open the settings and save them again in a minute.")  # fmt: skip
+
+
 _SLACK_ENTITIES = {"&amp;": "&", "&lt;": "<", "&gt;": ">"}
 _SLACK_ENTITY = re.compile("|".join(_SLACK_ENTITIES))
 

@@ -51,7 +51,15 @@ def register(app: App, deps) -> None:
     def _save(client, team_id, user_id, program_id, form, response_url) -> None:
         """After the modal closed: save if they may, then update the setup message and the
         Home tab (which also tells them when they may not)."""
-        user = slack_user(client, user_id) or {}  # before the write, never during it
+        try:
+            user = slack_user(client, user_id) or {}  # before the write, never during it
+        except SlackApiError as error:  # who they are is unknown: nothing is saved, and
+            code = str(error.response.get("error", "error"))  # they are told so
+            log.warning("could not check who saved the settings: %s", code)
+            problem = texts.settings_not_saved(code)
+            _tell(problem, response_url, replace=False)
+            home.publish(deps, client, team_id, user_id, notice=problem)
+            return
         with session_scope(url) as session:
             program = programs.by_id(session, team_id, program_id)
             if program is None:
@@ -71,14 +79,18 @@ def register(app: App, deps) -> None:
         text = texts.schedule_set(
             channel_id, schedule, programs.format_when(next_round, user.get("tz"))
         )
+        _tell(text, response_url, replace=True)
+        home.publish(deps, client, team_id, user_id, notice=text, user=user)
+
+    def _tell(text: str, response_url: str | None, *, replace: bool) -> None:
+        """On the setup message the form was opened from, if it was."""
         if response_url and is_response_url(response_url, deps.settings):
             try:
                 WebhookClient(response_url).send(
-                    text=text, response_type="ephemeral", replace_original=True
+                    text=text, response_type="ephemeral", replace_original=replace
                 )
             except Exception:  # noqa: BLE001 - the message may be gone; the Home tab still shows it
                 log.warning("could not update the setup message", exc_info=True)
-        home.publish(deps, client, team_id, user_id, notice=text, user=user)
 
 
 def _thanks_note(app: App, deps) -> None:
