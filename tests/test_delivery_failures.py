@@ -197,6 +197,28 @@ def test_meet_stats_names_the_error_and_what_to_do(harness, settings, program):
     assert "user_not_visible" not in str(mine)
 
 
+def test_a_failed_group_is_dated_by_its_rounds_day_where_the_program_is(harness, settings,
+                                                                      program):
+    """A round at Monday lunch in Auckland runs on Sunday in UTC: its group that got no
+    intro was listed to admins under Sunday, a day with no round."""
+    from freezegun import freeze_time
+
+    with session_scope(settings.database_url) as session:
+        session.get(Program, program).timezone = "Pacific/Auckland"
+    harness.slack.refuse_dms("T1", "UEXT", error="user_not_visible")
+    slot = dt.datetime(2026, 1, 11, 23, 0, tzinfo=dt.UTC)  # Monday 12 January, 12:00 there
+    with freeze_time(slot):
+        run_round(settings, program, slot=slot)
+    with freeze_time(slot + dt.timedelta(hours=1)):
+        stats_text = harness.command("stats", user="UADMIN", channel="C1").text
+        harness.event({"type": "app_home_opened", "user": "UADMIN", "tab": "home"})
+    view = harness.slack.home_view("T1", "UADMIN")
+    shown = " ".join(b["text"]["text"] for b in view["blocks"] if isinstance(b.get("text"), dict))
+    for text in (stats_text, shown):
+        assert "Monday 12 January 2026, <@U" in text and "<@UEXT>" in text
+        assert "Sunday 11 January" not in text
+
+
 def test_stats_command_lists_failed_groups(slack, settings, program, tmp_path):
     env = app_env(
         SLACK_BOT_TOKEN="xoxb-T1", SLACK_SIGNING_SECRET="s", SLACK_API_URL=slack.api_url,

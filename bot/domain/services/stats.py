@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from bot.domain.schedule import local_date
 from bot.slack.round_messages import failure_advice
 from bot.storage.models import Group, GroupMember, Participation, Program, Round
 
@@ -113,7 +114,7 @@ def failed_groups(session: Session, program: Program, limit: int = FAILURES_SHOW
     ).all()
     return [
         FailedGroup(
-            date=slot.date(),
+            date=local_date(slot, program.timezone),  # its round's day, where the program is
             user_ids=sorted(
                 m.user_id for m in group.members if not m.user_id.startswith("forgotten-")
             ),
