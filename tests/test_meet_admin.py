@@ -335,6 +335,19 @@ def test_a_bad_form_shows_errors_in_the_modal_and_saves_nothing(harness, field, 
     assert snapshot(harness.settings) == before
 
 
+@pytest.mark.parametrize("typed", ["Europe/Berlin & Co", "America/New_", "<Europe/Paris>",
+                                   "*UTC*", "`Asia/Tokyo`"])  # fmt: skip
+def test_a_time_zone_error_in_the_modal_reads_as_the_plain_text_it_is(harness, typed):
+    """Slack shows a modal's errors as plain text: the error under a mistyped time zone
+    echoed it escaped for mrkdwn, as "Europe/Berlin &amp; Co" or "America/Newˍ"."""
+    program_id = make_program(harness.settings, "C1")
+    status, ack = harness.submit(home.SETTINGS_CALLBACK, form(timezone={"value": typed}),
+                                 json.dumps({"program": program_id}), user="UADMIN")  # fmt: skip
+    error = ack["errors"]["timezone"]
+    assert "use an IANA name such as Europe/Berlin" in error
+    assert not any(mark in error for mark in ("&amp;", "&lt;", "&gt;", "∗", "ˍ", "ˋ", "`"))
+
+
 def test_a_non_admin_cannot_save_settings_or_open_them(harness):
     program_id = make_program(harness.settings, "C1")
     before = snapshot(harness.settings)

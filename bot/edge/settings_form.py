@@ -60,6 +60,15 @@ def validate(raw: dict[str, object]) -> tuple[programs.ProgramSettings | None, d
         except ValueError:
             raise UsageError("Choose first, second, third, fourth or last.") from None
 
+    def timezone(value: str) -> str:
+        # Slack shows a modal's errors as plain text, under the field that holds what they
+        # typed: not echoed, so nothing of it is escaped for mrkdwn (meet_command's message)
+        try:
+            return schedule.check_timezone(value)
+        except ValueError:
+            raise UsageError("That isn't a time zone I know: use an IANA name such as "
+                             "Europe/Berlin, America/New_York or UTC.") from None
+
     def touch_weeks(value: str) -> int:
         if not value.isdigit() or int(value) not in programs.KEEP_IN_TOUCH_WEEKS:
             raise UsageError("Choose one of the intervals offered.")
@@ -69,7 +78,7 @@ def validate(raw: dict[str, object]) -> tuple[programs.ProgramSettings | None, d
         "cadence": check("cadence", cadence),
         "weekday": check("weekday", meet_command.parse_weekday),
         "time_of_day": check("time_of_day", meet_command.parse_time_of_day),
-        "timezone": check("timezone", meet_command.parse_timezone),
+        "timezone": check("timezone", timezone),
         "group_size": check("group_size", meet_command.parse_size),
     }
     if "checkin_after_days" in raw:  # older forms had no check-in day
