@@ -267,3 +267,41 @@ def test_answers_coming_in_as_the_round_closes_are_not_counted_as_silence(
 def _groups(settings) -> list[Group]:
     with session_scope(settings.database_url) as session:
         return list(session.scalars(select(Group)))
+
+
+# 10 ----------------------------------------------------------------------------------------
+
+
+def test_not_yet_on_the_check_in_leaves_its_buttons_to_answer_later(harness, slack, settings):
+    """"Not yet: there's still time this round" took the question's buttons away with it: the
+    group could no longer answer "We met" where they had been asked."""
+    group_id, conversation, _, members = run(harness, slack, settings)
+    with freeze_time(START + dt.timedelta(days=3, minutes=1)):
+        rounds.send_due_checkins(settings, rounds.utcnow())
+    (asked,) = [m for m in slack.messages(conversation) if m.text == "Did you get to meet?"]
+
+    def press(action_id: str, user: str):
+        """A click on the question as it is now in the group DM; the question afterwards."""
+        now = next(m for m in slack.messages(conversation) if m.ts == asked.ts)
+        harness.click(action_id, str(group_id), user=user, channel=conversation,
+                      message_ts=now.ts, message={"ts": now.ts, "text": now.text,
+                                                  "blocks": now.blocks})  # fmt: skip
+        after = next(m for m in slack.messages(conversation) if m.ts == asked.ts)
+        shown = [b["text"]["text"] for b in after.blocks if b["type"] == "section"]
+        actions = {b["block_id"]: [e["action_id"] for e in b["elements"]]
+                   for b in after.blocks if b["type"] == "actions"}  # fmt: skip
+        return shown, actions
+
+    shown, actions = press(round_messages.CHECKIN_NOT_YET, members[0])
+    assert shown == ["👀 Did you get to meet?",
+                     f"⏳ <@{members[0]}> says not yet: there's still time this round."]
+    assert actions == {f"checkin-{group_id}": [round_messages.CHECKIN_MET,
+                       round_messages.CHECKIN_NOT_YET, round_messages.CHECKIN_COULDNT]}
+    shown, _ = press(round_messages.CHECKIN_NOT_YET, members[1])  # the latest answer, once
+    assert shown == ["👀 Did you get to meet?",
+                     f"⏳ <@{members[1]}> says not yet: there's still time this round."]
+    shown, actions = press(round_messages.CHECKIN_MET, members[1])
+    assert shown == ["👀 Did you get to meet?",
+                     f"✅ <@{members[1]}> says you met. Thanks for letting us know!"]
+    assert actions == {f"after-{group_id}": [round_messages.SAY_THANKS,
+                                             round_messages.KEEP_IN_TOUCH]}

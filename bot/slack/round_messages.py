@@ -203,12 +203,27 @@ def checkin(group_id: int) -> tuple[str, list[dict]]:
     return text, [b.to_dict() for b in blocks]
 
 
+ANSWER_BLOCK = "answer"
+
+
 def answered(outcome: str, user_id: str, group_id: int | None = None) -> tuple[str, list[dict]]:
     text = ANSWER_LINES[outcome].format(user=user_id)
-    blocks = [SectionBlock(text=MarkdownTextObject(text=text))]
+    blocks = [SectionBlock(block_id=ANSWER_BLOCK, text=MarkdownTextObject(text=text))]
     if outcome == "met" and group_id is not None:
         blocks.append(after_lunch_buttons(group_id))
     return text, [b.to_dict() for b in blocks]
+
+
+def answered_on(
+    blocks: Sequence[dict], outcome: str, user_id: str, group_id: int
+) -> tuple[str, list[dict]]:
+    """The message a check-in button was pressed on, as it reads afterwards: what it said,
+    the latest answer instead of an earlier one, and the buttons swapped for what comes
+    next; after "not yet" its buttons stay, to answer once they have met."""
+    text, answer = answered(outcome, user_id, group_id)
+    kept = [b for b in blocks if b.get("type") != "actions" and b.get("block_id") != ANSWER_BLOCK]
+    buttons = [b for b in blocks if b.get("type") == "actions"] if outcome == "not_yet" else []
+    return text, kept + answer + buttons
 
 
 def after_lunch_buttons(group_id: int) -> ActionsBlock:

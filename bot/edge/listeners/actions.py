@@ -265,11 +265,9 @@ def register_round_buttons(app: App, deps) -> None:
             _not_yours(respond)
             return
         message = body.get("message") or {}
-        text, answer_blocks = msgs.answered(outcome, user_id, _int(value))
-        # Keep the message, swap its buttons for the answer: acknowledged where it was asked.
-        kept = [b for b in message.get("blocks") or [] if b.get("type") != "actions"]
-        client.chat_update(channel=channel, ts=message.get("ts"), text=text,
-                           blocks=kept + answer_blocks)
+        # Acknowledged where it was asked: the message keeps its words and gets the answer.
+        text, blocks = msgs.answered_on(message.get("blocks") or [], outcome, user_id, _int(value))
+        client.chat_update(channel=channel, ts=message.get("ts"), text=text, blocks=blocks)
 
     @app.action(msgs.SAY_THANKS)
     @in_background(deps)
