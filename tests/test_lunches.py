@@ -527,3 +527,25 @@ def test_a_morning_lunch_is_reminded_before_it_starts(harness, slack, settings):
     with harness.session() as session:
         group = session.get(Group, group_id)
         assert group.lunch_at == utc(2, 7) and group.remind_at == utc(2, 6)
+
+
+def test_the_calendar_links_never_name_someone_who_asked_to_be_forgotten(
+    harness, slack, settings
+):
+    """One of the group asked to be forgotten; the organiser then set the day, and everyone's
+    calendar event read "Lunch: Ada, forgotten-3f9c…", the placeholder that replaced them."""
+    from bot.edge import home
+
+    group_id, conversation, organiser, members = run(harness, slack, settings)
+    gone = next(u for u in members if u != organiser)
+    harness.click(home.FORGET_ME, "confirm", user=gone)
+    button = date_buttons(slack, conversation)[0]
+    harness.click(button["action_id"], button["value"], user=organiser, channel=conversation)
+    agreed = slack.messages(conversation)[-1]
+    assert "Lunch is on" in agreed.text
+    links = [e["url"] for b in agreed.blocks if b["type"] == "actions" for e in b["elements"]
+             if e.get("url")]  # fmt: skip
+    google, outlook = (parse_qs(urlsplit(link).query) for link in links)
+    assert "forgotten" not in json.dumps([google, outlook])
+    assert gone not in json.dumps([google, outlook])
+    assert google["text"][0].startswith("Lunch: ")

@@ -258,9 +258,10 @@ def load(session: Session, team_id: str, group_id: int) -> tuple[Group, Program,
 def calendar_links(client, start: dt.datetime, members: list[str], channel_id: str):
     """Google and Outlook links for the agreed lunch: title, time, names and channel. Names
     Slack will not give (it refused, or was out of reach) are left out, as over-long ones
-    are: the day is stored already, and must be announced."""
+    are: the day is stored already, and must be announced. Someone who asked to be forgotten
+    is not named at all (their placeholder is nobody's name)."""
     names = []
-    for user_id in members:
+    for user_id in (u for u in members if not u.startswith(FORGOTTEN_PREFIX)):
         try:
             user = slack_user(client, user_id) or {}
         except (SlackApiError, OSError) as error:
