@@ -549,3 +549,29 @@ def test_the_calendar_links_never_name_someone_who_asked_to_be_forgotten(
     assert "forgotten" not in json.dumps([google, outlook])
     assert gone not in json.dumps([google, outlook])
     assert google["text"][0].startswith("Lunch: ")
+
+
+def test_none_of_these_late_in_a_two_week_round_offers_no_day_that_has_gone(
+    harness, slack, settings
+):
+    """A two-week round: the intro offered the first Tuesday to Thursday; "None of these"
+    pressed in the second week offered the first week's Friday and the second week's Monday
+    and Tuesday, all gone, and a click on them only said so."""
+    slack.add_member("T1", "C1", "UBOT")
+    program_id = make_program(settings, "C1", cadence="biweekly", anchor_date=START.date(),
+                              timezone="Europe/Berlin")  # fmt: skip
+    with freeze_time(START):
+        rounds.run_round(settings, program_id, slot=rounds.utcnow())
+    with harness.session() as session:
+        group = session.scalars(select(Group).order_by(Group.id)).first()
+        group_id, conversation, member = group.id, group.conversation_id, group.members[0].user_id
+        assert group.round.closes_at == START + dt.timedelta(weeks=2)
+    wednesday = utc(10, 13)  # the second week's Wednesday, after lunch in Berlin
+    with freeze_time(wednesday):
+        harness.click(round_messages.LUNCH_NONE, str(group_id), user=member, channel=conversation)
+    more = slack.messages(conversation)[-1].blocks
+    starts = [int(e["value"].split(":")[1]) for b in more if b["type"] == "actions"
+              for e in b["elements"] if e["action_id"].startswith(round_messages.LUNCH_PICK)]  # fmt: skip
+    labels = [e["text"]["text"] for b in more if b["type"] == "actions" for e in b["elements"]]
+    assert starts and min(starts) > wednesday.timestamp(), labels
+    assert labels == ["Thu 11 Jun, 12:00", "Fri 12 Jun, 12:00", "None of these"]

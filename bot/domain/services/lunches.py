@@ -140,6 +140,18 @@ def offer(session: Session, group: Group, program: Program, round_: Round,
     return found
 
 
+def more(session: Session, group: Group, program: Program, round_: Round,
+         again: bool) -> tuple[list[Offer], list[Diner]]:  # fmt: skip
+    """"None of these" (the days after those offered) or "Reschedule" (`again`: the day
+    agreed and every vote gone, days from now on). Never a day that has gone: in a two-week
+    round, the days after those the intro offered may have passed by the time of the click."""
+    if again:
+        reschedule(session, group)
+    after = max([*([] if again else offered(group)), utcnow()])
+    people = diners(session, group, program)
+    return offer(session, group, program, round_, after=after, people=people), people
+
+
 def offers_of(group: Group) -> list[Offer]:
     return [Offer(dt.datetime.fromisoformat(o["start"]), bool(o.get("video")))
             for o in group.offered or []]  # fmt: skip

@@ -371,11 +371,7 @@ def register_round_buttons(app: App, deps) -> None:
             over = found is not None and not lunches.still_planned(round_)
             if found is not None and not over:
                 lunches.hold_group(session, group)
-                if again:
-                    lunches.reschedule(session, group)
-                after = utcnow() if again else max(lunches.offered(group), default=None)
-                people = lunches.diners(session, group, program)
-                dates = lunches.offer(session, group, program, round_, after=after, people=people)
+                dates, people = lunches.more(session, group, program, round_, again)
                 conversation = group.conversation_id
                 zone = lunches.zone_of(people, program)
         if found is None:
