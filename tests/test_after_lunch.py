@@ -141,6 +141,50 @@ def test_admins_see_counts_only_and_forget_me_takes_a_persons_choices(harness, s
         assert session.get(Group, group_id).touch_next_at is None  # no reminders for them
 
 
+
+def test_keep_in_touch_stops_once_nobody_is_left_to_lunch_with(harness, slack, settings, lunch):
+    """The others left the company (their accounts deactivated): every 12 weeks the one
+    still here was asked "time for another lunch together?" with nobody to have it with,
+    and `/meet keep-in-touch` kept listing them."""
+    group_id, conversation, members = lunch
+    with freeze_time(START + dt.timedelta(days=2)):
+        for member in members:
+            harness.click(round_messages.KEEP_IN_TOUCH, str(group_id), user=member,
+                          channel=conversation)  # fmt: skip
+    me, gone = members[0], members[1:]
+    for user in gone:
+        slack.update_user("T1", user, deleted=True)
+        harness.event({"type": "user_change", "user": {"id": user, "team_id": "T1",
+                                                       "deleted": True}})  # fmt: skip
+    Clock(settings).tick(START + dt.timedelta(weeks=13))
+    assert not [m for m in slack.messages(conversation) if "time for another" in m.text]
+    assert "no keep-in-touch reminders" in harness.command("keep-in-touch", user=me).text
+    with harness.session() as session:
+        assert session.get(Group, group_id).touch_next_at is None
+
+
+def test_keep_in_touch_goes_on_for_those_still_here(harness, slack, settings):
+    """In a trio, one left the company: the two others are still reminded."""
+    for user in ("UBOT", "U5"):
+        slack.add_member("T1", "C1", user)
+    program_id = make_program(settings, "C1", group_size=3)
+    with freeze_time(START):
+        rounds.run_round(settings, program_id, slot=rounds.utcnow())
+    with harness.session() as session:
+        group = next(g for g in session.scalars(select(Group)) if len(g.members) == 3)
+        group_id, conversation = group.id, group.conversation_id
+        members = [m.user_id for m in group.members]
+    assert rounds.record_checkin(settings, "T1", group_id, members[0], "met")
+    with freeze_time(START + dt.timedelta(days=2)):
+        for member in members:
+            harness.click(round_messages.KEEP_IN_TOUCH, str(group_id), user=member,
+                          channel=conversation)  # fmt: skip
+    slack.update_user("T1", members[2], deleted=True)
+    harness.event({"type": "user_change", "user": {"id": members[2], "team_id": "T1",
+                                                   "deleted": True}})  # fmt: skip
+    Clock(settings).tick(START + dt.timedelta(weeks=13))
+    assert [m for m in slack.messages(conversation) if "time for another" in m.text]
+
 def test_the_keep_in_touch_list_names_the_others_of_each_group_with_reminders_on(settings):
     from conftest import statements_run
 

@@ -18,7 +18,15 @@ from sqlalchemy.orm import Session, aliased
 
 from bot.domain.services.lunches import load
 from bot.storage.db import hold, session_scope
-from bot.storage.models import FORGOTTEN_PREFIX, AfterLunch, Group, GroupMember, Program, Round
+from bot.storage.models import (
+    FORGOTTEN_PREFIX,
+    AfterLunch,
+    Group,
+    GroupMember,
+    Member,
+    Program,
+    Round,
+)
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +167,21 @@ def counts(session: Session, team_id: str) -> tuple[int, int]:
     return notes, ties
 
 
+def still_here(session: Session, team_id: str, group_id: int) -> int:
+    """How many of the group are still in the workspace: their account not deactivated (a
+    group with fewer than two has nobody to keep in touch with, and its reminders stop)."""
+    return session.scalar(
+        select(func.count())
+        .select_from(GroupMember)
+        .outerjoin(Member, (Member.team_id == team_id) & (Member.user_id == GroupMember.user_id))
+        .where(
+            GroupMember.group_id == group_id,
+            ~GroupMember.user_id.startswith(FORGOTTEN_PREFIX),
+            Member.deactivated.is_not(True),
+        )
+    ) or 0
+
+
 def send_reminders(settings, now: dt.datetime) -> int:
     """Remind every group whose time has come, once: the next date is claimed before the
     message goes out (a lost reminder waits for the next one, none is sent twice)."""
@@ -179,13 +202,14 @@ def send_reminders(settings, now: dt.datetime) -> int:
     sent = 0
     for group_id, at, conversation, team_id, weeks in due:
         with session_scope(url) as session:
+            together = still_here(session, team_id, group_id) >= 2
             claimed = session.execute(
                 update(Group)
                 .where(Group.id == group_id, Group.touch_next_at == at)
-                .values(touch_next_at=now + dt.timedelta(weeks=weeks or 12))
+                .values(touch_next_at=now + dt.timedelta(weeks=weeks or 12) if together else None)
                 .execution_options(synchronize_session=False)
             ).rowcount
-        if not claimed or not conversation:
+        if not claimed or not conversation or not together:
             continue
         text, blocks = round_messages.keep_in_touch_reminder(group_id, weeks or 12)
         try:
