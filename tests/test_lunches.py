@@ -575,3 +575,33 @@ def test_none_of_these_late_in_a_two_week_round_offers_no_day_that_has_gone(
     labels = [e["text"]["text"] for b in more if b["type"] == "actions" for e in b["elements"]]
     assert starts and min(starts) > wednesday.timestamp(), labels
     assert labels == ["Thu 11 Jun, 12:00", "Fri 12 Jun, 12:00", "None of these"]
+
+
+def test_the_app_never_picks_a_day_someone_said_they_cannot_make(harness, slack, settings):
+    """Someone pressed "None of these" under the intro's Tuesday to Thursday and was offered
+    Friday; nobody picked, and two working days later the app picked Thursday "that suits
+    everyone", a day they had just said they could not make."""
+    from bot.jobs.clock import Clock
+
+    group_id, conversation, organiser, members = run(harness, slack, settings)
+    harness.click(round_messages.LUNCH_NONE, str(group_id), user=members[-1], channel=conversation)
+    Clock(settings).tick(utc(3, 12, 1))
+    (more, picked) = follow_ups(slack, conversation)
+    assert "can't make those days" in more
+    assert "Nobody had picked a day yet" in picked and "<!date^1780653600^" in picked  # Fri 12:00
+    with harness.session() as session:
+        assert session.get(Group, group_id).lunch_at == utc(5, 10)
+
+
+def test_when_every_day_was_turned_down_the_app_picks_none(harness, slack, settings):
+    from bot.jobs.clock import Clock
+
+    group_id, conversation, organiser, members = run(harness, slack, settings)
+    for _ in range(2):  # Tuesday to Thursday, then Friday: no day left in the round
+        harness.click(round_messages.LUNCH_NONE, str(group_id), user=members[-1],
+                      channel=conversation)  # fmt: skip
+    before = follow_ups(slack, conversation)
+    Clock(settings).tick(utc(3, 12, 1))
+    assert follow_ups(slack, conversation) == before
+    with harness.session() as session:
+        assert session.get(Group, group_id).lunch_at is None

@@ -147,6 +147,8 @@ def more(session: Session, group: Group, program: Program, round_: Round,
     round, the days after those the intro offered may have passed by the time of the click."""
     if again:
         reschedule(session, group)
+    else:  # someone can't make those days: the clock's pick is never one of them
+        group.offered = [{**o, "declined": True} for o in group.offered or []]
     after = max([*([] if again else offered(group)), utcnow()])
     people = diners(session, group, program)
     return offer(session, group, program, round_, after=after, people=people), people
@@ -159,6 +161,13 @@ def offers_of(group: Group) -> list[Offer]:
 
 def offered(group: Group) -> list[dt.datetime]:
     return [o.start for o in offers_of(group)]
+
+
+def not_declined(group: Group) -> list[dt.datetime]:
+    """The days offered that nobody turned down with "None of these": the clock picks only
+    among them."""
+    return [dt.datetime.fromisoformat(o["start"]) for o in group.offered or []
+            if not o.get("declined")]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -378,7 +387,7 @@ def _follow_up(session: Session, column: str, group_id: int, now: dt.datetime) -
     if column == "auto_at":
         if group.lunch_at is not None or not program.auto_schedule:
             return None
-        start = next((s for s in offered(group) if s > now + dt.timedelta(hours=1)), None)
+        start = next((s for s in not_declined(group) if s > now + dt.timedelta(hours=1)), None)
         if start is None:
             return None
         if not agree(session, group, start, zone_of(diners(session, group, program), program)):
