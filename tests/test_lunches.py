@@ -605,3 +605,24 @@ def test_when_every_day_was_turned_down_the_app_picks_none(harness, slack, setti
     assert follow_ups(slack, conversation) == before
     with harness.session() as session:
         assert session.get(Group, group_id).lunch_at is None
+
+
+def test_a_day_agreed_after_we_cant_make_it_is_reminded_and_asked_about(harness, slack, settings):
+    """One member pressed "We can't make it"; the organiser then set Friday from the next
+    days offered. The group read "Lunch is on: Friday. Enjoy!", but got no reminder that
+    morning and no "did you meet?" after, and the round counted them as not having met."""
+    from bot.jobs.clock import Clock
+
+    group_id, conversation, organiser, members = run(harness, slack, settings)
+    other = next(u for u in members if u != organiser)
+    harness.click(round_messages.LUNCH_NONE, str(group_id), user=other, channel=conversation)
+    (friday,) = [e for b in slack.messages(conversation)[-1].blocks if b["type"] == "actions"
+                 for e in b["elements"] if e["action_id"].startswith(round_messages.LUNCH_PICK)]  # fmt: skip
+    harness.click(round_messages.CHECKIN_COULDNT, str(group_id), user=other, channel=conversation)
+    harness.click(friday["action_id"], friday["value"], user=organiser, channel=conversation)
+    assert "Lunch is on" in slack.messages(conversation)[-1].text
+    before = len(follow_ups(slack, conversation))
+    for day, hour in ((5, 8), (6, 10)):  # Friday's morning in Berlin, the day after
+        Clock(settings).tick(utc(day, hour, 1))
+    new = follow_ups(slack, conversation)[before:]
+    assert len(new) == 2 and "Lunch today" in new[0] and "Did you get to meet?" in new[1], new

@@ -236,6 +236,9 @@ def pick(
     if not waiting or user_id == group.organiser_id:
         if not agree(session, group, start, zone):
             return Pick(False, start, waiting, already=group.lunch_at)
+        if group.outcome == "couldnt":  # the lunch is on again, as after a "Not yet": the
+            group.outcome = "not_yet"  # day is reminded and asked about, the latest word wins
+            group.outcome_by, group.outcome_at = user_id, utcnow()
         return Pick(True, start, waiting)
     return Pick(False, start, waiting)
 
