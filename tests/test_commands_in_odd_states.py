@@ -120,3 +120,13 @@ def test_setup_in_an_archived_public_channel_does_not_say_private(harness):
     harness.slack.fail_next("conversations.join", error="is_archived")
     reply = harness.command("setup", user="UADMIN", channel="C9").text
     assert reply == texts.ARCHIVED_CHANNEL
+
+
+@pytest.mark.parametrize("text", ["level <@U3> 5", "department <@U3> Finance"])
+def test_an_admin_setting_a_value_for_who_asked_to_be_forgotten_stores_nothing(harness, text):
+    make_program(harness.settings, "C1")
+    harness.click(home.FORGET_ME, "confirm", user="U3")
+    reply = harness.command(text, user="UADMIN", channel="C1").text
+    with harness.session() as session:
+        assert session.scalar(select(Member).where(Member.user_id == "U3")) is None
+    assert reply == texts.withdrawn_person("U3"), reply

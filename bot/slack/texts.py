@@ -219,6 +219,13 @@ def profile_saved(attribute: str, value, winner_value, winner_source: str | None
     return text + " Only you and admins can see your level." if attribute == "level" else text
 
 
+def withdrawn_person(user_id: str) -> str:
+    return (
+        f"Nothing saved: {person(user_id)} has left every lunch program here or asked me to "
+        "forget them, so I keep nothing about them. If they join a program again, set it then."
+    )
+
+
 def profile_saved_for(user_id: str, attribute: str, value) -> str:
     return (
         f"Saved: {person(user_id)}'s {attribute} is now *{escape(str(value))}* (set by an admin)."

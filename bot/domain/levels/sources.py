@@ -9,6 +9,7 @@ through :func:`set_value` / :func:`clear_value`, so precedence lives in exactly 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,31 +99,35 @@ def member_for(
     return session.scalar(query)
 
 
-def opted_out_everywhere(session: Session, team_id: str) -> set[str]:
+def opted_out_everywhere(
+    session: Session, team_id: str, among: Collection[str] | None = None
+) -> set[str]:
     """Who asked to be forgotten, or left every program before a round stored them: no
-    Member row, and an opt-out in every program of the workspace (what forget-me leaves).
+    Member row, and an opt-out in every program of the workspace (what forget-me leaves);
+    only those ``among`` these ids, if given.
 
-    A bulk read (``levels sync --all``, an HR import) must not store them again, as a round
-    does not. A program made later has no opt-out of theirs: being in its channel is then an
+    A bulk read (``levels sync --all``, an HR import) or an admin's ``/meet level @them``
+    must not store them again, as a round does not. A program made later has no opt-out of theirs: being in its channel is then an
     opt-in, as for everyone, and they are read again."""
     count = select(func.count()).select_from(Program).where(Program.team_id == team_id)
     programs = session.scalar(count) or 0
     if not programs:
         return set()  # no marker can say anything yet
     known = select(Member.user_id).where(Member.team_id == team_id)
-    return set(
-        session.scalars(
-            select(Participation.user_id)
-            .join(Program, Program.id == Participation.program_id)
-            .where(
-                Program.team_id == team_id,
-                Participation.opted_out.is_(True),
-                Participation.user_id.not_in(known),
-            )
-            .group_by(Participation.user_id)
-            .having(func.count() == programs)
+    query = (
+        select(Participation.user_id)
+        .join(Program, Program.id == Participation.program_id)
+        .where(
+            Program.team_id == team_id,
+            Participation.opted_out.is_(True),
+            Participation.user_id.not_in(known),
         )
+        .group_by(Participation.user_id)
+        .having(func.count() == programs)
     )
+    if among is not None:
+        query = query.where(Participation.user_id.in_(list(among)))
+    return set(session.scalars(query))
 
 
 def winner(per_source: dict[str, Any] | None) -> tuple[Any, str | None]:

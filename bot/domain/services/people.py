@@ -234,8 +234,14 @@ def set_about(session: Session, team_id: str, user_id: str, about: str) -> None:
 
 def set_profile(
     session: Session, team_id: str, user_id: str, attribute: str, value, source: str
-) -> levels.Resolution:
-    """Store one source's value (admin or self); returns which value wins for matching."""
+) -> levels.Resolution | None:
+    """Store one source's value (admin or self); returns which value wins for matching.
+
+    None, storing nothing, when an admin names someone who asked to be forgotten (or left
+    every program before a round stored them): what forget-me removed stays gone, as in an
+    HR import. They can still set their own."""
+    if source == "admin" and levels.opted_out_everywhere(session, team_id, [user_id]):
+        return None
     return levels.set_value(session, team_id, user_id, attribute, value, source)
 
 

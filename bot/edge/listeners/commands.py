@@ -338,12 +338,14 @@ def _profile(command: meet_command.SetProfile, asker: Asker) -> str:
         return problem
     with session_scope(asker.database_url) as session:
         try:
-            people.set_profile(
+            saved = people.set_profile(
                 session, asker.team_id, command.user_id, command.attribute, command.value, "admin"
             )
         except InvalidValue as problem:
             session.rollback()
             return texts.usage_error(str(problem), meet_command.USAGE[command.attribute])
+    if saved is None:
+        return texts.withdrawn_person(command.user_id)
     return texts.profile_saved_for(command.user_id, command.attribute, command.value)
 
 
