@@ -191,6 +191,9 @@ def test_slack_out_of_reach_is_reported_within_a_few_tries(dropping_slack, migra
     assert "-> check the network connection, or SLACK_API_URL if you changed it" in result.stdout
     # A person is waiting: auth.test is tried three times, not nine over two minutes.
     assert dropping_slack.attempts == 3
+    # the report says it once; slack_sdk's line for each try ("ERROR ... Failed to send a
+    # request to Slack API server") would only bury it
+    assert result.stderr == ""
 
 
 def test_a_team_that_is_not_the_tokens_workspace_is_a_problem_not_a_pass(slack, settings, tmp_path):

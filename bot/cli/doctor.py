@@ -8,6 +8,7 @@ check; a missing setting is one line and exit code 2, as for every command.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import sys
 from dataclasses import dataclass
 
@@ -52,6 +53,8 @@ def cmd_doctor(args) -> int:
     from bot.cli.runtime import settings_for_command
 
     settings = settings_for_command(migrate=False).require_slack()
+    if logging.getLogger().level > logging.DEBUG:  # the report names what failed, once
+        logging.getLogger("slack_sdk").setLevel(logging.CRITICAL)
     checks = run_checks(settings, args.team)
     for check in checks:
         print("\n".join(check.lines()))
