@@ -49,6 +49,13 @@ def date_buttons(slack, conversation) -> list[dict]:
     return [e for e in dates["elements"] if e["action_id"].startswith(round_messages.LUNCH_PICK)]
 
 
+def calendar_links(slack, conversation: str) -> list[str]:
+    """The calendar links of the group DM's last message, which says the lunch is on."""
+    agreed = slack.messages(conversation)[-1]
+    assert "Lunch is on" in agreed.text
+    return [e["url"] for b in agreed.blocks if b["type"] == "actions" for e in b["elements"]
+            if e.get("url")]  # fmt: skip
+
 def test_the_intro_offers_days_and_the_organiser_agrees_for_the_group(harness, slack, settings):
     group_id, conversation, organiser, members = run(harness, slack, settings)
     buttons = date_buttons(slack, conversation)
@@ -370,10 +377,7 @@ def test_a_group_of_eight_long_names_is_told_its_lunch_with_links_slack_takes(
         conversation, organiser = group.conversation_id, group.organiser_id
     button = date_buttons(slack, conversation)[0]
     harness.click(button["action_id"], button["value"], user=organiser, channel=conversation)
-    agreed = slack.messages(conversation)[-1]
-    assert "Lunch is on" in agreed.text
-    links = [e["url"] for b in agreed.blocks if b["type"] == "actions" for e in b["elements"]
-             if e.get("url")]  # fmt: skip
+    links = calendar_links(slack, conversation)
     assert len(links) == 2 and all(len(link) <= 3000 for link in links)
     google = parse_qs(urlsplit(links[0]).query)
     assert google["dates"] == ["20260602T100000Z/20260602T110000Z"] and "обед" in google["details"][0]
@@ -541,11 +545,7 @@ def test_the_calendar_links_never_name_someone_who_asked_to_be_forgotten(
     harness.click(home.FORGET_ME, "confirm", user=gone)
     button = date_buttons(slack, conversation)[0]
     harness.click(button["action_id"], button["value"], user=organiser, channel=conversation)
-    agreed = slack.messages(conversation)[-1]
-    assert "Lunch is on" in agreed.text
-    links = [e["url"] for b in agreed.blocks if b["type"] == "actions" for e in b["elements"]
-             if e.get("url")]  # fmt: skip
-    google, outlook = (parse_qs(urlsplit(link).query) for link in links)
+    google, outlook = (parse_qs(urlsplit(link).query) for link in calendar_links(slack, conversation))
     assert "forgotten" not in json.dumps([google, outlook])
     assert gone not in json.dumps([google, outlook])
     assert google["text"][0].startswith("Lunch: ")
