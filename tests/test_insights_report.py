@@ -150,3 +150,29 @@ def test_left_counts_who_left_after_taking_part_and_nobody_who_used_forget_me(hi
         assert insights.measure_programs(session, [lunch]).participation.left == 1
         assert insights.measure_programs(session, [random_]).participation.left == 0
         assert insights.measure_programs(session, [lunch, random_]).participation.left == 1
+
+
+@pytest.mark.parametrize("zone, slot, day", [
+    # Monday 12 January 2026, 12:00 in Auckland: Sunday 23:00 in UTC
+    ("Pacific/Auckland", dt.datetime(2026, 1, 11, 23, tzinfo=dt.UTC), "2026-01-12"),
+    # Monday 12 January 2026, 17:30 in Los Angeles: Tuesday 01:30 in UTC
+    ("America/Los_Angeles", dt.datetime(2026, 1, 13, 1, 30, tzinfo=dt.UTC), "2026-01-12"),
+])  # fmt: skip
+def test_a_round_is_dated_by_its_day_where_the_program_is(harness, slack, settings, tmp_path,
+                                                          zone, slot, day):
+    """The report dated each round by its day in UTC: a Monday lunch round in Auckland was
+    a bar and a row under Sunday, and `--since` that Monday left it out."""
+    slack.add_member("T1", "C1", "UBOT")
+    program_id = make_program(settings, "C1", timezone=zone)
+    with freeze_time(slot):
+        rounds.run_round(settings, program_id, slot=slot)
+    monday = dt.date.fromisoformat(day)
+    with harness.session() as session:
+        programs = insights.programs_for(session, "T1", "C1")
+        write_report(insights.measure_programs(session, programs), tmp_path)
+        since_monday = insights.measure_programs(session, programs, since=monday)
+        since_tuesday = insights.measure_programs(session, programs, since=monday + dt.timedelta(1))
+    rows = (tmp_path / "rounds.csv").read_text().splitlines()
+    assert [row.split(",")[:2] for row in rows[1:]] == [[day, "C1"]]
+    assert [r.date for r in since_monday.rounds] == [monday]
+    assert since_tuesday.rounds == []

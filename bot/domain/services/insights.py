@@ -16,6 +16,7 @@ from bot.domain.insights.measures import (
     RoundRow,
     measure,
 )
+from bot.domain.schedule import EARLIEST_OFFSET, local_date
 from bot.domain.services import membership
 from bot.storage.models import (
     FORGOTTEN_PREFIX,
@@ -48,9 +49,16 @@ def program_teams(session: Session) -> list[str]:
 def measure_programs(
     session: Session, programs: list[Program], since: dt.date | None = None
 ) -> Measures:
-    """The figures over these programs' rounds (from `since` on, if given)."""
+    """The figures over these programs' rounds (from `since` on, if given). A round's date is
+    its day where its program is, as its schedule is written: a Monday lunch round in
+    Auckland is Sunday in UTC."""
     ids = [p.id for p in programs]
     channel = {p.id: p.channel_id for p in programs}
+    zone = {p.id: p.timezone for p in programs}
+
+    def day(slot: dt.datetime, program_id: int) -> dt.date:
+        return local_date(slot, zone[program_id])
+
     query = (
         select(Group, Round.slot, Round.program_id)
         .join(Round, Round.id == Group.round_id)
@@ -59,13 +67,18 @@ def measure_programs(
     )
     runs = select(Round.id, Round.slot, Round.program_id).where(Round.program_id.in_(ids))
     if since is not None:
-        start = dt.datetime.combine(since, dt.time(), dt.UTC)
+        # no zone's `since` starts before UTC+14's; each round's own day is checked below
+        start = dt.datetime.combine(since, dt.time(), dt.UTC) - EARLIEST_OFFSET
         query = query.where(Round.slot >= start)
         runs = runs.where(Round.slot >= start)
-    found = session.execute(query).all()
+    found = [(group, day(slot, program_id), program_id)
+             for group, slot, program_id in session.execute(query)]  # fmt: skip
     # the rounds themselves: one where nobody could be placed has no group, yet counts
-    held = [RoundRow(round_id, slot.date(), channel[program_id])
+    held = [RoundRow(round_id, day(slot, program_id), channel[program_id])
             for round_id, slot, program_id in session.execute(runs)]  # fmt: skip
+    if since is not None:
+        found = [row for row in found if row[1] >= since]
+        held = [row for row in held if row.date >= since]
     people = {
         (m.team_id, m.user_id): m
         for m in session.scalars(
@@ -74,7 +87,7 @@ def measure_programs(
     }
     team = {p.id: p.team_id for p in programs}
     rows = []
-    for group, slot, program_id in found:
+    for group, date, program_id in found:
         attendees = []
         for member in group.members:
             if member.user_id.startswith(FORGOTTEN_PREFIX):
@@ -87,7 +100,7 @@ def measure_programs(
                 known.location if known else None,
             ))  # fmt: skip
         rows.append(GroupRow(
-            group.round_id, slot.date(), channel[program_id], group.delivery == "posted",
+            group.round_id, date, channel[program_id], group.delivery == "posted",
             group.outcome == "met", tuple(attendees),
         ))  # fmt: skip
     unmatched = dict(
