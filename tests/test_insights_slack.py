@@ -10,11 +10,13 @@ import urllib.error
 import urllib.request
 
 import pytest
+from conftest import app_env, run_cli
 from freezegun import freeze_time
 from test_meet_harness import make_program, open_harness
 
 from bot.domain.services import rounds
 from bot.edge import home
+from bot.storage.models import Group, Round
 
 
 @pytest.fixture
@@ -44,9 +46,37 @@ def test_meet_stats_answers_with_numbers_then_sends_the_charts_to_the_admin(harn
     assert [f.filename for f in files] == ["rounds.png", "reach.png", "levels.png",
                                            "departments.png"]  # fmt: skip
     assert all(f.data.startswith(b"\x89PNG") and len(f.data) > 5_000 for f in files)
-    assert "Lunch pairing in <#C1>: 1 rounds, meet rate 0%" in files[0].initial_comment
+    assert "Lunch pairing in <#C1>: 1 round, meet rate 0%" in files[0].initial_comment
     assert len(slack.calls("files.getUploadURLExternal")) == 4
     assert len(slack.calls("files.completeUploadExternal")) == 1
+
+
+def test_one_round_of_one_group_is_said_in_the_singular(harness, slack, settings, tmp_path):
+    """A pair's first lunch: the Home tab said the round was "done: 1 groups", /meet stats
+    "1 rounds, 1 groups, … 1 groups met", the charts "1 rounds" and "median 1 colleagues met
+    per person", and `python -m bot stats` "1 rounds, … 1 groups"."""
+    slack.add_channel("T1", "C9", "pair", members=["U1", "U2", "UBOT"])
+    program_id = make_program(settings, "C9")
+    harness.click(home.RUN_NOW, str(program_id), user="UADMIN", from_home=True)
+    assert "Round in <#C9> done: 1 group, 1 introduced." in json.dumps(
+        slack.home_view("T1", "UADMIN"))
+    with harness.session() as session:
+        (group,) = session.query(Group).join(Round).filter(Round.program_id == program_id)
+        group_id = group.id
+    rounds.record_checkin(settings, "T1", group_id, "U1", "met")
+
+    numbers = harness.command("stats", user="UADMIN", channel="C9").responses[0]["text"]
+    assert ("<#C9>: 1 round, 1 group, 2 people paired, 0 scheduled, 1 group met (meet rate "
+            "100%)") in numbers  # fmt: skip
+    comment = charts_in_dm(slack, "UADMIN")[0].initial_comment
+    assert ("Lunch pairing in <#C9>: 1 round, meet rate 100%, median 1 colleague met per "
+            "person,") in comment  # fmt: skip
+    env = app_env(SLACK_BOT_TOKEN="xoxb-T1", SLACK_SIGNING_SECRET="s",
+                  SLACK_API_URL=slack.api_url, DATABASE_URL=settings.database_url)  # fmt: skip
+    done = run_cli("stats", env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert ("T1 C9: 1 round, 2 people paired, 1 group, 0 scheduled, 1 met (100% meet rate), "
+            "0 not delivered, 0 not answering lately") in done.stdout  # fmt: skip
 
 
 def test_the_home_tab_button_sends_the_charts_to_admins_only(harness, slack, program):

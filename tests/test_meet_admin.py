@@ -452,7 +452,7 @@ def test_now_acknowledges_at_once_and_reports_the_outcome_privately(harness):
         assert len(rounds) == 1 and len(rounds[0].groups) == 2
 
     stats = harness.command("stats", user="UADMIN", channel="C1").text
-    assert "<#C1>: 1 rounds, 2 groups, 4 people paired, 0 scheduled, 0 groups met" in stats
+    assert "<#C1>: 1 round, 2 groups, 4 people paired, 0 scheduled, 0 groups met" in stats
     everywhere = harness.command("stats", user="UADMIN", channel="D1").text
     assert "<#C1>" in everywhere
 

@@ -29,7 +29,7 @@ def quoted_summary() -> str:
 
 # What each command shown must print (a fragment of the command → patterns in its output).
 PROMISES = {
-    "python -m bot demo": [r"Group DM with", r"types /meet stats", r"#lunch: 1 rounds"],
+    "python -m bot demo": [r"Group DM with", r"types /meet stats", r"#lunch: 1 round,"],
     "demo --weeks 2 --keep demo-data": [r"== Week 2:", r"The database is kept"],
     "bot stats": [r"TDEMO CLUNCH: 2 rounds, \d+ people paired"],
     "levels export": [r"U01001"],

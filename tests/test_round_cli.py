@@ -33,7 +33,7 @@ def test_round_command_runs_a_round_and_stats_export_it(env, slack, tmp_path):
     assert "resumed" in again.stdout and len(slack.calls("chat.postMessage")) == 2
 
     text = run_cli("stats", env=env, cwd=tmp_path)
-    assert "T1 C5: 1 rounds, 4 people paired, 2 groups, 0 scheduled, 0 met" in text.stdout
+    assert "T1 C5: 1 round, 4 people paired, 2 groups, 0 scheduled, 0 met" in text.stdout
     exported = run_cli("stats", "--csv", env=env, cwd=tmp_path)
     (row,) = list(csv.DictReader(io.StringIO(exported.stdout)))
     assert (row["channel_id"], row["rounds"], row["people_paired"], row["groups"]) == (
@@ -141,7 +141,7 @@ def test_a_private_channel_the_app_was_removed_from_says_how_to_mend_it(env, sla
     slack.add_member("T1", "G7", "UBOT")  # as the message says
     again = run_cli("round", "G7", env=env, cwd=tmp_path)
     assert again.returncode == 0, again.stderr
-    assert "G7: 1 groups, 1 delivered, 0 failed" in again.stdout
+    assert "G7: 1 group, 1 delivered, 0 failed" in again.stdout
 
 
 def test_ctrl_c_during_a_round_says_what_stands_and_the_next_run_finishes_it(

@@ -16,6 +16,7 @@ from bot.domain.services.insights import program_teams
 from bot.domain.services.participants import ChannelUnreadable
 from bot.domain.services.rounds import NoProgram, run_round
 from bot.domain.services.workspaces import NotInstalled
+from bot.slack import texts
 from bot.slack.client import REACH_SLACK, cannot_reach, refused_token, slack_answered
 from bot.storage.db import session_scope
 from bot.storage.models import Program
@@ -93,7 +94,8 @@ def cmd_round(args) -> int:
         print(file=sys.stderr)
     verb = "started" if report.created else "resumed"
     print(
-        f"round {report.round_id} {verb} in {args.channel}: {report.groups} groups, "
+        f"round {report.round_id} {verb} in {args.channel}: "
+        f"{texts.counted(report.groups, 'group', 'groups')}, "
         f"{report.delivered} delivered, {report.failed} failed, "
         f"{report.unmatched} could not be placed ({report.status})"
     )
@@ -135,8 +137,10 @@ def cmd_stats(args) -> int:
     for s in rows:
         state = "" if s.enabled else " (disabled)"
         print(
-            f"{s.team_id} {s.channel_id}{state}: {s.rounds} rounds, {s.people_paired} people "
-            f"paired, {s.groups} groups, {stats_service.format_scheduled(s)}, {s.groups_met} met "
+            f"{s.team_id} {s.channel_id}{state}: {texts.rounds(s.rounds)}, "
+            f"{texts.counted(s.people_paired, 'person', 'people')} paired, "
+            f"{texts.counted(s.groups, 'group', 'groups')}, {stats_service.format_scheduled(s)}, "
+            f"{s.groups_met} met "
             f"({stats_service.format_rate(s)} meet rate), {s.groups_failed} not delivered, "
             f"{len(s.non_responders)} not answering lately"
         )

@@ -280,15 +280,16 @@ def about_saved(user_id: str, about: str) -> str:
 # -- insights ----------------------------------------------------------------------------------
 
 
-def _count(number: int, one: str, many: str) -> str:
+def counted(number: int, one: str, many: str) -> str:
+    """"1 round", "2 rounds": a count and its noun, singular for one."""
     return f"{number} {one if number == 1 else many}"
 
 
 def reach_line(reach) -> str:
     """How far a person's lunches reached, in their own history: never anyone's level."""
-    parts = [_count(reach.people, "person", "people")]
-    where = [_count(reach.teams, "team", "teams")] if reach.teams else []
-    where += [_count(reach.offices, "office", "offices")] if reach.offices else []
+    parts = [counted(reach.people, "person", "people")]
+    where = [counted(reach.teams, "team", "teams")] if reach.teams else []
+    where += [counted(reach.offices, "office", "offices")] if reach.offices else []
     across = f" across {' and '.join(where)}" if where else ""
     return f"🌱 You've had lunch with {parts[0]}{across}."
 
@@ -308,8 +309,9 @@ def charts_comment(channel_ids: Sequence[str], figures) -> str:
     rate = "n/a" if figures.meet_rate is None else f"{figures.meet_rate:.0%}"
     across = figures.share(figures.across_levels)
     across = "n/a" if across is None else f"{across:.0%}"
-    return (f"📊 Lunch pairing in {channels(channel_ids)}: {len(figures.rounds)} rounds, meet "
-            f"rate {rate}, median {figures.median_reach:g} colleagues met per person, "
+    colleagues = "colleague" if figures.median_reach == 1 else "colleagues"
+    return (f"📊 Lunch pairing in {channels(channel_ids)}: {rounds(len(figures.rounds))}, meet "
+            f"rate {rate}, median {figures.median_reach:g} {colleagues} met per person, "
             f"{across} of meetings across 3+ levels. Cells of fewer than five people read <5.")  # fmt: skip
 
 
@@ -575,7 +577,7 @@ def round_done(channel_id: str, report) -> str:
             f"({report.unmatched} without a group): are enough people taking part?"
         )
     text = (
-        f"Round in {channel(channel_id)} done: {report.groups} groups, "
+        f"Round in {channel(channel_id)} done: {counted(report.groups, 'group', 'groups')}, "
         f"{report.delivered} introduced"
     )
     if report.failed:
@@ -688,7 +690,7 @@ def taking_part(count: int | None, paused: int = 0) -> str:
 
 
 def rounds(count: int) -> str:
-    return "1 round" if count == 1 else f"{count} rounds"
+    return counted(count, "round", "rounds")
 
 
 def external_set(channel_id: str, allowed: bool, changed: bool) -> str:

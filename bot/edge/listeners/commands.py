@@ -632,9 +632,11 @@ def _stats(command, asker: Asker) -> str | None:
     for f in shown:
         state = "" if f.enabled else " (switched off)"
         line = (
-            f"• {texts.channel(f.channel_id)}{state}: {f.rounds} rounds, {f.groups} groups, "
-            f"{f.people_paired} people paired, {stats.format_scheduled(f)}, {f.groups_met} "
-            f"groups met (meet rate {stats.format_rate(f)})"
+            f"• {texts.channel(f.channel_id)}{state}: {texts.rounds(f.rounds)}, "
+            f"{texts.counted(f.groups, 'group', 'groups')}, "
+            f"{texts.counted(f.people_paired, 'person', 'people')} paired, "
+            f"{stats.format_scheduled(f)}, {texts.counted(f.groups_met, 'group', 'groups')} met "
+            f"(meet rate {stats.format_rate(f)})"
         )
         if f.non_responders:
             line += f"; quiet lately: {texts.people(f.non_responders[:10])}"
