@@ -242,3 +242,23 @@ def test_a_stale_take_part_button_says_where_it_leaves_you(harness):
     harness.click(home.JOIN, str(c1), user="U3", from_home=True)
     seen = text_of(harness.slack.home_view("T1", "U3"))
     assert "You'll be in the next lunch round" in seen and "switched off" not in seen
+
+
+def lunch_time_shown(view: dict) -> str:
+    (picker,) = [e for b in view["blocks"] if b["type"] == "actions"
+                 for e in b["elements"] if e.get("action_id") == home.LUNCH_TIME]  # fmt: skip
+    return picker["initial_time"]
+
+
+def test_the_lunch_time_offered_is_that_of_a_program_the_person_is_in(harness):
+    """With no lunch time of their own, the time picker showed the time of the workspace's
+    first program, even one switched off or in a channel they are not in."""
+    make_program(harness.settings, "C1", time_of_day="11:15", enabled=False)
+    make_program(harness.settings, "G1", time_of_day="09:45")  # U1 and UADMIN only
+    make_program(harness.settings, "C2", time_of_day="13:30")  # UADMIN, U1, U5
+    assert lunch_time_shown(open_home(harness, "U5")) == "13:30"  # in C2 only
+    assert lunch_time_shown(open_home(harness, "U2")) == "12:00"  # only in C1, switched off
+    harness.command("leave", user="U1", channel="G1")
+    assert lunch_time_shown(open_home(harness, "U1")) == "13:30"  # left G1; C1 is off
+    harness.command("lunchtime 12:45", user="U1", channel="D1")
+    assert lunch_time_shown(open_home(harness, "U1")) == "12:45"  # their own, whatever else

@@ -131,7 +131,7 @@ class HomeData:
     avoided: list[str] = field(default_factory=list)  # their own avoid list: theirs alone
     reach: str | None = None  # how far their lunches reached, in words
     lunch_days: frozenset[int] | None = None  # None: Monday to Friday
-    lunch_time: str | None = None  # None: the program's time
+    lunch_time: str | None = None  # None: no program of theirs gives one (12:00)
     about: str | None = None  # their "ask me about" line
 
 
@@ -651,25 +651,30 @@ def gather(
             session, team_id, user_id, own_zone, limit=MAX_HISTORY_SHOWN + history.CURRENT_WITHIN
         )
         current = history.current_groups(recent)
+        grouped_in = []  # the programs whose rounds group them: their lunch time's default
         for program in team_programs:
             if not program.enabled or program.id not in mine:
                 continue
             today = today_in(own_zone or program.timezone)
             choice = people.participation(session, program, user_id, create=False)
             group = current.get(program.id)
+            taking_part = not (choice is not None and choice.opted_out)
+            left_out = membership.left_out(mine[program.id], program)
+            if taking_part and left_out is None:
+                grouped_in.append(program)
             data.programs.append(
                 MyProgram(
                     program_id=program.id,
                     channel_id=program.channel_id,
                     schedule=programs.describe(program),
                     next_round=programs.format_when(programs.next_round(program), timezone),
-                    taking_part=not (choice is not None and choice.opted_out),
+                    taking_part=taking_part,
                     paused_until=choice.paused_until
                     if choice is not None and people.paused_on(choice.paused_until, today)
                     else None,
                     group=group.others if group else None,
                     group_outcome=group.outcome if group else None,
-                    left_out=membership.left_out(mine[program.id], program),
+                    left_out=left_out,
                 )
             )
         data.history = [
@@ -680,7 +685,7 @@ def gather(
         data.reach = texts.reach_line(reach) if reach.people else None
         person = people.member(session, team_id, user_id, create=False)
         data.about = person.about if person else None
-        data.lunch_days, data.lunch_time = people.lunch_of(person, team_programs)
+        data.lunch_days, data.lunch_time = people.lunch_of(person, grouped_in)
         if admin:
             data.admin = []
             for program in team_programs:

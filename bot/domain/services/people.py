@@ -201,7 +201,8 @@ def paused_until(
 
 
 def lunch_of(person: Member | None, programs=()) -> tuple[frozenset[int] | None, str | None]:
-    """Their lunch days (None: Monday to Friday) and time (else the first program's)."""
+    """Their lunch days (None: Monday to Friday) and time (else that of the first of
+    `programs`, the ones whose rounds group them; None when there is none)."""
     from bot.domain.lunch_dates import parse_days
 
     days = parse_days([person.lunch_days]) if person and person.lunch_days else None
