@@ -262,3 +262,18 @@ def test_the_lunch_time_offered_is_that_of_a_program_the_person_is_in(harness):
     assert lunch_time_shown(open_home(harness, "U1")) == "13:30"  # left G1; C1 is off
     harness.command("lunchtime 12:45", user="U1", channel="D1")
     assert lunch_time_shown(open_home(harness, "U1")) == "12:45"  # their own, whatever else
+
+
+def test_next_round_for_someone_slack_gives_no_zone_is_in_the_programs_zone(harness):
+    """Slack has no time zone for some people: their Home tab and /meet status gave the
+    next round in UTC ("17:00 (UTC)" for a lunch at noon in New York)."""
+    harness.slack.add_user("T1", "UNOZONE", tz=None, is_admin=True)
+    harness.slack.add_member("T1", "C1", "UNOZONE")
+    make_program(harness.settings, "C1")  # Monday 12:00 America/New_York
+    text = text_of(open_home(harness, "UNOZONE"))
+    assert "Next round: Monday" in text and "12:00 (America/New_York)." in text
+    assert "next round Monday" in text and "12:00 (America/New_York)\n" in text  # as admin
+    status = harness.command("status", user="UNOZONE", channel="C1").text
+    assert "Next round: Monday" in status and "12:00 (America/New_York)." in status
+    for seen in (text, status):
+        assert "(UTC)" not in seen

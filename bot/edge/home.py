@@ -636,7 +636,6 @@ def gather(
     if user is None:
         user = slack_user(client, user_id) or {}
     own_zone = user.get("tz")  # None: each program's zone stands in for the person's days
-    timezone = own_zone or "UTC"
     data = HomeData(user_id=user_id, notice=notice)
     read_never_read(client, deps.settings.database_url, team_id)
     with session_scope(deps.settings.database_url) as session:
@@ -667,7 +666,7 @@ def gather(
                     program_id=program.id,
                     channel_id=program.channel_id,
                     schedule=programs.describe(program),
-                    next_round=programs.format_when(programs.next_round(program), timezone),
+                    next_round=programs.next_round_for(program, own_zone),
                     taking_part=taking_part,
                     paused_until=choice.paused_until
                     if choice is not None and people.paused_on(choice.paused_until, today)
@@ -702,7 +701,7 @@ def gather(
                         rounds=figures.rounds,
                         meet_rate=stats.format_rate(figures),
                         scheduled=stats.format_scheduled(figures) if figures.groups_scheduled else None,
-                        next_round=programs.format_when(programs.next_round(program), timezone),
+                        next_round=programs.next_round_for(program, own_zone),
                         failures=figures.failures,
                         paused=count.paused,
                         members_error=count.error,

@@ -146,6 +146,12 @@ def format_when(moment: dt.datetime | None, timezone: str | None) -> str:
     return f"{local:%A} {local.day} {local:%B}, {local:%H:%M} ({zone_name})"
 
 
+def next_round_for(program: Program, own_zone: str | None) -> str:
+    """The program's next round in words, in the person's own time zone; for someone Slack
+    gives none, in the program's, as its schedule is written (and saying which)."""
+    return format_when(next_round(program), own_zone or program.timezone)
+
+
 # -- changes ----------------------------------------------------------------------------------
 
 

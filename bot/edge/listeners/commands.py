@@ -91,7 +91,7 @@ class Asker:
             return people.is_admin(session, self.client, self.team_id, self.user_id, self.user())
 
     def when(self, program: Program) -> str:
-        return programs.format_when(programs.next_round(program), self.timezone())
+        return programs.next_round_for(program, self.own_zone())
 
 
 def register(app: App, deps) -> None:

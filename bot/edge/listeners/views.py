@@ -72,13 +72,11 @@ def register(app: App, deps) -> None:
                 current = programs.settings_of(program)
                 programs.apply_settings(program, programs.merged(current, shown, saved))
                 channel_id, schedule = program.channel_id, programs.describe(program)
-                next_round = programs.next_round(program)
+                next_round = programs.next_round_for(program, user.get("tz"))
         if problem:
             home.publish(deps, client, team_id, user_id, notice=problem, user=user)
             return
-        text = texts.schedule_set(
-            channel_id, schedule, programs.format_when(next_round, user.get("tz"))
-        )
+        text = texts.schedule_set(channel_id, schedule, next_round)
         _tell(text, response_url, replace=True)
         home.publish(deps, client, team_id, user_id, notice=text, user=user)
 
