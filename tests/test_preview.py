@@ -81,6 +81,15 @@ def test_without_levels_the_spread_is_said_to_be_unknown_not_zero(capsys, tmp_pa
     assert "spread 0.00" not in out
 
 
+def test_one_group_and_one_repeated_pair_are_said_in_the_singular(capsys, tmp_path):
+    people = write(tmp_path / "m.csv", "user_id,level\nA,1\nB,9\n")
+    code, out, _ = run(capsys, "--members", people, "--rounds", 2)
+    assert code == 0
+    assert "  1 group, mean level spread 8.00, 0 repeated pairs, 0 unmatched," in out
+    assert "  1 group, mean level spread 8.00, 1 repeated pair, 0 unmatched," in out
+    assert "Summary over 2 rounds: 2 groups, mean level spread 8.00, 1 repeated pair," in out
+
+
 def test_history_is_respected_and_unknown_people_in_it_are_ignored(capsys, tmp_path):
     people = write(tmp_path / "m.csv", "user_id,level\nA,1\nB,8\nC,1\nD,8\n")
     past = write(
@@ -187,7 +196,7 @@ def test_history_ids_separated_by_commas_are_refused_not_dropped(capsys, tmp_pat
     assert code == 0 and "0 repeated pairs" in out
     write(past, "date,user_ids\n2026-11-30,A B\n")
     code, out, _ = run(capsys, "--members", people, "--history", past, "--date", "2026-12-07")
-    assert code == 0 and "1 repeated pairs" in out
+    assert code == 0 and "1 repeated pair" in out
 
 
 @pytest.mark.parametrize("level", ["99999999999999999999999999", "-3", "0", "12", "nan", "inf",
@@ -206,7 +215,7 @@ def test_semicolon_separated_files_are_read(capsys, tmp_path):
     past = write(tmp_path / "h.csv", "date;user_ids\n2026-11-30;A B\n")
     code, out, err = run(capsys, "--members", people, "--history", past, "--date", "2026-12-07")
     assert code == 0 and err == ""
-    assert "A (L1, Eng) + B (L9, Sales)" in out and "1 repeated pairs" in out
+    assert "A (L1, Eng) + B (L9, Sales)" in out and "1 repeated pair" in out
 
 
 @pytest.mark.parametrize(

@@ -210,11 +210,15 @@ def _print_round(
     for left in grouping.unmatched:
         print(f"  unmatched: {left.person_id}: {left.reason}")
     print(
-        f"  {score.groups} groups, {_spread(score.mean_level_spread, levels_known)}, "
-        f"{score.repeats} repeated pairs, {score.unmatched} unmatched, "
+        f"  {_count(score.groups, 'group')}, {_spread(score.mean_level_spread, levels_known)}, "
+        f"{_count(score.repeats, 'repeated pair')}, {score.unmatched} unmatched, "
         f"{score.cross_department:.0%} of groups with no two people from one department"
     )
     print()
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _spread(mean: float, levels_known: bool) -> str:
@@ -240,8 +244,8 @@ class _Totals:
     def print(self, rounds: int) -> None:
         spread = self.spread_sum / self.groups if self.groups else 0.0
         print(
-            f"Summary over {rounds} round{'s' if rounds != 1 else ''}: {self.groups} groups, "
-            f"{_spread(spread, self.levels_known)}, {self.repeats} repeated pairs, "
+            f"Summary over {_count(rounds, 'round')}: {_count(self.groups, 'group')}, "
+            f"{_spread(spread, self.levels_known)}, {_count(self.repeats, 'repeated pair')}, "
             f"{self.unmatched} unmatched"
         )
 
