@@ -400,3 +400,94 @@ def served(slack, settings, tmp_path):
     )
     with AppProcess(env, tmp_path, ("--no-clock", "--workers", str(SERVED_WORKERS))) as app:
         yield app
+
+
+class DatabaseOutage:
+    """A TCP path to the test's PostgreSQL server that can go down and come back, as the
+    server does when it restarts: `down()` breaks every open connection and refuses new
+    ones, `up()` lets them through again. `url(database_url)` is that URL by this path."""
+
+    def __init__(self):
+        from sqlalchemy.engine import make_url
+
+        target = make_url(PG_URL)
+        self.target = (target.host or "127.0.0.1", target.port or 5432)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.2)
+        self.port = self.listener.getsockname()[1]
+        self.open: list[socket.socket] = []  # the connections up now
+        self.every: list[socket.socket] = []  # closed when the test ends
+        self.lock = threading.Lock()
+        self.running = self.up_now = True
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def url(self, database_url: str) -> str:
+        from sqlalchemy.engine import make_url
+
+        moved = make_url(database_url).set(host="127.0.0.1", port=self.port)
+        return moved.render_as_string(hide_password=False)
+
+    def down(self) -> None:
+        with self.lock:
+            self.up_now = False
+            for sock in self.open:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+            self.open.clear()
+
+    def up(self) -> None:
+        with self.lock:
+            self.up_now = True
+
+    def stop(self) -> None:
+        self.running = False
+        self.down()
+        self.thread.join()
+        self.listener.close()
+        for sock in self.every:
+            sock.close()
+
+    def _serve(self) -> None:
+        while self.running:
+            try:
+                client, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            with self.lock:
+                if not self.up_now:
+                    client.close()
+                    continue
+                try:
+                    server = socket.create_connection(self.target)
+                except OSError:
+                    client.close()
+                    continue
+                self.open += [client, server]
+                self.every += [client, server]
+            for source, sink in ((client, server), (server, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+
+@pytest.fixture
+def database_outage():
+    """A way to the PostgreSQL server that the test can take down and bring back."""
+    if not PG_URL:
+        pytest.skip("set TEST_DATABASE_URL to run PostgreSQL tests")
+    outage = DatabaseOutage()
+    try:
+        yield outage
+    finally:
+        outage.stop()

@@ -21,7 +21,7 @@ from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from bot.common import logs, metrics
@@ -207,7 +207,11 @@ class Delivery:
             metrics.group_failed(values.get("error") or "unknown_error")
 
     def _notify_unmatched(self, round_id: int, channel_id: str) -> None:
-        """Tell everyone the engine could not place why; they go first next round."""
+        """Tell everyone the engine could not place why; they go first next round.
+
+        Each message is claimed (`notified`) in a commit of its own before it is sent, so a
+        message whose record was lost (the database went away, the process was killed) is
+        never sent again; a message Slack surely did not take gets its claim back."""
         with session_scope(self.settings.database_url) as session:
             waiting = [
                 (u.id, u.user_id, u.reason)
@@ -218,22 +222,38 @@ class Delivery:
                 )
             ]
         for row_id, user_id, reason in waiting:
+            if not self._set_notified(row_id, True):
+                continue  # told meanwhile
             try:
                 self.pacer.wait("chat.postMessage", user_id)
-                self.client.chat_postMessage(
+                self.post_client.chat_postMessage(
                     channel=user_id, text=round_messages.unmatched(channel_id, reason)
                 )
             except (SlackApiError, URLError, OSError) as error:
                 code = error_code(error)
-                if not self.final:
+                if not surely_not_sent(error):  # its fate is unknown: never sent twice
+                    log.warning("%s may not have been told they were unmatched: %s",
+                                user_id, code)  # fmt: skip
+                    continue
+                if not self.final and (code in TOKEN_ERRORS or is_transient(error)):
+                    self._set_notified(row_id, False)  # told at the next resume
                     if code in TOKEN_ERRORS:
                         raise DeliveryStopped(code) from None
-                    if is_transient(error):
-                        log.warning("could not tell %s they were unmatched yet: %s", user_id, code)
-                        continue
+                    log.warning("could not tell %s they were unmatched yet: %s", user_id, code)
+                    continue
                 log.warning("could not tell %s they were unmatched: %s", user_id, code)
-            with session_scope(self.settings.database_url) as session:
-                session.get(UnmatchedMember, row_id).notified = True
+
+    def _set_notified(self, row_id: int, notified: bool) -> bool:
+        """Claim (or give back) telling one person; False if it was not as expected."""
+        with session_scope(self.settings.database_url) as session:
+            return bool(
+                session.execute(
+                    update(UnmatchedMember)
+                    .where(UnmatchedMember.id == row_id, UnmatchedMember.notified.is_(not notified))
+                    .values(notified=notified)
+                    .execution_options(synchronize_session=False)
+                ).rowcount
+            )
 
     def _finish(self, round_id: int) -> DeliveryResult:
         with session_scope(self.settings.database_url) as session:
@@ -348,3 +368,12 @@ def _without_the_gone(
         kept.append(group)
     session.flush()
     return kept
+
+
+def surely_not_sent(error: Exception) -> bool:
+    """Slack answered and refused (or throttled): the message did not go out. A broken
+    connection or a 5xx may have come after Slack acted."""
+    if not isinstance(error, SlackApiError):
+        return False
+    status = getattr(error.response, "status_code", None)
+    return status is not None and status < 500

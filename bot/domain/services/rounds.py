@@ -21,7 +21,12 @@ from bot.common import logs, metrics
 from bot.common.config import Settings
 from bot.domain.schedule import days_later
 from bot.domain.services import locks
-from bot.domain.services.delivery import Delivery, DeliveryStopped, is_transient
+from bot.domain.services.delivery import (
+    Delivery,
+    DeliveryStopped,
+    is_transient,
+    surely_not_sent,
+)
 from bot.domain.services.pacing import Pacer
 from bot.domain.services.participants import build_roster
 from bot.domain.services.planning import add_plan, plan_groups
@@ -277,7 +282,7 @@ def _send_checkins(settings: Settings, round_id: int, team_id: str) -> int:
                 response = client.chat_postMessage(channel=conversation, text=text, blocks=blocks)
             except Exception as error:
                 code = reason(error)
-                if not _surely_not_sent(error):
+                if not surely_not_sent(error):
                     log.warning("check-in for group %s may not have arrived: %s", group_id, code)
                 elif not is_transient(error) and code not in TOKEN_ERRORS:
                     log.warning("check-in for group %s not sent: %s", group_id, code)
@@ -308,14 +313,6 @@ def _set_checkin(url: str, group_id: int, old: str | None, new: str | None) -> b
                 .execution_options(synchronize_session=False)
             ).rowcount
         )
-
-
-def _surely_not_sent(error: Exception) -> bool:
-    """Slack answered and refused (or throttled): the message did not go out."""
-    if not isinstance(error, SlackApiError):
-        return False  # the connection broke: it may have
-    status = getattr(error.response, "status_code", None)
-    return status is not None and status < 500
 
 
 def close_due_rounds(settings: Settings, now: dt.datetime) -> int:
@@ -372,7 +369,7 @@ def close_round(settings: Settings, client, round_id: int) -> bool:
             post.chat_postMessage(channel=user_id, text=text, blocks=blocks)
         except Exception as error:
             log.warning("could not nudge %s: %s", user_id, reason(error))
-            if _surely_not_sent(error):
+            if surely_not_sent(error):
                 with session_scope(url) as session:
                     session.get(Participation, choice_id).nudged_at = None
     if summary:
@@ -380,7 +377,7 @@ def close_round(settings: Settings, client, round_id: int) -> bool:
             post.chat_postMessage(channel=channel_id, text=summary)
         except Exception as error:
             log.warning("summary for round %s: %s", round_id, reason(error))
-            if _surely_not_sent(error):
+            if surely_not_sent(error):
                 with session_scope(url) as session:
                     session.get(Round, round_id).summary_posted_at = None
     return True
