@@ -4,16 +4,18 @@ anything twice, the work resumes, and the logs say it in a line."""
 
 from __future__ import annotations
 
+import datetime as dt
 import signal
 import subprocess
 import sys
 
 import pytest
+import test_clock
 from conftest import app_env, run_cli, wait_for
 from sqlalchemy import select
 
 from bot.storage.db import session_scope
-from bot.storage.models import Program, Round
+from bot.storage.models import Program, Round, utcnow
 
 
 @pytest.fixture
@@ -61,6 +63,8 @@ def test_unmatched_is_told_once_when_the_database_goes_away_as_the_message_leave
         process.kill()
         process.wait()
     assert process.returncode == 2, err
+    assert "Traceback" not in err, err  # one line, and what stands is resumed by a new run
+    assert err.splitlines()[-1].startswith("error: cannot use the database at DATABASE_URL")
     database_outage.up()
 
     again = run_cli("round", "C6", env=env, cwd=tmp_path)
@@ -86,3 +90,33 @@ def test_unmatched_is_told_once_when_the_round_is_killed_as_the_message_leaves(
     assert again.returncode == 0, again.stderr
     assert len(told_unmatched(slack)) == 1
     assert round_statuses(settings) == ["delivered"]
+
+
+def test_a_clock_that_loses_its_database_says_so_in_a_line_and_goes_on_once_it_is_back(
+    settings, slack, database_outage, tmp_path
+):
+    """A PostgreSQL restart under a running clock: each tick and heartbeat while it is away
+    used to log two tracebacks of some seventy lines each."""
+    test_clock.slack_workspace(slack, ["CA"])
+    env = {**test_clock.clock_env(settings, slack),
+           "DATABASE_URL": database_outage.url(settings.database_url)}  # fmt: skip
+    clocks = test_clock.start_clocks(1, env, tmp_path)
+    path = clocks[0][2]
+    try:
+        test_clock.wait_for(lambda: "clock started" in path.read_text(), clocks)
+        database_outage.down()
+        test_clock.wait_for(lambda: path.read_text().count("could not note the tick") >= 3, clocks)
+        slot = utcnow().replace(second=0, microsecond=0) - dt.timedelta(minutes=5)
+        program = test_clock.weekly_program_due_at(settings, "CA", slot)
+        database_outage.up()
+        test_clock.wait_for(
+            lambda: test_clock.rounds_by_program(settings) == {program: [(slot, "delivered")]},
+            clocks,
+        )
+    finally:
+        (log,) = test_clock.stop_clocks(clocks)
+    assert "Traceback" not in log, log
+    assert "the database is out of reach" in log
+    assert "clock stopped" in log
+    intros = [m for m in slack.messages() if (m.metadata or {}).get("event_type")]
+    assert len(intros) == 2  # the round's pair and trio, once each

@@ -35,7 +35,7 @@ from bot.domain.schedule import latest_due, next_day_somewhere, next_run, over_s
 from bot.domain.services import after_lunch, heartbeat, locks, lunches, reminders
 from bot.domain.services import due as due_work
 from bot.domain.services.delivery import DeliveryStopped
-from bot.storage.db import session_scope
+from bot.storage.db import out_of_reach, session_scope
 from bot.storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -209,8 +209,8 @@ class Clock:
     def _guard(what: str, function, *args):
         try:
             return function(*args) or 0
-        except Exception:
-            log.exception("clock: %s failed", what)
+        except Exception as error:
+            _failed(f"clock: {what} failed", error)
             return 0
 
     # ------------------------------------------------------------ rounds
@@ -266,8 +266,7 @@ class Clock:
                                 "workspace's token (%s); reinstall the app there",
                                 program_id, _iso(slot), error)  # fmt: skip
                 else:
-                    log.exception("the round of program %s for %s failed", program_id,
-                                  _iso(slot))  # fmt: skip
+                    _failed(f"the round of program {program_id} for {_iso(slot)} failed", error)
                 with session_scope(url) as session:
                     planned = due_work.round_exists(session, program_id, slot)
                 if not planned:  # nothing was decided yet: try the same slot again later
@@ -341,6 +340,17 @@ class Clock:
                                            now + PAUSES_LOOKED_AT_AGAIN)  # fmt: skip
 
 
+def _failed(what: str, error: Exception) -> None:
+    """A failure in the log: the database out of reach for a while (a restart, a dropped
+    connection) is one line, as the next tick tries again; anything else, its traceback."""
+    why = out_of_reach(error)
+    if why is None:
+        log.error("%s", what, exc_info=error)
+    else:
+        log.warning("%s: the database is out of reach (%s); trying again at the next tick",
+                    what, why)  # fmt: skip
+
+
 def _iso(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
@@ -410,8 +420,8 @@ def _schedule(scheduler: BaseScheduler, clock: Clock, tick_seconds: int) -> None
         started = time.perf_counter()
         try:
             clock.tick()
-        except Exception:
-            log.exception("clock tick failed")
+        except Exception as error:
+            _failed("clock tick failed", error)
         metrics.CLOCK_TICKS.inc()
         metrics.CLOCK_TICK_SECONDS.observe(time.perf_counter() - started)
 
@@ -420,8 +430,8 @@ def _schedule(scheduler: BaseScheduler, clock: Clock, tick_seconds: int) -> None
         so a long tick (a big round) is not taken for a dead clock."""
         try:
             heartbeat.record(clock.settings.database_url, utcnow(), tick_seconds)
-        except Exception:
-            log.exception("clock: could not note the tick")
+        except Exception as error:
+            _failed("clock: could not note the tick", error)
 
     _quiet_apscheduler()
     first = dt.datetime.now(dt.UTC)

@@ -19,7 +19,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlalchemy.exc import DatabaseError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.common.config import ConfigError
@@ -286,6 +286,20 @@ def sqlite_file(url: str) -> Path | None:
     if parsed.database in (None, "", ":memory:") or parsed.query.get("uri") == "true":
         return None
     return Path(os.path.abspath(parsed.database))
+
+
+def out_of_reach(error: BaseException) -> str | None:
+    """Why the database could not do its part just now, in one line (the driver's first line
+    of reason, never the URL), when that is a passing trouble: the server restarting or out of
+    reach, a connection dropped, a lock or statement timeout. None for any other error. The
+    work is simply tried again later, so a traceback would only bury the one line that says
+    what happened."""
+    if not isinstance(error, DBAPIError):
+        return None
+    if not (isinstance(error, OperationalError) or error.connection_invalidated):
+        return None
+    reason = str(error.orig or error).strip().splitlines()
+    return reason[0] if reason else type(error.orig or error).__name__
 
 
 def ping(url: str) -> None:

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import delete, select, update
 
-from bot.storage.db import insert_missing, session_scope
+from bot.storage.db import insert_missing, out_of_reach, session_scope
 from bot.storage.models import Lock, utcnow
 
 log = logging.getLogger(__name__)
@@ -115,8 +115,8 @@ def _held(url: str, name: str, owner: str) -> Iterator[None]:
                 if not kept:
                     log.error("lock %s was taken over while still in use", name)
                     return
-            except Exception:  # the database may be back at the next attempt
-                log.warning("could not renew lock %s", name, exc_info=True)
+            except Exception as error:  # the database may be back at the next attempt
+                _could_not("renew", name, error)
 
     renewer = threading.Thread(target=renew, name=f"lock {name}", daemon=True)
     renewer.start()
@@ -127,8 +127,18 @@ def _held(url: str, name: str, owner: str) -> Iterator[None]:
         renewer.join()
         try:
             _release(url, name, owner)
-        except Exception:  # the lease runs out by itself
-            log.warning("could not release lock %s", name, exc_info=True)
+        except Exception as error:  # the lease runs out by itself
+            _could_not("release", name, error)
+
+
+def _could_not(what: str, name: str, error: Exception) -> None:
+    """One line when the database is out of reach for a while (its lease runs out by
+    itself); a traceback for anything else."""
+    why = out_of_reach(error)
+    if why is None:
+        log.warning("could not %s lock %s", what, name, exc_info=error)
+    else:
+        log.warning("could not %s lock %s: the database is out of reach (%s)", what, name, why)
 
 
 @contextmanager

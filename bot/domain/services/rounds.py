@@ -33,7 +33,7 @@ from bot.domain.services.planning import add_plan, plan_groups
 from bot.domain.services.workspaces import bot_token_for, client_for_team
 from bot.slack import round_messages
 from bot.slack.client import TOKEN_ERRORS, rate_limit_only_client, reason
-from bot.storage.db import hold, session_scope
+from bot.storage.db import hold, out_of_reach, session_scope
 from bot.storage.models import (
     Group,
     Participation,
@@ -213,8 +213,13 @@ def resume_deliveries(settings: Settings) -> int:
     for program_id, slot in rows:
         try:
             run_round(settings, program_id, slot, wait=False)
-        except Exception:  # one workspace's trouble must not stop the others
-            log.exception("could not resume the round of program %s", program_id)
+        except Exception as error:  # one workspace's trouble must not stop the others
+            why = out_of_reach(error)
+            if why is None:
+                log.exception("could not resume the round of program %s", program_id)
+            else:  # tried again at the next resume
+                log.warning("could not resume the round of program %s: the database is out "
+                            "of reach (%s)", program_id, why)  # fmt: skip
     return len(rows)
 
 
