@@ -170,3 +170,45 @@ def test_a_clock_stopped_mid_round_finishes_the_round_first(slack, settings, tmp
     with session_scope(settings.database_url) as session:
         assert session.scalar(select(Round.status)) == "delivered", output
     assert slack.messages()  # the intros went out
+
+
+def _children(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def _answers_help(slack, app: AppProcess) -> bool:
+    try:
+        return _help(slack, app)[0] == 200
+    except OSError:  # no worker has taken the connection yet
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads a process's children from /proc")
+def test_workers_started_again_while_slack_is_down_boot_and_serve_goes_on(
+    slack, settings, tmp_path
+):
+    """gunicorn replaces a worker that died (killed for its memory, a crash). Each new worker
+    asked Slack to check the token as it booted: with Slack answering 503 just then, it could
+    not boot, and gunicorn stopped the whole server ("Worker failed to boot"), the healthy
+    workers with it. serve checked the token before starting its workers; they use that."""
+    populate(slack)
+    make_program(settings, "C1")
+    env = app_env(
+        SLACK_BOT_TOKEN="xoxb-T1", SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=slack.api_url, DATABASE_URL=settings.database_url,
+    )  # fmt: skip
+    with AppProcess(env, tmp_path, ("--no-clock", "--workers", "2")) as app:
+        workers = _children(app.process.pid)
+        assert len(workers) == 2
+        slack.fail_next("auth.test", status=503, count=10_000)  # Slack in trouble from now on
+        for worker in workers:
+            os.kill(worker, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while app.process.poll() is None and not _answers_help(slack, app):
+            assert time.monotonic() < deadline, app.output()
+            time.sleep(0.2)
+        assert app.process.poll() is None, app.output()  # serve is still up ...
+        new = _children(app.process.pid)
+        assert len(new) == 2 and not set(new) & set(workers)  # ... with two new workers
+        assert all(_answers_help(slack, app) for _ in range(4))
+    assert "Worker failed to boot" not in app.output()

@@ -23,6 +23,7 @@ import time
 from collections.abc import Iterator
 
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web import SlackResponse
 
 from bot.common import metrics
 from bot.common.config import ConfigError, Settings, web_concurrency
@@ -43,8 +44,15 @@ log = logging.getLogger(__name__)
 class _Gunicorn(BaseApplication):
     """Builds the app in each worker, after the fork, so no connection is shared."""
 
-    def __init__(self, settings: Settings, options: dict, clock: ClockChild | None):
+    def __init__(
+        self,
+        settings: Settings,
+        options: dict,
+        clock: ClockChild | None,
+        identity: SlackResponse | None = None,
+    ):
         self._settings = settings
+        self._identity = identity  # the token as checked before forking: workers need no Slack
         self._options = options
         self._clock = clock
         self._started = utcnow()  # a worker started later still counts from here (health)
@@ -59,7 +67,9 @@ class _Gunicorn(BaseApplication):
         from bot.edge.web import create_wsgi
 
         clock_tick = self._clock.tick_seconds if self._clock is not None else None
-        return create_wsgi(self._settings, clock_tick=clock_tick, started_at=self._started)
+        return create_wsgi(
+            self._settings, clock_tick=clock_tick, started_at=self._started, identity=self._identity
+        )
 
     def run(self):
         try:
@@ -204,8 +214,9 @@ def serve_http(settings: Settings, host: str, workers: int, threads: int, with_c
 
 def _serve_http(settings: Settings, host: str, workers: int, threads: int, with_clock: bool):
     _can_listen(host, settings.port)
-    if not settings.oauth:
-        check_bot_token(settings)  # here, so a bad token stops serve with one line, not a crash
+    # Here, so a bad token stops serve with one line, not a crash; and the workers use this
+    # answer, so one started again later boots even while Slack is in trouble.
+    identity = None if settings.oauth else check_bot_token(settings)
     dispose_engines()  # connections opened before the fork must not be shared with workers
     import bot.edge.web  # noqa: F401 - code only (no app, thread or connection): workers boot faster
 
@@ -226,7 +237,7 @@ def _serve_http(settings: Settings, host: str, workers: int, threads: int, with_
         "child_exit": _child_exit,
     }
     clock = ClockChild() if with_clock else None  # one clock, however many workers
-    _Gunicorn(settings, options, clock).run()
+    _Gunicorn(settings, options, clock, identity).run()
 
 
 def _can_listen(host: str, port: int) -> None:

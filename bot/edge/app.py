@@ -11,11 +11,13 @@ from slack_bolt import App, BoltResponse
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.authorization.authorize import InstallationStoreAuthorize
 from slack_bolt.error import BoltError
+from slack_bolt.middleware.authorization import SingleTeamAuthorization
 from slack_bolt.oauth import OAuthFlow
 from slack_bolt.oauth.callback_options import FailureArgs
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk.errors import SlackApiError
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+from slack_sdk.web import SlackResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.common import logs, values
@@ -67,8 +69,14 @@ def build_app(
     *,
     listener_executor: Executor | None = None,
     work_executor: Executor | None = None,
+    identity: SlackResponse | None = None,
 ) -> App:
-    """Make the app; a token Slack refuses becomes a ConfigError the CLI can print."""
+    """Make the app; a token Slack refuses becomes a ConfigError the CLI can print.
+
+    `identity`: Slack's answer to the bot token's auth.test, when the caller has it already
+    (serve asks before starting its workers). A worker then boots without asking Slack: one
+    that gunicorn starts again later (the last one died) could not boot while Slack was in
+    trouble, and gunicorn then stopped the whole server."""
     settings.require_slack()
     verify = not settings.socket_mode
     executor = listener_executor or Pool(
@@ -115,17 +123,16 @@ def build_app(
                 listener_executor=executor,
             )
         else:
-            identity = check_bot_token(settings)
+            identity = identity if identity is not None else check_bot_token(settings)
             app = App(
                 client=web_client(settings, settings.bot_token),
                 signing_secret=settings.signing_secret or "",
                 request_verification_enabled=verify,
                 process_before_response=False,
                 listener_executor=executor,
-                # check_bot_token gave the clear error; this lets Bolt keep the auth.test
-                # answer now instead of asking Slack before acknowledging the first request.
-                token_verification_enabled=True,
+                token_verification_enabled=False,  # check_bot_token asked, with a clear error
             )
+            _knows_its_token(app, identity)
     except (BoltError, SlackApiError) as error:
         raise ConfigError(refused_token(_reason(error))) from None
     if not settings.oauth:
@@ -134,6 +141,14 @@ def build_app(
     app.use(note_workspace(settings.database_url))
     listeners.register(app, Deps(settings, work))
     return app
+
+
+def _knows_its_token(app: App, identity: SlackResponse) -> None:
+    """Bolt keeps the token's auth.test answer for every request; given the one already had,
+    it does not ask Slack again before acknowledging the first request."""
+    for middleware in getattr(app, "_middleware_list", []):
+        if isinstance(middleware, SingleTeamAuthorization):
+            middleware.auth_test_result = identity
 
 
 class _Authorize(InstallationStoreAuthorize):

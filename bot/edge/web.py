@@ -18,6 +18,7 @@ from concurrent.futures import Executor
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.request.internals import extract_team_id
 from slack_bolt.response import BoltResponse
+from slack_sdk.web import SlackResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.common import logs, metrics
@@ -81,12 +82,16 @@ def create_wsgi(
     clock_tick: int | None = None,
     started_at: dt.datetime | None = None,
     pools: tuple[Executor, Executor] | None = None,
+    identity: SlackResponse | None = None,
 ):
     """The WSGI app. `clock_tick`: the tick of the clock this deployment runs, whose silence
     makes /healthz answer 503 (None: no clock expected of these processes). `pools`: the
-    listeners' and the work's, for a caller that must stop them itself (the demo)."""
+    listeners' and the work's, for a caller that must stop them itself (the demo).
+    `identity`: the bot token's auth.test answer, when the caller has it (build_app)."""
     listening, work = pools or (None, None)
-    app = build_app(settings, listener_executor=listening, work_executor=work)
+    app = build_app(
+        settings, listener_executor=listening, work_executor=work, identity=identity
+    )
     handler = _Handler(app, path=EVENTS_PATH)
     seen = SeenSignatures(settings.database_url)
     refusals = RefusalLog()

@@ -22,6 +22,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
 from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.http_retry.jitter import Jitter
+from slack_sdk.web import SlackResponse
 
 from bot.common import metrics
 from bot.common.config import ConfigError, Settings
@@ -139,13 +140,11 @@ def refused_token(code: str) -> str:
             "OAuth & Permissions and that the app is installed")  # fmt: skip
 
 
-def check_bot_token(settings: Settings) -> dict:
+def check_bot_token(settings: Settings) -> SlackResponse:
     """Ask Slack once, with few retries, whether the bot token works; say plainly if not.
-    Returns auth.test's answer (whose workspace the token is)."""
+    Returns auth.test's answer (whose workspace the token is, and its scopes)."""
     client = web_client(settings, settings.require_bot_token(), quick=True)
-    return asked_at_start(
-        settings, "check SLACK_BOT_TOKEN", refused_token, lambda: client.auth_test().data
-    )
+    return asked_at_start(settings, "check SLACK_BOT_TOKEN", refused_token, client.auth_test)
 
 
 def asked_at_start(settings: Settings, doing: str, refused: Callable[[str], str], call):
