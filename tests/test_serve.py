@@ -3,13 +3,14 @@ acknowledgements, events across worker processes; and the same app over Socket M
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from conftest import SIGNING_SECRET, wait_for
+from conftest import SIGNING_SECRET, AppProcess, app_env, wait_for
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.socket_mode.internals import run_bolt_app
 from slack_bolt.util.utils import get_name_for_callable
@@ -18,14 +19,22 @@ from sqlalchemy import func, select
 from test_meet_harness import DrainableExecutor, populate
 
 from bot.common.config import load
+from bot.domain.services import heartbeat
 from bot.edge import home
 from bot.edge.app import build_app
 from bot.sandbox import signing
 from bot.storage.db import session_scope
-from bot.storage.models import Member, ProcessedEvent, Program
+from bot.storage.models import Member, ProcessedEvent, Program, utcnow
 
 pytestmark = pytest.mark.slow
 
+
+
+NO_CLOCK = (
+    "no clock has ticked in the last 90 s and this serve runs none (--no-clock, the "
+    "default with PostgreSQL): no round starts until one runs. Run `python -m bot clock` "
+    "beside serve (the Procfile's clock), or start serve with --with-clock"
+)
 
 
 def post_command(slack, app, text: str, **kwargs):
@@ -43,6 +52,9 @@ def test_health_signatures_and_help(slack, served):
     # --no-clock: no clock is expected of these processes, so none is waited for
     assert health["status"] == "ok" and health["database"] == "ok"
     assert health["clock"] == {"expected": False, "last_tick": None}
+    # and no clock has ever ticked: serve says at start that no round will begin without one
+    # (a SQLite install moved to PostgreSQL keeps its serve command, whose default changes)
+    assert [line for line in served.output().splitlines() if NO_CLOCK in line and "WARNING" in line]
 
     _, (status, _, body) = post_command(slack, served, "help")
     assert status == 200 and "Worth Knowing" in body and "/meet status" in body
@@ -65,6 +77,18 @@ def test_health_signatures_and_help(slack, served):
     )
     assert signing.post(served.url + "/slack/events", *wrong_secret)[0] == 401
     assert "Traceback" not in served.output()
+
+
+def test_serve_without_a_clock_says_nothing_alarming_while_a_clock_of_its_own_ticks(
+    slack, settings, tmp_path
+):
+    heartbeat.record(settings.database_url, utcnow() - dt.timedelta(seconds=20))
+    env = app_env(SLACK_BOT_TOKEN="xoxb-T1", SLACK_SIGNING_SECRET=SIGNING_SECRET,
+                  SLACK_API_URL=slack.api_url, DATABASE_URL=settings.database_url)  # fmt: skip
+    with AppProcess(env, tmp_path, ("--no-clock", "--workers", "1")) as app:
+        pass
+    assert NO_CLOCK not in app.output()
+    assert "scheduled work is left to a clock process of its own (it ticked 0:00:2" in app.output()
 
 
 def test_a_command_is_acknowledged_at_once_and_answered_through_the_response_url(slack, served):

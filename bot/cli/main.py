@@ -57,12 +57,39 @@ def cmd_serve(args) -> int:
         tick_seconds()  # CLOCK_TICK_SECONDS
         grace_hours()  # CLOCK_GRACE_HOURS
     migrate(settings.database_url)
+    if not with_clock:
+        _say_whether_a_clock_runs(settings)
     if settings.socket_mode:
         serve_socket_mode(settings, with_clock)
     else:
         workers = args.workers or settings.web_concurrency
         serve_http(settings, args.host, workers, args.threads, with_clock)
     return 0
+
+
+def _say_whether_a_clock_runs(settings) -> None:
+    """Rounds start only where a clock runs. Serve without one (the default with PostgreSQL)
+    says so at start when no clock has ticked lately: an install moved from SQLite to
+    PostgreSQL that keeps its serve command would otherwise start no round, in silence."""
+    import datetime as dt
+    import logging
+
+    from bot.domain.services import heartbeat
+    from bot.storage.models import utcnow
+
+    log = logging.getLogger("bot.serve")
+    beat = heartbeat.last_beat(settings.database_url)
+    window = 3 * (beat.tick_seconds if beat else heartbeat.DEFAULT_TICK_SECONDS)
+    if beat is None or utcnow() - beat.at > dt.timedelta(seconds=window):
+        log.warning(
+            "no clock has ticked in the last %d s and this serve runs none (--no-clock, the "
+            "default with PostgreSQL): no round starts until one runs. Run `python -m bot "
+            "clock` beside serve (the Procfile's clock), or start serve with --with-clock",
+            window,
+        )
+    else:
+        log.info("scheduled work is left to a clock process of its own (it ticked %s ago)",
+                 str(utcnow() - beat.at).split(".")[0])  # fmt: skip
 
 
 def cmd_clock(args) -> int:
