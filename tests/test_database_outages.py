@@ -47,6 +47,14 @@ def start_round(env: dict, cwd) -> subprocess.Popen:
     )  # fmt: skip
 
 
+
+def resumed_telling_once(settings, slack, env, tmp_path) -> None:
+    """The round run again finishes, and the person without a group was told once in all."""
+    again = run_cli("round", "C6", env=env, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert len(told_unmatched(slack)) == 1
+    assert round_statuses(settings) == ["delivered"]
+
 def test_unmatched_is_told_once_when_the_database_goes_away_as_the_message_leaves(
     settings, slack, alone, database_outage, tmp_path
 ):
@@ -66,11 +74,7 @@ def test_unmatched_is_told_once_when_the_database_goes_away_as_the_message_leave
     assert "Traceback" not in err, err  # one line, and what stands is resumed by a new run
     assert err.splitlines()[-1].startswith("error: cannot use the database at DATABASE_URL")
     database_outage.up()
-
-    again = run_cli("round", "C6", env=env, cwd=tmp_path)
-    assert again.returncode == 0, again.stderr
-    assert len(told_unmatched(slack)) == 1
-    assert round_statuses(settings) == ["delivered"]
+    resumed_telling_once(settings, slack, env, tmp_path)
 
 
 def test_unmatched_is_told_once_when_the_round_is_killed_as_the_message_leaves(
@@ -85,11 +89,7 @@ def test_unmatched_is_told_once_when_the_round_is_killed_as_the_message_leaves(
     finally:
         process.kill()
         process.wait()
-
-    again = run_cli("round", "C6", env=alone, cwd=tmp_path)
-    assert again.returncode == 0, again.stderr
-    assert len(told_unmatched(slack)) == 1
-    assert round_statuses(settings) == ["delivered"]
+    resumed_telling_once(settings, slack, alone, tmp_path)
 
 
 def test_a_clock_that_loses_its_database_says_so_in_a_line_and_goes_on_once_it_is_back(
