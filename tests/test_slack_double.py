@@ -637,6 +637,34 @@ def test_block_kit_limits(slack):
     assert error_of(lambda: web.views_publish(user_id="U1", view=home)) == "invalid_arguments"
 
 
+def test_a_block_id_once_per_message_or_view_and_an_action_id_once_per_block(slack):
+    """Slack refuses a message whose blocks share a block_id, or an actions block whose
+    elements share an action_id (`invalid_blocks`; `invalid_arguments` for a view)."""
+    web = client(slack)
+    section = {"type": "section", "block_id": "b1", "text": {"type": "mrkdwn", "text": "x"}}
+    other = {**section, "block_id": "b2"}
+    button = {"type": "button", "action_id": "a1", "text": {"type": "plain_text", "text": "A"}}
+    actions = {"type": "actions", "block_id": "b3", "elements": [button, {**button, "value": "2"}]}
+    with pytest.raises(SlackApiError) as info:
+        web.chat_postMessage(channel="C1", text="t", blocks=[section, other, section])
+    assert info.value.response["error"] == "invalid_blocks"
+    (problem,) = info.value.response["response_metadata"]["messages"]
+    assert problem.endswith("[json-pointer:/blocks/2/block_id]")
+    assert error_of(lambda: web.chat_postMessage(channel="C1", text="t", blocks=[actions])) == (
+        "invalid_blocks"
+    )
+    posted = web.chat_postMessage(channel="C1", text="t", blocks=[section, other])
+    assert error_of(lambda: web.chat_update(channel="C1", ts=posted["ts"], text="t",
+                                            blocks=[other, other])) == "invalid_blocks"  # fmt: skip
+    home = {"type": "home", "blocks": [section, section]}
+    assert error_of(lambda: web.views_publish(user_id="U1", view=home)) == "invalid_arguments"
+    # without block_ids Slack makes its own; the same action_id in two blocks is allowed
+    plain = {"type": "section", "text": {"type": "mrkdwn", "text": "x"}}
+    one = {"type": "actions", "elements": [button]}
+    assert web.chat_postMessage(channel="C1", text="t", blocks=[plain, plain, one, one])["ok"]
+    assert len(slack.messages("C1")) == 2
+
+
 def test_response_url_takes_five_posts_within_thirty_minutes(slack):
     url = slack.new_response_url()
     hook = WebhookClient(url)

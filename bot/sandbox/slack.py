@@ -13,7 +13,7 @@ play Slack's side of the WebSocket (see tests/test_socket_mode.py).
 As strict as Slack where the app depends on it: a bot token has manifest.yml's scopes
 (sent back in ``X-OAuth-Scopes``; others answer ``missing_scope``), Slack's rate-limit tiers
 are on (``rate_limit_scale`` speeds them up), Block Kit limits (blocks, elements, options,
-views), response_url (5 posts, 30 minutes) and trigger_id (once, 3 seconds) limits hold,
+views; a block_id once per message or view, an action_id once per block), response_url (5 posts, 30 minutes) and trigger_id (once, 3 seconds) limits hold,
 ``conversations.open`` takes at most 8 people of one organisation, OAuth installs may come from an Enterprise Grid org, and with
 ``token_lifetime`` set tokens expire and are refreshed with ``grant_type=refresh_token``.
 
@@ -1717,10 +1717,15 @@ def _block_problems(blocks: Any, most: int, where: str = "/blocks") -> list[str]
     problems = []
     if len(blocks) > most:
         problems.append(f"[ERROR] no more than {most} items allowed [json-pointer:{where}]")
+    block_ids: set[str] = set()
     for i, block in enumerate(blocks):
         if not isinstance(block, dict):
             problems.append(f"[ERROR] must be an object [json-pointer:{where}/{i}]")
             continue
+        if block.get("block_id") is not None:  # one per message or view (Slack makes its own)
+            if block["block_id"] in block_ids:
+                problems.append(f"[ERROR] duplicate block_id [json-pointer:{where}/{i}/block_id]")
+            block_ids.add(block["block_id"])
         text = (block.get("text") or {}).get("text", "") if isinstance(block.get("text"), dict) else ""
         if block.get("type") == "section":
             if len(text) > MAX_SECTION_TEXT:
@@ -1797,6 +1802,12 @@ def _part_problems(block: dict, where: str) -> list[str]:
     elements = block.get("elements")
     if isinstance(elements, list):
         parts += [(e, f"{where}/elements/{j}") for j, e in enumerate(elements) if isinstance(e, dict)]
+    action_ids: set[str] = set()
+    for element, path in parts:  # an action_id once per block
+        if element.get("action_id") is not None:
+            if element["action_id"] in action_ids:
+                problems.append(f"[ERROR] duplicate action_id [json-pointer:{path}/action_id]")
+            action_ids.add(element["action_id"])
     for item, path in [(block, where), *parts]:
         key, most = _MOST.get(item.get("type"), (None, 0))
         if key and isinstance(item.get(key), list) and len(item[key]) > most:
