@@ -626,3 +626,34 @@ def test_a_day_agreed_after_we_cant_make_it_is_reminded_and_asked_about(harness,
         Clock(settings).tick(utc(day, hour, 1))
     new = follow_ups(slack, conversation)[before:]
     assert len(new) == 2 and "Lunch today" in new[0] and "Did you get to meet?" in new[1], new
+
+
+@pytest.mark.parametrize("answer", [round_messages.CHECKIN_MET, round_messages.CHECKIN_COULDNT])
+def test_an_answer_on_the_intro_takes_its_offer_of_days_with_its_buttons(
+    harness, slack, settings, answer
+):
+    """"We met" (or "We can't make it") on the intro took the day buttons away, and the
+    intro still read "Days that suit everyone's lunch days: pick one", with nothing to pick."""
+    group_id, conversation, organiser, members = run(harness, slack, settings)
+    intro = slack.messages(conversation)[0]
+    harness.click(answer, str(group_id), user=members[0], channel=conversation,
+                  message_ts=intro.ts, message={"ts": intro.ts, "text": intro.text,
+                                                "blocks": intro.blocks})  # fmt: skip
+    after = next(m for m in slack.messages(conversation) if m.ts == intro.ts)
+    shown = " ".join(b["text"]["text"] for b in after.blocks if b["type"] == "section")
+    assert "📅" not in shown and "pick one" not in shown, shown
+    assert "To get you started" in shown and f"<@{members[0]}> says" in shown
+    assert not [b for b in after.blocks if b.get("block_id", "").startswith("dates-")]
+
+
+def test_an_intro_sent_before_its_offer_was_named_loses_it_too():
+    """Intros already in Slack carry the offer as a section without a block_id of ours."""
+    from bot.domain.lunch_dates import Offer
+
+    _, blocks = round_messages.intro("C1", ["U1", "U2"], "U1", "Tea?", "why", 7,
+                                     dates=[Offer(START + dt.timedelta(days=1), False)], zone="UTC")  # fmt: skip
+    for block in blocks:
+        if block.get("block_id", "").startswith("offer-"):
+            block["block_id"] = "Xy1z"  # as Slack names a block sent without one
+    _, after = round_messages.answered_on(blocks, "met", "U2", 7)
+    assert "pick one" not in json.dumps(after) and "To get you started" in json.dumps(after)

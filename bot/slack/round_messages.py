@@ -108,12 +108,16 @@ def _label(start, zone: str | None, video: bool) -> str:
     return local.strftime("%a %-d %b") + ("" if video else local.strftime(", %H:%M"))
 
 
+OFFER_BLOCK = "offer"  # the words offering the days (or asking the group to find one)
+DATES_BLOCK = "dates"  # their buttons
+
+
 def date_blocks(group_id: int, dates: Sequence, zone: str | None) -> list:
     """The dates everyone can make, as buttons (button text is plain text: the weekday and
     date, and the time where the group shares a zone); across zones the times are given in
     each reader's own zone beside them."""
     if not dates:
-        return [SectionBlock(text=MarkdownTextObject(
+        return [SectionBlock(block_id=f"{OFFER_BLOCK}-{group_id}", text=MarkdownTextObject(
             text="📅 No day in this round suits everyone's lunch days: find one together "
             "here."))]  # fmt: skip
     video = any(d.video for d in dates)
@@ -128,8 +132,8 @@ def date_blocks(group_id: int, dates: Sequence, zone: str | None) -> list:
         for n, d in enumerate(dates)
     ]  # fmt: skip
     buttons.append(ButtonElement(text="None of these", action_id=LUNCH_NONE, value=str(group_id)))
-    return [SectionBlock(text=MarkdownTextObject(text=text)),
-            ActionsBlock(block_id=f"dates-{group_id}-{len(dates)}", elements=buttons)]  # fmt: skip
+    return [SectionBlock(block_id=f"{OFFER_BLOCK}-{group_id}", text=MarkdownTextObject(text=text)),
+            ActionsBlock(block_id=f"{DATES_BLOCK}-{group_id}-{len(dates)}", elements=buttons)]  # fmt: skip
 
 
 def date_picked(user_id: str, start, organiser: str | None) -> str:
@@ -221,9 +225,20 @@ def answered_on(
     the latest answer instead of an earlier one, and the buttons swapped for what comes
     next; after "not yet" its buttons stay, to answer once they have met."""
     text, answer = answered(outcome, user_id, group_id)
-    kept = [b for b in blocks if b.get("type") != "actions" and b.get("block_id") != ANSWER_BLOCK]
     buttons = [b for b in blocks if b.get("type") == "actions"] if outcome == "not_yet" else []
+    offer = set() if buttons else _offer_of_days(blocks)  # no buttons: nothing left to pick
+    kept = [b for n, b in enumerate(blocks) if b.get("type") != "actions"
+            and b.get("block_id") != ANSWER_BLOCK and n not in offer]  # fmt: skip
     return text, kept + answer + buttons
+
+
+def _offer_of_days(blocks: Sequence[dict]) -> set[int]:
+    """Where the intro offers days to pick (or asks the group to find one): the block named
+    so, or, in an intro sent before it was, the section just above the day buttons."""
+    ids = [str(b.get("block_id") or "") for b in blocks]
+    return {n for n, block_id in enumerate(ids) if block_id.startswith(f"{OFFER_BLOCK}-")
+            or (blocks[n].get("type") == "section" and n + 1 < len(ids)
+                and ids[n + 1].startswith(f"{DATES_BLOCK}-"))}  # fmt: skip
 
 
 def after_lunch_buttons(group_id: int) -> ActionsBlock:
