@@ -657,3 +657,26 @@ def test_an_intro_sent_before_its_offer_was_named_loses_it_too():
             block["block_id"] = "Xy1z"  # as Slack names a block sent without one
     _, after = round_messages.answered_on(blocks, "met", "U2", 7)
     assert "pick one" not in json.dumps(after) and "To get you started" in json.dumps(after)
+
+
+def test_none_of_these_after_the_day_was_agreed_says_so_and_offers_nothing(
+    harness, slack, settings
+):
+    """"None of these" on the intro after the organiser set Wednesday posted new days; a
+    click on one only said the lunch was already on."""
+    group_id, conversation, organiser, members = run(harness, slack, settings)
+    wednesday = date_buttons(slack, conversation)[1]
+    harness.click(wednesday["action_id"], wednesday["value"], user=organiser, channel=conversation)
+    before = len(slack.messages(conversation))
+    other = next(u for u in members if u != organiser)
+    result = harness.click(round_messages.LUNCH_NONE, str(group_id), user=other,
+                           channel=conversation)  # fmt: skip
+    (told,) = result.responses
+    assert told["response_type"] == "ephemeral"
+    assert told["text"].startswith("🗓️ Lunch is already on <!date^1780480800^")  # Wed 12:00
+    assert told["text"].endswith("press Reschedule under that message.")
+    assert len(slack.messages(conversation)) == before
+    with harness.session() as session:
+        group = session.get(Group, group_id)
+        assert group.lunch_at == utc(3, 10)
+        assert not any(o.get("declined") for o in group.offered)

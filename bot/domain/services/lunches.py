@@ -140,18 +140,27 @@ def offer(session: Session, group: Group, program: Program, round_: Round,
     return found
 
 
-def more(session: Session, group: Group, program: Program, round_: Round,
-         again: bool) -> tuple[list[Offer], list[Diner]]:  # fmt: skip
+@dataclass(frozen=True)
+class More:
+    dates: list[Offer]
+    people: list[Diner]
+    already: dt.datetime | None = None  # "None of these" after this day was agreed: nothing changed
+
+
+def more(session: Session, group: Group, program: Program, round_: Round, again: bool) -> More:
     """"None of these" (the days after those offered) or "Reschedule" (`again`: the day
     agreed and every vote gone, days from now on). Never a day that has gone: in a two-week
-    round, the days after those the intro offered may have passed by the time of the click."""
+    round, the days after those the intro offered may have passed by the time of the click.
+    "None of these" once a day is agreed changes nothing (Reschedule moves it)."""
+    if not again and group.lunch_at is not None:
+        return More([], [], already=group.lunch_at)
     if again:
         reschedule(session, group)
     else:  # someone can't make those days: the clock's pick is never one of them
         group.offered = [{**o, "declined": True} for o in group.offered or []]
     after = max([*([] if again else offered(group)), utcnow()])
     people = diners(session, group, program)
-    return offer(session, group, program, round_, after=after, people=people), people
+    return More(offer(session, group, program, round_, after=after, people=people), people)
 
 
 def offers_of(group: Group) -> list[Offer]:

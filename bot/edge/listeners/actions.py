@@ -371,18 +371,19 @@ def register_round_buttons(app: App, deps) -> None:
             over = found is not None and not lunches.still_planned(round_)
             if found is not None and not over:
                 lunches.hold_group(session, group)
-                dates, people = lunches.more(session, group, program, round_, again)
+                more = lunches.more(session, group, program, round_, again)
                 conversation = group.conversation_id
-                zone = lunches.zone_of(people, program)
+                zone = lunches.zone_of(more.people, program)
         if found is None:
             _not_yours(respond)
             return
-        if over:
-            respond(text=msgs.ROUND_OVER, response_type="ephemeral", replace_original=False)
+        if over or more.already is not None:
+            text = msgs.ROUND_OVER if over else msgs.lunch_already_agreed(more.already)
+            respond(text=text, response_type="ephemeral", replace_original=False)
             return
         intro = texts.more_dates(user_id, again)
         blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": intro}},
-                  *(b.to_dict() for b in msgs.date_blocks(_int(value), dates, zone))]  # fmt: skip
+                  *(b.to_dict() for b in msgs.date_blocks(_int(value), more.dates, zone))]  # fmt: skip
         client.chat_postMessage(channel=conversation, text=intro, blocks=blocks)
 
     @app.action(re.compile("^calendar_(google|outlook)$"))
