@@ -680,3 +680,46 @@ def test_none_of_these_after_the_day_was_agreed_says_so_and_offers_nothing(
         group = session.get(Group, group_id)
         assert group.lunch_at == utc(3, 10)
         assert not any(o.get("declined") for o in group.offered)
+
+
+def leaves_the_company(harness, slack, user: str) -> None:
+    """Their account is deactivated, and Slack says so (user_change)."""
+    slack.update_user("T1", user, deleted=True)
+    harness.event({"type": "user_change", "user": {"id": user, "team_id": "T1",
+                                                   "deleted": True}})  # fmt: skip
+
+
+def groups_of(harness, size: int) -> list[tuple[int, str, str, list[str]]]:
+    with harness.session() as session:
+        return [(g.id, g.conversation_id, g.organiser_id, [m.user_id for m in g.members])
+                for g in session.scalars(select(Group).order_by(Group.id))
+                if len(g.members) == size]  # fmt: skip
+
+
+def test_when_the_organiser_has_left_the_company_someone_still_here_confirms(
+    harness, slack, settings
+):
+    """The organiser's account was deactivated: the trio's date messages still said they
+    "can confirm for the group", and in a pair the one still here could never set a day."""
+    slack.add_member("T1", "C1", "U5")
+    run(harness, slack, settings, group_size=3)
+    (_, trio_dm, trio_organiser, trio), = groups_of(harness, 3)
+    (pair_id, pair_dm, pair_organiser, pair), = groups_of(harness, 2)
+    leaves_the_company(harness, slack, trio_organiser)
+    leaves_the_company(harness, slack, pair_organiser)
+
+    first, second = [u for u in trio if u != trio_organiser]
+    button = date_buttons(slack, trio_dm)[0]
+    harness.click(button["action_id"], button["value"], user=second, channel=trio_dm)
+    proposed = slack.messages(trio_dm)[-1].text
+    assert f"<@{second}> can do" in proposed and f"<@{first}> can confirm" in proposed, proposed
+    assert trio_organiser not in proposed
+    harness.click(button["action_id"], button["value"], user=first, channel=trio_dm)
+    assert "Lunch is on" in slack.messages(trio_dm)[-1].text
+
+    (still_here,) = [u for u in pair if u != pair_organiser]
+    button = date_buttons(slack, pair_dm)[1]
+    harness.click(button["action_id"], button["value"], user=still_here, channel=pair_dm)
+    assert "Lunch is on" in slack.messages(pair_dm)[-1].text
+    with harness.session() as session:
+        assert session.get(Group, pair_id).lunch_at == utc(3, 10)

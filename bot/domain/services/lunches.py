@@ -240,9 +240,9 @@ def pick(
     session.flush()
     voters = set(session.scalars(
         select(LunchVote.user_id).where(LunchVote.group_id == group.id, LunchVote.start == start)))  # fmt: skip
-    members = [m.user_id for m in group.members if not m.user_id.startswith(FORGOTTEN_PREFIX)]
-    waiting = [u for u in members if u not in voters]
-    if not waiting or user_id == group.organiser_id:
+    here = still_here(session, group)  # someone whose account is gone picks nothing
+    waiting = [u for u in here if u not in voters]
+    if not waiting or user_id == organiser_of(session, group, here):
         if not agree(session, group, start, zone):
             return Pick(False, start, waiting, already=group.lunch_at)
         if group.outcome == "couldnt":  # the lunch is on again, as after a "Not yet": the
@@ -260,10 +260,25 @@ def hold_group(session: Session, group: Group) -> None:
     session.refresh(group)
 
 
-def organiser_of(group: Group) -> str | None:
-    """Who may confirm a day for the group; None once they asked to be forgotten."""
+def still_here(session: Session, group: Group) -> list[str]:
+    """The group's members still in the workspace: not forgotten, their account not
+    deactivated."""
+    ids = [m.user_id for m in group.members if not m.user_id.startswith(FORGOTTEN_PREFIX)]
+    gone = set(session.scalars(select(Member.user_id).where(
+        Member.team_id == group.round.program.team_id, Member.user_id.in_(ids),
+        Member.deactivated.is_(True))))  # fmt: skip
+    return [u for u in ids if u not in gone]
+
+
+def organiser_of(session: Session, group: Group, here: list[str] | None = None) -> str | None:
+    """Who may confirm a day for the group: its organiser, or once their account is
+    deactivated, the first of the others still here (`here`: still_here, when the caller
+    has it); None once the organiser asked to be forgotten."""
     organiser = group.organiser_id
-    return None if not organiser or organiser.startswith(FORGOTTEN_PREFIX) else organiser
+    if not organiser or organiser.startswith(FORGOTTEN_PREFIX):
+        return None
+    here = still_here(session, group) if here is None else here
+    return organiser if organiser in here else next(iter(here), None)
 
 
 def still_planned(round_: Round) -> bool:

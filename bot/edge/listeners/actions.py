@@ -333,7 +333,7 @@ def register_round_buttons(app: App, deps) -> None:
                 lunches.hold_group(session, group)
             zone = lunches.zone_of(lunches.diners(session, group, found[1]), found[1]) if mine else "UTC"
             chosen = lunches.pick(session, group, user_id, start, zone) if mine else None
-            conversation, organiser = (group.conversation_id, lunches.organiser_of(group)) if group else (None, None)
+            conversation, organiser = (group.conversation_id, lunches.organiser_of(session, group)) if group else (None, None)
             channel_id = found[1].channel_id if found else None
         if over and user_id in members:
             respond(text=msgs.ROUND_OVER, response_type="ephemeral", replace_original=False)
