@@ -723,3 +723,28 @@ def test_when_the_organiser_has_left_the_company_someone_still_here_confirms(
     assert "Lunch is on" in slack.messages(pair_dm)[-1].text
     with harness.session() as session:
         assert session.get(Group, pair_id).lunch_at == utc(3, 10)
+
+
+@pytest.mark.parametrize("unknown", ["user_not_found", "user_not_visible"])
+def test_the_calendar_links_leave_out_someone_slack_cannot_name(harness, slack, settings,
+                                                                unknown):  # fmt: skip
+    """Slack answered users.info for one of the group with user_not_found: the calendar
+    event read "Lunch: Ada Lovelace, U3", their raw user id standing in for a name."""
+    slack.add_member("T1", "C1", "U5")
+    group_id, conversation, organiser, members = run(harness, slack, settings, group_size=3)
+    names = {u: f"Person {u}" for u in members}
+    for user, name in names.items():
+        slack.update_user("T1", user, real_name=name)
+    unknown_one = next(u for u in members if u != organiser)
+    if unknown == "user_not_found":
+        slack.remove_user("T1", unknown_one)
+    else:
+        slack.update_user("T1", unknown_one, visible=False)
+    button = date_buttons(slack, conversation)[0]
+    harness.click(button["action_id"], button["value"], user=organiser, channel=conversation)
+    agreed = slack.messages(conversation)[-1]
+    assert "Lunch is on" in agreed.text
+    google = parse_qs(urlsplit(agreed.blocks[1]["elements"][0]["url"]).query)
+    named = ", ".join(names[u] for u in members if u != unknown_one)
+    assert google["text"] == [f"Lunch: {named}"], google["text"]
+    assert unknown_one not in json.dumps(google)

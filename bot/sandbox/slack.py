@@ -514,6 +514,11 @@ class SlackDouble:
                         ZoneInfo(value)
                     setattr(user, key, value)
 
+    def remove_user(self, team_id: str, user_id: str) -> None:
+        """Someone Slack no longer knows in `team_id`: users.info answers user_not_found."""
+        with self._lock:
+            del self._team(team_id).users[user_id]
+
     def set_profile_fields(self, team_id: str, fields: list[dict]) -> None:
         """Define the team's custom profile fields, e.g. [{"id": "Xf1", "label": "Grade"}]."""
         defaults = {

@@ -307,7 +307,8 @@ def calendar_links(client, start: dt.datetime, members: list[str], channel_id: s
     """Google and Outlook links for the agreed lunch: title, time, names and channel. Names
     Slack will not give (it refused, or was out of reach) are left out, as over-long ones
     are: the day is stored already, and must be announced. Someone who asked to be forgotten
-    is not named at all (their placeholder is nobody's name)."""
+    is not named at all (their placeholder is nobody's name), nor is someone Slack does not
+    know or show (their user id is nobody's name either)."""
     names = []
     for user_id in (u for u in members if not u.startswith(FORGOTTEN_PREFIX)):
         try:
@@ -318,8 +319,9 @@ def calendar_links(client, start: dt.datetime, members: list[str], channel_id: s
             names = []
             break
         profile = user.get("profile") or {}
-        names.append(profile.get("real_name") or user.get("real_name") or user.get("name")
-                     or user_id)  # fmt: skip
+        name = profile.get("real_name") or user.get("real_name") or user.get("name")
+        if name:
+            names.append(name)
     try:
         channel = "#" + client.conversations_info(channel=channel_id)["channel"]["name"]
     except SlackApiError:
