@@ -305,3 +305,25 @@ def test_not_yet_on_the_check_in_leaves_its_buttons_to_answer_later(harness, sla
                      f"✅ <@{members[1]}> says you met. Thanks for letting us know!"]
     assert actions == {f"after-{group_id}": [round_messages.SAY_THANKS,
                                              round_messages.KEEP_IN_TOUCH]}
+
+
+def test_not_yet_after_the_round_closed_does_not_promise_time_this_round(harness, slack, settings):
+    """Pressed once the next round had begun, "Not yet" still said "there's still time this
+    round", of a round that was over; the answer is kept (they may still meet), truthfully."""
+    group_id, conversation, _, members = run(harness, slack, settings)
+    with freeze_time(START + dt.timedelta(days=3, minutes=1)):
+        rounds.send_due_checkins(settings, rounds.utcnow())
+    (asked,) = [m for m in slack.messages(conversation) if m.text == "Did you get to meet?"]
+    with harness.session() as session:
+        round_id = session.get(Group, group_id).round_id
+    rounds.close_round(settings, None, round_id)
+    harness.click(round_messages.CHECKIN_NOT_YET, str(group_id), user=members[0],
+                  channel=conversation, message_ts=asked.ts,
+                  message={"ts": asked.ts, "text": asked.text, "blocks": asked.blocks})  # fmt: skip
+    after = next(m for m in slack.messages(conversation) if m.ts == asked.ts)
+    shown = [b["text"]["text"] for b in after.blocks if b["type"] == "section"]
+    assert shown == ["👀 Did you get to meet?",
+                     f"⏳ <@{members[0]}> says not yet: this round is over, but you can still "
+                     "meet. Say so here when you have."]
+    with harness.session() as session:
+        assert session.get(Group, group_id).outcome == "not_yet"

@@ -44,6 +44,10 @@ ANSWER_LINES = {
     "not_yet": "⏳ <@{user}> says not yet: there's still time this round.",
     "couldnt": "🙅 <@{user}> says you couldn't make it this time. Maybe next round!",
 }
+NOT_YET_AFTER_THE_ROUND = (
+    "⏳ <@{user}> says not yet: this round is over, but you can still meet. Say so here when "
+    "you have."
+)
 
 
 def mentions(user_ids: Sequence[str]) -> str:
@@ -210,8 +214,11 @@ def checkin(group_id: int) -> tuple[str, list[dict]]:
 ANSWER_BLOCK = "answer"
 
 
-def answered(outcome: str, user_id: str, group_id: int | None = None) -> tuple[str, list[dict]]:
-    text = ANSWER_LINES[outcome].format(user=user_id)
+def answered(
+    outcome: str, user_id: str, group_id: int | None = None, round_over: bool = False
+) -> tuple[str, list[dict]]:
+    line = NOT_YET_AFTER_THE_ROUND if outcome == "not_yet" and round_over else ANSWER_LINES[outcome]
+    text = line.format(user=user_id)
     blocks = [SectionBlock(block_id=ANSWER_BLOCK, text=MarkdownTextObject(text=text))]
     if outcome == "met" and group_id is not None:
         blocks.append(after_lunch_buttons(group_id))
@@ -219,12 +226,12 @@ def answered(outcome: str, user_id: str, group_id: int | None = None) -> tuple[s
 
 
 def answered_on(
-    blocks: Sequence[dict], outcome: str, user_id: str, group_id: int
+    blocks: Sequence[dict], outcome: str, user_id: str, group_id: int, round_over: bool = False
 ) -> tuple[str, list[dict]]:
     """The message a check-in button was pressed on, as it reads afterwards: what it said,
     the latest answer instead of an earlier one, and the buttons swapped for what comes
     next; after "not yet" its buttons stay, to answer once they have met."""
-    text, answer = answered(outcome, user_id, group_id)
+    text, answer = answered(outcome, user_id, group_id, round_over)
     buttons = [b for b in blocks if b.get("type") == "actions"] if outcome == "not_yet" else []
     offer = set() if buttons else _offer_of_days(blocks)  # no buttons: nothing left to pick
     kept = [b for n, b in enumerate(blocks) if b.get("type") != "actions"

@@ -439,17 +439,22 @@ def _close(session, round_: Round, speak: bool):
     return nudges, summary, program.channel_id
 
 
+@dataclass(frozen=True)
+class CheckinRecorded:
+    round_over: bool  # answered after the next round began: kept, but no time is promised
+
+
 def record_checkin(
     settings: Settings, team_id: str, group_id: int, user_id: str, outcome: str
-) -> bool:
-    """Store a group's answer (latest wins); False if the clicker is not in that group."""
+) -> CheckinRecorded | None:
+    """Store a group's answer (latest wins); None if the clicker is not in that group."""
     with session_scope(settings.database_url) as session:
         hold(session, Group, Group.id == group_id)  # two answering at once: both are responders
         group = session.get(Group, group_id)
         if group is None or session.get(Program, group.round.program_id).team_id != team_id:
-            return False
+            return None
         if user_id not in {m.user_id for m in group.members}:
-            return False
+            return None
         group.outcome = outcome
         group.outcome_by = user_id
         group.outcome_at = utcnow()
@@ -463,7 +468,7 @@ def record_checkin(
         )
         if choice is not None:
             choice.silent_rounds = 0
-        return True
+        return CheckinRecorded(round_over=group.round.closed_at is not None)
 
 
 def answer_nudge(settings: Settings, team_id: str, program_id: int, user_id: str, stay: bool):

@@ -261,12 +261,14 @@ def register_round_buttons(app: App, deps) -> None:
         team_id, user_id, value = _ids(body, context)
         outcome = msgs.CHECKIN_ACTIONS[body["actions"][0]["action_id"]]
         channel = (body.get("channel") or {}).get("id")
-        if not record_checkin(settings, team_id, _int(value), user_id, outcome):
+        recorded = record_checkin(settings, team_id, _int(value), user_id, outcome)
+        if recorded is None:
             _not_yours(respond)
             return
         message = body.get("message") or {}
         # Acknowledged where it was asked: the message keeps its words and gets the answer.
-        text, blocks = msgs.answered_on(message.get("blocks") or [], outcome, user_id, _int(value))
+        text, blocks = msgs.answered_on(message.get("blocks") or [], outcome, user_id,
+                                        _int(value), recorded.round_over)  # fmt: skip
         client.chat_update(channel=channel, ts=message.get("ts"), text=text, blocks=blocks)
 
     @app.action(msgs.SAY_THANKS)
