@@ -748,3 +748,49 @@ def test_the_calendar_links_leave_out_someone_slack_cannot_name(harness, slack, 
     named = ", ".join(names[u] for u in members if u != unknown_one)
     assert google["text"] == [f"Lunch: {named}"], google["text"]
     assert unknown_one not in json.dumps(google)
+
+
+def checkins(slack, conversation) -> int:
+    return sum(t == "Did you get to meet?" for t in follow_ups(slack, conversation))
+
+
+def agree_friday(harness, slack, group_id, conversation, organiser) -> None:
+    """The organiser turns the intro's days down and agrees Friday 5 June, after the
+    round's own check-in (Thursday 4 June, 12:00 UTC)."""
+    harness.click(round_messages.LUNCH_NONE, str(group_id), user=organiser, channel=conversation)
+    pick_friday(harness, slack, conversation, organiser)
+
+
+def pick_friday(harness, slack, conversation, organiser) -> None:
+    """The organiser picks Friday 5 June among the days the last message offers."""
+    more = slack.messages(conversation)[-1].blocks
+    (friday,) = [e for b in more if b["type"] == "actions" for e in b["elements"]
+                 if "Fri 5 Jun" in e["text"]["text"]]  # fmt: skip
+    harness.click(friday["action_id"], friday["value"], user=organiser, channel=conversation)
+
+
+@pytest.mark.parametrize("again", ["no day", "a new day"])
+def test_reschedule_after_the_rounds_check_in_still_gets_one_check_in(
+    harness, slack, settings, again
+):
+    """A group with a day passed over the round's check-in; "Reschedule" after it cleared
+    the day-after question, and with no day agreed again nobody was ever asked (and the
+    group counted as silent)."""
+    from bot.jobs.clock import Clock
+
+    group_id, conversation, organiser, members = run(harness, slack, settings)
+    agree_friday(harness, slack, group_id, conversation, organiser)
+    clock = Clock(settings)
+    clock.tick(utc(4, 12, 1))  # the round's check-in: not for a group with a day
+    assert checkins(slack, conversation) == 0
+    with freeze_time(utc(4, 15)):
+        harness.click(round_messages.LUNCH_RESCHEDULE, str(group_id), user=members[-1],
+                      channel=conversation)  # fmt: skip
+        if again == "a new day":  # the days from now on: Friday again
+            pick_friday(harness, slack, conversation, organiser)
+    for moment in (utc(4, 15, 1), utc(4, 15, 2), utc(5, 9), utc(6, 10, 1), utc(6, 10, 2),
+                   utc(8, 11, 1), utc(8, 12, 1)):  # fmt: skip
+        clock.tick(moment)
+        if moment == utc(4, 15, 1):  # no day: asked at once, as the round's time has passed
+            assert checkins(slack, conversation) == (1 if again == "no day" else 0)
+    assert checkins(slack, conversation) == 1

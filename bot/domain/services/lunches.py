@@ -255,7 +255,9 @@ def pick(
 def hold_group(session: Session, group: Group) -> None:
     """Until this transaction ends, another click on the group waits, then sees what this
     one wrote ("None of these" twice at once offered the same days twice, and lost the
-    first set from what the group was offered)."""
+    first set from what the group was offered). Its round is held first, as closing it and
+    sending its check-ins hold it: "Reschedule" may give the round's check-in back."""
+    hold(session, Round, Round.id == group.round_id)
     hold(session, Group, Group.id == group.id)
     session.refresh(group)
 
@@ -288,9 +290,18 @@ def still_planned(round_: Round) -> bool:
 
 
 def reschedule(session: Session, group: Group) -> None:
-    """Back to choosing: the agreed date and every vote are gone."""
+    """Back to choosing: the agreed date and every vote are gone. A group not asked "did
+    you meet?" yet is asked again as the round asks everyone: the day after a day agreed
+    anew, else at the round's check-in, at the next tick if that time has passed (the
+    round's check-in had left out the group with a day, and a Reschedule after it meant
+    nobody was ever asked). The caller holds the round (hold_group)."""
     group.lunch_at = group.remind_at = group.check_at = None
     session.execute(delete(LunchVote).where(LunchVote.group_id == group.id))
+    if group.checkin_ts is None:
+        session.execute(
+            update(Round).where(Round.id == group.round_id, Round.checkin_sent_at.is_not(None))
+            .values(checkin_sent_at=None).execution_options(synchronize_session=False)
+        )  # fmt: skip
 
 
 def load(session: Session, team_id: str, group_id: int) -> tuple[Group, Program, Round] | None:

@@ -301,6 +301,9 @@ def _send_checkins(settings: Settings, round_id: int, team_id: str) -> int:
             _set_checkin(url, group_id, CHECKIN_SENDING, response["ts"])
             sent += 1
         with session_scope(url) as session:
+            # held before counting: a "Reschedule" giving a group back its check-in waits,
+            # or is counted (lunches.reschedule)
+            hold(session, Round, Round.id == round_id)
             left = session.scalar(select(func.count()).select_from(Group).where(*waiting))
             if not left:
                 session.get(Round, round_id).checkin_sent_at = utcnow()
