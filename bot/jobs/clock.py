@@ -59,7 +59,7 @@ StartRound = Callable[[Settings, int, dt.datetime], object]
 def _run_round(settings: Settings, program_id: int, slot: dt.datetime):
     from bot.domain.services.rounds import run_round
 
-    return run_round(settings, program_id, slot)
+    return run_round(settings, program_id, slot, scheduled=True)
 
 
 def _resume_deliveries(settings: Settings) -> int:

@@ -592,6 +592,12 @@ def round_done(channel_id: str, report) -> str:
     return text + "."
 
 
+def stands_in(scheduled: str, following: str) -> str:
+    """A round run by hand shortly before a scheduled one takes its place."""
+    return (f"This round stands in for the one scheduled at {scheduled}, so that one will not "
+            f"run; the next is {following}.")  # fmt: skip
+
+
 def channel_unreadable(channel_id: str, code: str) -> str:
     """Why a program's channel could not be read, and what an admin can do about it."""
     where = channel(channel_id)

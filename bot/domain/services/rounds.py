@@ -19,8 +19,8 @@ from sqlalchemy.orm import selectinload
 
 from bot.common import logs, metrics
 from bot.common.config import Settings
-from bot.domain.schedule import days_later
-from bot.domain.services import locks
+from bot.domain.schedule import days_later, next_run, schedule_of
+from bot.domain.services import due, locks
 from bot.domain.services.delivery import (
     Delivery,
     DeliveryStopped,
@@ -49,6 +49,14 @@ log = logging.getLogger(__name__)
 CADENCE_DAYS = {"weekly": 7, "biweekly": 14, "every4weeks": 28, "monthly": 28}
 # A manual round started this recently is resumed rather than repeated (double clicks).
 MANUAL_REPEAT_WINDOW = dt.timedelta(minutes=10)
+
+
+def stand_in_window(cadence: str) -> dt.timedelta:
+    """How long before a scheduled slot a round run by hand stands in for it: less than half
+    a cycle (3.5 days for weekly rounds). Earlier, the scheduled round runs as well."""
+    return dt.timedelta(days=CADENCE_DAYS.get(cadence, 7)) / 2
+
+
 SILENT_ROUNDS_BEFORE_NUDGE = 3
 UNFINISHED = ("planned", "delivering")
 
@@ -67,6 +75,10 @@ class RoundReport:
     failed: int
     unmatched: int
     status: str
+    # A round run by hand shortly before a scheduled one stands in for it (UTC): the slot it
+    # took the place of, and the next one the clock will run.
+    stands_in_for: dt.datetime | None = None
+    next_slot: dt.datetime | None = None
 
 
 def run_round(
@@ -76,17 +88,21 @@ def run_round(
     *,
     progress: Callable[[int, int], None] | None = None,
     wait: bool = True,
+    scheduled: bool = False,
 ) -> RoundReport:
     """Plan the round for `slot` (once, whoever else tries) and deliver what is undelivered.
 
     Without a slot (a manual round) an unfinished or very recent round is resumed instead of
-    starting another one. With wait=False a round someone else is delivering is left to them.
+    starting another one; a manual round less than half a cycle before the program's next
+    slot stands in for that slot (the program moves on to the one after). `scheduled`: the
+    clock's slot, which such a round already stands in for if it was run by hand meanwhile.
+    With wait=False a round someone else is delivering is left to them.
     """
     with logs.context(program_id=program_id):  # its log lines name the program and round
-        return _run_round(settings, program_id, slot, progress, wait)
+        return _run_round(settings, program_id, slot, progress, wait, scheduled)
 
 
-def _run_round(settings, program_id, slot, progress, wait) -> RoundReport:
+def _run_round(settings, program_id, slot, progress, wait, scheduled=False) -> RoundReport:
     url = settings.database_url
     with session_scope(url) as session:
         program = session.get(Program, program_id)
@@ -98,10 +114,13 @@ def _run_round(settings, program_id, slot, progress, wait) -> RoundReport:
     logs.note(team_id=team_id)
     client = client_for_team(settings, team_id)
     pacer = Pacer(settings.slack_rate_scale)
+    stood_in = None
     with locks.hold(url, locks.PLAN, program_id):
         round_id, created = _existing_round(settings, program_id, slot), False
+        if round_id is None and scheduled:
+            round_id = _standing_in(settings, program_id, slot)
         if round_id is None:
-            round_id, created = _plan(settings, client, pacer, program_id, slot)
+            round_id, created, stood_in = _plan(settings, client, pacer, program_id, slot)
             if created:
                 metrics.ROUNDS_STARTED.inc()
     logs.note(round_id=round_id)
@@ -122,6 +141,8 @@ def _run_round(settings, program_id, slot, progress, wait) -> RoundReport:
             failed=states.count("failed"),
             unmatched=_count(session, UnmatchedMember, UnmatchedMember.round_id == round_id),
             status=session.get(Round, round_id).status,
+            stands_in_for=stood_in[0] if stood_in else None,
+            next_slot=stood_in[1] if stood_in else None,
         )
 
 
@@ -145,8 +166,42 @@ def _existing_round(settings: Settings, program_id: int, slot: dt.datetime | Non
         return round_.id if round_ is not None else None
 
 
+def _standing_in(settings: Settings, program_id: int, slot: dt.datetime) -> int | None:
+    """The round run by hand that stands in for the clock's `slot`, if any: one started
+    less than half a cycle before it, or after it (a slot the clock has not run yet). The
+    manual round moved the program on already; this catches a clock that read the slot
+    just before."""
+    with session_scope(settings.database_url) as session:
+        program = session.get(Program, program_id)
+        since = slot - stand_in_window(program.cadence)
+        found = session.scalar(
+            select(Round.id).where(Round.program_id == program_id, Round.slot > since)
+            .order_by(Round.slot.desc()).limit(1)
+        )  # fmt: skip
+    if found is not None:
+        log.info("round %s, run by hand, stands in for the slot %s of program %s",
+                 found, slot.isoformat(), program_id)  # fmt: skip
+    return found
+
+
+def _stands_in(session, program: Program, start: dt.datetime):
+    """Move the program past the slot a round run by hand at `start` stands in for, in the
+    round's transaction: (that slot, the next one), or None when it stands in for none."""
+    stored = program.next_run_at
+    if stored is None or start <= stored - stand_in_window(program.cadence):
+        return None
+    try:
+        following = next_run(schedule_of(program), max(start, stored))
+    except ValueError:  # a schedule that cannot run: the clock runs nothing either
+        return None
+    if not due.advance(session, program.id, stored, following):
+        return None  # the schedule changed meanwhile: the new slot stays
+    return stored, following
+
+
 def _plan(settings, client, pacer, program_id: int, slot: dt.datetime | None):
     url = settings.database_url
+    manual = slot is None
     slot = (slot or utcnow()).replace(second=0, microsecond=0)
     try:
         bot_user_id = client.auth_test().get("user_id")
@@ -173,6 +228,7 @@ def _plan(settings, client, pacer, program_id: int, slot: dt.datetime | None):
             )
             grouping = plan_groups(session, program, roster.members, slot, seed)
             days = CADENCE_DAYS.get(program.cadence, 7)
+            stood_in = _stands_in(session, program, slot) if manual else None
             round_ = Round(
                 program_id=program_id,
                 slot=slot,
@@ -183,7 +239,8 @@ def _plan(settings, client, pacer, program_id: int, slot: dt.datetime | None):
                 ),
                 # the next slot's wall-clock time: in a week clocks go forward, 7 x 24 h
                 # came an hour after the next round, which closed this one first
-                closes_at=days_later(slot, days, program.timezone),
+                # standing in for a slot, it runs until the next round, as that one would
+                closes_at=stood_in[1] if stood_in else days_later(slot, days, program.timezone),
             )
             session.add(round_)
             add_plan(session, round_, grouping, seed)
@@ -193,7 +250,10 @@ def _plan(settings, client, pacer, program_id: int, slot: dt.datetime | None):
                 round_.id, program.channel_id, len(grouping.groups),
                 len(grouping.unmatched), len(roster.excluded),
             )
-            return round_.id, True
+            if stood_in:
+                log.info("round %s stands in for the slot %s; next slot %s", round_.id,
+                         stood_in[0].isoformat(), stood_in[1].isoformat())  # fmt: skip
+            return round_.id, True, stood_in
     except IntegrityError:
         with session_scope(url) as session:
             existing = session.scalar(
@@ -201,7 +261,7 @@ def _plan(settings, client, pacer, program_id: int, slot: dt.datetime | None):
             )
         if existing is None:
             raise
-        return existing, False  # another process planned this slot first
+        return existing, False, None  # another process planned this slot first
 
 
 def resume_deliveries(settings: Settings) -> int:

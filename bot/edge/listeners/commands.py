@@ -611,7 +611,11 @@ def run_round_now(settings, program: Program) -> str:
         log.warning("round of program %s stopped: %s", program.id, reason(error))
         code = reason(error) if isinstance(error, SlackApiError) else None
         return texts.round_stopped(program.channel_id, code)
-    return texts.round_done(program.channel_id, report)
+    done = texts.round_done(program.channel_id, report)
+    if report.stands_in_for is not None:
+        done += " " + texts.stands_in(programs.format_when(report.stands_in_for, program.timezone),
+                                      programs.format_when(report.next_slot, program.timezone))  # fmt: skip
+    return done
 
 
 def _stats(command, asker: Asker) -> str | None:
