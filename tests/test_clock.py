@@ -637,7 +637,7 @@ def test_three_clock_processes_on_postgresql_run_each_round_exactly_once(
     everything = "\n".join(logs)
     done = re.findall(r"next round of program (\d+) at ", everything)
     assert sorted(int(p) for p in done) == sorted(programs), everything
-    assert "rescheduled meanwhile" not in everything
+    assert "moved to another slot meanwhile" not in everything
     attempts = re.findall(r"starting the round of program (\d+) in \w+ for ([\d-]+ [\d:]+)",
                           everything)
     assert {when for _, when in attempts} == {f"{slot:%Y-%m-%d %H:%M}"}

@@ -296,7 +296,8 @@ class Clock:
         with session_scope(self.settings.database_url) as session:
             moved = due_work.advance(session, program_id, old, new)
         if not moved:
-            log.info("program %s was rescheduled meanwhile; keeping the new slot", program_id)
+            log.info("program %s moved to another slot meanwhile (its schedule changed, or a round "
+                     "run by hand stood in for this one); keeping that slot", program_id)
         return moved
 
     def _retry_later(self, program_id: int, slot: dt.datetime, now: dt.datetime) -> None:
