@@ -16,17 +16,9 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, aliased
 
-from bot.domain.services.lunches import load
+from bot.domain.services.lunches import load, still_here
 from bot.storage.db import hold, session_scope
-from bot.storage.models import (
-    FORGOTTEN_PREFIX,
-    AfterLunch,
-    Group,
-    GroupMember,
-    Member,
-    Program,
-    Round,
-)
+from bot.storage.models import FORGOTTEN_PREFIX, AfterLunch, Group, GroupMember, Program, Round
 
 log = logging.getLogger(__name__)
 
@@ -167,21 +159,6 @@ def counts(session: Session, team_id: str) -> tuple[int, int]:
     return notes, ties
 
 
-def still_here(session: Session, team_id: str, group_id: int) -> int:
-    """How many of the group are still in the workspace: their account not deactivated (a
-    group with fewer than two has nobody to keep in touch with, and its reminders stop)."""
-    return session.scalar(
-        select(func.count())
-        .select_from(GroupMember)
-        .outerjoin(Member, (Member.team_id == team_id) & (Member.user_id == GroupMember.user_id))
-        .where(
-            GroupMember.group_id == group_id,
-            ~GroupMember.user_id.startswith(FORGOTTEN_PREFIX),
-            Member.deactivated.is_not(True),
-        )
-    ) or 0
-
-
 def send_reminders(settings, now: dt.datetime) -> int:
     """Remind every group whose time has come, once: the next date is claimed before the
     message goes out (a lost reminder waits for the next one, none is sent twice)."""
@@ -202,7 +179,9 @@ def send_reminders(settings, now: dt.datetime) -> int:
     sent = 0
     for group_id, at, conversation, team_id, weeks in due:
         with session_scope(url) as session:
-            together = still_here(session, team_id, group_id) >= 2
+            # nobody left to keep in touch with (the others' accounts deactivated):
+            # the reminders stop
+            together = len(still_here(session, session.get(Group, group_id))) >= 2
             claimed = session.execute(
                 update(Group)
                 .where(Group.id == group_id, Group.touch_next_at == at)
