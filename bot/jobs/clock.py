@@ -35,7 +35,7 @@ from bot.domain.schedule import latest_due, next_day_somewhere, next_run, over_s
 from bot.domain.services import after_lunch, heartbeat, locks, lunches, reminders
 from bot.domain.services import due as due_work
 from bot.domain.services.delivery import DeliveryStopped
-from bot.storage.db import out_of_reach, session_scope
+from bot.storage.db import log_failure, session_scope
 from bot.storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -342,14 +342,9 @@ class Clock:
 
 
 def _failed(what: str, error: Exception) -> None:
-    """A failure in the log: the database out of reach for a while (a restart, a dropped
-    connection) is one line, as the next tick tries again; anything else, its traceback."""
-    why = out_of_reach(error)
-    if why is None:
-        log.error("%s", what, exc_info=error)
-    else:
-        log.warning("%s: the database is out of reach (%s); trying again at the next tick",
-                    what, why)  # fmt: skip
+    """A failure in the log; a database out of reach for a while (a restart, a dropped
+    connection) is one line, as the next tick tries again."""
+    log_failure(log, what, error, then="; trying again at the next tick")
 
 
 def _iso(moment: dt.datetime) -> str:

@@ -302,6 +302,20 @@ def out_of_reach(error: BaseException) -> str | None:
     return reason[0] if reason else type(error.orig or error).__name__
 
 
+def log_failure(
+    logger: logging.Logger, what: str, error: BaseException, *, then: str = "",
+    level: int = logging.ERROR,
+) -> None:
+    """`what` failed: while the database is out of reach (:func:`out_of_reach`) one WARNING
+    line saying so (and `then`, what happens next); for anything else, `what` at `level`
+    with its traceback."""
+    why = out_of_reach(error)
+    if why is None:
+        logger.log(level, "%s", what, exc_info=error)
+    else:
+        logger.warning("%s: the database is out of reach (%s)%s", what, why, then)
+
+
 def ping(url: str) -> None:
     with engine_for(url).connect() as connection:
         connection.execute(text("SELECT 1"))

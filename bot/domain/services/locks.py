@@ -21,7 +21,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import delete, select, update
 
-from bot.storage.db import insert_missing, out_of_reach, session_scope
+from bot.storage.db import insert_missing, log_failure, session_scope
 from bot.storage.models import Lock, utcnow
 
 log = logging.getLogger(__name__)
@@ -134,11 +134,7 @@ def _held(url: str, name: str, owner: str) -> Iterator[None]:
 def _could_not(what: str, name: str, error: Exception) -> None:
     """One line when the database is out of reach for a while (its lease runs out by
     itself); a traceback for anything else."""
-    why = out_of_reach(error)
-    if why is None:
-        log.warning("could not %s lock %s", what, name, exc_info=error)
-    else:
-        log.warning("could not %s lock %s: the database is out of reach (%s)", what, name, why)
+    log_failure(log, f"could not {what} lock {name}", error, level=logging.WARNING)
 
 
 @contextmanager

@@ -33,7 +33,7 @@ from bot.domain.services.planning import add_plan, plan_groups
 from bot.domain.services.workspaces import bot_token_for, client_for_team
 from bot.slack import round_messages
 from bot.slack.client import TOKEN_ERRORS, rate_limit_only_client, reason
-from bot.storage.db import hold, out_of_reach, session_scope
+from bot.storage.db import hold, log_failure, session_scope
 from bot.storage.models import (
     Group,
     Participation,
@@ -274,12 +274,8 @@ def resume_deliveries(settings: Settings) -> int:
         try:
             run_round(settings, program_id, slot, wait=False)
         except Exception as error:  # one workspace's trouble must not stop the others
-            why = out_of_reach(error)
-            if why is None:
-                log.exception("could not resume the round of program %s", program_id)
-            else:  # tried again at the next resume
-                log.warning("could not resume the round of program %s: the database is out "
-                            "of reach (%s)", program_id, why)  # fmt: skip
+            # out of reach: tried again at the next resume
+            log_failure(log, f"could not resume the round of program {program_id}", error)
     return len(rows)
 
 
