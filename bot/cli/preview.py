@@ -24,6 +24,7 @@ from bot.domain.matching import (
     reporting_lines,
 )
 from bot.domain.matching.types import MAX_GROUP_SIZE, MIN_GROUP_SIZE
+from bot.slack.texts import counted
 
 ROUND_EVERY = datetime.timedelta(days=7)
 MAX_ROUNDS = 520  # ten years of weekly rounds
@@ -210,15 +211,13 @@ def _print_round(
     for left in grouping.unmatched:
         print(f"  unmatched: {left.person_id}: {left.reason}")
     print(
-        f"  {_count(score.groups, 'group')}, {_spread(score.mean_level_spread, levels_known)}, "
-        f"{_count(score.repeats, 'repeated pair')}, {score.unmatched} unmatched, "
+        f"  {counted(score.groups, 'group', 'groups')}, "
+        f"{_spread(score.mean_level_spread, levels_known)}, "
+        f"{counted(score.repeats, 'repeated pair', 'repeated pairs')}, "
+        f"{score.unmatched} unmatched, "
         f"{score.cross_department:.0%} of groups with no two people from one department"
     )
     print()
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _spread(mean: float, levels_known: bool) -> str:
@@ -244,8 +243,9 @@ class _Totals:
     def print(self, rounds: int) -> None:
         spread = self.spread_sum / self.groups if self.groups else 0.0
         print(
-            f"Summary over {_count(rounds, 'round')}: {_count(self.groups, 'group')}, "
-            f"{_spread(spread, self.levels_known)}, {_count(self.repeats, 'repeated pair')}, "
+            f"Summary over {counted(rounds, 'round', 'rounds')}: "
+            f"{counted(self.groups, 'group', 'groups')}, {_spread(spread, self.levels_known)}, "
+            f"{counted(self.repeats, 'repeated pair', 'repeated pairs')}, "
             f"{self.unmatched} unmatched"
         )
 
