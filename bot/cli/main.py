@@ -71,16 +71,18 @@ def _say_whether_a_clock_runs(settings) -> None:
     """Rounds start only where a clock runs. Serve without one (the default with PostgreSQL)
     says so at start when no clock has ticked lately: an install moved from SQLite to
     PostgreSQL that keeps its serve command would otherwise start no round, in silence."""
-    import datetime as dt
     import logging
 
     from bot.domain.services import heartbeat
+    from bot.domain.services.health import MISSED_TICKS, allowed_seconds
     from bot.storage.models import utcnow
 
     log = logging.getLogger("bot.serve")
     beat = heartbeat.last_beat(settings.database_url)
-    window = 3 * (beat.tick_seconds if beat else heartbeat.DEFAULT_TICK_SECONDS)
-    if beat is None or utcnow() - beat.at > dt.timedelta(seconds=window):
+    tick = beat.tick_seconds if beat else heartbeat.DEFAULT_TICK_SECONDS
+    window = MISSED_TICKS * tick
+    # judged as /healthz and the doctor judge a clock that runs
+    if beat is None or (utcnow() - beat.at).total_seconds() > allowed_seconds(tick):
         log.warning(
             "no clock has ticked in the last %d s and this serve runs none (--no-clock, the "
             "default with PostgreSQL): no round starts until one runs. Run `python -m bot "
