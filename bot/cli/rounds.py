@@ -14,7 +14,7 @@ from bot.domain.services import stats as stats_service
 from bot.domain.services.delivery import DeliveryStopped
 from bot.domain.services.insights import program_teams
 from bot.domain.services.participants import ChannelUnreadable
-from bot.domain.services.programs import format_when
+from bot.domain.services.programs import stand_in_words
 from bot.domain.services.rounds import NoProgram, run_round
 from bot.domain.services.workspaces import NotInstalled
 from bot.slack import texts
@@ -100,9 +100,9 @@ def cmd_round(args) -> int:
         f"{report.delivered} delivered, {report.failed} failed, "
         f"{report.unmatched} could not be placed ({report.status})"
     )
-    if report.stands_in_for is not None:
-        print(texts.stands_in(format_when(report.stands_in_for, program.timezone),
-                              format_when(report.next_slot, program.timezone)))  # fmt: skip
+    stood_in = stand_in_words(report, program.timezone)
+    if stood_in is not None:
+        print(stood_in)
     if report.failed:
         print("some groups could not be reached: see `python -m bot stats`", file=sys.stderr)
     return 0

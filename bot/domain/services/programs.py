@@ -18,6 +18,7 @@ from bot.common import values
 from bot.domain import schedule
 from bot.domain.levels.admin import workspace_row
 from bot.domain.services.due import reschedule
+from bot.slack import texts
 from bot.storage.models import Program, Workspace, utcnow
 
 DEFAULT_TIME = "12:00"
@@ -144,6 +145,15 @@ def format_when(moment: dt.datetime | None, timezone: str | None) -> str:
         zone_name, zone = "UTC", ZoneInfo("UTC")
     local = moment.astimezone(zone)
     return f"{local:%A} {local.day} {local:%B}, {local:%H:%M} ({zone_name})"
+
+
+def stand_in_words(report, timezone: str) -> str | None:
+    """What the admin who ran a round by hand is told when it stood in for a scheduled one
+    (rounds.RoundReport), in the program's time zone; None when it stood in for none."""
+    if report.stands_in_for is None:
+        return None
+    return texts.stands_in(format_when(report.stands_in_for, timezone),
+                           format_when(report.next_slot, timezone))  # fmt: skip
 
 
 def next_round_for(program: Program, own_zone: str | None) -> str:

@@ -612,10 +612,8 @@ def run_round_now(settings, program: Program) -> str:
         code = reason(error) if isinstance(error, SlackApiError) else None
         return texts.round_stopped(program.channel_id, code)
     done = texts.round_done(program.channel_id, report)
-    if report.stands_in_for is not None:
-        done += " " + texts.stands_in(programs.format_when(report.stands_in_for, program.timezone),
-                                      programs.format_when(report.next_slot, program.timezone))  # fmt: skip
-    return done
+    stood_in = programs.stand_in_words(report, program.timezone)
+    return done if stood_in is None else f"{done} {stood_in}"
 
 
 def _stats(command, asker: Asker) -> str | None:
