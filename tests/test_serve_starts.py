@@ -198,7 +198,9 @@ def test_workers_started_again_while_slack_is_down_boot_and_serve_goes_on(
         SLACK_API_URL=slack.api_url, DATABASE_URL=settings.database_url,
     )  # fmt: skip
     with AppProcess(env, tmp_path, ("--no-clock", "--workers", "2")) as app:
-        workers = _children(app.process.pid)
+        deadline = time.monotonic() + 30  # ready once one answers; gunicorn forks the other
+        while len(workers := _children(app.process.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
         assert len(workers) == 2
         slack.fail_next("auth.test", status=503, count=10_000)  # Slack in trouble from now on
         for worker in workers:
