@@ -13,6 +13,7 @@ rebuilds the same table (``tests/test_matching_golf_schedules.py`` checks one en
     pip install -e '.[dev]'       # brings python-sat
     python bench/find_schedules.py --sizes 24-120 --groups 4 --seconds 120 --jobs 2
     python bench/find_schedules.py --sizes 24-120 --kirkman --seconds 2400  # 33, 69, 105
+    python bench/find_schedules.py --sizes 24-120 --matrices --seconds 600  # 12-24 groups
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import time
 
 import numpy as np
 
-from bot.domain.matching import designs, golf_schedules, golfer
+from bot.domain.matching import designs, difference_matrices, golf_schedules, golfer
 from bot.domain.matching.pool import group_sizes
 
 TABLE = pathlib.Path(golf_schedules.__file__)
@@ -236,6 +237,116 @@ def store_kirkman(sizes: list[int], seconds: float) -> None:
                 break
 
 
+def moduli_of(q: int) -> tuple[int, ...]:
+    """The group a difference matrix of order q is asked over: 2-parts elementary abelian
+    (a group whose 2-part is cyclic and not trivial has none, by the Hall-Paige theorem), the
+    odd prime powers cyclic."""
+    moduli, p, rest = [], 2, q
+    while rest > 1:
+        power = 1
+        while rest % p == 0:
+            rest //= p
+            power *= p
+        if power > 1:
+            moduli += [2] * (power.bit_length() - 1) if p == 2 else [power]
+        p += 1
+    return tuple(moduli)
+
+
+def matrix_clauses(moduli: tuple[int, ...], b: int):
+    """CNF for a difference matrix with b rows over the group with these moduli: x(i, g, h)
+    says row i has h in column g; every row is one-to-one, and for every two rows i < j,
+    y(i, j, g, d) (row j minus row i is d in column g) holds for exactly one column per d.
+    Row 0 is all 0 and row 1 is 0, 1, ..., q - 1 (columns and rows can be renumbered so)."""
+    from pysat.card import CardEnc, EncType
+    from pysat.formula import IDPool
+
+    add = designs.group_sum(moduli)
+    q = len(add)
+    pool, out = IDPool(), []
+
+    def x(i: int, g: int, h: int) -> int:
+        return pool.id(("x", i, g, h))
+
+    def y(i: int, j: int, g: int, d: int) -> int:
+        return pool.id(("y", i, j, g, d))
+
+    def exactly_one(lits: list[int]) -> None:
+        out.extend(CardEnc.equals(lits, 1, vpool=pool, encoding=EncType.seqcounter).clauses)
+
+    for i in range(1, b):
+        for g in range(q):
+            exactly_one([x(i, g, h) for h in range(q)])
+            exactly_one([x(i, h, g) for h in range(q)])
+            if i == 1:
+                out.append([x(1, g, g)])
+        out.append([x(i, 0, 0)])
+    for i, j in itertools.combinations(range(1, b), 2):
+        for g in range(q):
+            for h, d in itertools.product(range(q), repeat=2):
+                out.append([-x(i, g, h), -x(j, g, add[h, d]), y(i, j, g, d)])
+                out.append([-x(i, g, h), -y(i, j, g, d), x(j, g, add[h, d])])
+            exactly_one([y(i, j, g, d) for d in range(q)])
+        for d in range(q):
+            exactly_one([y(i, j, g, d) for g in range(q)])
+    return out, x
+
+
+def solve_matrix(moduli: tuple[int, ...], b: int) -> np.ndarray | None:
+    """The rows (b, q) of a difference matrix over the group with these moduli, or None."""
+    out, x = matrix_clauses(tuple(moduli), b)
+    model = _model(out, 0)
+    if model is None:
+        return None
+    q = math.prod(moduli)
+    rows = np.zeros((b, q), np.int64)
+    for i, g in itertools.product(range(1, b), range(q)):
+        rows[i, g] = next(h for h in range(q) if x(i, g, h) in model)
+    return rows
+
+
+def store_matrices(sizes: list[int], groups: list[int], seconds: float) -> None:
+    """Difference matrices for the transversal schedules no field gives: q groups of b
+    (no group enlarged) where designs finds no rows for q; as many rows as found, up to the
+    most any size asks."""
+    wanted: dict[int, int] = {}
+    for k, n in itertools.product(groups, sizes):
+        shape = group_sizes(n, k)
+        q, b = len(shape), max(shape)
+        # q = 2 (mod 4): a group of order q has a cyclic 2-part, so none (Hall-Paige)
+        if k >= 4 and b <= k <= q and designs.field(q) is None and q % 4 != 2:
+            wanted[q] = max(wanted.get(q, 0), b)
+    table = dict(difference_matrices.MATRICES)
+    for q, most in sorted(wanted.items()):
+        moduli = moduli_of(q)
+        have = len(table[q][1]) if q in table else 0
+        for b in range(max(have + 1, 4), most + 1):
+            if designs._steps(q, b) is not None and q not in table:
+                continue  # a field product gives it
+            start = time.perf_counter()
+            rows = _in_child(["matrix", list(moduli), b], seconds)
+            took = time.perf_counter() - start
+            if rows is None:
+                print(f"{q} groups of {b}: nothing over Z{moduli} ({took:.0f} s)", flush=True)
+                break
+            print(f"{q} groups of {b}: found ({took:.1f} s)", flush=True)
+            table[q] = (moduli, tuple(tuple(int(v) for v in row) for row in rows))
+            write_matrices(table)
+
+
+def write_matrices(table: dict) -> None:
+    """Rewrite difference_matrices.py with ``table`` (q -> (moduli, rows))."""
+    lines = ['"""' + difference_matrices.__doc__ + '"""', "",
+             "MATRICES: dict[int, tuple[tuple[int, ...], tuple[tuple[int, ...], ...]]] = {"]
+    for q in sorted(table):
+        moduli, rows = table[q]
+        lines.append(f"    {q}: ({tuple(moduli)!r}, (")
+        lines.extend(f"        {tuple(row)!r}," for row in rows)
+        lines.append("    )),")
+    lines.append("}")
+    pathlib.Path(difference_matrices.__file__).write_text("\n".join(lines) + "\n")
+
+
 def solve_within(
     m: int, b: int, r: int, f: int, sizes: tuple[int, ...], seconds: float, seed: int = 0
 ):
@@ -357,6 +468,9 @@ def main() -> None:
     parser.add_argument("--kirkman", action="store_true",
                         help="store Kirkman systems (threes, n = 3 mod 6) for the sizes the "
                         "constructions in designs miss")
+    parser.add_argument("--matrices", action="store_true",
+                        help="store difference matrices for transversal schedules of 12-24 "
+                        "groups (groups of 4-8), where no field gives one")
     parser.add_argument("--solve", help=argparse.SUPPRESS)  # one structure, in a child
     args = parser.parse_args()
     if args.solve:
@@ -364,6 +478,8 @@ def main() -> None:
         kind, *job = json.loads(args.solve)
         if kind == "kirkman":
             found = solve_kirkman(*job)
+        elif kind == "matrix":
+            found = solve_matrix(tuple(job[0]), job[1])
         else:
             m, b, r, f, shape, seed = job
             found = solve(m, b, r, f, tuple(shape), seed)
@@ -384,6 +500,9 @@ def main() -> None:
         return
     if args.kirkman:
         store_kirkman(sizes, args.seconds)
+        return
+    if args.matrices:
+        store_matrices(sizes, groups, args.seconds)
         return
     table = dict(golf_schedules.BASE_ROUNDS)
     tasks = []

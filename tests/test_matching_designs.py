@@ -55,10 +55,12 @@ def test_resolvable_designs_of_fours_meet_everyone_exactly_once(n):
     assert len(check_schedule(rounds, n)) == n * (n - 1) // 2
 
 
-@pytest.mark.parametrize(("n", "rounds"), [(80, 25), (128, 40)])
+@pytest.mark.parametrize(("n", "rounds"), [(80, 25), (128, 41), (96, 31)])
 def test_fours_quadrupled_meet_once_and_first_take_one_of_each_level_quarter(n, rounds):
     """n = 4q: q rounds across the four quarters of the level order, then a schedule of
-    fours on q inside each quarter (20 in fours: 5 rounds; 32: 8)."""
+    fours on q inside each quarter (20 in fours: 5 rounds; 32: 8 across its own quarters
+    and 1 inside them; 24: the stored schedule's 7, over a stored difference matrix of order
+    24: 31 rounds, the bound)."""
     found = quadruple_rounds(np.arange(n))
     assert found.shape == (rounds, n // 4, 4)
     check_schedule(found, n)
@@ -81,30 +83,37 @@ def test_no_kirkman_system_is_claimed_where_none_is_built(n):
 
 
 def test_transversal_schedules_for_every_size_up_to_120():
-    built = 0
+    built = set()
     for k in range(4, 9):
         for n in range(k * k, 121):
             sizes = group_sizes(n, k)
             rounds = transversal_rounds(np.arange(n), sizes)
             if rounds is None or max(sizes) > k:
                 continue
-            built += 1
+            built.add((n, k))
             check_schedule(rounds, n)
-            for groups in rounds:
+            q = len(sizes)
+            for groups in rounds[:q]:
                 assert sorted((groups >= 0).sum(axis=1).tolist()) == sorted(sizes)
                 # one of the q most junior and one of the q most senior people in every group
-                q = len(sizes)
                 assert ((groups >= 0) & (groups < q)).sum(axis=1).tolist() == [1] * q
                 assert (groups >= n - q).sum(axis=1).tolist() == [1] * q
+            # all groups full and k dividing q: one more round, inside the level bands
+            assert len(rounds) == q + (n == k * q and q % k == 0)
+            for groups in rounds[q:]:
+                assert (groups // q == groups[:, :1] // q).all()
             bound = (n * (n - 1) // 2) / sum(s * (s - 1) // 2 for s in sizes)
             assert len(rounds) >= (k - 1) / k * bound
-    assert built >= 40
+    assert len(built) >= 50
+    # numbers of groups no field gives, from the stored difference matrices: 12, 15, 21, 24
+    assert {(48, 4), (60, 4), (84, 4), (96, 4), (60, 5), (75, 5), (72, 6)} <= built
 
 
 @pytest.mark.parametrize(("n", "k", "rounds"), [(27, 3, 13), (39, 3, 19), (35, 5, 7),
                                                 (70, 8, 9), (64, 4, 21), (28, 4, 9), (80, 4, 25), (44, 4, 11), (30, 3, 14),
-                                                (33, 3, 16),
-                                                (36, 6, None), (33, 5, None)])
+                                                (33, 3, 16), (96, 4, 31), (48, 4, 13),
+                                                (60, 5, 12), (75, 5, 16), (72, 6, 13),
+                                                (36, 6, None), (33, 5, None), (50, 5, None)])
 def test_the_engine_uses_the_schedule_that_fits(n, k, rounds):
     found = design_rounds(np.arange(n), k, group_sizes(n, k))
     assert (found is None) if rounds is None else len(found) == rounds
@@ -112,4 +121,5 @@ def test_the_engine_uses_the_schedule_that_fits(n, k, rounds):
 
 def test_a_transversal_schedule_needs_a_field_of_the_number_of_groups():
     assert transversal_rounds(np.arange(30), [5] * 6) is None  # no field with 6 elements
+    assert transversal_rounds(np.arange(50), [5] * 10) is None  # nor any group of order 10
     assert transversal_rounds(np.arange(24), [8] * 3) is None  # fewer groups than seats

@@ -12,9 +12,10 @@ constructions give every round at once; the engine takes the widest unused one):
   exactly (in 24-120 people: 27, 39, 45, 51, 57, 63, 75, 81, 87, 93, 99, 111 and 117); and
   three times a nearly Kirkman system found by :mod:`golfer` (72 and 108): (n - 2) / 2;
 * ``transversal_rounds``: q groups of size b or b - 1 (groups of 4-8, no enlarged group)
-  with q a prime power at least b: q rounds in which every group has one person from each of
-  b level bands. That is more than (b - 1) / b of the bound, and every round has the widest
-  total spread. (For threes, the search reaches more than q rounds on its own.)
+  with q a prime power at least b, or an order with a stored difference matrix (12, 15, 21,
+  24: :mod:`difference_matrices`): q rounds in which every group has one person from
+  each of b level bands. That is more than (b - 1) / b of the bound, and every round has the
+  widest total spread. (For threes, the search reaches more than q rounds on its own.)
 
 Where none applies (or only a transversal schedule), ``searched_rounds`` asks :mod:`golfer`
 for a schedule found by search, placed on people like a Kirkman system (with several enlarged
@@ -44,7 +45,14 @@ import math
 
 import numpy as np
 
-from bot.domain.matching.golfer import GOLF_LIMIT, golfer_rounds, round_bound, stored_rounds
+from bot.domain.matching.difference_matrices import MATRICES
+from bot.domain.matching.golfer import (
+    GOLF_LIMIT,
+    golfer_rounds,
+    round_bound,
+    stored_rounds,
+    stored_schedule,
+)
 
 # Fields of prime power order q = p^e used here: p and the coefficients (constant term first)
 # of a monic irreducible polynomial of degree e; elements are numbers whose base-p digits are
@@ -215,6 +223,8 @@ def _fours(n: int) -> np.ndarray | None:
     inner = _fours(q)
     if inner is None:
         inner = affine_rounds(np.arange(q), 4)
+    if inner is None:
+        inner = stored_schedule((4,) * (q // 4))
     if inner is None:
         inner = transversal_rounds(np.arange(q), [4] * (q // 4))
     return None if inner is None else _multiplied(inner, q, 4)
@@ -406,7 +416,8 @@ def _steps(q: int, k: int) -> tuple[np.ndarray, np.ndarray] | None:
     e_i) is one-to-one): Z_q with e_i = i when every prime factor of q is at least k,
     otherwise the product of the fields of q's prime powers (each of at least k elements),
     with e_i the element i of each; None when q has a smaller field part, or one not
-    supported here. (k = 3: an orthomorphism, s -> 2s.)"""
+    supported here, and no difference matrix is stored (:func:`_stored_steps`). (k = 3: an
+    orthomorphism, s -> 2s.)"""
     c = np.arange(q)
     orders, rest, p = [], q, 2
     while rest > 1:
@@ -421,7 +432,7 @@ def _steps(q: int, k: int) -> tuple[np.ndarray, np.ndarray] | None:
         return (c[:, None] + c[None, :]) % q, c[:, None] * np.arange(k)[None, :] % q
     tables = [field(power) for _, power in orders]
     if min(power for _, power in orders) < k or any(t is None for t in tables):
-        return None
+        return _stored_steps(q, k)
     add, times, weight = np.zeros((q, q), np.int64), np.zeros((q, k), np.int64), 1
     for (_, order), (plus, mul) in zip(orders, tables, strict=True):
         digit = c // weight % order
@@ -429,6 +440,27 @@ def _steps(q: int, k: int) -> tuple[np.ndarray, np.ndarray] | None:
         times += mul[digit[:, None], np.arange(k)[None, :]] * weight
         weight *= order
     return add, times
+
+
+def _stored_steps(q: int, k: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The same from a difference matrix found by a SAT solver (:mod:`difference_matrices`)
+    for orders with a field part smaller than k (12, 15, 21, 24): its group is a product
+    of cyclic groups, an element the number whose mixed-radix digits (last modulus fastest)
+    are its parts, and times[s, i] is row i of column s (so s -> times[s, j] - times[s, i]
+    is one-to-one, as s * (e_j - e_i) is over a field)."""
+    entry = MATRICES.get(q)
+    if entry is None or len(entry[1]) < k:
+        return None
+    moduli, rows = entry
+    return group_sum(moduli), np.array(rows[:k], np.int64).T
+
+
+def group_sum(moduli: tuple[int, ...]) -> np.ndarray:
+    """The addition table of the product of cyclic groups of these orders, an element
+    numbered by its parts as mixed-radix digits (the last modulus fastest)."""
+    digits = np.array(list(itertools.product(*(range(m) for m in moduli))), np.int64)
+    weights = np.cumprod((1,) + tuple(moduli[:0:-1]))[::-1]
+    return ((digits[:, None, :] + digits[None, :, :]) % np.array(moduli)) @ weights
 
 
 def _kirkman_3q(q: int) -> np.ndarray:
@@ -505,7 +537,9 @@ def _develop(base, c: int, add: np.ndarray, q: int) -> list[tuple[int, ...]]:
 
 def transversal_rounds(order: np.ndarray, sizes: list[int]) -> np.ndarray | None:
     """q rounds of q groups for people in ``order`` (sorted by level) and group ``sizes``
-    (q groups of b or b - 1 people), q a prime power at least b; None otherwise.
+    (q groups of b or b - 1 people), q a prime power at least b or an order with a stored
+    difference matrix (:func:`_steps`); None otherwise. When every group has b people and b
+    divides q, one more round inside the bands.
 
     The people form b level bands of q (the second band short when some groups have b - 1):
     person x of band i sits with person x + s*i of every other band, for each slope s of the
@@ -515,10 +549,15 @@ def transversal_rounds(order: np.ndarray, sizes: list[int]) -> np.ndarray | None
     Shape (q, q, b), padded with -1.
     """
     q, b = len(sizes), max(sizes)
-    tables = field(q)
-    if tables is None or q < b or b < 3 or min(sizes) < b - 1:
+    if q < b or b < 3 or min(sizes) < b - 1:
         return None
-    add, mul = tables
+    tables = field(q)
+    if tables is not None:
+        add, times = tables[0], tables[1][:, :b]
+    elif (found := _steps(q, b)) is not None:
+        add, times = found
+    else:
+        return None
     short = len(order) - (b - 1) * q  # people in the second band: 1..q
     bands = np.full((b, q), -1, np.int64)
     start = 0
@@ -530,8 +569,13 @@ def transversal_rounds(order: np.ndarray, sizes: list[int]) -> np.ndarray | None
     for s in range(q):
         for i in range(b):
             # group c holds person (c + s*i) of band i, with bands numbered by field element i
-            rounds[s, :, i] = bands[i, add[np.arange(q), mul[s, i]]]
-    return rounds
+            rounds[s, :, i] = bands[i, add[np.arange(q), times[s, i]]]
+    if min(sizes) < b or q % b:
+        return rounds
+    # people of one band never met: one more round splits every band into groups of b (with
+    # fewer than b groups of b in a band, no second such round exists)
+    inside = bands.reshape(b * q // b, b)
+    return np.concatenate([rounds, inside[None]])
 
 
 def design_rounds(
