@@ -241,15 +241,9 @@ def moduli_of(q: int) -> tuple[int, ...]:
     """The group a difference matrix of order q is asked over: 2-parts elementary abelian
     (a group whose 2-part is cyclic and not trivial has none, by the Hall-Paige theorem), the
     odd prime powers cyclic."""
-    moduli, p, rest = [], 2, q
-    while rest > 1:
-        power = 1
-        while rest % p == 0:
-            rest //= p
-            power *= p
-        if power > 1:
-            moduli += [2] * (power.bit_length() - 1) if p == 2 else [power]
-        p += 1
+    moduli: list[int] = []
+    for p, power in designs.prime_powers(q):
+        moduli += [2] * (power.bit_length() - 1) if p == 2 else [power]
     return tuple(moduli)
 
 

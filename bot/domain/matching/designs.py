@@ -419,15 +419,7 @@ def _steps(q: int, k: int) -> tuple[np.ndarray, np.ndarray] | None:
     supported here, and no difference matrix is stored (:func:`_stored_steps`). (k = 3: an
     orthomorphism, s -> 2s.)"""
     c = np.arange(q)
-    orders, rest, p = [], q, 2
-    while rest > 1:
-        power = 1
-        while rest % p == 0:
-            rest //= p
-            power *= p
-        if power > 1:
-            orders.append((p, power))
-        p += 1
+    orders = prime_powers(q)
     if min(prime for prime, _ in orders) >= k:
         return (c[:, None] + c[None, :]) % q, c[:, None] * np.arange(k)[None, :] % q
     tables = [field(power) for _, power in orders]
@@ -440,6 +432,20 @@ def _steps(q: int, k: int) -> tuple[np.ndarray, np.ndarray] | None:
         times += mul[digit[:, None], np.arange(k)[None, :]] * weight
         weight *= order
     return add, times
+
+
+def prime_powers(q: int) -> list[tuple[int, int]]:
+    """(p, p^e) for each prime p dividing q, p^e its largest power dividing q."""
+    orders, rest, p = [], q, 2
+    while rest > 1:
+        power = 1
+        while rest % p == 0:
+            rest //= p
+            power *= p
+        if power > 1:
+            orders.append((p, power))
+        p += 1
+    return orders
 
 
 def _stored_steps(q: int, k: int) -> tuple[np.ndarray, np.ndarray] | None:
