@@ -552,7 +552,7 @@ def transversal_rounds(order: np.ndarray, sizes: list[int]) -> np.ndarray | None
     field. Two people of different bands share a group in exactly one round, two of the same
     band never. The short band is not at either end, so each group still has one of the q
     most junior and one of the q most senior people: the widest spread a round can have.
-    Shape (q, q, b), padded with -1.
+    Shape (rounds, q, b), padded with -1.
     """
     q, b = len(sizes), max(sizes)
     if q < b or b < 3 or min(sizes) < b - 1:
