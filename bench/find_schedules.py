@@ -324,6 +324,8 @@ def store_matrices(sizes: list[int], groups: list[int], seconds: float) -> None:
                 print(f"{q} groups of {b}: nothing over Z{moduli} ({took:.0f} s)", flush=True)
                 break
             print(f"{q} groups of {b}: found ({took:.1f} s)", flush=True)
+            # with what another run of the finder stored meanwhile
+            table.update(importlib.reload(difference_matrices).MATRICES)
             table[q] = (moduli, tuple(tuple(int(v) for v in row) for row in rows))
             write_matrices(table)
 
