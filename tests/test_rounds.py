@@ -3,6 +3,7 @@ closing and stats — what people in Slack would see."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections import Counter
@@ -317,3 +318,18 @@ def test_check_in_buttons_record_the_answer_and_acknowledge_in_place(slack, sett
     assert "isn't yours" in slack.responses(response_url)[0]["text"]
     with session_scope(settings.database_url) as session:
         assert session.get(Group, group_id).outcome == "met"
+
+
+@pytest.mark.postgres
+def test_a_round_keeps_no_transaction_open_while_slack_answers(slack, settings, channel):
+    """PostgreSQL ends a session left idle inside a transaction once its
+    idle_in_transaction_session_timeout passes (managed databases set one); a round that
+    waited for Slack inside a transaction failed there. Every Slack call here takes longer
+    than that timeout."""
+    assert settings.database_url.startswith("postgresql")
+    timeout = "%20-cidle_in_transaction_session_timeout%3D100"  # milliseconds
+    strict = dataclasses.replace(settings, database_url=settings.database_url + timeout)
+    slack.latency = 0.25
+    report = run_round(strict, channel)
+    assert report.status == "delivered" and report.delivered == 5 and report.failed == 0
+    assert len(intros(slack)) == 5
