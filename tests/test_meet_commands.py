@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as dt
 import json
 from zoneinfo import ZoneInfo
@@ -399,3 +401,20 @@ def test_forget_me_deletes_the_person_and_keeps_others_history_right(harness, lu
     assert text.count("• ") == 2 and "forgotten-" not in text
     # and U1 is out until they come back
     assert "not taking part" in harness.command("status", user="U1").text
+
+
+@pytest.mark.postgres
+def test_join_and_status_keep_no_transaction_open_while_slack_answers(slack, settings):
+    """PostgreSQL ends a session left idle inside a transaction once its
+    idle_in_transaction_session_timeout passes (managed databases set one): a command that
+    asked Slack who the person is while its transaction was open failed. Every Slack call
+    here takes longer than that timeout."""
+    assert settings.database_url.startswith("postgresql")
+    timeout = "%20-cidle_in_transaction_session_timeout%3D100"  # milliseconds
+    strict = dataclasses.replace(settings, database_url=settings.database_url + timeout)
+    with contextlib.contextmanager(open_harness)(slack, strict) as h:
+        make_program(strict, "C1")
+        assert "no more lunch groups" in h.command("leave", user="U1").text
+        slack.latency = 0.25
+        assert "Welcome back" in h.command("join", user="U1").text
+        assert "<#C1>" in h.command("status", user="U1", channel="D1").text

@@ -169,6 +169,8 @@ def _my_program_channels(asker: Asker) -> list[str]:
 def _join_or_leave(command, asker: Asker) -> str:
     joining = isinstance(command, meet_command.Join)
     name = "join" if joining else "leave"
+    if joining:  # their today, for a pause still in place: ask Slack first, never mid-write
+        asker.user()
     with session_scope(asker.database_url) as session:
         program = programs.in_channel(session, asker.team_id, asker.channel_id)
         if program is not None:
@@ -229,6 +231,7 @@ def _held_back(session, program: Program, asker: Asker, *, paused: bool = True) 
 
 def _status(command, asker: Asker) -> str:
     lines = ["*Your lunch programs*"]
+    asker.user()  # their today and time zone: ask Slack first, never inside the reads below
     read_never_read(asker.client, asker.database_url, asker.team_id, asker.bot_user_id)
     with session_scope(asker.database_url) as session:
         mine = membership.kinds_of(session, asker.team_id, asker.user_id)
