@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -277,3 +279,20 @@ def test_next_round_for_someone_slack_gives_no_zone_is_in_the_programs_zone(harn
     assert "Next round: Monday" in status and "12:00 (America/New_York)." in status
     for seen in (text, status):
         assert "(UTC)" not in seen
+
+
+@pytest.mark.postgres
+def test_admin_buttons_keep_no_transaction_open_while_slack_answers(slack, settings):
+    """PostgreSQL ends a session left idle inside a transaction once its
+    idle_in_transaction_session_timeout passes (managed databases set one): checking that
+    the clicker is a workspace admin asked Slack inside the transaction, and the button did
+    nothing. Every Slack call here takes longer than that timeout."""
+    assert settings.database_url.startswith("postgresql")
+    timeout = "%20-cidle_in_transaction_session_timeout%3D100"  # milliseconds
+    strict = dataclasses.replace(settings, database_url=settings.database_url + timeout)
+    with contextlib.contextmanager(open_harness)(slack, strict) as h:
+        c1 = make_program(strict, "C1")
+        slack.latency = 0.25
+        h.click(home.SETTINGS, str(c1), user="UADMIN", from_home=True)
+        modal = slack.calls("views.open")[-1].args["view"]
+        assert modal["callback_id"] == home.SETTINGS_CALLBACK

@@ -54,10 +54,16 @@ def is_admin(
 ) -> bool:
     """Workspace admins and owners, plus people an admin added with `/meet admins add`. An
     admin of another organisation (in a shared channel, Slack says they are an admin: of
-    their own workspace) is not one here."""
+    their own workspace) is not one here. Without `user` Slack is asked, after the session's
+    transaction is ended: the caller has only read so far (a caller that wrote passes `user`,
+    read before its write)."""
     if is_app_admin(session, team_id, user_id):
         return True
-    user = user if user is not None else slack_user(client, user_id)
+    if user is None:
+        # No transaction stays open while Slack answers: PostgreSQL ends a session idle in
+        # one after idle_in_transaction_session_timeout. What the caller read stays.
+        session.commit()
+        user = slack_user(client, user_id)
     if not user or user.get("deleted"):
         return False
     if membership.is_external(user, team_id, membership.enterprise_of(session, team_id)):
