@@ -17,7 +17,7 @@ from bot.domain.services import rounds, stats
 from bot.domain.services.rounds import answer_nudge, record_checkin, run_round
 from bot.slack import round_messages
 from bot.storage.db import session_scope
-from bot.storage.models import Group, Member, Participation, Program, Round
+from bot.storage.models import Group, Member, Participation, Program, Round, Workspace
 
 HUMANS = [f"U{i:02d}" for i in range(1, 12)]  # 11 people: four pairs and one trio
 
@@ -333,3 +333,32 @@ def test_a_round_keeps_no_transaction_open_while_slack_answers(slack, settings, 
     report = run_round(strict, channel)
     assert report.status == "delivered" and report.delivered == 5 and report.failed == 0
     assert len(intros(slack)) == 5
+
+
+@pytest.mark.postgres
+def test_a_round_reading_profile_fields_keeps_no_transaction_open_while_slack_answers(
+    slack, settings
+):
+    """Where an admin mapped a profile field (the level, say), a round reads everyone's
+    profile; it did so inside the transaction that had read who is stored, and PostgreSQL
+    ended the session once idle_in_transaction_session_timeout passed: the round failed.
+    Every Slack call here takes longer than that timeout."""
+    assert settings.database_url.startswith("postgresql")
+    timeout = "%20-cidle_in_transaction_session_timeout%3D100"  # milliseconds
+    strict = dataclasses.replace(settings, database_url=settings.database_url + timeout)
+    slack.set_profile_fields("T1", [{"id": "Xf1", "label": "Grade"}])
+    people = ["U01", "U02"]
+    for user in people:
+        slack.add_user("T1", user, profile_fields={"Xf1": "L6"})
+    slack.add_channel("T1", "C1", "lunch", members=[*people, "UBOT"])
+    program_id = make_program(settings)
+    with session_scope(settings.database_url) as session:
+        session.add(Workspace(team_id="T1", level_field="Grade"))
+    slack.latency = 0.25
+    report = run_round(strict, program_id)
+    assert report.status == "delivered" and report.delivered == 1 and report.failed == 0
+    assert len(intros(slack)) == 1
+    with session_scope(settings.database_url) as session:
+        levels = {m.user_id: (m.level, m.sources.get("level")) for m in session.scalars(
+            select(Member))}  # fmt: skip
+    assert levels == {user: (6, "profile") for user in people}

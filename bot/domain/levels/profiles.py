@@ -5,7 +5,8 @@ department and location; ``team.profile.get`` turns labels into field ids, match
 case-insensitively. Each person's profile is read with ``users.profile.get`` when they join
 and at each round; someone read recently is skipped, which keeps a round within Slack's
 rate limits (the client waits out any HTTP 429 it still gets). All Slack calls happen
-before anything is written, so no database transaction stays open across them.
+before anything is written, and the reads before them are ended first, so no database
+transaction stays open across them.
 """
 
 from __future__ import annotations
@@ -130,7 +131,8 @@ def sync_profiles(
     People read less than ``max_age`` ago are skipped (``max_age=None`` reads everyone).
     Missing people get a Member row. Errors never raise: an unreadable profile is counted
     and skipped, and a workspace-wide error (revoked token, missing scope) stops reading
-    but keeps what was read. The caller commits.
+    but keeps what was read. The caller commits what this writes; it has nothing
+    uncommitted when it calls, as the reads made before Slack is asked are committed.
     """
     now = now or utcnow()
     report = SyncReport()
@@ -150,6 +152,10 @@ def sync_profiles(
         return report
 
     labels = field_labels(session.get(Workspace, team_id))
+    # No transaction stays open while Slack answers (minutes, for a large workspace):
+    # PostgreSQL ends a session idle in one after idle_in_transaction_session_timeout, and
+    # its snapshot holds back vacuum. Only reads happened; the people are read again below.
+    session.commit()
     ids: dict[str, str] | None = {}
     if labels:
         try:
