@@ -597,3 +597,21 @@ def test_ctrl_c_during_an_import_says_nothing_was_saved(env, slack, tmp_path):
     assert err.strip() == ("interrupted: nothing from hr.csv was saved (an import is saved "
                            "whole or not at all); run it again to import it")  # fmt: skip
     assert _level_and_department(env, "U1") is None  # nobody written
+
+
+@pytest.mark.postgres
+def test_sync_all_keeps_no_transaction_open_while_slack_answers(env, slack, capsys, monkeypatch):
+    """PostgreSQL ends a session left idle inside a transaction once its
+    idle_in_transaction_session_timeout passes (managed databases set one): `sync --all`
+    walked the workspace's members in Slack inside the transaction that had read who is
+    stored, and stopped with an error. Every Slack call here takes longer than that timeout."""
+    assert env["DATABASE_URL"].startswith("postgresql")
+    timeout = "%20-cidle_in_transaction_session_timeout%3D100"  # milliseconds
+    monkeypatch.setenv("DATABASE_URL", env["DATABASE_URL"] + timeout)
+    assert levels(capsys, "map", "--level-field", "grade")[0] == 0
+    with session_scope(env["DATABASE_URL"]) as session:
+        session.add(Member(team_id="T1", user_id="U1", values={}, sources={}))
+    slack.latency = 0.25
+    code, out, err = levels(capsys, "sync", "--all")
+    assert (code, err) == (0, "")
+    assert out.startswith("read 2 profiles of workspace T1: 2 changed")

@@ -278,11 +278,12 @@ def cmd_sync(args) -> int:
 
     settings, team_id = workspace_for_command(args.team)
     client = _client(settings, team_id)
+    # Slack first: no transaction stays open while it answers (minutes, in a large workspace)
+    people = walk_users(client, team_id, progress=_reading()).by_id.values() if args.all else []
     with session_scope(settings.database_url) as session:
         user_ids = list(session.scalars(select(Member.user_id).where(Member.team_id == team_id)))
         skipped = 0
         if args.all:
-            people = walk_users(client, team_id, progress=_reading()).by_id.values()
             # Reading a profile stores it: not of people who opted out of the app.
             withdrawn = opted_out_everywhere(session, team_id)
             found = [user.id for user in people if not (user.is_bot or user.deleted)]
