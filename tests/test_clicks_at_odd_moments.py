@@ -12,7 +12,7 @@ from test_exactly_once import PEOPLE, together
 from test_lunches import START, date_buttons, run
 from test_meet_harness import Harness, make_program, open_harness
 
-from bot.domain.services import rounds
+from bot.domain.services import lunches, rounds
 from bot.edge import home
 from bot.slack import round_messages, texts
 from bot.storage.db import session_scope
@@ -327,3 +327,62 @@ def test_not_yet_after_the_round_closed_does_not_promise_time_this_round(harness
                      "meet. Say so here when you have."]
     with harness.session() as session:
         assert session.get(Group, group_id).outcome == "not_yet"
+
+
+# 11 ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def twenty_channels(slack, settings):
+    """A pair in each of 20 channels, introduced on Monday 1 June a minute apart: each round
+    asks "did you meet?" on Thursday a minute after the one before."""
+    for k in range(20):
+        pair, channel = [f"U{2 * k:03d}", f"U{2 * k + 1:03d}"], f"C{k:03d}"
+        for user in pair:
+            slack.add_user("T1", user, tz="Europe/Berlin")
+        slack.add_channel("T1", channel, f"lunch-{k}", members=[*pair, "UBOT"])
+        with session_scope(settings.database_url) as session:
+            program = Program(team_id="T1", channel_id=channel, timezone="Europe/Berlin",
+                              next_run_at=START + dt.timedelta(days=365))
+            session.add(program)
+            session.flush()
+            program_id = program.id
+        with freeze_time(START + dt.timedelta(minutes=k)):
+            rounds.run_round(settings, program_id, slot=rounds.utcnow())
+    with session_scope(settings.database_url) as session:
+        return [(g.id, g.conversation_id, g.organiser_id, [m.user_id for m in g.members])
+                for g in session.scalars(select(Group).order_by(Group.id))]
+
+
+def test_reschedule_pressed_as_the_check_in_goes_out_still_gets_the_group_asked_once(
+    slack, settings, twenty_channels, quiet_harness
+):
+    """A pair whose lunch day has gone presses "Reschedule" just as the clock sends their
+    round's "did you meet?": it left them out while they had a day, and Reschedule gives the
+    check-in back. The clock counted nobody left to ask, marked the round's check-in as sent
+    as the click gave it back, and the pair was never asked. Only a round's first Reschedule
+    can be missed (any later one gives the check-in back again), so each of the 20 rounds
+    is one chance of it."""
+    thursdays = [(date_buttons(slack, conv)[-1], organiser, conv)
+                 for _, conv, organiser, _ in twenty_channels]  # fmt: skip
+    with freeze_time(START + dt.timedelta(hours=1), tick=True):  # each agrees Thursday
+        together(*[(lambda b=b, u=u, c=c: quiet_harness.click(b["action_id"], b["value"],
+                                                              user=u, channel=c))
+                   for b, u, c in thursdays])  # fmt: skip
+    with session_scope(settings.database_url) as session:
+        assert all(g.lunch_at is not None for g in session.scalars(select(Group)))
+    for k, (group_id, conv, organiser, _) in enumerate(twenty_channels):
+        with freeze_time(START + dt.timedelta(days=3, minutes=k, seconds=30), tick=True):
+            together(lambda: rounds.send_due_checkins(settings, rounds.utcnow()),
+                     lambda g=group_id, u=organiser, c=conv: quiet_harness.click(
+                         round_messages.LUNCH_RESCHEDULE, str(g), user=u, channel=c))  # fmt: skip
+            quiet_harness.executor.drain()
+    for hours in (1, 2):  # the next ticks
+        with freeze_time(START + dt.timedelta(days=3, hours=hours)):
+            rounds.send_due_checkins(settings, rounds.utcnow())
+            lunches.send_due(settings, rounds.utcnow())
+    asked = {conv: [m.text for m in slack.messages(conv)].count("Did you get to meet?")
+             for _, conv, _, _ in twenty_channels}
+    never = [conv for conv, times in asked.items() if times == 0]
+    twice = [conv for conv, times in asked.items() if times > 1]
+    assert never == [] and twice == [], (f"{len(never)} of 20 pairs never asked", twice)
