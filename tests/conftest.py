@@ -60,6 +60,13 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+def idle_cut(url: str) -> str:
+    """The PostgreSQL test URL with sessions ended once idle inside a transaction for 100 ms,
+    as managed databases do with a longer limit: with Slack made slower than that, a job or
+    request that waits for Slack inside a transaction fails."""
+    return url + "%20-cidle_in_transaction_session_timeout%3D100"  # within options=
+
+
 @pytest.fixture
 def database_url(tmp_path):
     """An empty database, migrated by the test or the app under test.

@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 
 import pytest
+from conftest import idle_cut
 from slack_sdk.models.views import View
 from sqlalchemy import select
 from test_meet_harness import add_group, make_program, open_harness, snapshot
@@ -288,8 +289,7 @@ def test_admin_buttons_keep_no_transaction_open_while_slack_answers(slack, setti
     the clicker is a workspace admin asked Slack inside the transaction, and the button did
     nothing. Every Slack call here takes longer than that timeout."""
     assert settings.database_url.startswith("postgresql")
-    timeout = "%20-cidle_in_transaction_session_timeout%3D100"  # milliseconds
-    strict = dataclasses.replace(settings, database_url=settings.database_url + timeout)
+    strict = dataclasses.replace(settings, database_url=idle_cut(settings.database_url))
     with contextlib.contextmanager(open_harness)(slack, strict) as h:
         c1 = make_program(strict, "C1")
         slack.latency = 0.25

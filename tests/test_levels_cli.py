@@ -5,7 +5,7 @@ import errno
 import io
 
 import pytest
-from conftest import RATE_SCALE, app_env, interrupt_cli, run_cli
+from conftest import RATE_SCALE, app_env, idle_cut, interrupt_cli, run_cli
 from sqlalchemy import select
 
 from bot.cli import levels as levels_cli
@@ -606,8 +606,7 @@ def test_sync_all_keeps_no_transaction_open_while_slack_answers(env, slack, caps
     walked the workspace's members in Slack inside the transaction that had read who is
     stored, and stopped with an error. Every Slack call here takes longer than that timeout."""
     assert env["DATABASE_URL"].startswith("postgresql")
-    timeout = "%20-cidle_in_transaction_session_timeout%3D100"  # milliseconds
-    monkeypatch.setenv("DATABASE_URL", env["DATABASE_URL"] + timeout)
+    monkeypatch.setenv("DATABASE_URL", idle_cut(env["DATABASE_URL"]))
     assert levels(capsys, "map", "--level-field", "grade")[0] == 0
     with session_scope(env["DATABASE_URL"]) as session:
         session.add(Member(team_id="T1", user_id="U1", values={}, sources={}))

@@ -9,6 +9,7 @@ import json
 from zoneinfo import ZoneInfo
 
 import pytest
+from conftest import idle_cut
 from sqlalchemy import select
 from test_meet_harness import add_group, make_program, open_harness, row_counts, snapshot
 
@@ -410,8 +411,7 @@ def test_join_and_status_keep_no_transaction_open_while_slack_answers(slack, set
     asked Slack who the person is while its transaction was open failed. Every Slack call
     here takes longer than that timeout."""
     assert settings.database_url.startswith("postgresql")
-    timeout = "%20-cidle_in_transaction_session_timeout%3D100"  # milliseconds
-    strict = dataclasses.replace(settings, database_url=settings.database_url + timeout)
+    strict = dataclasses.replace(settings, database_url=idle_cut(settings.database_url))
     with contextlib.contextmanager(open_harness)(slack, strict) as h:
         make_program(strict, "C1")
         assert "no more lunch groups" in h.command("leave", user="U1").text

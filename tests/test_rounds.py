@@ -9,7 +9,7 @@ import re
 from collections import Counter
 
 import pytest
-from conftest import wait_for
+from conftest import idle_cut, wait_for
 from freezegun import freeze_time
 from sqlalchemy import select
 
@@ -327,8 +327,7 @@ def test_a_round_keeps_no_transaction_open_while_slack_answers(slack, settings, 
     waited for Slack inside a transaction failed there. Every Slack call here takes longer
     than that timeout."""
     assert settings.database_url.startswith("postgresql")
-    timeout = "%20-cidle_in_transaction_session_timeout%3D100"  # milliseconds
-    strict = dataclasses.replace(settings, database_url=settings.database_url + timeout)
+    strict = dataclasses.replace(settings, database_url=idle_cut(settings.database_url))
     slack.latency = 0.25
     report = run_round(strict, channel)
     assert report.status == "delivered" and report.delivered == 5 and report.failed == 0
@@ -344,8 +343,7 @@ def test_a_round_reading_profile_fields_keeps_no_transaction_open_while_slack_an
     ended the session once idle_in_transaction_session_timeout passed: the round failed.
     Every Slack call here takes longer than that timeout."""
     assert settings.database_url.startswith("postgresql")
-    timeout = "%20-cidle_in_transaction_session_timeout%3D100"  # milliseconds
-    strict = dataclasses.replace(settings, database_url=settings.database_url + timeout)
+    strict = dataclasses.replace(settings, database_url=idle_cut(settings.database_url))
     slack.set_profile_fields("T1", [{"id": "Xf1", "label": "Grade"}])
     people = ["U01", "U02"]
     for user in people:
