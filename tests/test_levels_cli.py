@@ -5,7 +5,7 @@ import errno
 import io
 
 import pytest
-from conftest import RATE_SCALE, app_env, idle_cut, interrupt_cli, run_cli
+from conftest import IDLE_CUT, RATE_SCALE, app_env, idle_cut, interrupt_cli, run_cli
 from sqlalchemy import select
 
 from bot.cli import levels as levels_cli
@@ -604,13 +604,13 @@ def test_sync_all_keeps_no_transaction_open_while_slack_answers(env, slack, caps
     """PostgreSQL ends a session left idle inside a transaction once its
     idle_in_transaction_session_timeout passes (managed databases set one): `sync --all`
     walked the workspace's members in Slack inside the transaction that had read who is
-    stored, and stopped with an error. Every Slack call here takes longer than that timeout."""
+    stored, and stopped with an error. Slack answers here after that timeout."""
     assert env["DATABASE_URL"].startswith("postgresql")
     monkeypatch.setenv("DATABASE_URL", idle_cut(env["DATABASE_URL"]))
     assert levels(capsys, "map", "--level-field", "grade")[0] == 0
     with session_scope(env["DATABASE_URL"]) as session:
         session.add(Member(team_id="T1", user_id="U1", values={}, sources={}))
-    slack.latency = 0.25
+    slack.slow_next("users.list", IDLE_CUT + 0.5)  # the walk of the workspace's members
     code, out, err = levels(capsys, "sync", "--all")
     assert (code, err) == (0, "")
     assert out.startswith("read 2 profiles of workspace T1: 2 changed")

@@ -9,7 +9,7 @@ import re
 from collections import Counter
 
 import pytest
-from conftest import idle_cut, wait_for
+from conftest import IDLE_CUT, idle_cut, wait_for
 from freezegun import freeze_time
 from sqlalchemy import select
 
@@ -324,11 +324,11 @@ def test_check_in_buttons_record_the_answer_and_acknowledge_in_place(slack, sett
 def test_a_round_keeps_no_transaction_open_while_slack_answers(slack, settings, channel):
     """PostgreSQL ends a session left idle inside a transaction once its
     idle_in_transaction_session_timeout passes (managed databases set one); a round that
-    waited for Slack inside a transaction failed there. Every Slack call here takes longer
-    than that timeout."""
+    waited for Slack inside a transaction failed there. Slack answers here after that
+    timeout."""
     assert settings.database_url.startswith("postgresql")
     strict = dataclasses.replace(settings, database_url=idle_cut(settings.database_url))
-    slack.latency = 0.25
+    slack.slow_next("conversations.members", IDLE_CUT + 0.5)
     report = run_round(strict, channel)
     assert report.status == "delivered" and report.delivered == 5 and report.failed == 0
     assert len(intros(slack)) == 5
@@ -341,7 +341,7 @@ def test_a_round_reading_profile_fields_keeps_no_transaction_open_while_slack_an
     """Where an admin mapped a profile field (the level, say), a round reads everyone's
     profile; it did so inside the transaction that had read who is stored, and PostgreSQL
     ended the session once idle_in_transaction_session_timeout passed: the round failed.
-    Every Slack call here takes longer than that timeout."""
+    Slack answers here after that timeout."""
     assert settings.database_url.startswith("postgresql")
     strict = dataclasses.replace(settings, database_url=idle_cut(settings.database_url))
     slack.set_profile_fields("T1", [{"id": "Xf1", "label": "Grade"}])
@@ -352,7 +352,7 @@ def test_a_round_reading_profile_fields_keeps_no_transaction_open_while_slack_an
     program_id = make_program(settings)
     with session_scope(settings.database_url) as session:
         session.add(Workspace(team_id="T1", level_field="Grade"))
-    slack.latency = 0.25
+    slack.slow_next("users.profile.get", IDLE_CUT + 0.5)
     report = run_round(strict, program_id)
     assert report.status == "delivered" and report.delivered == 1 and report.failed == 0
     assert len(intros(slack)) == 1
