@@ -109,6 +109,14 @@ def session_scope(url: str) -> Iterator[Session]:
         session.close()
 
 
+def end_read(session: Session) -> None:
+    """End the session's transaction before waiting for Slack, which can take minutes: on
+    PostgreSQL a session idle in a transaction is ended once idle_in_transaction_session_timeout
+    passes, and its snapshot holds back vacuum. For callers that have only read so far; what
+    they read stays loaded (objects are not expired on commit)."""
+    session.commit()
+
+
 def hold(session: Session, model, *where) -> None:
     """Hold the rows `where` picks until this transaction ends: another session's
     read-modify-write of them waits here, then reads what this one wrote (two clicks at once

@@ -34,6 +34,7 @@ from bot.domain.levels.sources import (
 )
 from bot.domain.levels.titles import rules_for
 from bot.slack.client import TOKEN_ERRORS
+from bot.storage.db import end_read
 from bot.storage.models import Member, Workspace, utcnow
 
 log = logging.getLogger(__name__)
@@ -152,10 +153,7 @@ def sync_profiles(
         return report
 
     labels = field_labels(session.get(Workspace, team_id))
-    # No transaction stays open while Slack answers (minutes, for a large workspace):
-    # PostgreSQL ends a session idle in one after idle_in_transaction_session_timeout, and
-    # its snapshot holds back vacuum. Only reads happened; the people are read again below.
-    session.commit()
+    end_read(session)  # only reads happened; the people are read again below
     ids: dict[str, str] | None = {}
     if labels:
         try:

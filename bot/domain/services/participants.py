@@ -25,7 +25,7 @@ from bot.domain.services import membership
 from bot.domain.services.pacing import Pacer
 from bot.domain.services.people import paused_on
 from bot.slack.client import UNKNOWN_PERSON
-from bot.storage.db import insert_missing
+from bot.storage.db import end_read, insert_missing
 from bot.storage.models import (
     ChannelMember,
     Member,
@@ -256,10 +256,7 @@ def read_members(
     their kinds (bot.domain.services.membership); returns (user objects, kinds in channel order).
     A channel that cannot be read is noted on the program, so the Home tab shows why, and
     the error goes on to the caller."""
-    # No transaction stays open while Slack answers (a large channel takes minutes):
-    # PostgreSQL ends a session idle in one after idle_in_transaction_session_timeout, and
-    # its snapshot holds back vacuum. The caller has only read so far; what it read stays.
-    session.commit()
+    end_read(session)  # the caller has only read so far
     try:
         ids = channel_member_ids(client, program.channel_id)
     except ChannelUnreadable as error:

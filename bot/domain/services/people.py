@@ -22,6 +22,7 @@ from bot.domain.levels import sources as levels
 from bot.domain.services import after_lunch, avoids, membership
 from bot.slack.client import slack_user
 from bot.storage import transfer
+from bot.storage.db import end_read
 from bot.storage.models import (
     FORGOTTEN_PREFIX,
     Admin,
@@ -60,9 +61,7 @@ def is_admin(
     if is_app_admin(session, team_id, user_id):
         return True
     if user is None:
-        # No transaction stays open while Slack answers: PostgreSQL ends a session idle in
-        # one after idle_in_transaction_session_timeout. What the caller read stays.
-        session.commit()
+        end_read(session)
         user = slack_user(client, user_id)
     if not user or user.get("deleted"):
         return False
