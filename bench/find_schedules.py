@@ -14,6 +14,7 @@ rebuilds the same table (``tests/test_matching_golf_schedules.py`` checks one en
     python bench/find_schedules.py --sizes 24-120 --groups 4 --seconds 120 --jobs 2
     python bench/find_schedules.py --sizes 24-120 --kirkman --seconds 2400  # 33, 69, 105
     python bench/find_schedules.py --sizes 24-120 --matrices --seconds 600  # 12-24 groups
+    python bench/find_schedules.py --sizes 24-120 --holes --seconds 1800  # threes, 6 | n
 """
 
 from __future__ import annotations
@@ -34,7 +35,13 @@ import time
 
 import numpy as np
 
-from bot.domain.matching import designs, difference_matrices, golf_schedules, golfer
+from bot.domain.matching import (
+    designs,
+    difference_matrices,
+    golf_schedules,
+    golfer,
+    holey_schedules,
+)
 from bot.domain.matching.pool import group_sizes
 
 TABLE = pathlib.Path(golf_schedules.__file__)
@@ -64,13 +71,20 @@ def built(n: int, k: int) -> int:
     return 0
 
 
-def clauses(m: int, b: int, r: int, f: int, sizes: tuple[int, ...]):
+def clauses(m: int, b: int, r: int, f: int, sizes: tuple[int, ...], hole: int = 0):
     """CNF for b base rounds of the cyclic structure (m, r, f): x(i, p, j) says point p sits
-    in group j of base round i; no difference class is used more than its capacity."""
+    in group j of base round i; no difference class is used more than its capacity. With
+    ``hole`` (orbits a hole), no two points of one hole (``hole`` orbits in a row) meet."""
     from pysat.card import CardEnc, EncType
     from pysat.formula import IDPool
 
     cls, cap = golfer._classes(m, r, f)
+    if hole:
+        orbit_hole = np.arange(r * m + f) // m // hole
+        same = orbit_hole[:, None] == orbit_hole[None, :]
+        np.fill_diagonal(same, False)
+        cap = cap.copy()
+        cap[np.unique(cls[same])] = 0
     n, g = r * m + f, len(sizes)
     pool = IDPool()
     out: list[list[int]] = []
@@ -142,11 +156,11 @@ def _model(out: list[list[int]], seed: int) -> set[int] | None:
 
 
 def solve(
-    m: int, b: int, r: int, f: int, sizes: tuple[int, ...], seed: int = 0
+    m: int, b: int, r: int, f: int, sizes: tuple[int, ...], seed: int = 0, hole: int = 0
 ) -> np.ndarray | None:
     """Base rounds (b, n) of group numbers; None if the structure has none. A seed other
     than 0 gives the solver random preferred values, so it finds another schedule."""
-    out, x = clauses(m, b, r, f, sizes)
+    out, x = clauses(m, b, r, f, sizes, hole)
     n, g = r * m + f, len(sizes)
     model = _model(out, seed)
     if model is None:
@@ -343,6 +357,76 @@ def write_matrices(table: dict) -> None:
     pathlib.Path(difference_matrices.__file__).write_text("\n".join(lines) + "\n")
 
 
+def holey_structures(h: int, u: int):
+    """(m, base rounds, orbits) for u holes of h people in threes over Z_m: rounds
+    h (u - 1) / 2, each hole made of h / m orbits; the largest m first."""
+    for m in (h, h // 2, h // 3):
+        if m >= 2 and h % m == 0 and (h * (u - 1)) % (2 * m) == 0:
+            yield m, h * (u - 1) // (2 * m), u * h // m
+
+
+def solve_holey(h: int, u: int, seconds: float):
+    """(m, r, base rounds) of a schedule of threes on u holes of h people, or None."""
+    for m, b, r in holey_structures(h, u):
+        base = _in_child(["holey", m, b, r, h // m], seconds)
+        if base is not None:
+            return m, r, base
+    return None
+
+
+def check_holey(h: int, u: int, m: int, r: int, base: np.ndarray) -> None:
+    """The found schedule keeps its promise: everyone once a round, two people of different
+    holes meet exactly once, two of one hole never."""
+    n = h * u
+    rounds = golfer.develop(base, m, r, (3,) * (n // 3))
+    met = np.zeros((n, n), np.int64)
+    for groups in rounds:
+        assert sorted(groups.ravel().tolist()) == list(range(n))
+        for a, b in itertools.combinations(range(3), 2):
+            met[groups[:, a], groups[:, b]] += 1
+    met += met.T
+    hole = np.arange(n) // h
+    assert (met == (hole[:, None] != hole[None, :])).all()
+
+
+def store_holes(sizes: list[int], seconds: float) -> None:
+    """Schedules of threes with holes of six for the sizes n = 0 (mod 6) that no
+    construction or stored schedule in designs takes to the share of the bound asked."""
+    for n in sizes:
+        if n % 6 or n < 30:
+            continue
+        have = designs.kirkman_rounds(np.arange(n))
+        kept = golfer.kept_schedule((3,) * (n // 3))
+        if max(0 if have is None else len(have), 0 if kept is None else len(kept)) >= target(n, 3):
+            continue
+        h, u = 6, n // 6
+        start = time.perf_counter()
+        found = solve_holey(h, u, seconds)
+        took = time.perf_counter() - start
+        if found is None:
+            print(f"{n} in threes, {u} holes of {h}: nothing ({took:.0f} s)", flush=True)
+            continue
+        m, r, base = found
+        check_holey(h, u, m, r, base)
+        table = dict(importlib.reload(holey_schedules).HOLEY)
+        table[(h, u)] = (m, r, tuple(golfer.encode(row) for row in base))
+        write_holey(table)
+        print(f"{n} in threes, {u} holes of {h}: found over Z{m} ({took:.1f} s)", flush=True)
+
+
+def write_holey(table: dict) -> None:
+    """Rewrite holey_schedules.py with ``table`` ((hole size, holes) -> (m, r, rows))."""
+    lines = ['"""' + holey_schedules.__doc__ + '"""', "",
+             "HOLEY: dict[tuple[int, int], tuple[int, int, tuple[str, ...]]] = {"]
+    for key in sorted(table):
+        m, r, rows = table[key]
+        lines.append(f"    {key!r}: ({m}, {r}, (")
+        lines.extend(f"        {row!r}," for row in rows)
+        lines.append("    )),")
+    lines.append("}")
+    pathlib.Path(holey_schedules.__file__).write_text("\n".join(lines) + "\n")
+
+
 def solve_within(
     m: int, b: int, r: int, f: int, sizes: tuple[int, ...], seconds: float, seed: int = 0
 ):
@@ -467,6 +551,9 @@ def main() -> None:
     parser.add_argument("--matrices", action="store_true",
                         help="store difference matrices for transversal schedules of 12-24 "
                         "groups (groups of 4-8), where no field gives one")
+    parser.add_argument("--holes", action="store_true",
+                        help="store schedules of threes with holes of six for the sizes "
+                        "n = 0 (mod 6) that nothing else takes far enough (66, 78, 102, 114)")
     parser.add_argument("--solve", help=argparse.SUPPRESS)  # one structure, in a child
     args = parser.parse_args()
     if args.solve:
@@ -476,6 +563,9 @@ def main() -> None:
             found = solve_kirkman(*job)
         elif kind == "matrix":
             found = solve_matrix(tuple(job[0]), job[1])
+        elif kind == "holey":
+            m, b, r, hole = job
+            found = solve(m, b, r, 0, (3,) * (r * m // 3), 0, hole)
         else:
             m, b, r, f, shape, seed = job
             found = solve(m, b, r, f, tuple(shape), seed)
@@ -499,6 +589,9 @@ def main() -> None:
         return
     if args.matrices:
         store_matrices(sizes, groups, args.seconds)
+        return
+    if args.holes:
+        store_holes(sizes, args.seconds)
         return
     table = dict(golf_schedules.BASE_ROUNDS)
     tasks = []

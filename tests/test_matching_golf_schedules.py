@@ -81,7 +81,7 @@ def test_the_finder_builds_kirkman_systems_with_rounds_across_the_level_bands():
     finder = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(finder)
     rows = finder.solve_kirkman(7)
-    rounds = golfer._develop(rows, 1, 21, (3,) * 7)
+    rounds = golfer.develop(rows, 1, 21, (3,) * 7)
     check_schedule(rounds, 21)
     assert len(rounds) == round_bound(21, (3,) * 7) == 10
     for groups in rounds[:3]:

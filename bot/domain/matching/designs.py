@@ -47,12 +47,16 @@ import numpy as np
 
 from bot.domain.matching.difference_matrices import MATRICES
 from bot.domain.matching.golfer import (
+    DIGITS,
     GOLF_LIMIT,
+    develop,
     golfer_rounds,
+    kept_schedule,
     round_bound,
     stored_rounds,
     stored_schedule,
 )
+from bot.domain.matching.holey_schedules import HOLEY
 
 # Fields of prime power order q = p^e used here: p and the coefficients (constant term first)
 # of a monic irreducible polynomial of degree e; elements are numbers whose base-p digits are
@@ -372,7 +376,7 @@ def rotation_path(
     return extend([first], left)
 
 
-def _kirkman(n: int) -> np.ndarray | None:
+def _kirkman(n: int, grown: bool = True) -> np.ndarray | None:
     if n % 3 == 0 and (n // 3) % 6 == 1 and field(n // 3) is not None:
         return _kirkman_3q(n // 3)
     if n % 2 == 1 and (n // 2) % 6 == 1 and field(n // 2) is not None:
@@ -390,7 +394,113 @@ def _kirkman(n: int) -> np.ndarray | None:
         inner = golfer_rounds(q, (3,) * (q // 3))
         if inner is not None and len(inner) == (q - 2) // 2:
             return _multiplied(inner, q, 3)
+    if grown and n % 3 == 0 and n > 9:
+        found, kept = inflated_rounds(n), kept_schedule((3,) * (n // 3))
+        if found is not None and len(found) > (0 if kept is None else len(kept)):
+            return found
     return None
+
+
+def inflated_rounds(n: int) -> np.ndarray | None:
+    """The longest schedule of threes on n people grown from a smaller one with holes
+    (:func:`_grown`), if it reaches four fifths of the bound; None otherwise.
+
+    Why: Kirkman systems (one of their rounds taken as the holes), nearly Kirkman ones (the
+    unmet pairs as holes) and the stored :mod:`holey_schedules` then reach 84, 90, 96, 105
+    and 120 people, which no construction here did, at or one round under the bound. The
+    holes are whole level bands, so the rounds inside them, the narrowest, come last."""
+    found = _grown_best(n)
+    return found if found is not None and len(found) >= 0.8 * ((n - 1) // 2) else None
+
+
+def _grown_best(n: int) -> np.ndarray | None:
+    """The longest of the schedules :func:`_grown` makes on n people, ties going to the
+    largest holes (the most rounds inside level bands, last)."""
+    best, best_key = None, (0, 0)
+    for g in range(1, n // 3 + 1):
+        if n % g or (g > 1 and _steps(g, 3) is None):
+            continue
+        for outer, holes in _with_holes(n // g):
+            if len(outer) == 0:
+                continue
+            inner = _threes(g * holes.shape[1])
+            key = (len(outer) * g + len(inner), g * holes.shape[1])
+            if key > best_key:
+                best, best_key = (outer, holes, g, inner), key
+    return None if best is None else _grown(*best)
+
+
+def _grown(outer: np.ndarray, holes: np.ndarray, g: int, inner: np.ndarray) -> np.ndarray:
+    """n = g * v people from a schedule of threes on v (``outer``) whose unmet pairs lie
+    inside equal ``holes``: each of its people becomes a level band of g, and each of its
+    rounds g rounds (the triple {a, b, c} gives {(a, x + s e_0), (b, x + s e_1),
+    (c, x + s e_2)} for every x, a round for every s, :func:`_steps`), so two people of
+    different bands meet once if their points met. The g * h people of every hole then take
+    the schedule ``inner``, all holes at once. The holes are renumbered first so that each
+    is a run of consecutive points, hence of consecutive levels."""
+    v = holes.size
+    renumber = np.empty(v, np.int64)
+    renumber[holes.ravel()] = np.arange(v)
+    outer = renumber[outer]
+    if g == 1:
+        add, times = np.zeros((1, 1), np.int64), np.zeros((1, 3), np.int64)
+    else:
+        add, times = _steps(g, 3)  # type: ignore[misc]
+    x = np.arange(g)
+    cross = np.stack([
+        np.stack([outer[r][:, i, None] * g + add[x, times[s, i]][None, :] for i in range(3)],
+                 axis=-1).reshape(-1, 3)
+        for r in range(len(outer)) for s in range(g)
+    ])  # fmt: skip
+    if len(inner) == 0:
+        return cross
+    block = holes.shape[1] * g
+    within = np.concatenate([inner + i * block for i in range(holes.shape[0])], axis=1)
+    return np.concatenate([cross, within])
+
+
+def _with_holes(v: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Schedules of threes on v people whose unmet pairs lie inside holes, with the holes
+    (shape (holes, size)): one triple (holes of one), a Kirkman system less one round (its
+    triples the holes), a nearly Kirkman one (its unmet pairs) and those stored in
+    :mod:`holey_schedules`."""
+    found = []
+    if v == 3:
+        found.append((np.arange(3).reshape(1, 1, 3), np.arange(3).reshape(3, 1)))
+    if v >= 9 and v % 6 == 3:
+        kirkman = _kirkman(v, grown=False)
+        if kirkman is None:
+            kirkman = kept_schedule((3,) * (v // 3))
+        if kirkman is not None and len(kirkman) == (v - 1) // 2:
+            found.append((kirkman[:-1], kirkman[-1]))
+    if v >= 18 and v % 6 == 0:
+        nearly = _kirkman(v, grown=False) if v % 18 == 0 else None
+        if nearly is None:
+            nearly = kept_schedule((3,) * (v // 3))
+        if nearly is not None and len(nearly) == (v - 2) // 2:
+            met = np.eye(v, dtype=bool)
+            for a, b in itertools.permutations(range(3), 2):
+                met[nearly[:, :, a], nearly[:, :, b]] = True
+            partner = np.argmin(met, axis=1)
+            pairs = sorted({(min(p, q), max(p, q)) for p, q in enumerate(partner.tolist())})
+            found.append((nearly, np.array(pairs, np.int64)))
+    for (h, u), (m, r, rows) in HOLEY.items():
+        if h * u == v:
+            base = np.array([[DIGITS.index(c) for c in row] for row in rows], np.int64)
+            found.append((develop(base, m, r, (3,) * (v // 3)), np.arange(v).reshape(u, h)))
+    return found
+
+
+def _threes(size: int) -> np.ndarray:
+    """The longest schedule of threes built or stored for a hole of ``size`` people, shape
+    (rounds, size / 3, 3); no rounds when there is none (or size is not a multiple of 3)."""
+    if size % 3 or size == 3:
+        return np.zeros((0, max(size // 3, 1), 3), np.int64)
+    if size == 6:
+        return np.arange(6).reshape(1, 2, 3)
+    options = [_kirkman(size), kept_schedule((3,) * (size // 3)), _grown_best(size)]
+    return max((o for o in options if o is not None), key=len,
+               default=np.zeros((0, size // 3, 3), np.int64))
 
 
 def _multiplied(inner: np.ndarray, q: int, k: int) -> np.ndarray | None:

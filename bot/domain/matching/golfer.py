@@ -73,7 +73,7 @@ def golfer_rounds(n: int, sizes: tuple[int, ...], least: int = 1) -> np.ndarray 
     if found is None:
         return None
     m, r, _, base = found
-    return _develop(base, m, r, sizes)
+    return develop(base, m, r, sizes)
 
 
 def live_search(n: int, sizes: tuple[int, ...], least: int = 1):
@@ -110,6 +110,14 @@ def stored_schedule(sizes: tuple[int, ...]) -> np.ndarray | None:
     return None if entry is None else _developed(entry, shape)
 
 
+def kept_schedule(sizes: tuple[int, ...]) -> np.ndarray | None:
+    """The schedule kept for these group sizes, the solver's or else the search's own
+    (LIVE_ROUNDS), developed; never searches."""
+    shape = tuple(sorted(sizes, reverse=True))
+    entry = BASE_ROUNDS.get(shape) or LIVE_ROUNDS.get(shape)
+    return None if entry is None else _developed(entry, shape)
+
+
 def _rounds(entry: tuple) -> int:
     """Rounds of a stored entry (m, r, f, base rounds): m shifts of each base round."""
     return entry[0] * len(entry[3])
@@ -119,7 +127,7 @@ def _developed(entry: tuple, shape: tuple[int, ...]) -> np.ndarray:
     """A stored entry (m, r, f, base rounds as text), developed."""
     m, r, _, rows = entry
     base = np.array([[DIGITS.index(c) for c in row] for row in rows], np.int64)
-    return _develop(base, m, r, shape)
+    return develop(base, m, r, shape)
 
 
 def _cyclic(n: int, sizes: tuple[int, ...], w: int, attempts: int):
@@ -291,7 +299,7 @@ def _swap(row: np.ndarray, uses: np.ndarray, cls: np.ndarray, p: int, q: int, si
         np.add.at(uses, cls[x, others[others != x]], sign)
 
 
-def _develop(base: np.ndarray, m: int, r: int, sizes: tuple[int, ...]) -> np.ndarray:
+def develop(base: np.ndarray, m: int, r: int, sizes: tuple[int, ...]) -> np.ndarray:
     """Every shift of every base round: shape (b * m, groups, largest size), padded -1."""
     n = len(base[0])
     point = np.arange(n)
