@@ -11,6 +11,10 @@ constructions give every round at once; the engine takes the widest unused one):
   Mathematics 92, 1991), and three times any of those: (n - 1) / 2 rounds, the bound
   exactly (in 24-120 people: 27, 39, 45, 51, 57, 63, 75, 81, 87, 93, 99, 111 and 117); and
   three times a nearly Kirkman system found by :mod:`golfer` (72 and 108): (n - 2) / 2;
+* ``inflated_rounds``: groups of three, n = g * v from a schedule on v whose unmet pairs lie
+  inside equal holes (a Kirkman system less a round, a nearly Kirkman one, a stored schedule
+  with holes of six: :mod:`holey_schedules`), each of its people a level band of g, the
+  holes filled last (84, 90, 96, 105 and 120: at or one round under the bound);
 * ``transversal_rounds``: q groups of size b or b - 1 (groups of 4-8, no enlarged group)
   with q a prime power at least b, or an order with a stored difference matrix (12, 15, 21,
   24: :mod:`difference_matrices`): q rounds in which every group has one person from
