@@ -57,6 +57,17 @@ def test_the_finder_gives_schedules_with_holes():
     assert_holey(golfer.develop(base, m, r, (3,) * 7), 21, 3)
 
 
+def test_the_finder_does_not_ask_for_schedules_parity_rules_out():
+    """Over Z6 with a hole an orbit, 11 holes (55 pairs of orbits, odd) have no schedule:
+    the solver would search until its time ran out, so only Z3 is asked; 13 holes (78
+    pairs) are asked over Z6 first."""
+    spec = importlib.util.spec_from_file_location("find_schedules", FINDER)
+    finder = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(finder)
+    assert [m for m, _, _ in finder.holey_structures(6, 11)] == [3]
+    assert [m for m, _, _ in finder.holey_structures(6, 13)] == [6, 3, 2]
+
+
 # n, rounds (bound in brackets), the people of a hole in the rounds inside the holes
 GROWN = [
     (84, 40, 12),  # (41) a Kirkman system on 21, each person four, holes of 12 (4 rounds)
