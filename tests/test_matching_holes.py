@@ -100,6 +100,14 @@ def test_a_kept_schedule_at_least_as_long_is_not_replaced(n, rounds):
     assert len(design_rounds(np.arange(n), 3, group_sizes(n, 3))) == rounds
 
 
+def test_a_grown_schedule_short_of_95_percent_is_left_to_the_round_by_round_search():
+    """150 people: the longest grown schedule has 70 of 74 rounds, which the round-by-round
+    search reaches too (68-70), with wider rounds."""
+    assert len(designs._grown_best(150)) == 70
+    assert designs.inflated_rounds(150) is None
+    assert kirkman_rounds(np.arange(150)) is None
+
+
 def test_ninety_six_in_threes_reach_the_bound_with_wider_rounds(monkeypatch):
     """96 people in threes: all 47 rounds the bound allows, where the engine before reached
     42-43; over the rounds it reached the grown schedule's rounds are wider (the narrowest,
