@@ -7,6 +7,7 @@ Each 429 and each retry is counted (bot/common/metrics.py) by Web API method.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import urllib.parse
@@ -152,13 +153,29 @@ def asked_at_start(settings: Settings, doing: str, refused: Callable[[str], str]
     having trouble (`doing` is what it could not do), the token refused (`refused` words
     it from Slack's code), or Slack out of reach."""
     try:
-        return call()
+        with _one_line():
+            return call()
     except SlackApiError as error:
         if is_transient(error):
             raise ConfigError(slack_down(error, doing)) from None
         raise ConfigError(refused(reason(error))) from None
     except OSError as error:
         raise ConfigError(f"{cannot_reach(settings, error)}: {REACH_SLACK}") from None
+
+
+@contextlib.contextmanager
+def _one_line():
+    """slack_sdk's own error line for each failed try held back (unless logging at DEBUG):
+    the person waiting reads the one line that says what failed and what to do, not three
+    "Failed to send a request to Slack API server" lines above it."""
+    sdk = logging.getLogger("slack_sdk")
+    before = sdk.level
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        sdk.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        sdk.setLevel(before)
 
 
 def is_response_url(url: str, settings: Settings) -> bool:
