@@ -108,6 +108,14 @@ def test_a_grown_schedule_short_of_95_percent_is_left_to_the_round_by_round_sear
     assert kirkman_rounds(np.arange(150)) is None
 
 
+def test_a_grown_schedule_whose_holes_take_no_rounds_is_left_to_the_search():
+    """210 people from a nearly Kirkman system on 42, each person five: 100 of 104 rounds,
+    but its holes of ten never split into threes, so no narrow rounds come last, and over
+    the rounds both reach it was 4-6.5% narrower than the round-by-round search (98-99)."""
+    assert len(designs._grown_best(210)) == 100
+    assert designs.inflated_rounds(210) is None
+
+
 def test_ninety_six_in_threes_reach_the_bound_with_wider_rounds(monkeypatch):
     """96 people in threes: all 47 rounds the bound allows, where the engine before reached
     42-43; over the rounds it reached the grown schedule's rounds are wider (the narrowest,
