@@ -399,11 +399,14 @@ def _kirkman(n: int, grown: bool = True) -> np.ndarray | None:
         inner = golfer_rounds(q, (3,) * (q // 3))
         if inner is not None and len(inner) == (q - 2) // 2:
             return _multiplied(inner, q, 3)
-    if grown and n % 3 == 0 and n > 9:
+    if grown and n % 3 == 0 and 9 < n <= GROWN_LIMIT:
         found, kept = inflated_rounds(n), kept_schedule((3,) * (n // 3))
         if found is not None and len(found) > (0 if kept is None else len(kept)):
             return found
     return None
+
+
+GROWN_LIMIT = 240  # pools up to this size take a grown schedule (measured up to 228)
 
 
 def inflated_rounds(n: int) -> np.ndarray | None:
