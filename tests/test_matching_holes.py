@@ -71,7 +71,7 @@ def test_the_finder_does_not_ask_for_schedules_parity_rules_out():
 # n, rounds (bound in brackets), the people of a hole in the rounds inside the holes
 GROWN = [
     (84, 40, 12),  # (41) a Kirkman system on 21, each person four, holes of 12 (4 rounds)
-    (90, 43, 6),  # (44) a nearly Kirkman system on 30 tripled, holes of 6 (1 round)
+    (90, 44, 18),  # (44) five holes of six, each person three, nearly Kirkman on 18
     (96, 47, 24),  # (47) four holes of six, each person four, a nearly Kirkman system on 24
     (105, 52, 21),  # (52) a Kirkman system on 15, each person seven, Kirkman on 21
     (120, 59, 30),  # (59) four holes of six, each person five, a nearly Kirkman system on 30
@@ -101,19 +101,12 @@ def test_a_kept_schedule_at_least_as_long_is_not_replaced(n, rounds):
 
 
 def test_a_grown_schedule_short_of_95_percent_is_left_to_the_round_by_round_search():
-    """150 people: the longest grown schedule has 70 of 74 rounds, which the round-by-round
-    search reaches too (68-70), with wider rounds."""
-    assert len(designs._grown_best(150)) == 70
-    assert designs.inflated_rounds(150) is None
-    assert kirkman_rounds(np.arange(150)) is None
-
-
-def test_a_grown_schedule_whose_holes_take_no_rounds_is_left_to_the_search():
-    """210 people from a nearly Kirkman system on 42, each person five: 100 of 104 rounds,
-    but its holes of ten never split into threes, so no narrow rounds come last, and over
-    the rounds both reach it was 4-6.5% narrower than the round-by-round search (98-99)."""
-    assert len(designs._grown_best(210)) == 100
-    assert designs.inflated_rounds(210) is None
+    """141 = 3 x 47: one person of each level third in every group gives 47 rounds, but
+    thirds of 47 never split into threes, so the longest grown schedule has 47 of the 70
+    possible; the round-by-round search goes further."""
+    assert len(designs._grown_best(141)) == 47
+    assert designs.inflated_rounds(141) is None
+    assert kirkman_rounds(np.arange(141)) is None
 
 
 def test_ninety_six_in_threes_reach_the_bound_with_wider_rounds(monkeypatch):

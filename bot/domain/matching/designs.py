@@ -417,24 +417,21 @@ def inflated_rounds(n: int) -> np.ndarray | None:
     unmet pairs as holes) and the stored :mod:`holey_schedules` then reach 84, 90, 96, 105
     and 120 people, which no construction here did, at or one round under the bound. The
     holes are whole level bands, so the rounds inside them, the narrowest, come last."""
-    found = _grown_best(n, filled=True)
-    # below that share the round-by-round search reaches about as many rounds, and its
-    # rounds are wider (150 people: 70 rounds of 74 against 68-70, 0.7-3.2% narrower)
+    found = _grown_best(n)
+    # below that share the round-by-round search reaches about as many rounds, or more
+    # (141 people: 47 of 70 grown, from holes never filled)
     return found if found is not None and len(found) >= LEAST_SHARE * ((n - 1) // 2) else None
 
 
-def _grown_best(n: int, filled: bool = False) -> np.ndarray | None:
+def _grown_best(n: int) -> np.ndarray | None:
     """The longest of the schedules :func:`_grown` makes on n people, ties going to the
-    largest holes (the most rounds inside level bands, last). ``filled``: only those whose
-    holes split into threes, for a pool's own schedule: with holes never filled, no narrow
-    rounds are kept for the end, and the rounds came out 4-6.5% narrower than the
-    round-by-round search's (210 people: holes of ten, 100 rounds against 98-99)."""
+    largest holes (the most rounds inside level bands, last)."""
     best, best_key = None, (0, 0)
     for g in range(1, n // 3 + 1):
         if n % g or (g > 1 and _steps(g, 3) is None):
             continue
         for outer, holes in _with_holes(n // g):
-            if len(outer) == 0 or (filled and g * holes.shape[1] % 3):
+            if len(outer) == 0:
                 continue
             inner = _threes(g * holes.shape[1])
             key = (len(outer) * g + len(inner), g * holes.shape[1])
