@@ -48,7 +48,8 @@ def test_every_stored_schedule_with_holes_meets_across_holes_once_and_never_insi
 
 
 def test_the_finder_gives_schedules_with_holes():
-    """What bench/find_schedules.py --holes stores: seven holes of three people over Z3."""
+    """The clauses bench/find_schedules.py --holes asks the solver (it stores holes of
+    six): here seven holes of three people over Z3, small enough to solve in seconds."""
     spec = importlib.util.spec_from_file_location("find_schedules", FINDER)
     finder = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(finder)
