@@ -41,8 +41,7 @@ def assert_holey(rounds: np.ndarray, n: int, hole: int) -> None:
 @pytest.mark.parametrize(("hole", "holes"), sorted(HOLEY))
 def test_every_stored_schedule_with_holes_meets_across_holes_once_and_never_inside(hole, holes):
     m, r, rows = HOLEY[(hole, holes)]
-    base = np.array([[golfer.DIGITS.index(c) for c in row] for row in rows])
-    rounds = golfer.develop(base, m, r, (3,) * (hole * holes // 3))
+    rounds = golfer.developed((m, r, 0, rows), (3,) * (hole * holes // 3))
     assert len(rounds) == hole * (holes - 1) // 2
     assert_holey(rounds, hole * holes, hole)
 

@@ -51,10 +51,9 @@ import numpy as np
 
 from bot.domain.matching.difference_matrices import MATRICES
 from bot.domain.matching.golfer import (
-    DIGITS,
     GOLF_LIMIT,
     LEAST_SHARE,
-    develop,
+    developed,
     golfer_rounds,
     kept_schedule,
     round_bound,
@@ -496,8 +495,8 @@ def _with_holes(v: int) -> list[tuple[np.ndarray, np.ndarray]]:
             found.append((nearly, np.array(pairs, np.int64)))
     for (h, u), (m, r, rows) in HOLEY.items():
         if h * u == v:
-            base = np.array([[DIGITS.index(c) for c in row] for row in rows], np.int64)
-            found.append((develop(base, m, r, (3,) * (v // 3)), np.arange(v).reshape(u, h)))
+            rounds = developed((m, r, 0, rows), (3,) * (v // 3))
+            found.append((rounds, np.arange(v).reshape(u, h)))
     return found
 
 
@@ -508,7 +507,7 @@ def _threes(size: int) -> np.ndarray:
         return np.zeros((0, max(size // 3, 1), 3), np.int64)
     if size == 6:
         return np.arange(6).reshape(1, 2, 3)
-    options = [_kirkman(size), kept_schedule((3,) * (size // 3)), _grown_best(size)]
+    options = [_kirkman(size, grown=False), kept_schedule((3,) * (size // 3)), _grown_best(size)]
     return max((o for o in options if o is not None), key=len,
                default=np.zeros((0, size // 3, 3), np.int64))
 

@@ -66,7 +66,7 @@ def golfer_rounds(n: int, sizes: tuple[int, ...], least: int = 1) -> np.ndarray 
     for table in (BASE_ROUNDS, LIVE_ROUNDS):
         entry = table.get(shape)
         if entry is not None and _rounds(entry) >= max(least, 1):
-            return _developed(entry, shape)
+            return developed(entry, shape)
     if shape in NOT_FOUND or n > GOLF_LIMIT or len(sizes) < 2 or min(sizes) < 2 or max(sizes) > 8:
         return None
     found = live_search(n, sizes, least)
@@ -107,7 +107,7 @@ def stored_schedule(sizes: tuple[int, ...]) -> np.ndarray | None:
     """The stored schedule for these group sizes, developed (as :func:`golfer_rounds`)."""
     shape = tuple(sorted(sizes, reverse=True))
     entry = BASE_ROUNDS.get(shape)
-    return None if entry is None else _developed(entry, shape)
+    return None if entry is None else developed(entry, shape)
 
 
 def kept_schedule(sizes: tuple[int, ...]) -> np.ndarray | None:
@@ -115,7 +115,7 @@ def kept_schedule(sizes: tuple[int, ...]) -> np.ndarray | None:
     (LIVE_ROUNDS), developed; never searches."""
     shape = tuple(sorted(sizes, reverse=True))
     entry = BASE_ROUNDS.get(shape) or LIVE_ROUNDS.get(shape)
-    return None if entry is None else _developed(entry, shape)
+    return None if entry is None else developed(entry, shape)
 
 
 def _rounds(entry: tuple) -> int:
@@ -123,8 +123,9 @@ def _rounds(entry: tuple) -> int:
     return entry[0] * len(entry[3])
 
 
-def _developed(entry: tuple, shape: tuple[int, ...]) -> np.ndarray:
-    """A stored entry (m, r, f, base rounds as text), developed."""
+def developed(entry: tuple, shape: tuple[int, ...]) -> np.ndarray:
+    """A stored entry (m, r, f, base rounds as text), developed (designs reads its stored
+    schedules with holes this way too)."""
     m, r, _, rows = entry
     base = np.array([[DIGITS.index(c) for c in row] for row in rows], np.int64)
     return develop(base, m, r, shape)
