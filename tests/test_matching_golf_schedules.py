@@ -44,7 +44,7 @@ def test_every_stored_schedule_seats_everyone_once_a_round_never_repeats_and_is_
 
 @pytest.mark.parametrize("sizes", sorted(LIVE_ROUNDS), ids=lambda s: f"{sum(s)}-in-{s[-1]}s")
 def test_every_kept_search_result_seats_everyone_once_a_round_and_never_repeats(sizes):
-    rounds = golfer._developed(LIVE_ROUNDS[sizes], sizes)
+    rounds = golfer.developed(LIVE_ROUNDS[sizes], sizes)
     check_schedule(rounds, sum(sizes))
     assert len(rounds) >= golfer.LEAST_SHARE * round_bound(sum(sizes), sizes)
 
