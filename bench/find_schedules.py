@@ -140,12 +140,12 @@ def clauses(m: int, b: int, r: int, f: int, sizes: tuple[int, ...], hole: int = 
     return out, x
 
 
-def _model(out: list[list[int]], seed: int) -> set[int] | None:
+def _model(out: list[list[int]], seed: int, name: str = "cadical153") -> set[int] | None:
     """The true variables of a solution of the clauses, or None if there is none. A seed
     other than 0 gives the solver random preferred values, so it finds another solution."""
     from pysat.solvers import Solver
 
-    with Solver(name="cadical153", bootstrap_with=out) as solver:
+    with Solver(name=name, bootstrap_with=out) as solver:
         if seed:
             rng = np.random.default_rng(seed)
             top = max(abs(v) for clause in out for v in clause)
@@ -261,16 +261,22 @@ def moduli_of(q: int) -> tuple[int, ...]:
     return tuple(moduli)
 
 
-def matrix_clauses(moduli: tuple[int, ...], b: int):
+def matrix_clauses(moduli: tuple[int, ...], b: int, odd: bool = False):
     """CNF for a difference matrix with b rows over the group with these moduli: x(i, g, h)
     says row i has h in column g; every row is one-to-one, and for every two rows i < j,
     y(i, j, g, d) (row j minus row i is d in column g) holds for exactly one column per d.
-    Row 0 is all 0 and row 1 is 0, 1, ..., q - 1 (columns and rows can be renumbered so)."""
+    Row 0 is all 0 and row 1 is 0, 1, ..., q - 1 (columns and rows can be renumbered so).
+    ``odd``: every row also maps -g to the negative of what it maps g to, which leaves about
+    half the choices (5 rows over Z3 x Z7: found in 20 s, where the plain clauses gave
+    nothing in 1,200 s); it is only a guess about the answer, so it can rule out one that
+    exists: always none when an element other than 0 is its own negative and the group of
+    those elements is too small to carry the rows on its own (as over Z2 x Z2 x Z5)."""
     from pysat.card import CardEnc, EncType
     from pysat.formula import IDPool
 
     add = designs.group_sum(moduli)
     q = len(add)
+    neg = np.argmin(add, axis=1)  # -g, as g + (-g) = 0
     pool, out = IDPool(), []
 
     def x(i: int, g: int, h: int) -> int:
@@ -288,6 +294,8 @@ def matrix_clauses(moduli: tuple[int, ...], b: int):
             exactly_one([x(i, h, g) for h in range(q)])
             if i == 1:
                 out.append([x(1, g, g)])
+            if odd and i > 1:
+                out.extend([-x(i, g, h), x(i, int(neg[g]), int(neg[h]))] for h in range(q))
         out.append([x(i, 0, 0)])
     for i, j in itertools.combinations(range(1, b), 2):
         for g in range(q):
@@ -300,10 +308,12 @@ def matrix_clauses(moduli: tuple[int, ...], b: int):
     return out, x
 
 
-def solve_matrix(moduli: tuple[int, ...], b: int) -> np.ndarray | None:
-    """The rows (b, q) of a difference matrix over the group with these moduli, or None."""
-    out, x = matrix_clauses(tuple(moduli), b)
-    model = _model(out, 0)
+def solve_matrix(moduli: tuple[int, ...], b: int, odd: bool = False) -> np.ndarray | None:
+    """The rows (b, q) of a difference matrix over the group with these moduli, or None.
+    Odd ones are asked of Glucose, which found 5 rows over Z3 x Z7 in 20 s where CaDiCaL
+    took 285 s."""
+    out, x = matrix_clauses(tuple(moduli), b, odd)
+    model = _model(out, 0, "glucose4" if odd else "cadical153")
     if model is None:
         return None
     q = math.prod(moduli)
@@ -332,7 +342,11 @@ def store_matrices(sizes: list[int], groups: list[int], seconds: float) -> None:
             if designs._steps(q, b) is not None and q not in table:
                 continue  # a field product gives it
             start = time.perf_counter()
-            rows = _in_child(["matrix", list(moduli), b], seconds)
+            rows = None
+            for odd in (True, False):  # the odd ones first: fewer choices, found sooner
+                rows = _in_child(["matrix", list(moduli), b, odd], seconds)
+                if rows is not None:
+                    break
             took = time.perf_counter() - start
             if rows is None:
                 print(f"{q} groups of {b}: nothing over Z{moduli} ({took:.0f} s)", flush=True)
@@ -588,7 +602,7 @@ def main() -> None:
         if kind == "kirkman":
             found = solve_kirkman(*job)
         elif kind == "matrix":
-            found = solve_matrix(tuple(job[0]), job[1])
+            found = solve_matrix(tuple(job[0]), job[1], job[2])
         elif kind == "holey":
             m, b, r, hole = job
             found = solve(m, b, r, 0, (3,) * (r * m // 3), 0, hole)

@@ -355,3 +355,15 @@ def test_going_back_a_revision_keeps_the_history(database_url):
     _to(database_url, "0011_after_lunch", down=True)
     assert _history(database_url) == before
 
+
+
+def test_the_revisions_read_without_alembic_are_alembics_own():
+    """Commands read the schema's revision and the newest one without importing Alembic (a
+    tenth of their start); what they read is the chain Alembic itself would upgrade along."""
+    from alembic.script import ScriptDirectory
+
+    from bot.storage.db import MIGRATIONS, _revisions
+
+    scripts = ScriptDirectory(str(MIGRATIONS))
+    assert head_revision() == scripts.get_current_head()
+    assert _revisions() == {s.revision: s.down_revision for s in scripts.walk_revisions()}
