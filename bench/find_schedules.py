@@ -276,7 +276,7 @@ def matrix_clauses(moduli: tuple[int, ...], b: int, odd: bool = False):
 
     add = designs.group_sum(moduli)
     q = len(add)
-    neg = np.argmin(add, axis=1)  # -g, as g + (-g) = 0
+    neg = np.argmin(add, axis=1).tolist()  # -g, as g + (-g) = 0
     pool, out = IDPool(), []
 
     def x(i: int, g: int, h: int) -> int:
@@ -294,8 +294,6 @@ def matrix_clauses(moduli: tuple[int, ...], b: int, odd: bool = False):
             exactly_one([x(i, h, g) for h in range(q)])
             if i == 1:
                 out.append([x(1, g, g)])
-            if odd and i > 1:
-                out.extend([-x(i, g, h), x(i, int(neg[g]), int(neg[h]))] for h in range(q))
         out.append([x(i, 0, 0)])
     for i, j in itertools.combinations(range(1, b), 2):
         for g in range(q):
@@ -305,6 +303,10 @@ def matrix_clauses(moduli: tuple[int, ...], b: int, odd: bool = False):
             exactly_one([y(i, j, g, d) for d in range(q)])
         for d in range(q):
             exactly_one([y(i, j, g, d) for g in range(q)])
+    if odd:
+        for i, g, h in itertools.product(range(2, b), range(q), range(q)):
+            if (g, h) != (neg[g], neg[h]):
+                out += [[-x(i, g, h), x(i, neg[g], neg[h])], [x(i, g, h), -x(i, neg[g], neg[h])]]
     return out, x
 
 
