@@ -367,3 +367,16 @@ def test_the_revisions_read_without_alembic_are_alembics_own():
     scripts = ScriptDirectory(str(MIGRATIONS))
     assert head_revision() == scripts.get_current_head()
     assert _revisions() == {s.revision: s.down_revision for s in scripts.walk_revisions()}
+
+
+def test_a_database_with_two_revisions_is_one_line_and_left_as_it_is(migrated_url, tmp_path):
+    """The revision is read without Alembic; a version table with two rows (two lines of
+    upgrades) is refused in one line, as Alembic refused it, and nothing is written."""
+    with engine_for(migrated_url).begin() as connection:
+        connection.execute(text("INSERT INTO alembic_version (version_num) VALUES ('0099_side')"))
+    result = run_cli("migrate", env=app_env(DATABASE_URL=migrated_url), cwd=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    [line] = result.stderr.splitlines()
+    assert "several schema revisions" in line and "0099_side" in line and head_revision() in line
+    with engine_for(migrated_url).connect() as connection:
+        assert connection.scalar(text("SELECT count(*) FROM alembic_version")) == 2

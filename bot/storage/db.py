@@ -197,7 +197,11 @@ def revision_on(connection) -> str | None:
     versions = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars()
     found = list(versions)
     if len(found) > 1:  # one chain of migrations has one head; Alembic refuses the same
-        raise ConfigError(f"the database at DATABASE_URL has several schema revisions: {found}")
+        raise ConfigError(
+            f"the database at DATABASE_URL holds several schema revisions ({', '.join(found)}): "
+            f"leave only the newest in its {VERSION_TABLE} table, or point DATABASE_URL at "
+            "another database"
+        )
     return found[0] if found else None
 
 
