@@ -194,8 +194,7 @@ def revision_on(connection) -> str | None:
     its 1 s start, and it is needed only to upgrade."""
     if not sa_inspect(connection).has_table(VERSION_TABLE):
         return None
-    versions = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars()
-    found = list(versions)
+    found = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all()
     if len(found) > 1:  # one chain of migrations has one head; Alembic refuses the same
         raise ConfigError(
             f"the database at DATABASE_URL holds several schema revisions ({', '.join(found)}): "
